@@ -1,0 +1,82 @@
+/**
+ * Row types of the workbench database: the one definition used by db/, main/ and (through
+ * preload/api.ts) the renderer. Times are Unix epoch milliseconds; JSON columns are parsed.
+ */
+
+export const RUN_STATES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export interface ExperimentRow {
+  readonly id: number;
+  readonly name: string;
+  /** The spec as validated (JSON), for re-expansion and display. */
+  readonly spec: unknown;
+  /** Directory the spec file lived in (relative corpus paths resolve against it); null for presets/UI. */
+  readonly specDir: string | null;
+  readonly createdAt: number;
+}
+
+export interface RunRow {
+  readonly id: number;
+  readonly experimentId: number;
+  readonly experiment: string;
+  readonly variant: string;
+  readonly seed: number;
+  /** The RunConfig (experiments/spec.ts) as JSON. */
+  readonly config: unknown;
+  readonly configHash: string;
+  readonly state: RunState;
+  /** Position in the queue (lower runs first); meaningful while queued. */
+  readonly priority: number;
+  /** Backend requested when queued (auto, wasm, …). */
+  readonly backendRequested: string;
+  /** Backend and device that actually ran it; null until started. */
+  readonly backend: string | null;
+  readonly device: string | null;
+  /** Last optimizer step reported. */
+  readonly step: number;
+  readonly totalSteps: number;
+  /** Failure or interruption reason, e.g. "diverged at step 120: loss is NaN". */
+  readonly error: string | null;
+  /** Data facts (pair counts, filtered counts) recorded by the run process. */
+  readonly dataInfo: unknown;
+  readonly checkpointDir: string | null;
+  readonly params: number | null;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  /** Final metrics (split 'final'), by name. */
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface MetricRow {
+  readonly runId: number;
+  readonly split: string;
+  readonly name: string;
+  readonly step: number;
+  /** NaN and ±Infinity survive the round trip. */
+  readonly value: number;
+  readonly time: number;
+}
+
+export interface CheckpointRow {
+  readonly runId: number;
+  readonly step: number;
+  readonly path: string;
+  readonly createdAt: number;
+}
+
+export interface SampleRow {
+  readonly runId: number;
+  readonly step: number;
+  readonly source: string;
+  readonly reference: string;
+  readonly hypothesis: string;
+}
+
+export interface LogRow {
+  readonly runId: number;
+  readonly time: number;
+  readonly level: 'info' | 'warn' | 'error';
+  readonly text: string;
+}

@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+import vue from '@vitejs/plugin-vue';
+
+// One runner for all Node code; component tests opt into happy-dom with a
+// `// @vitest-environment happy-dom` docblock.
+export default defineConfig({
+  plugins: [vue()],
+  test: {
+    include: ['{experiments,db,main,preload,renderer,test}/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Training tests are CPU-heavy; on 2 cores more workers only thrash.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
