@@ -1,0 +1,10 @@
+/** Every schema version in order; openStore applies the ones a database has not seen yet. */
+import { initial } from './001-initial';
+import type { Migration } from './types';
+
+export type { Migration } from './types';
+
+export const MIGRATIONS: readonly Migration[] = [initial];
+
+/** The schema version this code writes. */
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,0 +1,501 @@
+/**
+ * The workbench database: one SQLite file written by the main (or CLI) process only. Every
+ * method is synchronous (better-sqlite3); JSON columns are parsed on the way out, times are Unix
+ * epoch milliseconds. main/ talks to SQLite through this interface and nothing else.
+ *
+ * @example
+ *   const store = openStore('/tmp/ablate.sqlite');
+ *   const exp = store.upsertExperiment('table3-mini', spec, null);
+ *   const [runId] = store.insertRuns(exp.id, [{ variant: 'base', seed: 1, config, configHash, backendRequested: 'auto', totalSteps: 2000 }]);
+ *   store.insertMetrics(runId, [{ split: 'train', name: 'loss', step: 10, value: 7.1, time: Date.now() }]);
+ */
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { MetricPoint, SampleTranslation } from '../experiments/protocol';
+import { MIGRATIONS, type Migration } from './migrations';
+import type { CheckpointRow, ExperimentRow, LogRow, MetricRow, RunRow, RunState, SampleRow } from './rows';
+
+/** A database written by a newer version of the workbench: refused rather than misread. */
+export class StoreVersionError extends Error {
+  constructor(
+    readonly file: string,
+    readonly fileVersion: number,
+    readonly supportedVersion: number,
+  ) {
+    super(`${file}: database schema version ${fileVersion} is newer than this workbench supports (version ${supportedVersion}); open it with a newer version of the workbench`);
+    this.name = 'StoreVersionError';
+  }
+}
+
+export interface NewRun {
+  readonly variant: string;
+  readonly seed: number;
+  /** The RunConfig (experiments/spec.ts); stored as JSON. */
+  readonly config: unknown;
+  readonly configHash: string;
+  readonly backendRequested: string;
+  readonly totalSteps: number;
+}
+
+export interface RunPatch {
+  readonly state: RunState;
+  readonly backend: string | null;
+  readonly device: string | null;
+  readonly step: number;
+  readonly error: string | null;
+  readonly dataInfo: unknown;
+  readonly checkpointDir: string | null;
+  readonly params: number | null;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly priority: number;
+}
+
+export interface MetricsQuery {
+  readonly runIds: readonly number[];
+  readonly names?: readonly string[];
+  readonly splits?: readonly string[];
+}
+
+export interface Store {
+  /** The database file this store writes. */
+  readonly file: string;
+  /** Backup written before migrating an existing database at open; null when none was needed. */
+  readonly backupPath: string | null;
+  close(): void;
+  /** PRAGMA integrity_check: 'ok' when fine, otherwise the problems joined by newlines. */
+  integrityCheck(): string;
+
+  /** Same name → same row (the spec and spec directory are updated). */
+  upsertExperiment(name: string, spec: unknown, specDir: string | null): ExperimentRow;
+  listExperiments(): ExperimentRow[];
+  getExperiment(id: number): ExperimentRow | undefined;
+  getExperimentByName(name: string): ExperimentRow | undefined;
+
+  /** Inserts queued runs in one transaction, appended at the end of the queue; returns their ids in order. */
+  insertRuns(experimentId: number, runs: readonly NewRun[]): number[];
+  /** The oldest run with this config hash in one of `states`. */
+  findRunByHash(hash: string, states: readonly RunState[]): RunRow | undefined;
+  getRun(id: number): RunRow | undefined;
+  /** Ordered by id; `metrics` holds each run's split-'final' metrics. */
+  listRuns(filter?: { readonly experimentId?: number; readonly states?: readonly RunState[] }): RunRow[];
+  /** The queued run to start next: lowest priority, then lowest id. */
+  nextQueuedRun(): RunRow | undefined;
+  /** Moves a queued run to `position` (0 = next) among the queued runs. */
+  moveRun(id: number, position: number): void;
+  updateRun(id: number, patch: Partial<RunPatch>): void;
+  /** Start-up crash recovery: every `running` run becomes `interrupted` with `reason`; returns them. */
+  markRunningAsInterrupted(reason: string): RunRow[];
+
+  /** One transaction; a point with the same (run, split, name, step) replaces the stored one. NaN/±Infinity kept. */
+  insertMetrics(runId: number, points: readonly MetricPoint[]): void;
+  /** Deletes the run's metrics with step > `step` (resume from a checkpoint at `step`). */
+  deleteMetricsAfter(runId: number, step: number): void;
+  /** Ordered by run, split, name, step. */
+  getMetrics(q: MetricsQuery): MetricRow[];
+
+  addCheckpoint(runId: number, step: number, path: string): void;
+  latestCheckpoint(runId: number): CheckpointRow | undefined;
+  addSamples(runId: number, step: number, samples: readonly SampleTranslation[]): void;
+  /** Ordered by step, then insertion. */
+  getSamples(runId: number): SampleRow[];
+  addLog(runId: number, level: LogRow['level'], text: string): void;
+  /** Ordered by insertion. */
+  getLogs(runId: number): LogRow[];
+  getSetting(key: string): string | undefined;
+  setSetting(key: string, value: string): void;
+}
+
+export interface OpenStoreOptions {
+  /** Schema steps to apply (tests pass extra ones to exercise migration); default: MIGRATIONS. */
+  readonly migrations?: readonly Migration[];
+  /** Milliseconds a write waits for another connection's lock before SQLITE_BUSY. */
+  readonly busyTimeoutMs?: number;
+}
+
+/** metrics.kind: SQLite stores NaN as NULL, so non-finite values are tagged explicitly. */
+const KIND_FINITE = 0;
+const KIND_NAN = 1;
+const KIND_POS_INF = 2;
+const KIND_NEG_INF = 3;
+const NON_FINITE = [0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY] as const;
+
+function metricKind(v: number): number {
+  if (Number.isFinite(v)) return KIND_FINITE;
+  if (Number.isNaN(v)) return KIND_NAN;
+  return v > 0 ? KIND_POS_INF : KIND_NEG_INF;
+}
+
+function metricValue(value: number | null, kind: number): number {
+  return kind === KIND_FINITE ? (value as number) : NON_FINITE[kind];
+}
+
+interface RunDbRow {
+  id: number;
+  experiment_id: number;
+  experiment: string;
+  variant: string;
+  seed: number;
+  config: string;
+  config_hash: string;
+  state: RunState;
+  priority: number;
+  backend_requested: string;
+  backend: string | null;
+  device: string | null;
+  step: number;
+  total_steps: number;
+  error: string | null;
+  data_info: string | null;
+  checkpoint_dir: string | null;
+  params: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+interface ExperimentDbRow {
+  id: number;
+  name: string;
+  spec: string;
+  spec_dir: string | null;
+  created_at: number;
+}
+
+const PATCH_COLUMNS: Record<keyof RunPatch, string> = {
+  state: 'state',
+  backend: 'backend',
+  device: 'device',
+  step: 'step',
+  error: 'error',
+  dataInfo: 'data_info',
+  checkpointDir: 'checkpoint_dir',
+  params: 'params',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  priority: 'priority',
+};
+
+const RUN_SELECT = `SELECT r.*, e.name AS experiment FROM runs r JOIN experiments e ON e.id = r.experiment_id`;
+
+function toExperiment(r: ExperimentDbRow): ExperimentRow {
+  return { id: r.id, name: r.name, spec: JSON.parse(r.spec), specDir: r.spec_dir, createdAt: r.created_at };
+}
+
+function toRun(r: RunDbRow, metrics: Record<string, number>): RunRow {
+  return {
+    id: r.id,
+    experimentId: r.experiment_id,
+    experiment: r.experiment,
+    variant: r.variant,
+    seed: r.seed,
+    config: JSON.parse(r.config),
+    configHash: r.config_hash,
+    state: r.state,
+    priority: r.priority,
+    backendRequested: r.backend_requested,
+    backend: r.backend,
+    device: r.device,
+    step: r.step,
+    totalSteps: r.total_steps,
+    error: r.error,
+    dataInfo: r.data_info === null ? null : JSON.parse(r.data_info),
+    checkpointDir: r.checkpoint_dir,
+    params: r.params,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    metrics,
+  };
+}
+
+function placeholders(n: number): string {
+  return new Array<string>(n).fill('?').join(',');
+}
+
+/**
+ * Opens (creating or migrating) the workbench database. A database with tables and an older
+ * schema version is first copied to `<file>.backup-v<old>-<timestamp>` with VACUUM INTO, which
+ * reads through the connection and so includes changes still in a -wal file left by a crash.
+ * Throws StoreVersionError for a database written by a newer version.
+ */
+export function openStore(file: string, options: OpenStoreOptions = {}): Store {
+  const migrations = options.migrations ?? MIGRATIONS;
+  const latest = migrations[migrations.length - 1].version;
+  const existed = file !== ':memory:' && existsSync(file);
+  const db = new Database(file);
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    let version: number;
+    try {
+      version = db.pragma('user_version', { simple: true }) as number;
+    } catch (e) {
+      throw new Error(`${file}: cannot read as a SQLite database (${(e as Error).message})`);
+    }
+    if (version > latest) throw new StoreVersionError(file, version, latest);
+    // WAL: readers never block the single writer; NORMAL sync is durable at checkpoints and
+    // never corrupts on a crash (the last transactions may roll back, which resume tolerates).
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    let backupPath: string | null = null;
+    if (version < latest) {
+      const hasSchema = (db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number }).n > 0;
+      if (existed && hasSchema) {
+        backupPath = `${file}.backup-v${version}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        db.prepare('VACUUM INTO ?').run(backupPath);
+      }
+      for (const m of migrations) {
+        if (m.version <= version) continue;
+        db.transaction(() => {
+          m.up(db);
+          db.pragma(`user_version = ${m.version}`);
+        })();
+      }
+    }
+    return new SqliteStore(db, file, backupPath);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+class SqliteStore implements Store {
+  private readonly stmtCache = new Map<string, Database.Statement>();
+  private readonly insertMetric: Database.Statement;
+  private readonly insertMetricsTx: (runId: number, points: readonly MetricPoint[]) => void;
+
+  constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+    readonly backupPath: string | null,
+  ) {
+    this.insertMetric = db.prepare(`INSERT OR REPLACE INTO metrics (run_id, split, name, step, value, kind, time) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    this.insertMetricsTx = db.transaction((runId: number, points: readonly MetricPoint[]) => {
+      const stmt = this.insertMetric;
+      for (const p of points) {
+        const kind = metricKind(p.value);
+        stmt.run(runId, p.split, p.name, p.step, kind === KIND_FINITE ? p.value : null, kind, p.time);
+      }
+    });
+  }
+
+  /** Prepared statements are reused; dynamic ones (IN lists, patches) are cached by their SQL. */
+  private stmt(sql: string): Database.Statement {
+    let s = this.stmtCache.get(sql);
+    if (!s) {
+      if (this.stmtCache.size > 500) this.stmtCache.clear();
+      s = this.db.prepare(sql);
+      this.stmtCache.set(sql, s);
+    }
+    return s;
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    this.db.pragma('optimize');
+    this.db.close();
+  }
+
+  integrityCheck(): string {
+    const rows = this.db.pragma('integrity_check') as { integrity_check: string }[];
+    return rows.map((r) => r.integrity_check).join('\n');
+  }
+
+  // ---- experiments ----
+
+  upsertExperiment(name: string, spec: unknown, specDir: string | null): ExperimentRow {
+    const row = this.stmt(
+      `INSERT INTO experiments (name, spec, spec_dir, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, spec_dir = excluded.spec_dir
+       RETURNING *`,
+    ).get(name, JSON.stringify(spec ?? null), specDir, Date.now()) as ExperimentDbRow;
+    return toExperiment(row);
+  }
+
+  listExperiments(): ExperimentRow[] {
+    return (this.stmt(`SELECT * FROM experiments ORDER BY id`).all() as ExperimentDbRow[]).map(toExperiment);
+  }
+
+  getExperiment(id: number): ExperimentRow | undefined {
+    const r = this.stmt(`SELECT * FROM experiments WHERE id = ?`).get(id) as ExperimentDbRow | undefined;
+    return r && toExperiment(r);
+  }
+
+  getExperimentByName(name: string): ExperimentRow | undefined {
+    const r = this.stmt(`SELECT * FROM experiments WHERE name = ?`).get(name) as ExperimentDbRow | undefined;
+    return r && toExperiment(r);
+  }
+
+  // ---- runs ----
+
+  insertRuns(experimentId: number, runs: readonly NewRun[]): number[] {
+    return this.db.transaction(() => {
+      let priority = (this.stmt(`SELECT coalesce(max(priority), -1) + 1 AS p FROM runs`).get() as { p: number }).p;
+      const insert = this.stmt(
+        `INSERT INTO runs (experiment_id, variant, seed, config, config_hash, state, priority, backend_requested, total_steps, created_at)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+      );
+      const now = Date.now();
+      return runs.map((r) => Number(insert.run(experimentId, r.variant, r.seed, JSON.stringify(r.config), r.configHash, priority++, r.backendRequested, r.totalSteps, now).lastInsertRowid));
+    })();
+  }
+
+  findRunByHash(hash: string, states: readonly RunState[]): RunRow | undefined {
+    if (states.length === 0) return undefined;
+    const r = this.stmt(`${RUN_SELECT} WHERE r.config_hash = ? AND r.state IN (${placeholders(states.length)}) ORDER BY r.id LIMIT 1`).get(hash, ...states) as RunDbRow | undefined;
+    return r && this.withFinalMetrics([r])[0];
+  }
+
+  getRun(id: number): RunRow | undefined {
+    const r = this.stmt(`${RUN_SELECT} WHERE r.id = ?`).get(id) as RunDbRow | undefined;
+    return r && this.withFinalMetrics([r])[0];
+  }
+
+  listRuns(filter: { readonly experimentId?: number; readonly states?: readonly RunState[] } = {}): RunRow[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.experimentId !== undefined) {
+      where.push('r.experiment_id = ?');
+      args.push(filter.experimentId);
+    }
+    if (filter.states) {
+      if (filter.states.length === 0) return [];
+      where.push(`r.state IN (${placeholders(filter.states.length)})`);
+      args.push(...filter.states);
+    }
+    const clause = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+    const runs = this.stmt(`${RUN_SELECT}${clause} ORDER BY r.id`).all(...args) as RunDbRow[];
+    if (runs.length === 0) return [];
+    // Final metrics of the same runs in one query: the join seeks metrics' primary key (run_id, 'final', …) per run.
+    const finals = this.stmt(`SELECT m.run_id, m.name, m.value, m.kind FROM runs r JOIN metrics m ON m.run_id = r.id AND m.split = 'final'${clause}`).raw().all(...args) as [number, string, number | null, number][];
+    return this.attachFinals(runs, finals);
+  }
+
+  private withFinalMetrics(runs: RunDbRow[]): RunRow[] {
+    const finals = this.stmt(`SELECT run_id, name, value, kind FROM metrics WHERE run_id = ? AND split = 'final'`).raw().all(runs[0].id) as [number, string, number | null, number][];
+    return this.attachFinals(runs, finals);
+  }
+
+  private attachFinals(runs: RunDbRow[], finals: [number, string, number | null, number][]): RunRow[] {
+    const byRun = new Map<number, Record<string, number>>();
+    for (const [runId, name, value, kind] of finals) {
+      let m = byRun.get(runId);
+      if (!m) byRun.set(runId, (m = {}));
+      m[name] = metricValue(value, kind);
+    }
+    return runs.map((r) => toRun(r, byRun.get(r.id) ?? {}));
+  }
+
+  nextQueuedRun(): RunRow | undefined {
+    const r = this.stmt(`${RUN_SELECT} WHERE r.state = 'queued' ORDER BY r.priority, r.id LIMIT 1`).get() as RunDbRow | undefined;
+    return r && this.withFinalMetrics([r])[0];
+  }
+
+  moveRun(id: number, position: number): void {
+    this.db.transaction(() => {
+      const queued = (this.stmt(`SELECT id, priority FROM runs WHERE state = 'queued' ORDER BY priority, id`).all() as { id: number; priority: number }[]).map((r) => r.id);
+      const from = queued.indexOf(id);
+      if (from < 0) throw new Error(`run ${id} is not queued, so it cannot be moved`);
+      queued.splice(from, 1);
+      const to = Math.max(0, Math.min(queued.length, Math.floor(position)));
+      queued.splice(to, 0, id);
+      // Renumber from the current lowest queued priority so queued runs keep their place relative to others.
+      const base = (this.stmt(`SELECT min(priority) AS p FROM runs WHERE state = 'queued'`).get() as { p: number }).p;
+      const set = this.stmt(`UPDATE runs SET priority = ? WHERE id = ?`);
+      queued.forEach((runId, i) => set.run(base + i, runId));
+    })();
+  }
+
+  updateRun(id: number, patch: Partial<RunPatch>): void {
+    const cols: string[] = [];
+    const args: unknown[] = [];
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      const col = PATCH_COLUMNS[key as keyof RunPatch];
+      if (!col) throw new Error(`updateRun: unknown field "${key}"; allowed: ${Object.keys(PATCH_COLUMNS).join(', ')}`);
+      cols.push(`${col} = ?`);
+      args.push(key === 'dataInfo' ? (value === null ? null : JSON.stringify(value)) : value);
+    }
+    if (cols.length === 0) return;
+    const info = this.stmt(`UPDATE runs SET ${cols.join(', ')} WHERE id = ?`).run(...args, id);
+    if (info.changes === 0) throw new Error(`updateRun: run ${id} does not exist`);
+  }
+
+  markRunningAsInterrupted(reason: string): RunRow[] {
+    return this.db.transaction(() => {
+      const ids = (this.stmt(`UPDATE runs SET state = 'interrupted', error = ? WHERE state = 'running' RETURNING id`).all(reason) as { id: number }[]).map((r) => r.id);
+      return ids.sort((a, b) => a - b).map((id) => this.getRun(id) as RunRow);
+    })();
+  }
+
+  // ---- metrics ----
+
+  insertMetrics(runId: number, points: readonly MetricPoint[]): void {
+    if (points.length) this.insertMetricsTx(runId, points);
+  }
+
+  deleteMetricsAfter(runId: number, step: number): void {
+    this.stmt(`DELETE FROM metrics WHERE run_id = ? AND step > ?`).run(runId, step);
+  }
+
+  getMetrics(q: MetricsQuery): MetricRow[] {
+    if (q.runIds.length === 0 || q.names?.length === 0 || q.splits?.length === 0) return [];
+    // IN lists on the primary key's leading columns: SQLite seeks each (run, split, name) range.
+    let sql = `SELECT run_id, split, name, step, value, kind, time FROM metrics WHERE run_id IN (${placeholders(q.runIds.length)})`;
+    const args: unknown[] = [...q.runIds];
+    if (q.splits) {
+      sql += ` AND split IN (${placeholders(q.splits.length)})`;
+      args.push(...q.splits);
+    }
+    if (q.names) {
+      sql += ` AND name IN (${placeholders(q.names.length)})`;
+      args.push(...q.names);
+    }
+    sql += ' ORDER BY run_id, split, name, step';
+    const rows = this.stmt(sql).raw().all(...args) as [number, string, string, number, number | null, number, number][];
+    const out = new Array<MetricRow>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      out[i] = { runId: r[0], split: r[1], name: r[2], step: r[3], value: r[5] === KIND_FINITE ? (r[4] as number) : NON_FINITE[r[5]], time: r[6] };
+    }
+    return out;
+  }
+
+  // ---- checkpoints, samples, logs, settings ----
+
+  addCheckpoint(runId: number, step: number, path: string): void {
+    this.stmt(`INSERT OR REPLACE INTO checkpoints (run_id, step, path, created_at) VALUES (?, ?, ?, ?)`).run(runId, step, path, Date.now());
+  }
+
+  latestCheckpoint(runId: number): CheckpointRow | undefined {
+    return this.stmt(`SELECT run_id AS runId, step, path, created_at AS createdAt FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1`).get(runId) as CheckpointRow | undefined;
+  }
+
+  addSamples(runId: number, step: number, samples: readonly SampleTranslation[]): void {
+    const insert = this.stmt(`INSERT INTO samples (run_id, step, source, reference, hypothesis) VALUES (?, ?, ?, ?, ?)`);
+    this.db.transaction(() => {
+      for (const s of samples) insert.run(runId, step, s.source, s.reference, s.hypothesis);
+    })();
+  }
+
+  getSamples(runId: number): SampleRow[] {
+    return this.stmt(`SELECT run_id AS runId, step, source, reference, hypothesis FROM samples WHERE run_id = ? ORDER BY step, id`).all(runId) as SampleRow[];
+  }
+
+  addLog(runId: number, level: LogRow['level'], text: string): void {
+    this.stmt(`INSERT INTO logs (run_id, time, level, text) VALUES (?, ?, ?, ?)`).run(runId, Date.now(), level, text);
+  }
+
+  getLogs(runId: number): LogRow[] {
+    return this.stmt(`SELECT run_id AS runId, time, level, text FROM logs WHERE run_id = ? ORDER BY id`).all(runId) as LogRow[];
+  }
+
+  getSetting(key: string): string | undefined {
+    return (this.stmt(`SELECT value FROM settings WHERE key = ?`).get(key) as { value: string } | undefined)?.value;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.stmt(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(key, value);
+  }
+}
