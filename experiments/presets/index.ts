@@ -1,0 +1,16 @@
+/** The presets shipped with the workbench, by name (`ablate run quick`, the UI's preset list). */
+import { quick } from './quick';
+import { table3Mini } from './table3-mini';
+
+export interface Preset {
+  readonly name: string;
+  readonly description: string;
+  /** The spec as YAML text (what the spec editor shows and `ablate run NAME` parses). */
+  readonly yaml: string;
+}
+
+export const PRESETS: readonly Preset[] = [quick, table3Mini];
+
+export function findPreset(name: string): Preset | undefined {
+  return PRESETS.find((p) => p.name === name);
+}
