@@ -39,7 +39,7 @@ function nonPadMask(targets: tf.Tensor1D): tf.Tensor1D {
 
 /** One-hot as float32 [N, V]: an int32 one-hot then a cast (a float one-hot is zeros on wasm). */
 function oneHotFloat(ids: tf.Tensor1D, depth: number): tf.Tensor2D {
-  return tf.cast(tf.oneHot(ids, depth), 'float32');
+  return tf.cast(tf.oneHot(ids, depth), 'float32') as tf.Tensor2D;
 }
 
 /**
@@ -56,7 +56,7 @@ export function labelSmoothedCrossEntropy(logits: tf.Tensor, targets: tf.Tensor,
   const support = allClasses ? vocab : vocab - 1;
   const y = tf.reshape(targets, [-1]) as tf.Tensor1D; // [N]
   const z = tf.reshape(logits, [-1, vocab]) as tf.Tensor2D; // [N, V]
-  const loss = tf.customGrad((zIn: tf.Tensor, save: tf.GradSaveFunc) => {
+  const loss = tf.customGrad(((zIn: tf.Tensor, save: tf.GradSaveFunc) => {
     const logp = tf.logSoftmax(zIn as tf.Tensor2D); // [N, V]
     const mask = nonPadMask(y); // [N]
     const denom = tf.maximum(tf.sum(mask), tf.scalar(1)); // tokens (≥ 1 so an all-pad batch gives 0, not NaN)
@@ -79,7 +79,7 @@ export function labelSmoothedCrossEntropy(logits: tf.Tensor, targets: tf.Tensor,
         return tf.mul(dy, tf.sub(tf.mul(tf.exp(sLogp), sWeight), sTarget));
       },
     };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Scalar>>[0]);
   return tf.reshape(loss(z), []) as tf.Scalar;
 }
 
