@@ -1,0 +1,307 @@
+/**
+ * BLEU exactly as sacreBLEU 2.x computes it (sacrebleu/metrics/bleu.py and base.py, version 2.6.0):
+ * corpus and sentence BLEU, the 13a / intl / char / none tokenizers, smoothing exp / floor / add-k /
+ * none, effective order, any maximum n-gram order, several reference streams with clipping by the
+ * maximum count over references, and the closest-reference-length brevity penalty (ties go to the
+ * shorter reference). Scores are on sacreBLEU's 0–100 scale.
+ */
+import { preprocessSegment, pySplit, type SacrebleuTokenizer } from './tokenizers';
+
+export type SmoothMethod = 'exp' | 'floor' | 'add-k' | 'none';
+export const SMOOTH_METHODS: readonly SmoothMethod[] = ['exp', 'floor', 'add-k', 'none'];
+
+/** sacreBLEU's BLEU.SMOOTH_DEFAULTS: the value used when `smoothValue` is null. */
+export const SMOOTH_DEFAULTS: Readonly<Record<SmoothMethod, number | null>> = {
+  none: null,
+  floor: 0.1,
+  'add-k': 1,
+  exp: null,
+};
+
+/** sacreBLEU's BLEU(...) arguments, in this project's spelling. */
+export interface BleuOptions {
+  /** Tokenizer applied to hypotheses and references (sacreBLEU `tokenize`). */
+  readonly tokenize: SacrebleuTokenizer;
+  /** Lowercase hypotheses and references before tokenizing (sacreBLEU `lowercase`). */
+  readonly lowercase: boolean;
+  /** Smoothing of zero n-gram precisions (sacreBLEU `smooth_method`). */
+  readonly smoothMethod: SmoothMethod;
+  /** Value for `floor` and `add-k`; null takes {@link SMOOTH_DEFAULTS} (sacreBLEU `smooth_value`). */
+  readonly smoothValue: number | null;
+  /** Average only over the n-gram orders the hypothesis has (sacreBLEU `effective_order`). */
+  readonly effectiveOrder: boolean;
+  /** Highest n-gram order (sacreBLEU `max_ngram_order`, default 4). */
+  readonly maxNgramOrder: number;
+}
+
+/** sacreBLEU's BLEU() defaults, used by {@link corpusBleu}. */
+export const CORPUS_BLEU_DEFAULTS: BleuOptions = {
+  tokenize: '13a',
+  lowercase: false,
+  smoothMethod: 'exp',
+  smoothValue: null,
+  effectiveOrder: false,
+  maxNgramOrder: 4,
+};
+
+/** sacreBLEU's sentence BLEU defaults (`sentence_bleu`, and the CLI's `--sentence-level`): effective order on. */
+export const SENTENCE_BLEU_DEFAULTS: BleuOptions = { ...CORPUS_BLEU_DEFAULTS, effectiveOrder: true };
+
+/** One BLEU result, the fields of sacreBLEU's BLEUScore. */
+export interface BleuScore {
+  /** BLEU on the 0–100 scale. */
+  readonly score: number;
+  /** Matched (clipped) n-grams per order 1..N. With add-k these include the added k for orders > 1, as in sacreBLEU. */
+  readonly counts: readonly number[];
+  /** Hypothesis n-grams per order 1..N (add-k: including k for orders > 1). */
+  readonly totals: readonly number[];
+  /** Smoothed n-gram precisions per order, 0–100. */
+  readonly precisions: readonly number[];
+  /** Brevity penalty exp(1 − r/c) when c < r, else 1 (0 when c = 0). */
+  readonly bp: number;
+  /** sysLen / refLen (0 when refLen is 0). */
+  readonly ratio: number;
+  /** Hypothesis tokens c, summed over segments. */
+  readonly sysLen: number;
+  /** Reference tokens r: per segment the reference length closest to the hypothesis's (ties: shorter), summed. */
+  readonly refLen: number;
+}
+
+/** BLEU's sufficient statistics, summed over segments. */
+export interface BleuStats {
+  readonly correct: readonly number[];
+  readonly total: readonly number[];
+  readonly sysLen: number;
+  readonly refLen: number;
+}
+
+/** sacreBLEU's my_log: log with log(0) floored to −9999999999 instead of −∞. */
+function flooredLog(x: number): number {
+  return x === 0 ? -9999999999 : Math.log(x);
+}
+
+/**
+ * BLEU from sufficient statistics (sacreBLEU's BLEU.compute_bleu, equation by equation):
+ * BLEU = BP · exp((1/N) Σ log p_n), BP = exp(1 − r/c) if c < r else 1.
+ * The defaults are compute_bleu's own: smoothing 'none', no effective order, order 4.
+ */
+export function bleuFromStats(
+  stats: BleuStats,
+  opts: Partial<Pick<BleuOptions, 'smoothMethod' | 'smoothValue' | 'effectiveOrder' | 'maxNgramOrder'>> = {},
+): BleuScore {
+  const smoothMethod = opts.smoothMethod ?? 'none';
+  if (!SMOOTH_METHODS.includes(smoothMethod)) throw new Error(`unknown smooth method "${smoothMethod}" (expected ${SMOOTH_METHODS.join(', ')})`);
+  const maxOrder = opts.maxNgramOrder ?? 4;
+  const effectiveOrder = opts.effectiveOrder ?? false;
+  const smoothValue = opts.smoothValue ?? SMOOTH_DEFAULTS[smoothMethod] ?? 0;
+  const { sysLen, refLen } = stats;
+  // Copies: add-k changes the counts it reports, but must not change the caller's arrays.
+  const correct = Array.from({ length: maxOrder }, (_, i) => stats.correct[i] ?? 0);
+  const total = Array.from({ length: maxOrder }, (_, i) => stats.total[i] ?? 0);
+
+  const bp = sysLen < refLen ? (sysLen > 0 ? Math.exp(1 - refLen / sysLen) : 0) : 1;
+  const ratio = refLen ? sysLen / refLen : 0;
+  const precisions = new Array<number>(maxOrder).fill(0);
+  const result = (score: number): BleuScore => ({ score, counts: correct, totals: total, precisions, bp, ratio, sysLen, refLen });
+
+  // No match at any order: 0 whatever the smoothing (sacreBLEU #141).
+  if (!correct.some((c) => c !== 0)) return result(0);
+
+  let smoothMteval = 1;
+  let effOrder = maxOrder;
+  for (let n = 1; n <= maxOrder; n++) {
+    if (smoothMethod === 'add-k' && n > 1) {
+      correct[n - 1] += smoothValue;
+      total[n - 1] += smoothValue;
+    }
+    if (total[n - 1] === 0) break;
+    if (effectiveOrder) effOrder = n;
+    if (correct[n - 1] === 0) {
+      if (smoothMethod === 'exp') {
+        smoothMteval *= 2;
+        precisions[n - 1] = 100 / (smoothMteval * total[n - 1]);
+      } else if (smoothMethod === 'floor') {
+        precisions[n - 1] = (100 * smoothValue) / total[n - 1];
+      }
+    } else {
+      precisions[n - 1] = (100 * correct[n - 1]) / total[n - 1];
+    }
+  }
+  let logSum = 0;
+  for (let i = 0; i < effOrder; i++) logSum += flooredLog(precisions[i]);
+  return result(bp * Math.exp(logSum / effOrder));
+}
+
+/**
+ * Counts of every n-gram of order 1..maxOrder. Keys are the tokens joined by ' ': tokens never
+ * contain whitespace, so the key also tells the order (the number of spaces + 1).
+ */
+function countNgrams(tokens: readonly string[], maxOrder: number): Map<string, number>[] {
+  const byOrder = Array.from({ length: maxOrder }, () => new Map<string, number>());
+  for (let i = 0; i < tokens.length; i++) {
+    let key = tokens[i];
+    const last = Math.min(maxOrder, tokens.length - i);
+    for (let n = 1; n <= last; n++) {
+      if (n > 1) key += ' ' + tokens[i + n - 1];
+      const m = byOrder[n - 1];
+      m.set(key, (m.get(key) ?? 0) + 1);
+    }
+  }
+  return byOrder;
+}
+
+/** The reference side of one segment: n-gram counts maxed over references, and every reference's length. */
+interface SegmentReferences {
+  readonly maxCounts: Map<string, number>;
+  readonly lengths: readonly number[];
+}
+
+function segmentReferences(refs: readonly string[], maxOrder: number): SegmentReferences {
+  const maxCounts = new Map<string, number>();
+  const lengths: number[] = [];
+  for (const ref of refs) {
+    const tokens = pySplit(ref);
+    lengths.push(tokens.length);
+    for (const m of countNgrams(tokens, maxOrder)) {
+      for (const [key, count] of m) {
+        const prev = maxCounts.get(key);
+        if (prev === undefined || count > prev) maxCounts.set(key, count);
+      }
+    }
+  }
+  return { maxCounts, lengths };
+}
+
+/** sacreBLEU's _get_closest_ref_len: the reference length nearest the hypothesis length, ties to the shorter. */
+export function closestRefLength(hypLen: number, refLens: readonly number[]): number {
+  let closestDiff = -1;
+  let closestLen = -1;
+  for (const len of refLens) {
+    const diff = Math.abs(hypLen - len);
+    if (closestDiff === -1 || diff < closestDiff) {
+      closestDiff = diff;
+      closestLen = len;
+    } else if (diff === closestDiff && len < closestLen) {
+      closestLen = len;
+    }
+  }
+  return closestLen;
+}
+
+/** Adds one segment's statistics (sacreBLEU's _compute_segment_statistics) into `acc`. */
+function addSegmentStats(hyp: string, refs: SegmentReferences, maxOrder: number, acc: { correct: number[]; total: number[]; sysLen: number; refLen: number }): void {
+  const tokens = pySplit(hyp);
+  acc.sysLen += tokens.length;
+  acc.refLen += closestRefLength(tokens.length, refs.lengths);
+  const byOrder = countNgrams(tokens, maxOrder);
+  for (let n = 0; n < maxOrder; n++) {
+    let correct = 0;
+    let total = 0;
+    for (const [key, count] of byOrder[n]) {
+      total += count;
+      const refCount = refs.maxCounts.get(key);
+      if (refCount !== undefined) correct += count < refCount ? count : refCount;
+    }
+    acc.correct[n] += correct;
+    acc.total[n] += total;
+  }
+}
+
+function resolveOptions(defaults: BleuOptions, opts: Partial<BleuOptions> | undefined): BleuOptions {
+  const o: BleuOptions = { ...defaults };
+  if (opts) for (const [k, v] of Object.entries(opts)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  if (!Number.isInteger(o.maxNgramOrder) || o.maxNgramOrder < 1) throw new Error(`BLEU: maxNgramOrder must be a positive integer, got ${o.maxNgramOrder}`);
+  if (!SMOOTH_METHODS.includes(o.smoothMethod)) throw new Error(`BLEU: unknown smooth method "${o.smoothMethod}" (expected ${SMOOTH_METHODS.join(', ')})`);
+  return o;
+}
+
+/**
+ * Sufficient statistics of a corpus: hyps[i] against refs[k][i] for every reference stream k.
+ * A null/undefined reference means "this segment has fewer references" (sacreBLEU drops None;
+ * an empty string stays a reference of length 0, as in sacreBLEU 2.6).
+ */
+export function corpusBleuStats(
+  hyps: readonly string[],
+  refs: readonly (readonly (string | null | undefined)[])[],
+  opts?: Partial<BleuOptions>,
+): BleuStats {
+  const o = resolveOptions(CORPUS_BLEU_DEFAULTS, opts);
+  if (refs.length === 0) throw new Error('BLEU: no reference streams given');
+  refs.forEach((stream, k) => {
+    // sacreBLEU's API silently truncates to the shortest stream (zip); a mismatch is always a bug.
+    if (stream.length !== hyps.length) throw new Error(`BLEU: reference stream ${k} has ${stream.length} segments but there are ${hyps.length} hypotheses`);
+  });
+  const prep = (s: string): string => preprocessSegment(s, o.tokenize, o.lowercase);
+  const acc = { correct: new Array<number>(o.maxNgramOrder).fill(0), total: new Array<number>(o.maxNgramOrder).fill(0), sysLen: 0, refLen: 0 };
+  for (let i = 0; i < hyps.length; i++) {
+    const segRefs: string[] = [];
+    for (const stream of refs) {
+      const r = stream[i];
+      if (r !== null && r !== undefined) segRefs.push(prep(r));
+    }
+    if (segRefs.length === 0) throw new Error(`BLEU: segment ${i} has no reference (all streams are null there)`);
+    addSegmentStats(prep(hyps[i]), segmentReferences(segRefs, o.maxNgramOrder), o.maxNgramOrder, acc);
+  }
+  return acc;
+}
+
+/**
+ * Corpus BLEU, as sacreBLEU's `BLEU(**opts).corpus_score(hyps, refs)` / `sacrebleu.corpus_bleu`.
+ * `refs` is a list of reference STREAMS (refs[k][i] is the k-th reference of hypothesis i).
+ * Defaults: 13a, exp smoothing, no effective order, order 4.
+ *
+ * @example corpusBleu(['the cat sat'], [['the cat sat']]).score // 0: no 4-grams and effective order is off
+ */
+export function corpusBleu(
+  hyps: readonly string[],
+  refs: readonly (readonly (string | null | undefined)[])[],
+  opts?: Partial<BleuOptions>,
+): BleuScore {
+  const o = resolveOptions(CORPUS_BLEU_DEFAULTS, opts);
+  return bleuFromStats(corpusBleuStats(hyps, refs, o), o);
+}
+
+/**
+ * Sentence BLEU, as sacreBLEU's `sentence_bleu(hyp, refs)`: one hypothesis, its references
+ * (refs[k] is the k-th reference). Defaults: 13a, exp smoothing, effective order on, order 4.
+ *
+ * @example sentenceBleu('the cat sat', ['the cat sat']).score // 100
+ */
+export function sentenceBleu(hyp: string, refs: readonly string[], opts?: Partial<BleuOptions>): BleuScore {
+  const o = resolveOptions(SENTENCE_BLEU_DEFAULTS, opts);
+  return bleuFromStats(corpusBleuStats([hyp], refs.map((r) => [r]), o), o);
+}
+
+/**
+ * Python's `f'{x:.{digits}f}'`: like toFixed, but exact ties round half to even (JS rounds them
+ * up: (0.125).toFixed(2) is '0.13', Python prints '0.12'). Only values whose binary expansion is
+ * exactly half-way can tie, and those have few enough bits for toFixed(100) to be exact.
+ */
+export function formatFixed(x: number, digits: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  const a = Math.abs(x);
+  const exact = a.toFixed(100);
+  const dot = exact.indexOf('.');
+  const rest = exact.slice(dot + 1 + digits);
+  if (/^50*$/.test(rest)) {
+    const truncated = exact.slice(0, digits > 0 ? dot + 1 + digits : dot);
+    const lastDigit = truncated.charCodeAt(truncated.length - 1) - 48;
+    if (lastDigit % 2 === 0) return sign + truncated;
+  }
+  return sign + a.toFixed(digits);
+}
+
+/**
+ * sacreBLEU 2.x's score line (Score.format() without a signature), e.g.
+ * `BLEU = 34.28 65.2/40.9/27.6/19.3 (BP = 1.000 ratio = 1.021 hyp_len = 1234 ref_len = 1209)`:
+ * score 2 decimals, precisions 1, BP and ratio 3, Python's rounding.
+ */
+export function formatBleu(score: BleuScore): string {
+  const precisions = score.precisions.map((p) => formatFixed(p, 1)).join('/');
+  return (
+    `BLEU = ${formatFixed(score.score, 2)} ${precisions} (BP = ${formatFixed(score.bp, 3)} ` +
+    `ratio = ${formatFixed(score.ratio, 3)} hyp_len = ${score.sysLen} ref_len = ${score.refLen})`
+  );
+}
