@@ -56,5 +56,12 @@ export interface Seq2SeqModel {
   selectCache(cache: DecoderCache, indices: tf.Tensor1D): DecoderCache;
   /** Teacher-forced pass that also returns every attention map (inference; for the UI heatmaps). */
   attention(src: tf.Tensor2D, tgtIn: tf.Tensor2D): { logits: tf.Tensor3D; weights: AttentionWeights };
+  /**
+   * Called by the trainer before each training forward pass with the 1-based optimizer step:
+   * dropout masks must then depend only on (model seed, step, call index within the step), so a
+   * run resumed from a checkpoint at step k in a fresh model draws the masks the uninterrupted
+   * run drew (a per-model call counter restarts at 0 in the fresh model and breaks this).
+   */
+  setDropoutStep?(step: number): void;
   dispose(): void;
 }
