@@ -1,0 +1,240 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expandSpec, parseSpec } from '../experiments/spec';
+import type { FinalMetrics } from '../experiments/protocol';
+import type { RunState } from './rows';
+import { buildResultTable, formatResultTable } from './export';
+import { escapeLatex } from './formats/latex';
+import { openStore, type Store } from './store';
+
+/**
+ * The fixture: final metrics chosen so that means and sample standard deviations are easy to
+ * compute by hand (the expected numbers below are that hand computation):
+ *   base  PPL 5.0 5.2 5.4 → 5.2 ± 0.2     BLEU 20 22 27 → 23 ± √13 = 3.6056   test 19 21 23 → 21 ± 2
+ *         time 100 110 120 → 110 ± 10     params 1 000 000
+ *   (A)   PPL 4.5 4.9 → 4.7 ± √0.08 = 0.2828   BLEU 24 25 → 24.5 ± √0.5 = 0.7071   (3rd seed failed)
+ *         time 90 96 → 93 ± √18 = 4.2426   params 1 200 000; no test BLEU
+ *   (B)   PPL 6.0 (n = 1, std none)   BLEU 30   time 50   params 900 000   (2nd seed cancelled)
+ */
+const SPEC = {
+  name: 'table3-test',
+  data: { task: 'synthetic-reverse' },
+  base: { d_model: 128, heads: 4 },
+  train: { seeds: [1, 2, 3] },
+  variants: [
+    { name: '(A) h=1', heads: 1, d_k: 128, d_v: 128 },
+    // heads equals base: its column stays blank for this row, as in the paper.
+    { name: '(B) d_k=16 & 50%_more', d_k: 16, heads: 4 },
+  ],
+};
+
+type Outcome = { state: RunState; metrics?: FinalMetrics };
+const OUTCOMES: Record<string, Outcome[]> = {
+  base: [
+    { state: 'done', metrics: { valid_ppl: 5.0, valid_bleu: 20, test_bleu: 19, params: 1_000_000, train_seconds: 100 } },
+    { state: 'done', metrics: { valid_ppl: 5.2, valid_bleu: 22, test_bleu: 21, params: 1_000_000, train_seconds: 110 } },
+    { state: 'done', metrics: { valid_ppl: 5.4, valid_bleu: 27, test_bleu: 23, params: 1_000_000, train_seconds: 120 } },
+  ],
+  '(A) h=1': [
+    { state: 'done', metrics: { valid_ppl: 4.5, valid_bleu: 24, params: 1_200_000, train_seconds: 90 } },
+    { state: 'done', metrics: { valid_ppl: 4.9, valid_bleu: 25, params: 1_200_000, train_seconds: 96 } },
+    { state: 'failed' },
+  ],
+  '(B) d_k=16 & 50%_more': [{ state: 'done', metrics: { valid_ppl: 6.0, valid_bleu: 30, params: 900_000, train_seconds: 50 } }, { state: 'cancelled' }],
+};
+
+let store: Store;
+let experimentId: number;
+
+beforeEach(() => {
+  store = openStore(':memory:');
+  const spec = parseSpec(SPEC);
+  const exp = store.upsertExperiment(spec.name, spec, null);
+  experimentId = exp.id;
+  const runs = expandSpec(spec).filter((r) => r.config.seed <= OUTCOMES[r.config.variant].length);
+  // Queue (A) before base on purpose: the table still puts base first, then variants by first run.
+  const order = [...runs.filter((r) => r.config.variant === '(A) h=1'), ...runs.filter((r) => r.config.variant !== '(A) h=1')];
+  const ids = store.insertRuns(
+    exp.id,
+    order.map((r) => ({ variant: r.config.variant, seed: r.config.seed, config: r.config, configHash: r.hash, backendRequested: 'cpu', totalSteps: 10 })),
+  );
+  order.forEach((r, i) => {
+    const outcome = OUTCOMES[r.config.variant][r.config.seed - 1];
+    store.updateRun(ids[i], { state: outcome.state });
+    if (outcome.metrics) store.insertMetrics(ids[i], Object.entries(outcome.metrics).map(([name, value]) => ({ split: 'final', name, step: 10, value, time: 0 })));
+  });
+  // Another experiment's runs must not leak in.
+  const other = store.upsertExperiment('other', {}, null);
+  const [o] = store.insertRuns(other.id, [{ variant: 'base', seed: 1, config: runs[0].config, configHash: 'x', backendRequested: 'cpu', totalSteps: 1 }]);
+  store.updateRun(o, { state: 'done' });
+  store.insertMetrics(o, [{ split: 'final', name: 'valid_ppl', step: 1, value: 1, time: 0 }]);
+});
+afterEach(() => store.close());
+
+describe('buildResultTable', () => {
+  it('puts base first, then variants in queue order, with the changed fields before the metric columns', () => {
+    const t = buildResultTable(store, experimentId);
+    expect(t.experiment).toBe('table3-test');
+    expect(t.rows.map((r) => r.variant)).toEqual(['base', '(A) h=1', '(B) d_k=16 & 50%_more']);
+    expect(t.columns).toEqual(['heads', 'd_k', 'd_v', 'PPL (dev)', 'BLEU (dev)', 'BLEU (test)', 'params', 'train time']);
+  });
+
+  it('shows base values in full and a variant value only where it differs from base', () => {
+    const [base, a, b] = buildResultTable(store, experimentId).rows;
+    // base: d_k = d_v = d_model / heads = 128 / 4 = 32.
+    expect(base.params).toEqual({ heads: '4', d_k: '32', d_v: '32' });
+    expect(a.params).toEqual({ heads: '1', d_k: '128', d_v: '128' });
+    expect(b.params).toEqual({ heads: '', d_k: '16', d_v: '' });
+  });
+
+  it('averages finished seeds with the sample standard deviation and the seed count', () => {
+    const [base, a, b] = buildResultTable(store, experimentId).rows;
+    const close = (got: number | null, want: number) => expect(got).toBeCloseTo(want, 10);
+    close(base.metrics['PPL (dev)'].mean, 5.2);
+    close(base.metrics['PPL (dev)'].std, 0.2);
+    close(base.metrics['BLEU (dev)'].mean, 23);
+    close(base.metrics['BLEU (dev)'].std, Math.sqrt(13));
+    close(base.metrics['BLEU (test)'].std, 2);
+    close(base.metrics['train time'].std, 10);
+    expect(base.metrics['PPL (dev)'].n).toBe(3);
+    close(a.metrics['PPL (dev)'].mean, 4.7);
+    close(a.metrics['PPL (dev)'].std, Math.sqrt(0.08));
+    close(a.metrics['BLEU (dev)'].std, Math.sqrt(0.5));
+    close(a.metrics['train time'].std, Math.sqrt(18));
+    expect(a.metrics['PPL (dev)'].n).toBe(2);
+    expect(a.metrics['BLEU (test)']).toEqual({ mean: null, std: null, n: 0, delta: null, best: false });
+    expect(b.metrics['PPL (dev)']).toMatchObject({ mean: 6, std: null, n: 1 });
+  });
+
+  it('gives Δ against the base mean with its sign, and none for base itself', () => {
+    const [base, a, b] = buildResultTable(store, experimentId).rows;
+    expect(base.metrics['PPL (dev)'].delta).toBeNull();
+    expect(a.metrics['PPL (dev)'].delta).toBeCloseTo(-0.5, 10);
+    expect(a.metrics['BLEU (dev)'].delta).toBeCloseTo(1.5, 10);
+    expect(b.metrics['PPL (dev)'].delta).toBeCloseTo(0.8, 10);
+    expect(b.metrics['BLEU (dev)'].delta).toBeCloseTo(7, 10);
+    expect(a.metrics.params.delta).toBe(200_000);
+    expect(b.metrics['train time'].delta).toBe(-60);
+  });
+
+  it('marks the lowest perplexity and the highest BLEU as best, and no best for cost columns', () => {
+    const rows = buildResultTable(store, experimentId).rows;
+    const bestOf = (label: string) => rows.filter((r) => r.metrics[label].best).map((r) => r.variant);
+    expect(bestOf('PPL (dev)')).toEqual(['(A) h=1']);
+    expect(bestOf('BLEU (dev)')).toEqual(['(B) d_k=16 & 50%_more']);
+    expect(bestOf('BLEU (test)')).toEqual(['base']);
+    expect(bestOf('params')).toEqual([]);
+    expect(bestOf('train time')).toEqual([]);
+  });
+
+  it('flags a group with a failed seed as incomplete and does not count cancelled runs as expected', () => {
+    const rows = buildResultTable(store, experimentId).rows;
+    expect(rows.map((r) => [r.variant, r.seedsDone, r.seedsExpected])).toEqual([
+      ['base', 3, 3],
+      ['(A) h=1', 2, 3],
+      ['(B) d_k=16 & 50%_more', 1, 1],
+    ]);
+  });
+
+  it('leaves out the test BLEU column when no finished run has a test split', () => {
+    const spec = parseSpec({ ...SPEC, name: 'no-test', variants: [] });
+    const exp = store.upsertExperiment(spec.name, spec, null);
+    const [r] = expandSpec(spec);
+    const [id] = store.insertRuns(exp.id, [{ variant: 'base', seed: 1, config: r.config, configHash: r.hash, backendRequested: 'cpu', totalSteps: 1 }]);
+    store.updateRun(id, { state: 'done' });
+    store.insertMetrics(id, [{ split: 'final', name: 'valid_ppl', step: 1, value: 3, time: 0 }]);
+    const t = buildResultTable(store, exp.id);
+    expect(t.columns).toEqual(['PPL (dev)', 'BLEU (dev)', 'params', 'train time']);
+    expect(t.rows[0].metrics['PPL (dev)']).toMatchObject({ mean: 3, std: null, n: 1, delta: null });
+  });
+
+  it('names a missing experiment', () => {
+    expect(() => buildResultTable(store, 4242)).toThrow('no experiment with id 4242');
+  });
+});
+
+describe('formatResultTable', () => {
+  it('writes Markdown cells as mean ± std (n, Δ) with the best in bold and a footnote for incomplete groups', () => {
+    const md = formatResultTable(buildResultTable(store, experimentId), 'md');
+    const lines = md.trimEnd().split('\n');
+    expect(lines[0]).toBe('| variant | heads | d_k | d_v | PPL (dev) | BLEU (dev) | BLEU (test) | params | train time |');
+    expect(lines[2]).toBe('| base | 4 | 32 | 32 | 5.20 ± 0.20 (n=3) | 23.00 ± 3.61 (n=3) | **21.00** ± 2.00 (n=3) | 1.00M (n=3) | 110.0s ± 10.0s (n=3) |');
+    expect(lines[3]).toBe('| (A) h=1 † | 1 | 128 | 128 | **4.70** ± 0.28 (n=2, Δ -0.50) | 24.50 ± 0.71 (n=2, Δ +1.50) | – | 1.20M (n=2, Δ +0.20M) | 93.0s ± 4.2s (n=2, Δ -17.0s) |');
+    expect(lines[4]).toBe('| (B) d_k=16 & 50%_more |  | 16 |  | 6.00 (n=1, Δ +0.80) | **30.00** (n=1, Δ +7.00) | – | 0.90M (n=1, Δ -0.10M) | 50.0s (n=1, Δ -60.0s) |');
+    expect(lines[6]).toBe('† Incomplete seed group, averaged over the finished seeds only: (A) h=1 (2 of 3 seeds done).');
+    expect(md).not.toContain('NaN');
+  });
+
+  it('writes LaTeX with booktabs rules, \\textbf for the best, $\\pm$, and escaped special characters', () => {
+    const tex = formatResultTable(buildResultTable(store, experimentId), 'latex');
+    const lines = tex.trimEnd().split('\n');
+    expect(lines.indexOf('\\toprule')).toBeLessThan(lines.indexOf('\\midrule'));
+    expect(lines.indexOf('\\midrule')).toBeLessThan(lines.indexOf('\\bottomrule'));
+    expect(lines).toContain('\\begin{tabular}{lcccrrrrr}');
+    expect(lines).toContain('Variant & heads & d\\_k & d\\_v & PPL (dev) & BLEU (dev) & BLEU (test) & params & train time \\\\');
+    const a = lines.find((l) => l.startsWith('(A) h=1'))!;
+    expect(a.startsWith('(A) h=1$^\\dagger$ & 1 & 128 & 128 & \\textbf{4.70} $\\pm$ 0.28 {\\scriptsize (n=2, $\\Delta$ $-0.50$)} & 24.50 $\\pm$ 0.71')).toBe(true);
+    const b = lines.find((l) => l.startsWith('(B)'))!;
+    expect(b.startsWith('(B) d\\_k=16 \\& 50\\%\\_more &  & 16 &  & 6.00 {\\scriptsize (n=1, $\\Delta$ $+0.80$)} & \\textbf{30.00} {\\scriptsize')).toBe(true);
+    // Every data line has as many cells as the column spec.
+    for (const l of lines.filter((x) => x.endsWith('\\\\'))) expect(l.split(/(?<!\\)&/).length).toBe(9);
+    expect(tex).toContain('$^\\dagger$ Incomplete seed group, averaged over the finished seeds only: (A) h=1 (2 of 3 seeds done).');
+  });
+
+  it('escapes every LaTeX special character exactly once', () => {
+    expect(escapeLatex('a_b%c&d#e$f{g}h~i^j\\k')).toBe('a\\_b\\%c\\&d\\#e\\$f\\{g\\}h\\textasciitilde{}i\\textasciicircum{}j\\textbackslash{}k');
+    expect(escapeLatex('(A) h=1')).toBe('(A) h=1');
+  });
+
+  it('writes CSV with separate mean, std, n and delta columns at full precision', () => {
+    const csv = parseCsv(formatResultTable(buildResultTable(store, experimentId), 'csv'));
+    const header = csv[0];
+    const get = (variant: string, col: string) => csv.find((r) => r[0] === variant)![header.indexOf(col)];
+    expect(header.slice(0, 5)).toEqual(['variant', 'is_base', 'heads', 'd_k', 'd_v']);
+    expect(header).toContain('valid_ppl_std');
+    expect(header.slice(-3)).toEqual(['seeds_done', 'seeds_expected', 'complete']);
+    expect(Number(get('base', 'valid_bleu_std'))).toBeCloseTo(Math.sqrt(13), 12);
+    expect(Number(get('(A) h=1', 'valid_ppl_mean'))).toBeCloseTo(4.7, 12);
+    expect(Number(get('(A) h=1', 'valid_ppl_delta'))).toBeCloseTo(-0.5, 12);
+    expect(get('(A) h=1', 'valid_ppl_best')).toBe('true');
+    expect(get('(A) h=1', 'complete')).toBe('false');
+    expect(get('(A) h=1', 'test_bleu_mean')).toBe('');
+    expect(get('(A) h=1', 'test_bleu_n')).toBe('0');
+    expect(get('(B) d_k=16 & 50%_more', 'valid_ppl_std')).toBe('');
+    expect(get('(B) d_k=16 & 50%_more', 'heads')).toBe('');
+    expect(get('base', 'valid_ppl_delta')).toBe('');
+    expect(csv.every((r) => r.length === header.length)).toBe(true);
+  });
+
+  it('quotes CSV fields holding commas and quotes (grid cell names)', () => {
+    const csv = formatResultTable(
+      { experiment: 'g', columns: ['heads', 'PPL (dev)'], rows: [{ variant: 'heads=1, d_k="x"', isBase: false, params: { heads: '1' }, metrics: {}, seedsDone: 0, seedsExpected: 1 }] },
+      'csv',
+    );
+    expect(parseCsv(csv)[1].slice(0, 3)).toEqual(['heads=1, d_k="x"', 'false', '1']);
+  });
+
+  it('rejects an unknown format by name', () => {
+    expect(() => formatResultTable(buildResultTable(store, experimentId), 'html' as never)).toThrow('unknown export format "html"');
+  });
+});
+
+/** RFC 4180 reader (quoted fields, doubled quotes), the reference the CSV output must satisfy. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') row.push(field), (field = '');
+    else if (ch === '\n') row.push(field), rows.push(row), (row = []), (field = '');
+    else if (ch !== '\r') field += ch;
+  }
+  if (field || row.length) row.push(field), rows.push(row);
+  return rows;
+}

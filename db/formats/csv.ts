@@ -1,0 +1,27 @@
+/**
+ * CSV for spreadsheets and scripts: one line per variant, the changed hyper-parameters, then for
+ * each metric separate mean, std, n, delta and best columns at full precision (blank = none),
+ * and the seed counts. Headings use the metric names (valid_ppl_mean, …).
+ */
+import { stringify } from 'csv-stringify/sync';
+import type { ResultTable } from '../../preload/api';
+import { isIncomplete, splitColumns } from './columns';
+
+const num = (v: number | null) => (v === null ? '' : String(v));
+
+export function formatCsv(table: ResultTable): string {
+  const { params, metrics } = splitColumns(table);
+  const header = ['variant', 'is_base', ...params];
+  for (const m of metrics) header.push(`${m.metric}_mean`, `${m.metric}_std`, `${m.metric}_n`, `${m.metric}_delta`, `${m.metric}_best`);
+  header.push('seeds_done', 'seeds_expected', 'complete');
+  const records = table.rows.map((row) => {
+    const rec = [row.variant, String(row.isBase), ...params.map((p) => row.params[p] ?? '')];
+    for (const m of metrics) {
+      const c = row.metrics[m.label];
+      rec.push(num(c?.mean ?? null), num(c?.std ?? null), String(c?.n ?? 0), num(c?.delta ?? null), String(c?.best ?? false));
+    }
+    rec.push(String(row.seedsDone), String(row.seedsExpected), String(!isIncomplete(row)));
+    return rec;
+  });
+  return stringify([header, ...records]);
+}
