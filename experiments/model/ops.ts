@@ -27,7 +27,7 @@ function swapLast2(x: tf.Tensor): tf.Tensor {
  * a @ b for rank-2 or rank-3 (same batch size) operands, never calling the kernel with
  * transpose flags. Gradients: dA = dC · Bᵀ, dB = Aᵀ · dC, each with its transpose materialised.
  */
-const plainMatMul = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+const plainMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b]);
   return {
     value: tf.matMul(a, b), // [..., m, n]
@@ -36,7 +36,7 @@ const plainMatMul = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSave
       return [tf.matMul(dy, swapLast2(sb)), tf.matMul(swapLast2(sa), dy)];
     },
   };
-}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 /**
  * Matrix product a·b (optionally of aᵀ and/or bᵀ on the last two axes) whose forward and backward
@@ -61,7 +61,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
   const [vocab, d] = table.shape;
   const outShape = [...ids.shape, d];
   const flat = tf.reshape(ids, [-1]) as tf.Tensor1D; // [n]
-  const lookup = tf.customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
+  const lookup = tf.customGrad(((t: tf.Tensor, save: tf.GradSaveFunc) => {
     save([flat]);
     return {
       value: tf.reshape(tf.gather(t, flat), outShape), // [...ids, d]
@@ -71,7 +71,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
         return [tf.scatterND(indices, rows, [vocab, d])]; // [vocab, d]
       },
     };
-  }) as (t: tf.Tensor) => tf.Tensor;
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (t: tf.Tensor) => tf.Tensor;
   return lookup(table);
 }
 
