@@ -1,0 +1,189 @@
+/**
+ * The renderer's one door to the workbench: Electron's preload API (window.workbench) when the app
+ * runs in Electron, otherwise a WebSocket client to `ablate serve` with the same typed interface.
+ * Views never know which one they got.
+ */
+import type { RemoteMethod, WorkbenchApi, WorkbenchEvent } from '../../../preload/api';
+
+declare global {
+  interface Window {
+    /** Exposed by preload/index.ts through contextBridge (Electron only). */
+    workbench?: WorkbenchApi;
+  }
+}
+
+export type ConnectionState = 'connecting' | 'open' | 'closed';
+
+/** The API plus what only a network connection has: its state, and a way to learn of reconnects. */
+export interface WorkbenchClient extends WorkbenchApi {
+  readonly kind: 'electron' | 'websocket';
+  onConnection(listener: (state: ConnectionState) => void): () => void;
+}
+
+/** A failed call: the one-line message and, for a bad spec, the schema's issue lines. */
+export class WorkbenchError extends Error {
+  constructor(
+    message: string,
+    readonly issues: readonly string[] = [],
+  ) {
+    super(message);
+    this.name = 'WorkbenchError';
+  }
+}
+
+/** JSON that keeps NaN/±Infinity ({"$num":"NaN"}), mirroring main/server.ts. */
+export function encodeMessage(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $num: String(v) } : v));
+}
+export function decodeMessage(text: string): unknown {
+  return JSON.parse(text, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { $num?: unknown }).$num === 'string' ? Number((v as { $num: string }).$num) : v,
+  );
+}
+
+const REMOTE_METHODS: readonly RemoteMethod[] = [
+  'listPresets', 'previewSpec', 'enqueueSpec', 'listExperiments', 'listRuns', 'getRun', 'getMetrics', 'getSamples', 'getLogs',
+  'cancelRun', 'retryRun', 'moveRun', 'pauseQueue', 'resumeQueue', 'queueStatus', 'resultTable', 'exportTable', 'attention',
+];
+
+/** Minimal WebSocket surface used here (so tests can pass a fake). */
+export interface SocketLike {
+  readyState: number;
+  send(data: string): void;
+  close(): void;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+/** The API URL for the page we were served from; the token (if any) comes along from ?token=. */
+export function socketUrl(location: { protocol: string; host: string; search: string }): string {
+  const token = new URLSearchParams(location.search).get('token');
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+}
+
+/**
+ * WebSocket client: calls wait for the connection, lost connections are retried with back-off, and
+ * calls in flight when it drops fail (the caller shows the error; stores refetch on reconnect).
+ */
+export function createSocketClient(url: string, open: (url: string) => SocketLike = (u) => new WebSocket(u) as unknown as SocketLike): WorkbenchClient {
+  let socket: SocketLike | null = null;
+  let state: ConnectionState = 'connecting';
+  let nextId = 1;
+  let retryMs = 250;
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  const outbox: string[] = [];
+  const eventListeners = new Set<(e: WorkbenchEvent) => void>();
+  const connectionListeners = new Set<(s: ConnectionState) => void>();
+
+  const setState = (s: ConnectionState) => {
+    state = s;
+    for (const l of connectionListeners) l(s);
+  };
+  const connect = () => {
+    const ws = open(url);
+    socket = ws;
+    ws.onopen = () => {
+      retryMs = 250;
+      setState('open');
+      for (const m of outbox.splice(0)) ws.send(m);
+    };
+    ws.onmessage = (ev) => {
+      const msg = decodeMessage(String(ev.data)) as { id?: number; result?: unknown; error?: { message: string; issues?: string[] }; events?: WorkbenchEvent[] };
+      if (msg.events) {
+        for (const e of msg.events) for (const l of eventListeners) l(e);
+        return;
+      }
+      const call = msg.id === undefined ? undefined : pending.get(msg.id);
+      if (!call || msg.id === undefined) return;
+      pending.delete(msg.id);
+      if (msg.error) call.reject(new WorkbenchError(msg.error.message, msg.error.issues ?? []));
+      else call.resolve(msg.result);
+    };
+    ws.onclose = () => {
+      for (const [, call] of pending) call.reject(new WorkbenchError('connection to the workbench lost'));
+      pending.clear();
+      setState('closed');
+      setTimeout(() => {
+        setState('connecting');
+        connect();
+      }, retryMs);
+      retryMs = Math.min(retryMs * 2, 5000);
+    };
+    ws.onerror = () => {};
+  };
+
+  const call = (method: RemoteMethod, params: unknown[]): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      const text = encodeMessage({ id, method, params });
+      if (socket && state === 'open') socket.send(text);
+      else outbox.push(text);
+    });
+
+  const client = {
+    kind: 'websocket' as const,
+    onEvent(listener: (e: WorkbenchEvent) => void) {
+      eventListeners.add(listener);
+      return () => void eventListeners.delete(listener);
+    },
+    onConnection(listener: (s: ConnectionState) => void) {
+      connectionListeners.add(listener);
+      listener(state);
+      return () => void connectionListeners.delete(listener);
+    },
+    async saveFile(suggestedName: string, content: string): Promise<string | null> {
+      downloadFile(suggestedName, content);
+      return suggestedName;
+    },
+  } as Record<string, unknown>;
+  for (const m of REMOTE_METHODS) client[m] = (...args: unknown[]) => call(m, args);
+  connect();
+  return client as unknown as WorkbenchClient;
+}
+
+/** Browser "save": a download of text or of a data: URL (chart PNG/SVG). */
+export function downloadFile(name: string, content: string): void {
+  const href = content.startsWith('data:') ? content : URL.createObjectURL(new Blob([content], { type: 'text/plain;charset=utf-8' }));
+  const a = document.createElement('a');
+  a.href = href;
+  a.download = name;
+  a.rel = 'noopener';
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  if (!content.startsWith('data:')) setTimeout(() => URL.revokeObjectURL(href), 10_000);
+}
+
+/** Electron's preload API, wrapped so errors look the same as over the WebSocket. */
+function wrapElectron(api: WorkbenchApi): WorkbenchClient {
+  const client = {
+    kind: 'electron' as const,
+    onEvent: (l: (e: WorkbenchEvent) => void) => api.onEvent(l),
+    saveFile: (n: string, c: string) => api.saveFile(n, c),
+    onConnection(listener: (s: ConnectionState) => void) {
+      listener('open');
+      return () => {};
+    },
+  } as Record<string, unknown>;
+  for (const m of REMOTE_METHODS)
+    client[m] = async (...args: unknown[]) => {
+      try {
+        return await (api[m] as (...a: unknown[]) => Promise<unknown>)(...args);
+      } catch (err) {
+        // Electron prefixes remote errors with "Error invoking remote method '…': ".
+        const raw = err instanceof Error ? err.message : String(err);
+        const message = raw.replace(/^Error invoking remote method '[^']+': (\w*Error: )?/, '');
+        const issues = message.startsWith('[issues]') ? (JSON.parse(message.slice(8)) as { message: string; issues: string[] }) : null;
+        throw issues ? new WorkbenchError(issues.message, issues.issues) : new WorkbenchError(message);
+      }
+    };
+  return client as unknown as WorkbenchClient;
+}
+
+export function connectWorkbench(): WorkbenchClient {
+  if (window.workbench) return wrapElectron(window.workbench);
+  return createSocketClient(socketUrl(window.location));
+}

@@ -1,0 +1,214 @@
+/**
+ * ECharts option builders: pure functions from plotted data to an option object, so each chart is
+ * testable without a canvas. Animation is off everywhere: live data redraws many times a second and
+ * tweening 100 × 10k points is what makes dashboards sluggish.
+ */
+import type { CustomSeriesOption, CustomSeriesRenderItem, EChartsOption } from 'echarts';
+import { colorFor } from './palette';
+
+export interface LineSeries {
+  readonly name: string;
+  /** [x, y] points, x ascending. */
+  readonly data: readonly (readonly [number, number])[];
+  readonly color?: string;
+  /** Drawn thin and faint (the raw curve under its smoothed version). */
+  readonly faint?: boolean;
+}
+
+export interface BandSeries {
+  readonly name: string;
+  readonly xs: readonly number[];
+  readonly lower: readonly number[];
+  readonly upper: readonly number[];
+  readonly color: string;
+}
+
+export type XKind = 'step' | 'time' | 'tokens';
+
+export const X_LABELS: Record<XKind, string> = { step: 'step', time: 'wall time (s)', tokens: 'target tokens seen' };
+
+export function lineChartOption(opts: {
+  title?: string;
+  series: readonly LineSeries[];
+  bands?: readonly BandSeries[];
+  xName?: string;
+  yName?: string;
+  yLog?: boolean;
+  legend?: boolean;
+}): EChartsOption {
+  const { series, bands = [] } = opts;
+  return {
+    animation: false,
+    backgroundColor: 'transparent',
+    title: opts.title ? { text: opts.title, left: 8, top: 4, textStyle: { fontSize: 13 } } : undefined,
+    grid: { left: 56, right: 16, top: opts.title ? 34 : 16, bottom: opts.legend === false ? 36 : 60, containLabel: false },
+    tooltip: { trigger: 'axis', confine: true, valueFormatter: (v) => formatNumber(v as number) },
+    legend: opts.legend === false ? undefined : { type: 'scroll', bottom: 0, data: series.filter((s) => !s.faint).map((s) => s.name) },
+    xAxis: { type: 'value', name: opts.xName, nameLocation: 'middle', nameGap: 24, scale: true },
+    yAxis: { type: opts.yLog ? 'log' : 'value', name: opts.yName, scale: true },
+    series: [
+      ...bands.map((b) => bandSeries(b)),
+      ...series.map((s, i) => ({
+        type: 'line' as const,
+        name: s.name,
+        data: s.data as [number, number][],
+        showSymbol: s.data.length < 30 && !s.faint,
+        symbolSize: 4,
+        sampling: 'lttb' as const,
+        large: true,
+        color: s.color ?? colorFor(i),
+        lineStyle: { width: s.faint ? 1 : 1.8, opacity: s.faint ? 0.3 : 1 },
+        emphasis: { disabled: true },
+        silent: s.faint,
+        tooltip: s.faint ? { show: false } : undefined,
+        connectNulls: false,
+      })),
+    ],
+  };
+}
+
+/** Mean ± std band as one filled polygon (upper edge forward, lower edge back). */
+function bandSeries(b: BandSeries): CustomSeriesOption {
+  const renderItem: CustomSeriesRenderItem = (params, api) => {
+    const points: number[][] = [];
+    for (let i = 0; i < b.xs.length; i++) if (Number.isFinite(b.upper[i])) points.push(api.coord([b.xs[i], b.upper[i]]));
+    for (let i = b.xs.length - 1; i >= 0; i--) if (Number.isFinite(b.lower[i])) points.push(api.coord([b.xs[i], b.lower[i]]));
+    const sys = params.coordSys as unknown as { x: number; y: number; width: number; height: number };
+    return {
+      type: 'polygon',
+      shape: { points },
+      style: { fill: b.color, opacity: 0.18 },
+      clipPath: { type: 'rect', shape: { x: sys.x, y: sys.y, width: sys.width, height: sys.height } },
+    };
+  };
+  return { type: 'custom', name: b.name, silent: true, tooltip: { show: false }, data: [[0]], z: 1, renderItem };
+}
+
+/** ±1 std whiskers drawn over bar i: data items are [i, low, high]. */
+const errorBarItem: CustomSeriesRenderItem = (_params, api) => {
+  const x = api.value(0) as number;
+  const low = api.coord([x, api.value(1) as number]);
+  const high = api.coord([x, api.value(2) as number]);
+  const size = api.size?.([1, 0]);
+  const half = (Array.isArray(size) ? size[0] : (size ?? 20)) * 0.12;
+  const style = { stroke: '#888', lineWidth: 1.5 };
+  return {
+    type: 'group',
+    children: [
+      { type: 'line', shape: { x1: high[0] - half, y1: high[1], x2: high[0] + half, y2: high[1] }, style },
+      { type: 'line', shape: { x1: high[0], y1: high[1], x2: low[0], y2: low[1] }, style },
+      { type: 'line', shape: { x1: low[0] - half, y1: low[1], x2: low[0] + half, y2: low[1] }, style },
+    ],
+  };
+};
+
+export interface BarItem {
+  readonly label: string;
+  readonly mean: number;
+  readonly std: number;
+  readonly n: number;
+}
+
+/** Bars of a final metric per variant with ±1 std error bars (n in the tooltip). */
+export function barErrorOption(opts: { title: string; items: readonly BarItem[]; yName?: string }): EChartsOption {
+  const { items } = opts;
+  return {
+    animation: false,
+    backgroundColor: 'transparent',
+    title: { text: opts.title, left: 8, top: 4, textStyle: { fontSize: 13 } },
+    grid: { left: 56, right: 16, top: 36, bottom: 56 },
+    tooltip: {
+      trigger: 'item',
+      confine: true,
+      formatter: (p: unknown) => {
+        const it = items[(p as { dataIndex: number }).dataIndex];
+        return it ? `${escapeHtml(it.label)}<br/>${formatNumber(it.mean)} ± ${formatNumber(it.std)} (n=${it.n})` : '';
+      },
+    },
+    xAxis: { type: 'category', data: items.map((i) => i.label), axisLabel: { interval: 0, rotate: items.length > 4 ? 25 : 0, width: 110, overflow: 'truncate' } },
+    yAxis: { type: 'value', name: opts.yName, scale: false },
+    series: [
+      {
+        type: 'bar',
+        name: opts.title,
+        data: items.map((it, i) => ({ value: it.mean, itemStyle: { color: colorFor(i) } })),
+        barMaxWidth: 48,
+      },
+      {
+        type: 'custom',
+        name: 'std',
+        silent: true,
+        tooltip: { show: false },
+        data: items.map((it, i) => [i, it.mean - it.std, it.mean + it.std]),
+        z: 10,
+        renderItem: errorBarItem,
+      },
+    ],
+  };
+}
+
+export interface ParallelRun {
+  readonly name: string;
+  readonly group: string;
+  readonly values: Readonly<Record<string, number | string | null>>;
+}
+
+/**
+ * Parallel coordinates: one axis per hyper-parameter, then one per metric; one line per run,
+ * coloured by variant. Axes with text values are categorical.
+ */
+export function parallelOption(opts: { runs: readonly ParallelRun[]; dimensions: readonly string[]; groups: readonly string[] }): EChartsOption {
+  const { runs, dimensions, groups } = opts;
+  const categorical = dimensions.map((d) => runs.some((r) => typeof r.values[d] === 'string'));
+  return {
+    animation: false,
+    backgroundColor: 'transparent',
+    tooltip: { confine: true },
+    legend: { type: 'scroll', bottom: 0, data: [...groups] },
+    parallel: { left: 60, right: 60, top: 40, bottom: 50 },
+    parallelAxis: dimensions.map((d, i) =>
+      categorical[i]
+        ? { dim: i, name: d, type: 'category', data: [...new Set(runs.map((r) => String(r.values[d] ?? '—')))] }
+        : { dim: i, name: d, type: 'value', scale: true },
+    ),
+    series: groups.map((g, gi) => ({
+      type: 'parallel' as const,
+      name: g,
+      color: colorFor(gi),
+      lineStyle: { width: 2, opacity: 0.7 },
+      data: runs.filter((r) => r.group === g).map((r) => dimensions.map((d, i) => (categorical[i] ? String(r.values[d] ?? '—') : (r.values[d] as number | null)))),
+    })),
+  };
+}
+
+/** Attention weights of one head as a heatmap: rows are queries, columns keys. */
+export function heatmapOption(opts: { title: string; rows: readonly string[]; cols: readonly string[]; weights: readonly (readonly number[])[] }): EChartsOption {
+  const data: [number, number, number][] = [];
+  opts.weights.forEach((row, q) => row.forEach((w, k) => data.push([k, q, w])));
+  return {
+    animation: false,
+    backgroundColor: 'transparent',
+    title: { text: opts.title, left: 8, top: 4, textStyle: { fontSize: 13 } },
+    tooltip: { confine: true, formatter: (p: unknown) => {
+      const [k, q, w] = (p as { data: [number, number, number] }).data;
+      return `${escapeHtml(opts.rows[q] ?? '')} → ${escapeHtml(opts.cols[k] ?? '')}: ${w.toFixed(3)}`;
+    } },
+    grid: { left: 90, right: 60, top: 36, bottom: 80 },
+    xAxis: { type: 'category', data: [...opts.cols], axisLabel: { rotate: 60, interval: 0 }, splitArea: { show: false } },
+    yAxis: { type: 'category', data: [...opts.rows], inverse: true, axisLabel: { interval: 0 } },
+    visualMap: { min: 0, max: 1, calculable: false, orient: 'vertical', right: 4, top: 'middle', itemHeight: 120, inRange: { color: ['#f7fbff', '#6baed6', '#08306b'] } },
+    series: [{ type: 'heatmap', data, emphasis: { disabled: true } }],
+  };
+}
+
+export function formatNumber(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—';
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2);
+  return a >= 100 ? v.toFixed(1) : a >= 1 ? v.toFixed(3) : v.toPrecision(3);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

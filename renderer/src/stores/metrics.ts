@@ -1,0 +1,135 @@
+/**
+ * Metric series per run, loaded on demand and extended by pushed points. The arrays can be large
+ * (100 runs × 10k points), so they live outside Vue's reactivity (markRaw) and a `version` counter
+ * tells views when to redraw.
+ */
+import { markRaw, shallowRef } from 'vue';
+import type { MetricRow, WorkbenchApi } from '../../../preload/api';
+
+/** One (run, split, name) series, sorted by step; parallel arrays for cheap charting. */
+export interface Series {
+  readonly runId: number;
+  readonly split: string;
+  readonly name: string;
+  readonly steps: number[];
+  readonly values: number[];
+  /** Unix ms when each point was measured. */
+  readonly times: number[];
+}
+
+/** `split/name`, e.g. "train/loss", "valid/bleu". */
+export function seriesKey(split: string, name: string): string {
+  return `${split}/${name}`;
+}
+
+export type MetricsStore = ReturnType<typeof createMetricsStore>;
+
+export function createMetricsStore(api: Pick<WorkbenchApi, 'getMetrics'>) {
+  /** runId → key → series. */
+  const byRun = markRaw(new Map<number, Map<string, Series>>());
+  const loaded = markRaw(new Set<number>());
+  const version = shallowRef(0);
+
+  function insertPoint(row: MetricRow): void {
+    let perRun = byRun.get(row.runId);
+    if (!perRun) byRun.set(row.runId, (perRun = new Map()));
+    const key = seriesKey(row.split, row.name);
+    let s = perRun.get(key);
+    if (!s) perRun.set(key, (s = { runId: row.runId, split: row.split, name: row.name, steps: [], values: [], times: [] }));
+    const n = s.steps.length;
+    // Points almost always arrive in step order: append. Otherwise find the slot (a resumed run
+    // re-reports steps after its checkpoint: same step replaces, never duplicates).
+    if (n === 0 || s.steps[n - 1] < row.step) {
+      s.steps.push(row.step);
+      s.values.push(row.value);
+      s.times.push(row.time);
+      return;
+    }
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (s.steps[mid] < row.step) lo = mid + 1;
+      else hi = mid;
+    }
+    if (s.steps[lo] === row.step) {
+      s.values[lo] = row.value;
+      s.times[lo] = row.time;
+    } else {
+      s.steps.splice(lo, 0, row.step);
+      s.values.splice(lo, 0, row.value);
+      s.times.splice(lo, 0, row.time);
+    }
+  }
+
+  /** Adds pushed points, but only for runs a view has loaded (others load in full when asked). */
+  function applyPoints(points: readonly MetricRow[]): void {
+    let changed = false;
+    for (const p of points)
+      if (loaded.has(p.runId)) {
+        insertPoint(p);
+        changed = true;
+      }
+    if (changed) version.value++;
+  }
+
+  /** Loads runs not yet loaded (all their series, server-side LTTB to maxPoints each). */
+  async function load(runIds: readonly number[], maxPoints = 2000): Promise<void> {
+    const missing = runIds.filter((id) => !loaded.has(id));
+    if (missing.length === 0) return;
+    for (const id of missing) loaded.add(id);
+    try {
+      const rows = await api.getMetrics({ runIds: missing, maxPoints });
+      for (const id of missing) byRun.delete(id);
+      for (const r of rows) insertPoint(r);
+      version.value++;
+    } catch (err) {
+      for (const id of missing) loaded.delete(id);
+      throw err;
+    }
+  }
+
+  /** Forget runs so the next load fetches them again (e.g. after a reconnect). */
+  function invalidate(runIds?: readonly number[]): void {
+    for (const id of runIds ?? [...loaded]) {
+      loaded.delete(id);
+      byRun.delete(id);
+    }
+    version.value++;
+  }
+
+  function series(runId: number, key: string): Series | undefined {
+    return byRun.get(runId)?.get(key);
+  }
+
+  /** Every series key seen for these runs, sorted. */
+  function keys(runIds: readonly number[]): string[] {
+    const out = new Set<string>();
+    for (const id of runIds) for (const k of byRun.get(id)?.keys() ?? []) out.add(k);
+    return [...out].sort();
+  }
+
+  return { version, load, applyPoints, invalidate, series, keys, insertPoint };
+}
+
+/**
+ * The first key among `keys` that matches one of the patterns, in pattern order: metric names are
+ * chosen by the training code, so views look for "the loss", "the BLEU" by name.
+ */
+export function pickKey(keys: readonly string[], patterns: readonly RegExp[]): string | undefined {
+  for (const p of patterns) {
+    const k = keys.find((key) => p.test(key));
+    if (k) return k;
+  }
+  return undefined;
+}
+
+/** Standard metric lookups (split/name). */
+export const METRIC_PATTERNS = {
+  loss: [/^train\/(train_)?loss$/, /^train\/.*loss/],
+  lr: [/^train\/(lr|learning_rate)$/],
+  validLoss: [/^valid\/(valid_)?loss$/],
+  validPpl: [/^valid\/(valid_)?ppl$/, /^valid\/.*perplexity/, /^valid\/.*ppl/],
+  bleu: [/^valid\/(valid_)?bleu$/, /^valid\/.*bleu/],
+  tokens: [/^train\/tokens(_seen)?$/],
+} as const;

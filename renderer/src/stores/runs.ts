@@ -1,0 +1,87 @@
+/**
+ * Runs, experiments, the queue's status and live progress, kept current from pushed events.
+ * Run lists are replaced wholesale (shallowRef): views read them, never mutate them.
+ */
+import { computed, shallowRef, type ShallowRef } from 'vue';
+import type { ExperimentRow, QueueStatus, RunRow, WorkbenchApi, WorkbenchEvent } from '../../../preload/api';
+
+export interface RunProgress {
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly loss: number;
+  readonly tokensPerSecond: number;
+  readonly etaSeconds: number | null;
+  /** When this progress arrived (ms since epoch). */
+  readonly at: number;
+}
+
+export type RunsStore = ReturnType<typeof createRunsStore>;
+
+/** States a run can be retried from. */
+export const RETRYABLE = new Set(['failed', 'cancelled', 'interrupted']);
+/** States a run can be cancelled in. */
+export const CANCELLABLE = new Set(['queued', 'running']);
+
+export function createRunsStore(api: Pick<WorkbenchApi, 'listRuns' | 'listExperiments' | 'queueStatus'>) {
+  const runs: ShallowRef<readonly RunRow[]> = shallowRef([]);
+  const experiments: ShallowRef<readonly ExperimentRow[]> = shallowRef([]);
+  const queue: ShallowRef<QueueStatus | null> = shallowRef(null);
+  const progress: ShallowRef<ReadonlyMap<number, RunProgress>> = shallowRef(new Map());
+  const error = shallowRef<string | null>(null);
+
+  /** Queued runs in the order they will start (priority, then id), then everything else by id. */
+  const queued = computed(() => runs.value.filter((r) => r.state === 'queued').sort((a, b) => a.priority - b.priority || a.id - b.id));
+  const running = computed(() => runs.value.filter((r) => r.state === 'running'));
+  const byId = computed(() => new Map(runs.value.map((r) => [r.id, r])));
+
+  async function refresh(): Promise<void> {
+    try {
+      const [r, e, q] = await Promise.all([api.listRuns(), api.listExperiments(), api.queueStatus()]);
+      runs.value = r;
+      experiments.value = e;
+      queue.value = q;
+      error.value = null;
+    } catch (err) {
+      error.value = err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  /** Merges changed rows by id (new ids appended, order by id kept). */
+  function mergeRuns(changed: readonly RunRow[]): void {
+    const map = new Map(runs.value.map((r) => [r.id, r]));
+    let newExperiment = false;
+    for (const r of changed) {
+      map.set(r.id, r);
+      if (!experiments.value.some((e) => e.id === r.experimentId)) newExperiment = true;
+    }
+    runs.value = [...map.values()].sort((a, b) => a.id - b.id);
+    // Progress of finished runs is stale; drop it so Live does not show a frozen ETA.
+    const p = new Map(progress.value);
+    let dropped = false;
+    for (const r of changed)
+      if (r.state !== 'running' && p.delete(r.id)) dropped = true;
+    if (dropped) progress.value = p;
+    if (newExperiment) void api.listExperiments().then((e) => (experiments.value = e));
+  }
+
+  function applyEvent(e: WorkbenchEvent): void {
+    switch (e.type) {
+      case 'runs-changed':
+        mergeRuns(e.runs);
+        break;
+      case 'queue':
+        queue.value = e.status;
+        break;
+      case 'progress': {
+        const p = new Map(progress.value);
+        p.set(e.runId, { step: e.step, totalSteps: e.totalSteps, loss: e.loss, tokensPerSecond: e.tokensPerSecond, etaSeconds: e.etaSeconds, at: Date.now() });
+        progress.value = p;
+        break;
+      }
+      case 'metrics':
+        break; // the metrics store's business
+    }
+  }
+
+  return { runs, experiments, queue, progress, error, queued, running, byId, refresh, mergeRuns, applyEvent };
+}
