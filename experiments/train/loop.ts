@@ -89,6 +89,9 @@ export class Trainer {
     const lr = this.nextLearningRate();
     const step = this.step + 1;
     const { clipNorm, labelSmoothing, smoothing, seed } = this.options;
+    // Dropout masks from (seed, step) alone: the model's own seeding (setDropoutStep) and any
+    // unseeded tf.randomUniform (withStepRandom) — so a resumed run draws the same masks.
+    this.model.setDropoutStep?.(step);
     const lossTensor = tf.tidy(() => {
       const { src, tgtIn, tgtOut } = batchTensors(batch);
       const { value, grads } = withStepRandom(seed, step, () =>

@@ -1,0 +1,113 @@
+/**
+ * Using a trained run: open a checkpoint (config + tokenizers + weights), translate sentences
+ * (`ablate translate`), and read the attention maps of one sentence (the UI's heatmaps).
+ *
+ * Runs in whichever process asks (the CLI, or the workbench's main process). It uses the tfjs
+ * backend already active there, or wasm (then cpu) when none was chosen yet: never webgpu by
+ * default, because Dawn cannot run inside Electron's process cage (ARCHITECTURE.md).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { AttentionMaps } from '../../preload/api';
+import { selectBackend } from '../backend';
+import { toBatch } from '../data/batches';
+import { loadTokenizer } from '../data/tokenizer';
+import type { EncodedPair, TextTokenizer } from '../data/types';
+import { createModel } from '../model/transformer';
+import type { Seq2SeqModel } from '../model/types';
+import type { BackendName, RunConfig } from '../spec';
+import { readCheckpoint, restoreWeights } from '../train/checkpoint';
+import { translateIds } from './evaluate';
+
+export interface LoadedRun {
+  readonly path: string;
+  readonly step: number;
+  readonly config: RunConfig;
+  readonly model: Seq2SeqModel;
+  readonly srcTokenizer: TextTokenizer;
+  readonly tgtTokenizer: TextTokenizer;
+  /** Frees the model's weights. */
+  dispose(): void;
+}
+
+/** Uses the active backend if one is initialised; otherwise selects `preferred` (default wasm, falling back to cpu). */
+async function ensureBackend(preferred?: BackendName): Promise<void> {
+  if (preferred) {
+    await selectBackend(preferred);
+    return;
+  }
+  // tf.getBackend() would initialise the highest-priority registered backend (maybe webgpu): ask the engine instead.
+  if (tf.engine().backendName) return;
+  try {
+    await selectBackend('wasm');
+  } catch {
+    await selectBackend('cpu');
+  }
+}
+
+/**
+ * Loads a checkpoint written by a run: rebuilds its model from the stored config and restores
+ * the weights (the Adam moments in the file are not loaded).
+ * @example const run = await openCheckpoint('/data/runs/7/step-00002000.ckpt');
+ */
+export async function openCheckpoint(path: string, opts: { backend?: BackendName } = {}): Promise<LoadedRun> {
+  await ensureBackend(opts.backend);
+  const ckpt = readCheckpoint(path);
+  const { header } = ckpt;
+  const srcTokenizer = loadTokenizer(header.tokenizers.src);
+  const tgtTokenizer = header.tokenizers.shared ? srcTokenizer : loadTokenizer(header.tokenizers.tgt);
+  const model = createModel(header.config.model, header.vocab.src, header.vocab.tgt, header.config.seed);
+  try {
+    restoreWeights(model.variables, ckpt.tensors.weight, path);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return { path, step: header.step, config: header.config, model, srcTokenizer, tgtTokenizer, dispose: () => model.dispose() };
+}
+
+/** Source ids as training saw them: tokenized and cut to data.max_len tokens. */
+function encodeSource(run: LoadedRun, sentence: string): Int32Array {
+  const ids = run.srcTokenizer.encode(sentence.trim());
+  return Int32Array.from(ids.slice(0, run.config.data.max_len));
+}
+
+/**
+ * Translates sentences with beam search (beam 1 = greedy), max length source + max_len_offset.
+ * @example translate(run, ['ein Hund läuft .'], { beam: 4, alpha: 0.6 }) // ['a dog runs .']
+ */
+export function translate(run: LoadedRun, sentences: string[], opts: { beam: number; alpha: number }): string[] {
+  const sources = sentences.map((s) => encodeSource(run, s));
+  const ids = translateIds(run.model, sources, { beam: opts.beam, alpha: opts.alpha, maxLenOffset: run.config.train.decode.max_len_offset });
+  return ids.map((h) => run.tgtTokenizer.decode(h));
+}
+
+/** [1, heads, q, k] tensors → [layer][head][query][key] numbers. */
+function toNested(maps: readonly tf.Tensor4D[]): number[][][][] {
+  return maps.map((m) => (m.arraySync() as number[][][][])[0]);
+}
+
+/**
+ * Translates `sentence` greedily, then runs the model teacher-forced on its own translation and
+ * returns every attention map. Query rows of decoder maps are labelled with the token each
+ * position outputs (the translation's pieces, then </s>); key columns of the decoder
+ * self-attention with the tokens fed in (<s>, then the translation's pieces).
+ */
+export function attentionMaps(run: LoadedRun, sentence: string): AttentionMaps {
+  const src = encodeSource(run, sentence);
+  const [hyp] = translateIds(run.model, [src], { beam: 1, alpha: 0, maxLenOffset: run.config.train.decode.max_len_offset });
+  const pair: EncodedPair = { source: sentence, target: '', src, tgt: Int32Array.from(hyp) };
+  const batch = toBatch([pair]);
+  const result = tf.tidy(() => {
+    const srcT = tf.tensor2d(batch.src, [1, batch.srcLen], 'int32');
+    const tgtIn = tf.tensor2d(batch.tgtIn, [1, batch.tgtLen], 'int32');
+    const { weights } = run.model.attention(srcT, tgtIn);
+    return { encoderSelf: toNested(weights.encoderSelf), decoderSelf: toNested(weights.decoderSelf), cross: toNested(weights.cross) };
+  });
+  const inputPieces = run.tgtTokenizer.pieces(hyp);
+  return {
+    sourceTokens: run.srcTokenizer.pieces(Array.from(src)),
+    targetTokens: [...inputPieces, '</s>'],
+    translation: run.tgtTokenizer.decode(hyp),
+    ...result,
+  };
+}

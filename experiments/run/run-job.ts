@@ -1,0 +1,198 @@
+/**
+ * One run, start to finish, inside its run process: backend → data → model → training loop with
+ * evaluation every `eval_every` steps and checkpoints every `checkpoint_every` → final beam
+ * evaluation → FINAL_METRICS. Everything is reported as experiments/protocol.ts messages; run
+ * failures (bad data, divergence, out of memory, a backend that will not load) become one
+ * 'failed' message, never an exception.
+ *
+ * Metric names: split 'train': loss (label-smoothed CE per target token, mean over the steps since
+ * the previous point), lr, tokens_per_second; split 'valid': valid_loss, valid_ppl, valid_bleu
+ * (greedy on the first eval_bleu_sentences pairs); split 'final': FINAL_METRICS.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { join } from 'node:path';
+import { BackendUnavailableError, selectBackend } from '../backend';
+import { BatchStream, dataFacts, prepareData, type BatchPosition } from '../data/index';
+import { DataError, type PreparedData } from '../data/types';
+import { createModel } from '../model/transformer';
+import type { Seq2SeqModel } from '../model/types';
+import type { FailureKind, FinalMetrics, MetricPoint, RunJob, RunToParent, SampleTranslation } from '../protocol';
+import { checkpointFileName, pruneCheckpoints, readCheckpoint, restoreTrainer, saveCheckpoint } from '../train/checkpoint';
+import { Trainer, trainLoop } from '../train/loop';
+import { evaluateLoss, translateAndScore } from './evaluate';
+
+export interface RunIO {
+  emit(msg: RunToParent): void;
+  /** True once the parent asked the run to stop (checked between steps). */
+  shouldStop(): boolean;
+}
+
+/** Steps between 'progress' messages and train metric points (also sent at least every PROGRESS_SECONDS). */
+const PROGRESS_EVERY = 10;
+const PROGRESS_SECONDS = 2;
+/** Checkpoint files kept on disk per run (older ones are deleted; the DB keeps the newest path). */
+const KEEP_CHECKPOINTS = 2;
+
+/** Loop counters that must survive a resume, saved in the checkpoint's `extra`. */
+interface Counters {
+  tokensSeen: number;
+  trainSeconds: number;
+  /** Since the last progress point. */
+  win: { lossTokens: number; tokens: number; seconds: number; steps: number };
+  /** Since the last evaluation: train_loss of FINAL_METRICS. */
+  evalWin: { lossTokens: number; tokens: number };
+  lastTrainLoss: number;
+}
+
+const freshCounters = (): Counters => ({
+  tokensSeen: 0,
+  trainSeconds: 0,
+  win: { lossTokens: 0, tokens: 0, seconds: 0, steps: 0 },
+  evalWin: { lossTokens: 0, tokens: 0 },
+  lastTrainLoss: NaN,
+});
+
+const OOM = /out of memory|\bOOM\b|allocation failed|failed to allocate|cannot allocate|Array buffer allocation|memory access out of bounds|Aborted\(OOM\)|exceeds the maximum|Invalid typed array length/i;
+
+/** Maps an error to the protocol's failure kind and a one-line reason. */
+export function classifyFailure(err: unknown): { kind: FailureKind; reason: string } {
+  const message = err instanceof Error ? err.message : String(err);
+  const line = (message.split('\n').find((l) => l.trim()) ?? message).trim();
+  if (err instanceof BackendUnavailableError || (err instanceof Error && err.name === 'BackendUnavailableError')) return { kind: 'backend', reason: line };
+  if (err instanceof DataError || (err instanceof Error && err.name === 'DataError')) return { kind: 'data', reason: line };
+  if (err instanceof RangeError && /Array buffer|typed array/i.test(message)) return { kind: 'out-of-memory', reason: `out of memory: ${line}` };
+  if (OOM.test(message)) return { kind: 'out-of-memory', reason: `out of memory: ${line}` };
+  return { kind: 'error', reason: `${err instanceof Error && err.name !== 'Error' ? `${err.name}: ` : ''}${line}` };
+}
+
+const describeNonFinite = (x: number): string => (Number.isNaN(x) ? 'NaN' : x > 0 ? 'inf' : '-inf');
+
+/**
+ * Runs `job` to completion, emitting protocol messages through `io`. Resolves after the final
+ * message ('done', 'failed' or 'stopped'); never rejects for run failures.
+ */
+export async function runJob(job: RunJob, io: RunIO): Promise<void> {
+  const cfg = job.config;
+  const t = cfg.train;
+  let step = 0;
+  let model: Seq2SeqModel | undefined;
+  let trainer: Trainer | undefined;
+  const log = (text: string, level: 'info' | 'warn' | 'error' = 'info') => io.emit({ type: 'log', level, text });
+  const point = (split: MetricPoint['split'], name: string, value: number, at = step): MetricPoint => ({ split, name, step: at, value, time: Date.now() });
+
+  try {
+    const { backend, device } = await selectBackend(job.backend);
+    log(`backend ${backend}: ${device}`);
+    const data: PreparedData = await prepareData(cfg.data, job.cacheDir, (line) => log(line));
+    model = createModel(cfg.model, data.srcTokenizer.vocabSize, data.tgtTokenizer.vocabSize, cfg.seed);
+    trainer = new Trainer(model, { warmup: t.warmup, lrFactor: t.lr_factor, clipNorm: t.clip_norm, labelSmoothing: cfg.model.label_smoothing, seed: cfg.seed });
+    const stream = new BatchStream(data.train, t.batch_tokens, cfg.seed);
+    let counters = freshCounters();
+    let lastCheckpointStep = -1;
+
+    if (job.resumeFrom) {
+      const ckpt = readCheckpoint(job.resumeFrom.path);
+      restoreTrainer(trainer, ckpt);
+      stream.restore(ckpt.header.batchPosition as BatchPosition);
+      counters = { ...freshCounters(), ...(ckpt.header.extra.counters as Partial<Counters> | undefined) };
+      step = ckpt.header.step;
+      lastCheckpointStep = step;
+      log(`resumed from ${job.resumeFrom.path} at step ${step}`);
+    }
+
+    io.emit({ type: 'ready', backend, device, params: model.paramCount, data: dataFacts(data), startStep: step });
+
+    const tokenizers = { src: data.srcTokenizer.toJSON(), tgt: data.tgtTokenizer.toJSON(), shared: data.srcTokenizer === data.tgtTokenizer };
+    const vocab = { src: data.srcTokenizer.vocabSize, tgt: data.tgtTokenizer.vocabSize };
+    const checkpoint = async (): Promise<void> => {
+      if (step === lastCheckpointStep) return;
+      const path = join(job.checkpointDir, checkpointFileName(step));
+      await saveCheckpoint(path, { trainer: trainer!, config: cfg, batchPosition: stream.position, tokenizers, vocab, extra: { counters } });
+      lastCheckpointStep = step;
+      io.emit({ type: 'checkpoint', step, path });
+      pruneCheckpoints(job.checkpointDir, KEEP_CHECKPOINTS);
+    };
+
+    const evaluate = (): void => {
+      const lossResult = evaluateLoss(model!, data.valid, t.batch_tokens);
+      const subset = data.valid.slice(0, t.eval_bleu_sentences);
+      const greedy = translateAndScore(model!, subset, data.tgtTokenizer, { beam: 1, alpha: 0, maxLenOffset: t.decode.max_len_offset });
+      io.emit({
+        type: 'metrics',
+        points: [point('valid', 'valid_loss', lossResult.loss), point('valid', 'valid_ppl', lossResult.ppl), point('valid', 'valid_bleu', greedy.bleu)],
+      });
+      const samples: SampleTranslation[] = subset.slice(0, t.samples).map((p, i) => ({ source: p.source, reference: p.target, hypothesis: greedy.hypotheses[i] }));
+      if (samples.length) io.emit({ type: 'samples', step, samples });
+      counters.evalWin = { lossTokens: 0, tokens: 0 };
+    };
+
+    let lastProgressAt = performance.now();
+    const report = (): void => {
+      const w = counters.win;
+      if (!w.steps) return;
+      const loss = w.lossTokens / Math.max(w.tokens, 1);
+      const tps = w.tokens / Math.max(w.seconds, 1e-9);
+      const lr = trainer!.nextLearningRate();
+      io.emit({ type: 'progress', step, totalSteps: t.steps, loss, lr, tokensPerSecond: tps, tokensSeen: counters.tokensSeen });
+      io.emit({ type: 'metrics', points: [point('train', 'loss', loss), point('train', 'lr', lr), point('train', 'tokens_per_second', tps)] });
+      counters.win = { lossTokens: 0, tokens: 0, seconds: 0, steps: 0 };
+      lastProgressAt = performance.now();
+    };
+
+    for await (const r of trainLoop(trainer, stream, { totalSteps: t.steps, shouldStop: () => io.shouldStop() })) {
+      step = r.step;
+      if (!Number.isFinite(r.loss)) {
+        io.emit({ type: 'metrics', points: [point('train', 'loss', r.loss)] });
+        io.emit({ type: 'failed', kind: 'diverged', reason: `diverged at step ${step}: loss is ${describeNonFinite(r.loss)}`, step });
+        return;
+      }
+      counters.tokensSeen += r.tokens;
+      counters.trainSeconds += r.seconds;
+      counters.win.lossTokens += r.loss * r.tokens;
+      counters.win.tokens += r.tokens;
+      counters.win.seconds += r.seconds;
+      counters.win.steps += 1;
+      counters.evalWin.lossTokens += r.loss * r.tokens;
+      counters.evalWin.tokens += r.tokens;
+      counters.lastTrainLoss = counters.evalWin.lossTokens / counters.evalWin.tokens;
+      if (step % PROGRESS_EVERY === 0 || step === t.steps || (performance.now() - lastProgressAt) / 1000 >= PROGRESS_SECONDS) report();
+      if (step % t.eval_every === 0 || step === t.steps) evaluate();
+      if (step % t.checkpoint_every === 0) await checkpoint();
+    }
+
+    if (step < t.steps) {
+      // Stopped between steps: keep what was trained so a later attempt resumes here.
+      report();
+      await checkpoint();
+      io.emit({ type: 'stopped', step });
+      return;
+    }
+    await checkpoint();
+
+    // Final evaluation: full valid and test splits, decoded as configured (beam by default).
+    const settings = { beam: t.decode.beam, alpha: t.decode.alpha, maxLenOffset: t.decode.max_len_offset };
+    const valid = evaluateLoss(model, data.valid, t.batch_tokens);
+    const validDecode = translateAndScore(model, data.valid, data.tgtTokenizer, settings);
+    const metrics: FinalMetrics = {
+      train_loss: counters.lastTrainLoss,
+      valid_loss: valid.loss,
+      valid_ppl: valid.ppl,
+      valid_bleu: validDecode.bleu,
+      params: model.paramCount,
+      train_seconds: counters.trainSeconds,
+      tokens_per_second: counters.tokensSeen / Math.max(counters.trainSeconds, 1e-9),
+    };
+    if (data.test?.length) metrics.test_bleu = translateAndScore(model, data.test, data.tgtTokenizer, settings).bleu;
+    io.emit({ type: 'metrics', points: Object.entries(metrics).map(([name, value]) => point('final', name, value)) });
+    io.emit({ type: 'done', metrics, step });
+  } catch (err) {
+    const { kind, reason } = classifyFailure(err);
+    if (kind === 'error' && err instanceof Error && err.stack) log(err.stack, 'error');
+    io.emit({ type: 'failed', kind, reason, step });
+  } finally {
+    trainer?.dispose();
+    model?.dispose();
+    // Nothing of this run may outlive it in a long-lived process (tests run several jobs).
+    tf.disposeVariables();
+  }
+}
