@@ -1,0 +1,265 @@
+/**
+ * Greedy and beam-search decoding of a Seq2SeqModel, batched over sentences.
+ *
+ * Both run the decoder one target position at a time. With `useCache` (default) each step feeds
+ * only the newest token and reuses the keys/values of earlier positions (model.decodeStep); with
+ * `useCache: false` each step recomputes the whole decoder on the full prefix (model.forward), the
+ * slow path that the equality test compares against.
+ *
+ * Outputs are target ids without BOS/EOS. A hypothesis that reaches source length + maxLenOffset
+ * tokens without EOS stops there.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { BOS_ID, EOS_ID, PAD_ID } from '../data/types';
+import type { DecoderCache, EncoderOutput, Seq2SeqModel } from '../model/types';
+
+export interface DecodeOptions {
+  /** Extra target tokens allowed beyond the source length (the paper: 50). */
+  readonly maxLenOffset: number;
+  /** Incremental key/value cache (default true); false recomputes the full prefix each step. */
+  readonly useCache?: boolean;
+  /** Decoder rows per chunk (sentences × beam); sentences are chunked by source length. Default 128. */
+  readonly maxRows?: number;
+}
+
+export interface BeamOptions extends DecodeOptions {
+  /** Beam width K. */
+  readonly beam: number;
+  /** Length-penalty exponent α of ((5 + len) / 6)^α (GNMT; the paper uses 0.6). */
+  readonly alpha: number;
+}
+
+/** GNMT / tensor2tensor length penalty lp(len) = ((5 + len) / 6)^α; scores are divided by it. */
+export function lengthPenalty(len: number, alpha: number): number {
+  return Math.pow((5 + len) / 6, alpha);
+}
+
+/**
+ * Most probable next token, one at a time.
+ * @example greedyDecode(model, [Int32Array.from([5, 9, 7])], { maxLenOffset: 50 }) // [[8, 4, 6]]
+ */
+export function greedyDecode(model: Seq2SeqModel, src: readonly Int32Array[], opts: DecodeOptions): number[][] {
+  return inChunks(src, opts.maxRows ?? 128, (chunk) => greedyChunk(model, chunk, opts));
+}
+
+/**
+ * Beam search with K hypotheses per sentence. Candidates are ranked by summed log-probability;
+ * finished hypotheses (EOS among the top K candidates, or the length limit) are scored by
+ * logP / lp(len) with len counting EOS, and kept until K are finished or no live hypothesis can
+ * beat the best finished one. Returns the best finished hypothesis per sentence.
+ */
+export function beamSearch(model: Seq2SeqModel, src: readonly Int32Array[], opts: BeamOptions): number[][] {
+  if (!Number.isInteger(opts.beam) || opts.beam < 1) throw new RangeError(`beam must be a positive integer, got ${opts.beam}`);
+  const perChunk = Math.max(1, Math.floor((opts.maxRows ?? 128) / opts.beam));
+  return inChunks(src, perChunk, (chunk) => beamChunk(model, chunk, opts));
+}
+
+/** Splits sentences into chunks of similar source length, decodes each, restores input order. */
+function inChunks(src: readonly Int32Array[], size: number, decode: (chunk: Int32Array[]) => number[][]): number[][] {
+  const order = src.map((_, i) => i).sort((a, b) => src[a].length - src[b].length);
+  const out: number[][] = new Array(src.length);
+  for (let start = 0; start < order.length; start += size) {
+    const ids = order.slice(start, start + size);
+    const results = decode(ids.map((i) => src[i]));
+    ids.forEach((i, j) => { out[i] = results[j]; });
+  }
+  return out;
+}
+
+/**
+ * Next-token log-probabilities for a set of decoder rows whose prefixes the caller tracks.
+ * `rowSource[r]` is the sentence of row r (beam rows of one sentence share its encoding).
+ */
+interface Stepper {
+  /** prefixes[r] = BOS + tokens so far (all the same length). Returns [rows, V] log-probabilities. */
+  step(prefixes: readonly number[][]): tf.Tensor2D;
+  /** Row r of the next step continues row indices[r] of this one. */
+  reorder(indices: Int32Array): void;
+  dispose(): void;
+}
+
+/** Sentences padded to one width (≥ 1), each repeated `copies` times: [sentences·copies, width]. */
+function sourceRows(chunk: readonly Int32Array[], copies: number): tf.Tensor2D {
+  const width = Math.max(1, ...chunk.map((s) => s.length));
+  const data = new Int32Array(chunk.length * copies * width).fill(PAD_ID);
+  chunk.forEach((s, b) => { for (let c = 0; c < copies; c++) data.set(s, (b * copies + c) * width); });
+  return tf.tensor2d(data, [chunk.length * copies, width], 'int32');
+}
+
+function cachedStepper(model: Seq2SeqModel, chunk: readonly Int32Array[], copies: number): Stepper {
+  const src = sourceRows(chunk, 1);
+  const once = model.encode(src);
+  src.dispose();
+  // Repeat each sentence's encoding for its beam rows: [B·K, s, d] and [B·K, 1, 1, s].
+  const repeat = tf.tensor1d(chunk.flatMap((_, b) => Array<number>(copies).fill(b)), 'int32');
+  const encoded: EncoderOutput = copies === 1 ? once : tf.tidy(() => ({
+    memory: tf.gather(once.memory, repeat) as tf.Tensor3D,
+    srcMaskBias: tf.gather(once.srcMaskBias, repeat) as tf.Tensor4D,
+  }));
+  if (copies !== 1) tf.dispose([once.memory, once.srcMaskBias]);
+  repeat.dispose();
+  let cache: DecoderCache = model.initCache(encoded);
+  const disposeSelf = (c: DecoderCache) => c.self.forEach(({ k, v }) => tf.dispose([k, v]));
+  const disposeAll = (c: DecoderCache) => { disposeSelf(c); c.cross.forEach(({ k, v }) => tf.dispose([k, v])); };
+  return {
+    step(prefixes) {
+      const tokens = tf.tensor1d(prefixes.map((p) => p[p.length - 1]), 'int32');
+      const { logProbs, cache: next } = model.decodeStep(encoded, cache, tokens);
+      tokens.dispose();
+      disposeSelf(cache); // the cross-attention keys/values carry over into `next`
+      cache = next;
+      return logProbs;
+    },
+    reorder(indices) {
+      const idx = tf.tensor1d(indices, 'int32');
+      const next = model.selectCache(cache, idx);
+      idx.dispose();
+      disposeAll(cache);
+      cache = next;
+    },
+    dispose() {
+      disposeAll(cache);
+      tf.dispose([encoded.memory, encoded.srcMaskBias]);
+    },
+  };
+}
+
+function uncachedStepper(model: Seq2SeqModel, chunk: readonly Int32Array[], copies: number): Stepper {
+  const src = sourceRows(chunk, copies); // [B·K, s]
+  return {
+    step(prefixes) {
+      return tf.tidy(() => {
+        const rows = prefixes.length;
+        const t = prefixes[0].length;
+        const tgtIn = tf.tensor2d(Int32Array.from(prefixes.flat()), [rows, t], 'int32');
+        const logits = model.forward(src, tgtIn, false); // [rows, t, V]
+        const last = tf.reshape(tf.slice(logits, [0, t - 1, 0], [rows, 1, -1]), [rows, -1]) as tf.Tensor2D; // [rows, V]
+        return tf.logSoftmax(last) as tf.Tensor2D;
+      });
+    },
+    reorder() { /* prefixes carry all state */ },
+    dispose() { src.dispose(); },
+  };
+}
+
+function makeStepper(model: Seq2SeqModel, chunk: readonly Int32Array[], copies: number, useCache: boolean): Stepper {
+  return useCache ? cachedStepper(model, chunk, copies) : uncachedStepper(model, chunk, copies);
+}
+
+function greedyChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts: DecodeOptions): number[][] {
+  const maxLen = chunk.map((s) => s.length + opts.maxLenOffset);
+  const out: number[][] = chunk.map(() => []);
+  const done = maxLen.map((m) => m <= 0);
+  const prefixes: number[][] = chunk.map(() => [BOS_ID]);
+  const stepper = makeStepper(model, chunk, 1, opts.useCache ?? true);
+  try {
+    while (!done.every(Boolean)) {
+      const logProbs = stepper.step(prefixes);
+      const bestT = tf.argMax(logProbs, 1);
+      const best = bestT.dataSync();
+      tf.dispose([logProbs, bestT]);
+      for (let i = 0; i < chunk.length; i++) {
+        const token = done[i] ? EOS_ID : best[i];
+        prefixes[i].push(token); // finished rows are fed filler; their outputs are never read
+        if (done[i]) continue;
+        if (token === EOS_ID) done[i] = true;
+        else {
+          out[i].push(token);
+          if (out[i].length >= maxLen[i]) done[i] = true;
+        }
+      }
+    }
+  } finally {
+    stepper.dispose();
+  }
+  return out;
+}
+
+interface Hypothesis {
+  readonly tokens: number[];
+  /** Summed log-probability. */
+  readonly score: number;
+}
+
+function beamChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts: BeamOptions): number[][] {
+  const K = opts.beam;
+  const B = chunk.length;
+  const maxLen = chunk.map((s) => s.length + opts.maxLenOffset);
+  const maxLp = maxLen.map((m) => lengthPenalty(m, opts.alpha));
+  // Only beam 0 starts alive, so the K identical BOS rows do not yield K copies of one hypothesis.
+  let alive: Hypothesis[][] = chunk.map(() => Array.from({ length: K }, (_, k) => ({ tokens: [], score: k === 0 ? 0 : -Infinity })));
+  const finished: { tokens: number[]; norm: number }[][] = chunk.map(() => []);
+  const done = maxLen.map((m) => m <= 0);
+  done.forEach((d, b) => { if (d) finished[b].push({ tokens: [], norm: 0 }); });
+  let prefixes: number[][] = Array.from({ length: B * K }, () => [BOS_ID]);
+  const stepper = makeStepper(model, chunk, K, opts.useCache ?? true);
+  try {
+    while (!done.every(Boolean)) {
+      const logProbs = stepper.step(prefixes); // [B·K, V]
+      const V = logProbs.shape[1];
+      const take = Math.min(2 * K, K * V);
+      const [values, indices] = tf.tidy(() => {
+        const scores = tf.add(logProbs, tf.tensor2d(alive.flat().map((h) => h.score), [B * K, 1])); // [B·K, V]
+        const { values: v, indices: i } = tf.topk(tf.reshape(scores, [B, K * V]), take); // [B, 2K]
+        return [v.dataSync(), i.dataSync()] as const;
+      });
+      logProbs.dispose();
+      const parents = new Int32Array(B * K);
+      const nextPrefixes: number[][] = new Array(B * K);
+      const nextAlive: Hypothesis[][] = [];
+      for (let b = 0; b < B; b++) {
+        const row = (k: number) => b * K + k;
+        if (done[b]) {
+          for (let k = 0; k < K; k++) { parents[row(k)] = row(k); nextPrefixes[row(k)] = [...prefixes[row(k)], EOS_ID]; }
+          nextAlive.push(alive[b]);
+          continue;
+        }
+        const kept: { hyp: Hypothesis; parent: number }[] = [];
+        for (let j = 0; j < take && kept.length < K; j++) {
+          const score = values[b * take + j];
+          if (score === -Infinity) break;
+          const flat = indices[b * take + j];
+          const parent = Math.floor(flat / V);
+          const token = flat % V;
+          const prev = alive[b][parent].tokens;
+          if (token === EOS_ID) {
+            // Like fairseq: an EOS counts only when it ranks among the top K candidates.
+            if (j < K) finished[b].push({ tokens: prev, norm: score / lengthPenalty(prev.length + 1, opts.alpha) });
+            continue;
+          }
+          kept.push({ hyp: { tokens: [...prev, token], score }, parent });
+        }
+        const len = alive[b][0].tokens.length + 1; // every live hypothesis has the same length
+        if (len >= maxLen[b]) {
+          // Length limit: the live hypotheses end here, without EOS.
+          for (const { hyp } of kept) finished[b].push({ tokens: hyp.tokens, norm: hyp.score / lengthPenalty(len, opts.alpha) });
+          done[b] = true;
+        } else if (finished[b].length >= K) {
+          done[b] = true;
+        } else if (finished[b].length > 0 && kept.length > 0 && opts.alpha >= 0) {
+          // No live hypothesis can end better: log-probabilities only fall, lp only grows up to maxLen.
+          const bestFinished = Math.max(...finished[b].map((f) => f.norm));
+          if (bestFinished >= kept[0].hyp.score / maxLp[b]) done[b] = true;
+        }
+        if (kept.length === 0) {
+          // Nothing left to extend (tiny vocabularies): settle for the best live hypothesis so far.
+          if (finished[b].length === 0) finished[b].push({ tokens: alive[b][0].tokens, norm: alive[b][0].score / lengthPenalty(len, opts.alpha) });
+          done[b] = true;
+        }
+        const padded = [...kept];
+        while (padded.length < K) padded.push({ hyp: { tokens: kept[0]?.hyp.tokens ?? [], score: -Infinity }, parent: kept[0]?.parent ?? 0 });
+        padded.forEach(({ hyp, parent }, k) => {
+          parents[row(k)] = row(parent);
+          nextPrefixes[row(k)] = [...prefixes[row(parent)], hyp.tokens.length > 0 ? hyp.tokens[hyp.tokens.length - 1] : EOS_ID];
+        });
+        nextAlive.push(padded.map((p) => p.hyp));
+      }
+      alive = nextAlive;
+      prefixes = nextPrefixes;
+      if (!done.every(Boolean)) stepper.reorder(parents);
+    }
+  } finally {
+    stepper.dispose();
+  }
+  return finished.map((list) => list.reduce((best, f) => (f.norm > best.norm ? f : best), list[0]).tokens);
+}
