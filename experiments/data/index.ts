@@ -90,7 +90,9 @@ async function prepareCorpus(data: DataConfig, cacheDir: string, log?: (line: st
   }
   const result: CachedData = { srcTokenizer, tgtTokenizer, splits };
   try {
-    log?.(`data: cached ${writeCache(cacheDir, key, result)}`);
+    // Not inside log?.(…): an optional call skips evaluating its arguments when log is absent.
+    const file = writeCache(cacheDir, key, result);
+    log?.(`data: cached ${file}`);
   } catch (err) {
     // A read-only or full cache directory slows the next run down; it must not fail this one.
     log?.(`data: could not write cache in ${cacheDir} (${(err as Error).message})`);
