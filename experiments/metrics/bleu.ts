@@ -133,43 +133,18 @@ export function bleuFromStats(
 }
 
 /**
- * Counts of every n-gram of order 1..maxOrder. Keys are the tokens joined by ' ': tokens never
- * contain whitespace, so the key also tells the order (the number of spaces + 1).
+ * Adds the count of every n-gram of order 1..maxOrder to `into`. Keys are the tokens joined by ' ':
+ * tokens never contain whitespace, so n-grams of different orders never share a key.
  */
-function countNgrams(tokens: readonly string[], maxOrder: number): Map<string, number>[] {
-  const byOrder = Array.from({ length: maxOrder }, () => new Map<string, number>());
+function countNgrams(tokens: readonly string[], maxOrder: number, into: Map<string, number>): void {
   for (let i = 0; i < tokens.length; i++) {
     let key = tokens[i];
     const last = Math.min(maxOrder, tokens.length - i);
     for (let n = 1; n <= last; n++) {
       if (n > 1) key += ' ' + tokens[i + n - 1];
-      const m = byOrder[n - 1];
-      m.set(key, (m.get(key) ?? 0) + 1);
+      into.set(key, (into.get(key) ?? 0) + 1);
     }
   }
-  return byOrder;
-}
-
-/** The reference side of one segment: n-gram counts maxed over references, and every reference's length. */
-interface SegmentReferences {
-  readonly maxCounts: Map<string, number>;
-  readonly lengths: readonly number[];
-}
-
-function segmentReferences(refs: readonly string[], maxOrder: number): SegmentReferences {
-  const maxCounts = new Map<string, number>();
-  const lengths: number[] = [];
-  for (const ref of refs) {
-    const tokens = pySplit(ref);
-    lengths.push(tokens.length);
-    for (const m of countNgrams(tokens, maxOrder)) {
-      for (const [key, count] of m) {
-        const prev = maxCounts.get(key);
-        if (prev === undefined || count > prev) maxCounts.set(key, count);
-      }
-    }
-  }
-  return { maxCounts, lengths };
 }
 
 /** sacreBLEU's _get_closest_ref_len: the reference length nearest the hypothesis length, ties to the shorter. */
@@ -188,22 +163,65 @@ export function closestRefLength(hypLen: number, refLens: readonly number[]): nu
   return closestLen;
 }
 
-/** Adds one segment's statistics (sacreBLEU's _compute_segment_statistics) into `acc`. */
-function addSegmentStats(hyp: string, refs: SegmentReferences, maxOrder: number, acc: { correct: number[]; total: number[]; sysLen: number; refLen: number }): void {
-  const tokens = pySplit(hyp);
-  acc.sysLen += tokens.length;
-  acc.refLen += closestRefLength(tokens.length, refs.lengths);
-  const byOrder = countNgrams(tokens, maxOrder);
-  for (let n = 0; n < maxOrder; n++) {
-    let correct = 0;
-    let total = 0;
-    for (const [key, count] of byOrder[n]) {
-      total += count;
-      const refCount = refs.maxCounts.get(key);
-      if (refCount !== undefined) correct += count < refCount ? count : refCount;
+/** Running sums of segment statistics. */
+interface StatsAccumulator {
+  correct: number[];
+  total: number[];
+  sysLen: number;
+  refLen: number;
+}
+
+/**
+ * Scratch maps reused across segments (allocating four maps per segment dominated the run time):
+ * the references' n-gram counts maxed over references, one reference's counts, and how many times
+ * each hypothesis n-gram has been matched so far.
+ */
+class SegmentScorer {
+  private readonly refMax = new Map<string, number>();
+  private readonly oneRef = new Map<string, number>();
+  private readonly used = new Map<string, number>();
+  constructor(private readonly maxOrder: number) {}
+
+  /**
+   * sacreBLEU's _extract_reference_info + _compute_segment_statistics for one segment, added to
+   * `acc`. Clipped matches Σ_ngram min(count_hyp, max_ref count_ref) are counted occurrence by
+   * occurrence: the k-th occurrence of an n-gram matches while k ≤ its reference count.
+   */
+  add(hypTokens: readonly string[], refTokens: readonly (readonly string[])[], acc: StatsAccumulator): void {
+    const { refMax, oneRef, used, maxOrder } = this;
+    refMax.clear();
+    const refLens: number[] = [];
+    for (let r = 0; r < refTokens.length; r++) {
+      refLens.push(refTokens[r].length);
+      if (r === 0) {
+        countNgrams(refTokens[r], maxOrder, refMax);
+      } else {
+        oneRef.clear();
+        countNgrams(refTokens[r], maxOrder, oneRef);
+        for (const [key, count] of oneRef) {
+          const prev = refMax.get(key);
+          if (prev === undefined || count > prev) refMax.set(key, count);
+        }
+      }
     }
-    acc.correct[n] += correct;
-    acc.total[n] += total;
+    const len = hypTokens.length;
+    acc.sysLen += len;
+    acc.refLen += closestRefLength(len, refLens);
+    used.clear();
+    for (let n = 1; n <= maxOrder; n++) if (len - n + 1 > 0) acc.total[n - 1] += len - n + 1;
+    for (let i = 0; i < len; i++) {
+      let key = hypTokens[i];
+      const last = Math.min(maxOrder, len - i);
+      for (let n = 1; n <= last; n++) {
+        if (n > 1) key += ' ' + hypTokens[i + n - 1];
+        const refCount = refMax.get(key);
+        // An n-gram absent from the references has no longer n-gram in them either.
+        if (refCount === undefined) break;
+        const k = (used.get(key) ?? 0) + 1;
+        used.set(key, k);
+        if (k <= refCount) acc.correct[n - 1]++;
+      }
+    }
   }
 }
 
@@ -231,16 +249,17 @@ export function corpusBleuStats(
     // sacreBLEU's API silently truncates to the shortest stream (zip); a mismatch is always a bug.
     if (stream.length !== hyps.length) throw new Error(`BLEU: reference stream ${k} has ${stream.length} segments but there are ${hyps.length} hypotheses`);
   });
-  const prep = (s: string): string => preprocessSegment(s, o.tokenize, o.lowercase);
-  const acc = { correct: new Array<number>(o.maxNgramOrder).fill(0), total: new Array<number>(o.maxNgramOrder).fill(0), sysLen: 0, refLen: 0 };
+  const tokens = (s: string): string[] => pySplit(preprocessSegment(s, o.tokenize, o.lowercase));
+  const acc: StatsAccumulator = { correct: new Array<number>(o.maxNgramOrder).fill(0), total: new Array<number>(o.maxNgramOrder).fill(0), sysLen: 0, refLen: 0 };
+  const scorer = new SegmentScorer(o.maxNgramOrder);
   for (let i = 0; i < hyps.length; i++) {
-    const segRefs: string[] = [];
+    const segRefs: string[][] = [];
     for (const stream of refs) {
       const r = stream[i];
-      if (r !== null && r !== undefined) segRefs.push(prep(r));
+      if (r !== null && r !== undefined) segRefs.push(tokens(r));
     }
     if (segRefs.length === 0) throw new Error(`BLEU: segment ${i} has no reference (all streams are null there)`);
-    addSegmentStats(prep(hyps[i]), segmentReferences(segRefs, o.maxNgramOrder), o.maxNgramOrder, acc);
+    scorer.add(tokens(hyps[i]), segRefs, acc);
   }
   return acc;
 }
