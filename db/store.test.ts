@@ -170,6 +170,17 @@ describe('metrics', () => {
     ]);
   });
 
+  it('stores large batches exactly, the last duplicate in a batch winning', () => {
+    const s = open();
+    const { runIds } = seeded(s);
+    // 89 = 64 + 16 + 4 + 4 + 1 points: every multi-row chunk size is used.
+    const points = Array.from({ length: 89 }, (_, i) => pt(i % 2 ? 'valid' : 'train', `m${i % 3}`, i, i % 7 === 0 ? Number.NaN : i % 11 === 0 ? -Infinity : i / 3));
+    s.insertMetrics(runIds[0], [...points, pt('train', 'm0', 0, 42, 7)]);
+    const want = [...points.slice(1), pt('train', 'm0', 0, 42, 7)].sort((a, b) => (a.split + a.name).localeCompare(b.split + b.name) || a.step - b.step);
+    const got = s.getMetrics({ runIds: [runIds[0]] });
+    expect(got.map((m) => [m.split, m.name, m.step, m.value, m.time])).toEqual(want.map((p) => [p.split, p.name, p.step, p.value, p.time]));
+  });
+
   it('writes a batch all or nothing', () => {
     const s = open();
     const { runIds } = seeded(s);

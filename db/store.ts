@@ -260,9 +260,12 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
   }
 }
 
+/** Rows per multi-row INSERT: one statement call (one N-API crossing) writes a whole chunk. */
+const METRIC_CHUNKS = [64, 16, 4, 1] as const;
+const METRIC_COLUMNS_PER_ROW = 7;
+
 class SqliteStore implements Store {
   private readonly stmtCache = new Map<string, Database.Statement>();
-  private readonly insertMetric: Database.Statement;
   private readonly insertMetricsTx: (runId: number, points: readonly MetricPoint[]) => void;
 
   constructor(
@@ -270,12 +273,30 @@ class SqliteStore implements Store {
     readonly file: string,
     readonly backupPath: string | null,
   ) {
-    this.insertMetric = db.prepare(`INSERT OR REPLACE INTO metrics (run_id, split, name, step, value, kind, time) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    const tuple = `(${new Array<string>(METRIC_COLUMNS_PER_ROW).fill('?').join(',')})`;
+    const chunks = METRIC_CHUNKS.map((size) => ({
+      size,
+      stmt: db.prepare(`INSERT OR REPLACE INTO metrics (run_id, split, name, step, value, kind, time) VALUES ${new Array<string>(size).fill(tuple).join(',')}`),
+      args: new Array<unknown>(size * METRIC_COLUMNS_PER_ROW),
+    }));
     this.insertMetricsTx = db.transaction((runId: number, points: readonly MetricPoint[]) => {
-      const stmt = this.insertMetric;
-      for (const p of points) {
-        const kind = metricKind(p.value);
-        stmt.run(runId, p.split, p.name, p.step, kind === KIND_FINITE ? p.value : null, kind, p.time);
+      let i = 0;
+      for (const { size, stmt, args } of chunks) {
+        for (; i + size <= points.length; i += size) {
+          for (let j = 0; j < size; j++) {
+            const p = points[i + j];
+            const kind = metricKind(p.value);
+            const o = j * METRIC_COLUMNS_PER_ROW;
+            args[o] = runId;
+            args[o + 1] = p.split;
+            args[o + 2] = p.name;
+            args[o + 3] = p.step;
+            args[o + 4] = kind === KIND_FINITE ? p.value : null;
+            args[o + 5] = kind;
+            args[o + 6] = p.time;
+          }
+          stmt.run(args);
+        }
       }
     });
   }
@@ -367,8 +388,9 @@ class SqliteStore implements Store {
     const clause = where.length ? ` WHERE ${where.join(' AND ')}` : '';
     const runs = this.stmt(`${RUN_SELECT}${clause} ORDER BY r.id`).all(...args) as RunDbRow[];
     if (runs.length === 0) return [];
-    // Final metrics of the same runs in one query: the join seeks metrics' primary key (run_id, 'final', …) per run.
-    const finals = this.stmt(`SELECT m.run_id, m.name, m.value, m.kind FROM runs r JOIN metrics m ON m.run_id = r.id AND m.split = 'final'${clause}`).raw().all(...args) as [number, string, number | null, number][];
+    // Final metrics of the same runs in one query. CROSS JOIN pins runs as the outer loop, so each
+    // run is a seek on metrics' primary key (run_id, 'final', …) instead of a scan of all metrics.
+    const finals = this.stmt(`SELECT m.run_id, m.name, m.value, m.kind FROM runs r CROSS JOIN metrics m ON m.run_id = r.id AND m.split = 'final'${clause}`).raw().all(...args) as [number, string, number | null, number][];
     return this.attachFinals(runs, finals);
   }
 
