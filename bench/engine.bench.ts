@@ -1,0 +1,210 @@
+/**
+ * Training-step speed of the Transformer on every tfjs backend that loads here, against PyTorch
+ * measured in the same run (bench/reference/torch_step.py): ms/step, target tokens/s, ratio to
+ * PyTorch's best, peak memory. Not a test: nothing here asserts a time.
+ *
+ * Config A: vocab 1000, d_model 64, 4 heads, d_ff 256, 2+2 layers, batch 32 × 20/20 tokens.
+ * Config B: vocab 8000, d_model 256, 8 heads, d_ff 1024, 3+3 layers, batch 32 × 32/32 tokens.
+ *
+ * Flags: --configs=A,B  --backends=wasm,cpu,webgpu,tensorflow  --steps=N  --profile (per-kernel
+ * time table of one step per backend/config)  --no-torch  --cpu-b (the pure-JS cpu backend on
+ * config B: ~90 s a step, skipped unless asked).
+ * On a CUDA machine the PyTorch reference runs on the GPU when torch.cuda.is_available().
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { selectBackend } from '../experiments/backend';
+import { BOS_ID, EOS_ID, type Batch } from '../experiments/data/types';
+import { createModel } from '../experiments/model/transformer';
+import type { ModelConfig } from '../experiments/spec';
+import { Trainer } from '../experiments/train/loop';
+
+interface BenchConfig {
+  readonly name: string;
+  readonly vocab: number;
+  readonly dModel: number;
+  readonly heads: number;
+  readonly dFf: number;
+  readonly layers: number;
+  readonly batch: number;
+  readonly srcLen: number;
+  readonly tgtLen: number;
+}
+
+const CONFIGS: readonly BenchConfig[] = [
+  { name: 'A', vocab: 1000, dModel: 64, heads: 4, dFf: 256, layers: 2, batch: 32, srcLen: 20, tgtLen: 20 },
+  { name: 'B', vocab: 8000, dModel: 256, heads: 8, dFf: 1024, layers: 3, batch: 32, srcLen: 32, tgtLen: 32 },
+];
+
+interface Row {
+  readonly config: string;
+  readonly engine: string;
+  readonly device: string;
+  readonly msPerStep: number;
+  readonly tokensPerSecond: number;
+  readonly memory: string;
+  readonly note?: string;
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const hit = args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (!hit) return undefined;
+  return hit.includes('=') ? hit.slice(hit.indexOf('=') + 1) : '';
+}
+
+function modelConfig(c: BenchConfig): ModelConfig {
+  return {
+    layers: c.layers, d_model: c.dModel, d_ff: c.dFf, heads: c.heads, d_k: c.dModel / c.heads, d_v: c.dModel / c.heads,
+    dropout: 0.1, label_smoothing: 0.1, positional: 'sinusoidal', share_embeddings: true, norm: 'post', attention_scale: true, share_qk: false,
+  };
+}
+
+/** A fixed random batch without padding (ids 4…vocab-1), BOS/EOS placed as the data pipeline does. */
+function randomBatch(c: BenchConfig, seed = 1): Batch {
+  let s = seed >>> 0;
+  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const tok = () => 4 + Math.floor(rand() * (c.vocab - 4));
+  const src = Int32Array.from({ length: c.batch * c.srcLen }, tok);
+  const body = Array.from({ length: c.batch }, () => Array.from({ length: c.tgtLen - 1 }, tok));
+  const tgtIn = Int32Array.from(body.flatMap((r) => [BOS_ID, ...r]));
+  const tgtOut = Int32Array.from(body.flatMap((r) => [...r, EOS_ID]));
+  return { size: c.batch, srcLen: c.srcLen, tgtLen: c.tgtLen, src, tgtIn, tgtOut, targetTokens: c.batch * c.tgtLen };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+
+/** Times `steps` training steps after warm-up; optionally profiles one step per kernel. */
+async function benchTfjs(c: BenchConfig, steps: number, profile: boolean): Promise<{ ms: number; peakBytes: number; kernels?: Map<string, { ms: number; count: number }>; params: number }> {
+  const model = createModel(modelConfig(c), c.vocab, c.vocab, 1);
+  const trainer = new Trainer(model, { warmup: 4000, lrFactor: 1, clipNorm: 0, labelSmoothing: 0.1, seed: 1 });
+  const batch = randomBatch(c);
+  try {
+    trainer.trainStep(batch); // warm-up: kernel compilation (webgpu), XNNPACK operator caches, allocator growth
+    trainer.trainStep(batch);
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) times.push(trainer.trainStep(batch).seconds * 1000);
+    const info = await tf.profile(() => {
+      trainer.trainStep(batch);
+    });
+    let kernels: Map<string, { ms: number; count: number }> | undefined;
+    if (profile) {
+      kernels = new Map();
+      for (const k of info.kernels) {
+        const key = k.name;
+        const e = kernels.get(key) ?? { ms: 0, count: 0 };
+        e.ms += Number(k.kernelTimeMs) || 0;
+        e.count += 1;
+        kernels.set(key, e);
+      }
+    }
+    return { ms: median(times), peakBytes: info.peakBytes, kernels, params: model.paramCount };
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
+
+function runTorch(c: BenchConfig, threads: number, steps: number, device: string): { ms: number; device: string; rss: number; cudaMb?: number } | string {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'reference', 'torch_step.py');
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  try {
+    const out = execFileSync(
+      python,
+      [script, '--vocab', String(c.vocab), '--d-model', String(c.dModel), '--heads', String(c.heads), '--d-ff', String(c.dFf), '--layers', String(c.layers),
+        '--batch', String(c.batch), '--src-len', String(c.srcLen), '--tgt-len', String(c.tgtLen), '--steps', String(steps), '--threads', String(threads), '--device', device],
+      { env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 },
+    );
+    const j = JSON.parse(out.trim().split('\n').pop()!) as { ms_per_step: number; device: string; max_rss_mb: number; cuda_peak_mb?: number };
+    return { ms: j.ms_per_step, device: j.device, rss: j.max_rss_mb, cudaMb: j.cuda_peak_mb };
+  } catch (err) {
+    return `PyTorch unavailable: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+  }
+}
+
+function torchHasCuda(): boolean {
+  try {
+    return execFileSync(existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3', ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8' }).trim() === 'True';
+  } catch {
+    return false;
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const configs = (flag(args, 'configs') ?? 'A,B').split(',').map((n) => {
+    const c = CONFIGS.find((x) => x.name === n.trim().toUpperCase());
+    if (!c) throw new Error(`--configs: unknown config "${n}" (A or B)`);
+    return c;
+  });
+  const backends = (flag(args, 'backends') ?? 'tensorflow,webgpu,wasm,cpu').split(',').map((b) => b.trim());
+  const stepsFlag = flag(args, 'steps');
+  const profile = flag(args, 'profile') !== undefined;
+  const rows: Row[] = [];
+  const profiles: string[] = [];
+  const cuda = torchHasCuda();
+
+  for (const c of configs) {
+    const tokens = c.batch * c.tgtLen;
+    if (flag(args, 'no-torch') === undefined) {
+      for (const [device, threads] of cuda ? ([['cuda', 1]] as const) : ([['cpu', 1], ['cpu', 2]] as const)) {
+        const steps = Number(stepsFlag ?? (c.name === 'A' ? 20 : 6));
+        const r = runTorch(c, threads, steps, device);
+        if (typeof r === 'string') rows.push({ config: c.name, engine: 'pytorch', device, msPerStep: NaN, tokensPerSecond: NaN, memory: '', note: r });
+        else rows.push({ config: c.name, engine: 'pytorch', device: r.device, msPerStep: r.ms, tokensPerSecond: (tokens / r.ms) * 1000, memory: r.cudaMb !== undefined ? `${r.cudaMb.toFixed(0)} MB (CUDA peak)` : `${r.rss.toFixed(0)} MB (RSS peak)` });
+      }
+    }
+    for (const name of backends) {
+      if (name === 'cpu' && c.name === 'B' && flag(args, 'cpu-b') === undefined) {
+        rows.push({ config: c.name, engine: 'tfjs cpu', device: '', msPerStep: NaN, tokensPerSecond: NaN, memory: '', note: 'skipped (~90 s/step; --cpu-b to run)' });
+        continue;
+      }
+      let device: string;
+      try {
+        ({ device } = await selectBackend(name as 'wasm'));
+      } catch (err) {
+        rows.push({ config: c.name, engine: `tfjs ${name}`, device: '', msPerStep: NaN, tokensPerSecond: NaN, memory: '', note: (err as Error).message });
+        continue;
+      }
+      const steps = Number(stepsFlag ?? (name === 'cpu' ? 2 : c.name === 'A' ? 10 : 4));
+      try {
+        const r = await benchTfjs(c, steps, profile);
+        rows.push({ config: c.name, engine: `tfjs ${name}`, device, msPerStep: r.ms, tokensPerSecond: (tokens / r.ms) * 1000, memory: `${mb(r.peakBytes)} (tensor peak), RSS ${mb(process.memoryUsage().rss)}` });
+        if (r.kernels) profiles.push(formatProfile(`${c.name} on tfjs ${name}`, r.kernels));
+      } catch (err) {
+        rows.push({ config: c.name, engine: `tfjs ${name}`, device, msPerStep: NaN, tokensPerSecond: NaN, memory: '', note: `failed: ${(err as Error).message.split('\n')[0]}` });
+      }
+    }
+  }
+  printTable(rows);
+  for (const p of profiles) console.log(p);
+  console.log(`process peak RSS (whole bench): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+}
+
+function printTable(rows: readonly Row[]): void {
+  const best = new Map<string, number>();
+  for (const r of rows) if (r.engine === 'pytorch' && Number.isFinite(r.msPerStep)) best.set(r.config, Math.min(best.get(r.config) ?? Infinity, r.msPerStep));
+  const lines = [['config', 'engine', 'device', 'ms/step', 'tgt tok/s', '× PyTorch best', 'memory / note']];
+  for (const r of rows) {
+    const ref = best.get(r.config);
+    lines.push([
+      r.config, r.engine, r.device.slice(0, 60),
+      Number.isFinite(r.msPerStep) ? r.msPerStep.toFixed(1) : '—',
+      Number.isFinite(r.tokensPerSecond) ? r.tokensPerSecond.toFixed(0) : '—',
+      Number.isFinite(r.msPerStep) && ref ? `${(r.msPerStep / ref).toFixed(2)}×` : '—',
+      r.note ?? r.memory,
+    ]);
+  }
+  const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  for (const l of lines) console.log(l.map((cell, i) => cell.padEnd(widths[i])).join('  '));
+}
+
+function formatProfile(title: string, kernels: Map<string, { ms: number; count: number }>): string {
+  const total = [...kernels.values()].reduce((s, k) => s + k.ms, 0);
+  const top = [...kernels.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15);
+  const out = [`\nper-kernel time of one step, ${title} (sum ${total.toFixed(1)} ms; profiler syncs each kernel):`];
+  for (const [name, k] of top) out.push(`  ${name.padEnd(22)} ${k.ms.toFixed(1).padStart(8)} ms  ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ×${k.count}`);
+  return out.join('\n');
+}

@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunJob, RunToParent } from '../protocol';
+import { expandSpec, parseSpec, type SpecInput } from '../spec';
+import { runJob } from './run-job';
+
+const dir = mkdtempSync(join(tmpdir(), 'ablate-runjob-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let jobCount = 0;
+function job(spec: Omit<SpecInput, 'name'>, extra: Partial<RunJob> = {}): RunJob {
+  const config = expandSpec(parseSpec({ name: 'run-job-test', ...spec }))[0].config;
+  const id = ++jobCount;
+  return { runId: id, config, backend: 'wasm', checkpointDir: join(dir, `run-${id}`), cacheDir: join(dir, 'cache'), ...extra };
+}
+
+async function collect(j: RunJob, stopWhen?: (m: RunToParent) => boolean): Promise<RunToParent[]> {
+  const messages: RunToParent[] = [];
+  let stop = false;
+  await runJob(j, {
+    emit: (m) => {
+      messages.push(m);
+      if (stopWhen?.(m)) stop = true;
+    },
+    shouldStop: () => stop,
+  });
+  return messages;
+}
+
+const last = (ms: RunToParent[]) => ms[ms.length - 1];
+
+const small = {
+  data: { task: 'synthetic-copy' as const, vocab: 10, min_len: 3, max_len: 6, train_size: 200, valid_size: 12, test_size: 6, seed: 2, tokenizer: { kind: 'word' as const } },
+  base: { layers: 1, d_model: 32, d_ff: 64, heads: 4, dropout: 0 },
+  train: { steps: 12, batch_tokens: 160, warmup: 4, eval_every: 6, checkpoint_every: 6, eval_bleu_sentences: 8, samples: 2, decode: { beam: 2, alpha: 0.6 } },
+};
+
+describe('runJob', () => {
+  it('emits ready, progress, metrics, samples, checkpoints and done with every final metric', async () => {
+    const ms = await collect(job(small));
+    const ready = ms.find((m) => m.type === 'ready');
+    expect(ready).toMatchObject({ type: 'ready', backend: 'wasm', startStep: 0 });
+    expect(ready && ready.type === 'ready' && ready.params).toBeGreaterThan(0);
+    expect(ms.filter((m) => m.type === 'checkpoint').map((m) => m.type === 'checkpoint' && m.step)).toEqual([6, 12]);
+    const valid = ms.flatMap((m) => (m.type === 'metrics' ? m.points : [])).filter((p) => p.split === 'valid');
+    expect(new Set(valid.map((p) => `${p.name}@${p.step}`))).toEqual(new Set(['valid_loss@6', 'valid_ppl@6', 'valid_bleu@6', 'valid_loss@12', 'valid_ppl@12', 'valid_bleu@12']));
+    for (const p of valid.filter((q) => q.name === 'valid_ppl')) {
+      const loss = valid.find((q) => q.name === 'valid_loss' && q.step === p.step)!;
+      expect(p.value).toBeCloseTo(Math.exp(loss.value), 6); // perplexity = exp(mean NLL)
+    }
+    expect(ms.filter((m) => m.type === 'samples')).toHaveLength(2);
+    const done = last(ms);
+    expect(done.type).toBe('done');
+    if (done.type !== 'done') return;
+    expect(done.step).toBe(12);
+    for (const name of ['train_loss', 'valid_loss', 'valid_ppl', 'valid_bleu', 'test_bleu', 'params', 'train_seconds', 'tokens_per_second'] as const) {
+      expect(Number.isFinite(done.metrics[name]), name).toBe(true);
+    }
+  });
+
+  it('saves a checkpoint and reports stopped when asked to stop, and a resumed job finishes from there', async () => {
+    const j = job(small);
+    const ms = await collect(j, (m) => m.type === 'progress' && m.step >= 3);
+    const stopped = last(ms);
+    expect(stopped.type).toBe('stopped');
+    const ckpt = ms.filter((m) => m.type === 'checkpoint').pop();
+    expect(ckpt && ckpt.type === 'checkpoint' && stopped.type === 'stopped' && ckpt.step === stopped.step).toBe(true);
+    if (!ckpt || ckpt.type !== 'checkpoint') return;
+    const resumed = await collect({ ...j, resumeFrom: { path: ckpt.path, step: ckpt.step } });
+    expect(resumed.find((m) => m.type === 'ready')).toMatchObject({ startStep: ckpt.step });
+    expect(last(resumed)).toMatchObject({ type: 'done', step: 12 });
+    // No step before the checkpoint is trained again.
+    const progress = resumed.filter((m) => m.type === 'progress');
+    expect(Math.min(...progress.map((m) => (m.type === 'progress' ? m.step : Infinity)))).toBeGreaterThan(ckpt.step);
+  });
+
+  it('fails as diverged with the step when the loss becomes NaN or infinite', async () => {
+    // A learning rate of ~1e30 throws the weights to ~1e30 after one Adam step; the next forward pass overflows.
+    const ms = await collect(job({ ...small, train: { ...small.train, lr_factor: 1e32 } }));
+    const failed = last(ms);
+    expect(failed).toMatchObject({ type: 'failed', kind: 'diverged' });
+    if (failed.type === 'failed') {
+      expect(failed.reason).toMatch(new RegExp(`^diverged at step ${failed.step}: loss is (NaN|inf|-inf)$`));
+      expect(failed.step).toBeLessThan(12);
+    }
+  });
+
+  it('fails with kind data on a missing corpus file and kind backend on a backend that cannot load', async () => {
+    const missing = await collect(
+      job({ ...small, data: { corpus: { train: ['/nonexistent/train.en', '/nonexistent/train.de'], valid: ['/nonexistent/v.en', '/nonexistent/v.de'] } } }),
+    );
+    expect(last(missing)).toMatchObject({ type: 'failed', kind: 'data' });
+    const backend = await collect(job(small, { backend: 'tensorflow' }));
+    expect(last(backend)).toMatchObject({ type: 'failed', kind: 'backend' });
+    expect((last(backend) as { reason: string }).reason).toMatch(/^backend tensorflow unavailable: /);
+  });
+});
