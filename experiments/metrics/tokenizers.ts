@@ -52,7 +52,9 @@ const RE_13A_DASH_AFTER_DIGIT = /([0-9])(-)/gu;
 /** sacreBLEU's `13a` tokenizer (mteval-v13a.pl), the default for BLEU. */
 export function tokenize13a(line: string): string {
   // language-independent part (tokenizer_13a.py)
-  let s = line.replaceAll('<skipped>', '').replaceAll('-\n', '').replaceAll('\n', ' ');
+  // (the includes() guards only skip work: each replacement is a no-op without its trigger)
+  let s = line.includes('<skipped>') ? line.replaceAll('<skipped>', '') : line;
+  if (s.includes('\n')) s = s.replaceAll('-\n', '').replaceAll('\n', ' ');
   if (s.includes('&')) {
     s = s.replaceAll('&quot;', '"').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>');
   }
