@@ -26,3 +26,4 @@ export {
   type SacrebleuTokenizer,
 } from './tokenizers';
 export { perplexity } from './perplexity';
+export { referenceFileLines, stdinLines } from './text-lines';
