@@ -16,7 +16,8 @@ export default defineConfig({
   preload: {
     build: {
       outDir: 'out/preload',
-      rollupOptions: { input: { index: resolve(__dirname, 'preload/index.ts') } },
+      // A sandboxed preload cannot be an ES module: CommonJS, named .cjs (package.json is "type": "module").
+      rollupOptions: { input: { index: resolve(__dirname, 'preload/index.ts') }, output: { format: 'cjs', entryFileNames: '[name].cjs' } },
     },
   },
   renderer: {
@@ -24,6 +25,8 @@ export default defineConfig({
     plugins: [vue()],
     build: {
       outDir: resolve(__dirname, 'out/renderer'),
+      minify: true,
+      chunkSizeWarningLimit: 2000,
       rollupOptions: { input: { index: resolve(__dirname, 'renderer/index.html') } },
     },
   },

@@ -52,6 +52,12 @@ export const API_SCHEMAS = {
 
 export const REMOTE_METHODS = Object.keys(API_SCHEMAS) as RemoteMethod[];
 
+/** saveFile (Electron only): a file name, and text or a data: URL (chart images); 64 MB bounds a PNG at 2× of a big screen. */
+export const SAVE_FILE_SCHEMA = z.tuple([
+  z.string({ error: 'file name must be text' }).min(1, 'file name is empty').max(255, 'file name is longer than 255 characters'),
+  z.string({ error: 'content must be text' }).max(64 * 1024 * 1024, 'content is larger than 64 MB'),
+]);
+
 /** A call the edge refused: unknown method or arguments that do not match the API. One line. */
 export class ApiArgumentError extends Error {
   constructor(message: string) {

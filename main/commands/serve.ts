@@ -8,9 +8,11 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { BACKENDS, type BackendName } from '../../experiments/spec';
+import { BACKENDS } from '../../experiments/spec';
+import { addDbOptions, parseBackend, parseSlots, resolveDb, type DbOptions } from '../cli-support';
 import { UserError } from '../errors';
 import { defaultRendererDir, isLoopbackHost, startServer } from '../server';
+import { Workbench } from '../workbench';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -48,42 +50,33 @@ export async function ensureRendererBuilt(outDir: string = defaultRendererDir(),
   });
 }
 
-interface ServeOptions {
-  db: string;
+interface ServeOptions extends DbOptions {
   host: string;
   port: string;
   token?: string;
-  dataDir?: string;
-  slots: string;
+  slots?: string;
   backend?: string;
 }
 
 export function register(program: Command): void {
-  program
-    .command('serve')
-    .description('serve the workbench UI over HTTP (API on a WebSocket); loopback only unless --token is set')
-    .requiredOption('--db <file>', 'workbench database (created if missing)')
+  addDbOptions(program.command('serve').description('serve the workbench UI over HTTP (API on a WebSocket); loopback only unless --token is set'))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '8737')
     .option('--token <token>', 'required from every client; needed to listen on a non-loopback host')
-    .option('--data-dir <dir>', 'checkpoints and data caches (default: .ablate/ next to the database)')
-    .option('--slots <n>', 'runs trained at the same time', '1')
-    .option('--backend <name>', `backend for runs that ask for auto (${BACKENDS.join(', ')})`)
+    .option('--slots <n>', 'runs trained at the same time (default 1)')
+    .option('--backend <name>', `backend for runs queued without one (${BACKENDS.join(', ')})`)
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected an integer 0–65535, got "${opts.port}"`);
-      const slots = Number(opts.slots);
-      if (!Number.isInteger(slots) || slots < 1) throw new UserError(`--slots: expected a positive integer, got "${opts.slots}"`);
-      if (opts.backend !== undefined && !(BACKENDS as readonly string[]).includes(opts.backend)) throw new UserError(`--backend: expected one of ${BACKENDS.join(', ')}, got "${opts.backend}"`);
+      const slots = parseSlots(opts.slots);
+      const backend = parseBackend(opts.backend);
       if (!isLoopbackHost(opts.host) && !opts.token) throw new UserError(`--host ${opts.host}: refusing to listen beyond this machine without --token (anyone who reaches it could queue runs)`);
       if (opts.token !== undefined && opts.token.length < 8) throw new UserError('--token: use at least 8 characters');
+      const { dbPath, dataDir } = resolveDb(opts, false);
 
       const log = (line: string) => process.stderr.write(`ablate serve: ${line}\n`);
       await ensureRendererBuilt(defaultRendererDir(), log);
-      const dbPath = resolve(opts.db);
-      const dataDir = resolve(opts.dataDir ?? join(dirname(dbPath), '.ablate'));
-      const { Workbench } = await import('../workbench');
-      const workbench = await Workbench.open({ dbPath, dataDir, slots, backend: opts.backend as BackendName | undefined, autoStart: true });
+      const workbench = await Workbench.open({ dbPath, dataDir, slots, backend, autoStart: true, log });
       const server = await startServer(workbench, { host: opts.host, port, token: opts.token });
       process.stdout.write(`ablate serve: ${server.url}\n`);
 

@@ -24,21 +24,31 @@ export interface Band {
 }
 
 /**
- * Mean ± std over seeds: curves are aligned on their shared x grid (seeds of one variant evaluate at
- * the same steps); an x only some curves reached uses those that did.
+ * Mean ± std over seeds on the union of their x values. Seeds do not log at exactly the same steps
+ * (progress points come every few steps, wherever the loop is), so each curve is linearly
+ * interpolated at every grid x inside its own range; an x only some curves reach uses those.
  */
 export function meanStdBand(curves: readonly Curve[]): Band {
-  const byX = new Map<number, number[]>();
-  for (const c of curves)
-    for (let i = 0; i < c.xs.length; i++) {
-      const list = byX.get(c.xs[i]);
-      if (list) list.push(c.ys[i]);
-      else byX.set(c.xs[i], [c.ys[i]]);
-    }
-  const xs = [...byX.keys()].sort((a, b) => a - b);
-  const band: Band = { xs, mean: [], lower: [], upper: [], n: [] };
+  const xs = [...new Set(curves.flatMap((c) => c.xs))].sort((a, b) => a - b);
+  const band: Band = { xs: [], mean: [], lower: [], upper: [], n: [] };
+  const cursors = curves.map(() => 0);
   for (const x of xs) {
-    const { mean, std, n } = meanStd(byX.get(x)!);
+    const values: number[] = [];
+    curves.forEach((c, ci) => {
+      const n = c.xs.length;
+      if (n === 0 || x < c.xs[0] || x > c.xs[n - 1]) return;
+      let i = cursors[ci];
+      while (i < n - 1 && c.xs[i + 1] <= x) i++;
+      cursors[ci] = i;
+      if (c.xs[i] === x || i === n - 1) values.push(c.ys[i]);
+      else {
+        const f = (x - c.xs[i]) / (c.xs[i + 1] - c.xs[i]);
+        values.push(c.ys[i] + f * (c.ys[i + 1] - c.ys[i]));
+      }
+    });
+    const { mean, std, n } = meanStd(values);
+    if (n === 0) continue;
+    band.xs.push(x);
     band.mean.push(mean);
     band.lower.push(mean - std);
     band.upper.push(mean + std);

@@ -80,7 +80,7 @@ export function createMetricsStore(api: Pick<WorkbenchApi, 'getMetrics'>) {
     for (const id of missing) loaded.add(id);
     try {
       const rows = await api.getMetrics({ runIds: missing, maxPoints });
-      for (const id of missing) byRun.delete(id);
+      // Points pushed while the query ran are already in; inserting merges by step (no duplicates).
       for (const r of rows) insertPoint(r);
       version.value++;
     } catch (err) {

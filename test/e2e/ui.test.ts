@@ -1,0 +1,186 @@
+/**
+ * End to end in a real browser: Debian's chromium (playwright-core) against `ablate serve` on a
+ * database this test creates. Queues a tiny synthetic spec through the Queue view, watches every
+ * run reach `done`, opens Live, Compare, Results (exports LaTeX) and a run's detail page (attention
+ * for a typed sentence), and saves a screenshot of each view to test-artifacts/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+const ROOT = resolve(__dirname, '../..');
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Two variants × two seeds of a model small enough to train 30 steps in seconds on wasm. */
+const SPEC = `name: e2e-tiny
+data:
+  task: synthetic-copy
+  vocab: 8
+  min_len: 2
+  max_len: 6
+  train_size: 200
+  valid_size: 16
+  test_size: 16
+  seed: 3
+  tokenizer: { kind: word, vocab: 32, shared: true }
+base: { layers: 1, d_model: 16, d_ff: 32, heads: 2, dropout: 0.0 }
+train:
+  steps: 30
+  batch_tokens: 200
+  warmup: 10
+  eval_every: 10
+  checkpoint_every: 10
+  eval_bleu_sentences: 8
+  samples: 2
+  seeds: [1, 2]
+  decode: { beam: 1, alpha: 0.6, max_len_offset: 4 }
+variants:
+  - { name: "h=1", heads: 1 }
+`;
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`skipping the browser tests: ${CHROMIUM} is missing (install Debian's chromium: scripts/install-system-deps.sh)`);
+
+describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate serve', () => {
+  let dir: string;
+  let server: ChildProcess;
+  let url: string;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), 'ablate-e2e-'));
+    server = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), 'serve', '--db', join(dir, 'e2e.sqlite'), '--port', '0', '--backend', 'wasm'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    url = await new Promise<string>((ok, fail) => {
+      let out = '';
+      const timer = setTimeout(() => fail(new Error(`ablate serve printed no URL in 240 s; stderr:\n${stderr}`)), 240_000);
+      server.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /(http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          ok(m[1]);
+        }
+      });
+      server.once('exit', (code) => fail(new Error(`ablate serve exited with ${code}; stderr:\n${stderr}`)));
+    });
+    // A fresh profile per run: no cached renderer, no state from an earlier run.
+    context = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, args: LAUNCH_ARGS, viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    await context?.close();
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  const openTab = async (view: string) => {
+    await page.getByRole('tab', { name: new RegExp(`^${view}`, 'i') }).click();
+  };
+
+  it('queues a spec typed into the editor, showing the schema’s messages and the expanded runs first', async () => {
+    await page.goto(url);
+    await expect.poll(() => page.locator('.conn').textContent()).toBe('open');
+    const editor = page.locator('[data-test=spec-text]');
+    // A mistake first: the schema's own message for the field appears as the user types.
+    await editor.fill(SPEC.replace('heads: 2', 'heads: -2'));
+    await page.locator('[data-test=spec-issues]').waitFor();
+    expect(await page.locator('[data-test=spec-issues]').textContent()).toContain('base.heads: must be a positive integer');
+    expect(await page.locator('[data-test=enqueue]').isDisabled()).toBe(true);
+    await editor.fill(SPEC);
+    await page.locator('[data-test=spec-ok]').waitFor();
+    expect(await page.locator('[data-test=spec-runs] tbody tr').count()).toBe(4);
+    await shot('queue-editor');
+    await page.locator('[data-test=enqueue]').click();
+    await page.locator('[data-test=run-table] tbody tr[data-run]').nth(3).waitFor();
+    expect(await page.locator('[data-test=run-table] tbody tr[data-run]').count()).toBe(4);
+  });
+
+  it('shows the runs training live, then every run reaches done', async () => {
+    await page.locator('[data-test=run-table] tr[data-state=running]').first().waitFor({ timeout: 120_000 });
+    await shot('queue-running');
+    await openTab('Live');
+    await page.locator('[data-test=live-runs] tbody tr').first().waitFor();
+    // Curves appear as the first points stream in (the run may finish first: then Live shows it as recent).
+    await page.locator('[data-chart=training-loss] canvas').waitFor({ timeout: 120_000 });
+    await page.waitForTimeout(1000);
+    await shot('live');
+    await openTab('Queue');
+    await expect
+      .poll(async () => page.locator('[data-test=run-table] tr[data-state=done]').count(), { timeout: 240_000, interval: 1000 })
+      .toBe(4);
+    expect(await page.locator('[data-test=run-table] tr[data-state=failed]').count()).toBe(0);
+    await shot('queue-done');
+  }, 400_000);
+
+  it('compares variants with curves, bars and parallel coordinates, in both themes', async () => {
+    await openTab('Compare');
+    await page.locator('[data-chart=compare-curves] canvas').waitFor();
+    await page.locator('[data-chart=final-bleu] canvas').waitFor();
+    await page.locator('[data-chart=parallel] canvas').waitFor();
+    await page.waitForTimeout(800);
+    await shot('compare');
+    await page.getByRole('button', { name: /dark theme/ }).click();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.waitForTimeout(800);
+    await shot('compare-dark');
+    await page.getByRole('button', { name: /light theme/ }).click();
+    // Saving a chart as SVG downloads a real SVG document.
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: /save .* per variant as SVG/ }).first().click();
+    const svgPath = join(ARTIFACTS, 'final-bleu.svg');
+    await (await download).saveAs(svgPath);
+    expect(readFileSync(svgPath, 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
+  });
+
+  it('shows the result table and exports it as LaTeX', async () => {
+    await openTab('Results');
+    await page.locator('[data-test=result-table] tbody tr').nth(1).waitFor();
+    const rows = await page.locator('[data-test=result-table] tbody th[scope=row]').allTextContents();
+    expect(rows).toEqual(['base', 'h=1']);
+    expect(await page.locator('[data-test=result-table] [data-best]').count()).toBeGreaterThan(0);
+    const download = page.waitForEvent('download');
+    await page.locator('[data-test=save-latex]').click();
+    const texPath = join(ARTIFACTS, 'e2e-tiny.tex');
+    await (await download).saveAs(texPath);
+    const tex = readFileSync(texPath, 'utf8');
+    expect(tex).toContain('\\toprule');
+    expect(tex).toContain('\\bottomrule');
+    expect(await page.locator('[data-test=export-preview]').textContent()).toBe(tex);
+    await shot('results');
+  });
+
+  it('opens a run: config against base, samples, logs and attention for a typed sentence', async () => {
+    await openTab('Queue');
+    await page.getByRole('button', { name: 'details of run 3' }).click();
+    await page.locator('[data-test=config-diff]').waitFor();
+    expect((await page.locator('[data-test=config-diff] tr.changed td:first-child').allTextContents())).toContain('model.heads');
+    await page.locator('[data-test=samples] tbody tr td').first().waitFor();
+    await page.locator('[data-test=attn-sentence]').fill('w3 w5 w7 w2');
+    await page.getByRole('button', { name: 'Show attention' }).click();
+    await page.locator('[data-test=attn-translation]').waitFor({ timeout: 60_000 });
+    await page.locator('[data-chart*=cross] canvas').first().waitFor();
+    await page.waitForTimeout(500);
+    await shot('run-detail');
+    await page.locator('.attention').screenshot({ path: join(ARTIFACTS, 'run-detail-attention.png') });
+    expect(pageErrors).toEqual([]);
+  });
+});
