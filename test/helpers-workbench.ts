@@ -1,4 +1,5 @@
 /** Shared helpers for the workbench and CLI tests: temp folders, toy specs, table snapshots. */
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,4 +47,34 @@ export function duplicateMetricKeys(dbPath: string): unknown[] {
   } finally {
     db.close();
   }
+}
+
+/** A real, tiny Transformer spec (seconds per run on wasm) for the CLI tests. */
+export function tinySpec(opts: { name?: string; steps?: number; eval?: number; checkpoint?: number; variants?: string[]; task?: string } = {}): string {
+  const variants = opts.variants ?? [];
+  return [
+    `name: ${opts.name ?? 'tiny'}`,
+    `data: { task: ${opts.task ?? 'synthetic-copy'}, vocab: 8, min_len: 3, max_len: 6, train_size: 300, valid_size: 24, test_size: 16, seed: 1, tokenizer: { kind: word, vocab: 32, shared: true } }`,
+    'base: { layers: 1, d_model: 16, d_ff: 32, heads: 2, dropout: 0.1, label_smoothing: 0.1 }',
+    `train: { steps: ${opts.steps ?? 40}, batch_tokens: 200, warmup: 20, eval_every: ${opts.eval ?? 20}, checkpoint_every: ${opts.checkpoint ?? 20}, eval_bleu_sentences: 16, samples: 2, seeds: [1], decode: { beam: 2, alpha: 0.6, max_len_offset: 3 } }`,
+    ...(variants.length ? ['variants:', ...variants.map((v) => `  - ${v}`)] : []),
+  ].join('\n');
+}
+
+/** Runs `ablate ARGS` as a child process (the CLI contract is what outside checks call). */
+export function ablate(args: string[], opts: { input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), ...args], { cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
 }

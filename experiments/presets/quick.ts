@@ -21,10 +21,10 @@ data:
   tokenizer: { kind: word, vocab: 64, shared: true }
 base: { layers: 1, d_model: 32, d_ff: 64, heads: 2, dropout: 0.0, label_smoothing: 0.1, positional: sinusoidal }
 train:
-  steps: 300
+  steps: 400
   batch_tokens: 400
-  warmup: 60
-  lr_factor: 2
+  warmup: 100
+  lr_factor: 1
   eval_every: 100
   checkpoint_every: 100
   eval_bleu_sentences: 50
