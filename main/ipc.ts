@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { dialog, ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
 import { API_SCHEMAS, ApiArgumentError, REMOTE_METHODS, SAVE_FILE_SCHEMA, parseApiArgs } from './api-schemas';
+import { fileBytes } from './save-file';
 import { errorPayload, type ServedWorkbench } from './server';
 import { IPC_EVENT_CHANNEL, IPC_PREFIX, IPC_SAVE_CHANNEL, isTrustedSender } from './window-options';
 import type { WorkbenchEvent } from '../preload/api';
@@ -30,13 +31,6 @@ export interface IpcOptions {
 function toIpcError(err: unknown): Error {
   const payload = errorPayload(err);
   return new Error(payload.issues ? `[issues]${JSON.stringify(payload)}` : payload.message);
-}
-
-/** Decodes what saveFile receives: a data: URL (base64 or percent-encoded) or plain text. */
-export function fileBytes(content: string): Buffer {
-  const m = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(content);
-  if (!m) return Buffer.from(content, 'utf8');
-  return m[2] ? Buffer.from(m[3], 'base64') : Buffer.from(decodeURIComponent(m[3]), 'utf8');
 }
 
 export function registerIpc(workbench: ServedWorkbench, opts: IpcOptions): () => void {
