@@ -74,8 +74,9 @@ export class BatchStream {
     const batches: number[][] = [];
     for (let start = 0; start < shuffled.length; start += CHUNK_PAIRS) {
       const chunk = shuffled.slice(start, start + CHUNK_PAIRS);
-      // Stable sort by (target, source) length: ties keep the shuffled order.
-      chunk.sort((a, b) => this.pairs[a].tgt.length - this.pairs[b].tgt.length || this.pairs[a].src.length - this.pairs[b].src.length);
+      // Stable sort by padded cost, then target length: ties keep the shuffled order. Sorting by
+      // the cost the budget is measured in (not target length alone) keeps batches full.
+      chunk.sort((a, b) => cost(this.pairs[a]) - cost(this.pairs[b]) || this.pairs[a].tgt.length - this.pairs[b].tgt.length);
       batches.push(...cutBatches(this.pairs, chunk, this.batchTokens));
     }
     return rng.shuffle(batches);

@@ -28,7 +28,8 @@ export function readFileBytes(file: string): Uint8Array {
   if (!existsSync(file)) throw new DataError(`missing file: ${file}`);
   if (!statSync(file).isFile()) throw new DataError(`not a file: ${file}`);
   let bytes: Uint8Array = readFileSync(file);
-  if (file.endsWith('.gz')) {
+  // gzip by name or by its magic bytes (1f 8b can never start UTF-8 text: 8b is a continuation byte).
+  if (file.endsWith('.gz') || (bytes[0] === 0x1f && bytes[1] === 0x8b)) {
     try {
       bytes = gunzipSync(bytes);
     } catch (err) {
