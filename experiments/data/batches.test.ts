@@ -7,8 +7,10 @@ import { BOS_ID, EOS_ID, PAD_ID, type Batch, type EncodedPair } from './types';
 function makePairs(n: number, maxLen = 50, seed = 5): EncodedPair[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, (_, i) => {
-    const src = Int32Array.from({ length: rng.int(1, maxLen) }, () => rng.int(4, 99));
-    const tgt = Int32Array.from({ length: rng.int(1, maxLen) }, () => rng.int(4, 99));
+    // Translation lengths correlate: the target is within ±3 tokens of the source.
+    const srcLen = rng.int(1, maxLen);
+    const src = Int32Array.from({ length: srcLen }, () => rng.int(4, 99));
+    const tgt = Int32Array.from({ length: Math.max(1, srcLen + rng.int(-3, 3)) }, () => rng.int(4, 99));
     src[0] = 1000 + i;
     return { source: `s${i}`, target: `t${i}`, src, tgt };
   });
@@ -61,7 +63,9 @@ describe('BatchStream', () => {
 
   it('buckets by length: far less padding than batches of random order', () => {
     const stream = new BatchStream(pairs, budget, 1);
-    const padFraction = (bs: Batch[]) => 1 - bs.reduce((a, b) => a + b.targetTokens, 0) / bs.reduce((a, b) => a + b.size * b.tgtLen, 0);
+    // Padding on both sides: source tokens are the non-zero ids of src.
+    const real = (b: Batch) => b.targetTokens + b.src.reduce((a, id) => a + (id !== 0 ? 1 : 0), 0);
+    const padFraction = (bs: Batch[]) => 1 - bs.reduce((a, b) => a + real(b), 0) / bs.reduce((a, b) => a + b.size * (b.tgtLen + b.srcLen), 0);
     const bucketed = padFraction(epoch(stream));
     // Same budget, original (random-length) order, as evalBatches cuts it.
     const unsorted = padFraction(evalBatches(pairs, budget));
