@@ -109,5 +109,17 @@ describe('reading and filtering', () => {
     expect(texts(plain)).toEqual(enLines.map((l, i) => [l, deLines[i]]));
     expect(texts(gz)).toEqual(texts(plain));
     expect(texts(tsv)).toEqual(texts(plain));
+    // gzip is recognised by its magic bytes too, whatever the file is called.
+    const unnamed = await prepareData(config([file(gzipSync(en), 'gz-no-suffix.en'), file(de)]), join(dir, 'cache'));
+    expect(texts(unnamed)).toEqual(texts(plain));
+  });
+
+  it('lowercases the raw text too when tokenizer.lowercase is set (references are compared lowercased)', async () => {
+    const d = await prepareData(
+      DataSchema.parse({ corpus: { train: [file('A Man\n'), file('Ein MANN\n')], valid: good() }, tokenizer: { kind: 'char', vocab: 100, lowercase: true } }),
+      join(dir, 'cache'),
+    );
+    expect([d.train[0].source, d.train[0].target]).toEqual(['a man', 'ein mann']);
+    expect(d.tgtTokenizer.decode([...d.train[0].tgt])).toBe('ein mann');
   });
 });
