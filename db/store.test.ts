@@ -181,6 +181,23 @@ describe('metrics', () => {
     expect(got.map((m) => [m.split, m.name, m.step, m.value, m.time])).toEqual(want.map((p) => [p.split, p.name, p.step, p.value, p.time]));
   });
 
+  it('returns random doubles bit-exactly from queries over many runs', () => {
+    const s = open();
+    const { runIds } = seeded(s);
+    let x = 12345;
+    // Deterministic spread over magnitudes 1e-20 … 1e20 and both signs.
+    const rand = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 10 ** ((x % 41) - 20);
+    const sent = new Map<number, number[]>();
+    for (const id of runIds) {
+      const values = Array.from({ length: 500 }, rand);
+      sent.set(id, values);
+      s.insertMetrics(id, values.map((v, step) => pt('train', 'loss', step, v)));
+    }
+    const got = s.getMetrics({ runIds, names: ['loss'] });
+    expect(got).toHaveLength(1500);
+    for (const m of got) expect(Object.is(m.value, sent.get(m.runId)![m.step])).toBe(true);
+  });
+
   it('writes a batch all or nothing', () => {
     const s = open();
     const { runIds } = seeded(s);
