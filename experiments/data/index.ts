@@ -79,6 +79,7 @@ async function prepareCorpus(data: DataConfig, cacheDir: string, log?: (line: st
   const trainSrc = train.sources.filter((_, i) => usable(i));
   const trainTgt = train.targets.filter((_, i) => usable(i));
   const { kind, vocab, shared } = data.tokenizer;
+  if (kind === 'bpe' && vocab < 260) log?.(`data: tokenizer.vocab ${vocab} is below byte-level BPE's minimum (4 reserved + 256 bytes); using 260 ids, no merges`);
   const srcTokenizer = trainTokenizer(kind, shared ? [...trainSrc, ...trainTgt] : trainSrc, vocab);
   const tgtTokenizer = shared ? srcTokenizer : trainTokenizer(kind, trainTgt, vocab);
   log?.(`data: learned ${kind} vocabulary (${shared ? `shared ${srcTokenizer.vocabSize}` : `${srcTokenizer.vocabSize} source, ${tgtTokenizer.vocabSize} target`}) in ${Date.now() - t0} ms`);
@@ -154,9 +155,9 @@ function assemble(d: CachedData, cacheHit: boolean): PreparedData {
 
 /**
  * Synthetic tasks: generated in milliseconds, so never cached (cacheHit is false). They always
- * use a `word` vocabulary over the generated symbols, whatever data.tokenizer.kind says: the
- * symbols are already the units the task is about, and BPE/char pieces would only lengthen the
- * sequences. data.tokenizer.shared is honoured. The vocabulary covers every symbol of all splits
+ * use a `word` vocabulary with one id per generated symbol (space-separated, no leading-space
+ * variants), whatever data.tokenizer.kind says: the symbols are already the units the task is
+ * about, and BPE/char pieces would only lengthen the sequences. data.tokenizer.shared is honoured. The vocabulary covers every symbol of all splits
  * (a closed, known inventory), so no synthetic token is ever UNK.
  */
 function prepareSynthetic(data: DataConfig, log?: (line: string) => void): PreparedData {
@@ -166,8 +167,8 @@ function prepareSynthetic(data: DataConfig, log?: (line: string) => void): Prepa
   const srcTexts = all.flatMap((s) => s.sources);
   const tgtTexts = all.flatMap((s) => s.targets);
   const shared = data.tokenizer.shared;
-  const srcTokenizer = trainList('word', shared ? [...srcTexts, ...tgtTexts] : srcTexts, Infinity);
-  const tgtTokenizer = shared ? srcTokenizer : trainList('word', tgtTexts, Infinity);
+  const srcTokenizer = trainList('word', shared ? [...srcTexts, ...tgtTexts] : srcTexts, Infinity, true);
+  const tgtTokenizer = shared ? srcTokenizer : trainList('word', tgtTexts, Infinity, true);
   const encode = (s: { sources: string[]; targets: string[] }): EncodedPair[] =>
     s.sources.map((source, i) => ({ source, target: s.targets[i], src: Int32Array.from(srcTokenizer.encode(source)), tgt: Int32Array.from(tgtTokenizer.encode(s.targets[i])) }));
   const info = (pairs: EncodedPair[]): SplitInfo => ({ pairs: pairs.length, filtered: 0 });

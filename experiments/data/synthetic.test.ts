@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataSchema } from '../spec';
-import { prepareData } from './index';
+import { loadTokenizer, prepareData } from './index';
 import { generateSynthetic, syntheticParams } from './synthetic';
 
 const params = (task: string, extra: Record<string, unknown> = {}) => syntheticParams(DataSchema.parse({ task, ...extra }));
@@ -23,6 +23,19 @@ describe('synthetic tasks', () => {
     expect(a.info.cacheHit).toBe(false);
     // A closed vocabulary: no generated symbol is UNK (id 3).
     for (const p of [...a.train, ...a.valid, ...(a.test ?? [])]) expect([...p.src, ...p.tgt]).not.toContain(3);
+  });
+
+  it('map each symbol to one id wherever it stands, and decode back to the generated text', async () => {
+    const d = await prepareData(DataSchema.parse({ task: 'synthetic-reverse', vocab: 10, train_size: 500 }), '/nonexistent-cache-unused');
+    // 4 reserved ids + w0…w9, shared by source and target.
+    expect(d.srcTokenizer.vocabSize).toBe(14);
+    expect(d.tgtTokenizer).toBe(d.srcTokenizer);
+    const copy = loadTokenizer(JSON.parse(JSON.stringify(d.srcTokenizer.toJSON())));
+    for (const p of d.train) {
+      expect([...p.tgt]).toEqual([...p.src].reverse());
+      expect(d.tgtTokenizer.decode([...p.tgt])).toBe(p.target);
+      expect(copy.encode(p.source)).toEqual([...p.src]);
+    }
   });
 
   it('respect the length range and the copy / reverse rules', () => {

@@ -273,7 +273,12 @@ export function trainBpe(texts: Iterable<string>, vocabSize: number): BpeTokeniz
 // ---------------------------------------------------------------------------------------------
 // word and char
 
-/** A fixed list of surface strings (words with their leading space, or characters); the rest is UNK. */
+/**
+ * A fixed list of surface strings (words with their leading space, or characters); the rest is
+ * UNK. `symbols: true` is the synthetic tasks' variant: text is symbols separated by single
+ * spaces, each symbol one id (so `w5` is the same id at the start of a sentence and inside it),
+ * and decoding joins with single spaces.
+ */
 export class ListTokenizer implements TextTokenizer {
   readonly vocabSize: number;
   private readonly ids = new Map<string, number>();
@@ -281,13 +286,14 @@ export class ListTokenizer implements TextTokenizer {
   constructor(
     readonly kind: 'word' | 'char',
     readonly tokens: readonly string[],
+    readonly symbols = false,
   ) {
     this.vocabSize = FIRST_ID + tokens.length;
     tokens.forEach((t, i) => this.ids.set(t, FIRST_ID + i));
   }
 
   private split(text: string): string[] {
-    return this.kind === 'word' ? preTokenize(text) : Array.from(text);
+    return splitList(this.kind, text, this.symbols);
   }
 
   encode(text: string): number[] {
@@ -295,12 +301,12 @@ export class ListTokenizer implements TextTokenizer {
   }
 
   decode(ids: readonly number[]): string {
-    let out = '';
+    const out: string[] = [];
     for (const id of ids) {
       if (id === PAD_ID || id === BOS_ID || id === EOS_ID) continue;
-      out += id >= FIRST_ID && id < this.vocabSize ? this.tokens[id - FIRST_ID] : UNK_TEXT;
+      out.push(id >= FIRST_ID && id < this.vocabSize ? this.tokens[id - FIRST_ID] : UNK_TEXT);
     }
-    return out;
+    return out.join(this.symbols ? ' ' : '');
   }
 
   pieces(ids: readonly number[]): string[] {
@@ -308,16 +314,21 @@ export class ListTokenizer implements TextTokenizer {
   }
 
   toJSON(): unknown {
-    return { format: 'ablation-tokenizer', version: 1, kind: this.kind, tokens: this.tokens };
+    return { format: 'ablation-tokenizer', version: 1, kind: this.kind, tokens: this.tokens, ...(this.symbols ? { symbols: true } : {}) };
   }
 }
 
+function splitList(kind: 'word' | 'char', text: string, symbols: boolean): string[] {
+  if (symbols) return text === '' ? [] : text.split(' ');
+  return kind === 'word' ? preTokenize(text) : Array.from(text);
+}
+
 /** Keeps the `vocabSize - 4` most frequent words (or characters), ties in code-unit order. */
-export function trainList(kind: 'word' | 'char', texts: Iterable<string>, vocabSize: number): ListTokenizer {
+export function trainList(kind: 'word' | 'char', texts: Iterable<string>, vocabSize: number, symbols = false): ListTokenizer {
   const counts = new Map<string, number>();
-  for (const text of texts) for (const t of kind === 'word' ? preTokenize(text) : Array.from(text)) counts.set(t, (counts.get(t) ?? 0) + 1);
+  for (const text of texts) for (const t of splitList(kind, text, symbols)) counts.set(t, (counts.get(t) ?? 0) + 1);
   const sorted = [...counts.entries()].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  return new ListTokenizer(kind, sorted.slice(0, Math.max(0, vocabSize - FIRST_ID)).map(([t]) => t));
+  return new ListTokenizer(kind, sorted.slice(0, Math.max(0, vocabSize - FIRST_ID)).map(([t]) => t), symbols);
 }
 
 /** Learns a tokenizer of `kind` on `texts` with at most `vocabSize` ids (reserved ids included). */
@@ -338,7 +349,7 @@ export function loadTokenizer(json: unknown): TextTokenizer {
   }
   if (j.kind === 'word' || j.kind === 'char') {
     if (!Array.isArray(j.tokens) || !j.tokens.every((t) => typeof t === 'string')) throw new Error(`${j.kind} tokenizer: tokens must be a list of strings`);
-    return new ListTokenizer(j.kind, j.tokens as string[]);
+    return new ListTokenizer(j.kind, j.tokens as string[], (j as { symbols?: unknown }).symbols === true);
   }
   throw new Error(`unknown tokenizer kind: ${String(j.kind)}`);
 }
