@@ -69,7 +69,14 @@ export function lineChartOption(opts: {
 
 /** Mean ± std band as one filled polygon (upper edge forward, lower edge back). */
 function bandSeries(b: BandSeries): CustomSeriesOption {
+  // Two data items span the band's extent, so the axes include all of it (not 0); the polygon is
+  // drawn once, for the first item.
+  const finite = (v: number) => Number.isFinite(v);
+  const lows = b.lower.filter(finite);
+  const highs = b.upper.filter(finite);
+  const data = b.xs.length && lows.length && highs.length ? [[b.xs[0], Math.min(...lows)], [b.xs[b.xs.length - 1], Math.max(...highs)]] : [];
   const renderItem: CustomSeriesRenderItem = (params, api) => {
+    if (params.dataIndex !== 0) return null;
     const points: number[][] = [];
     for (let i = 0; i < b.xs.length; i++) if (Number.isFinite(b.upper[i])) points.push(api.coord([b.xs[i], b.upper[i]]));
     for (let i = b.xs.length - 1; i >= 0; i--) if (Number.isFinite(b.lower[i])) points.push(api.coord([b.xs[i], b.lower[i]]));
@@ -81,7 +88,7 @@ function bandSeries(b: BandSeries): CustomSeriesOption {
       clipPath: { type: 'rect', shape: { x: sys.x, y: sys.y, width: sys.width, height: sys.height } },
     };
   };
-  return { type: 'custom', name: b.name, silent: true, tooltip: { show: false }, data: [[0]], z: 1, renderItem };
+  return { type: 'custom', name: b.name, silent: true, tooltip: { show: false }, data, z: 1, renderItem };
 }
 
 /** ±1 std whiskers drawn over bar i: data items are [i, low, high]. */
