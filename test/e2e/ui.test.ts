@@ -183,4 +183,29 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     await page.locator('.attention').screenshot({ path: join(ARTIFACTS, 'run-detail-attention.png') });
     expect(pageErrors).toEqual([]);
   });
+
+  it('pauses the queue, reorders, cancels and retries queued runs', async () => {
+    await openTab('Queue');
+    await page.locator('[data-test=pause]').click();
+    await expect.poll(() => page.locator('[data-test=queue-state]').textContent()).toContain('paused');
+    // The same spec again, forced: four more runs wait in the paused queue.
+    await page.locator('[data-test=spec-text]').fill(SPEC.replace('name: e2e-tiny', 'name: e2e-again'));
+    await page.locator('[data-test=spec-ok]').waitFor();
+    await page.getByLabel('re-run duplicates').check();
+    await page.locator('[data-test=enqueue]').click();
+    const queuedIds = () => page.locator('[data-test=run-table] tr[data-state=queued]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-run'))));
+    await expect.poll(queuedIds).toEqual([5, 6, 7, 8]);
+    await page.getByRole('button', { name: 'move run 8 up' }).click();
+    await expect.poll(queuedIds).toEqual([5, 6, 8, 7]);
+    await page.getByRole('button', { name: 'cancel run 6' }).click();
+    await page.locator('[data-test=run-table] tr[data-run="6"][data-state=cancelled]').waitFor();
+    await page.getByRole('button', { name: 'retry run 6' }).click();
+    await page.locator('[data-test=run-table] tr[data-run="6"][data-state=queued]').waitFor();
+    await shot('queue-paused');
+    for (const id of [5, 6, 7, 8]) await page.getByRole('button', { name: `cancel run ${id}` }).click();
+    await expect.poll(queuedIds).toEqual([]);
+    await page.locator('[data-test=pause]').click();
+    await expect.poll(() => page.locator('[data-test=queue-state]').textContent()).toContain('running');
+    expect(pageErrors).toEqual([]);
+  });
 });
