@@ -50,12 +50,12 @@ export function duplicateMetricKeys(dbPath: string): unknown[] {
 }
 
 /** A real, tiny Transformer spec (seconds per run on wasm) for the CLI tests. */
-export function tinySpec(opts: { name?: string; steps?: number; eval?: number; checkpoint?: number; variants?: string[]; task?: string } = {}): string {
+export function tinySpec(opts: { name?: string; steps?: number; eval?: number; checkpoint?: number; variants?: string[]; task?: string; dropout?: number } = {}): string {
   const variants = opts.variants ?? [];
   return [
     `name: ${opts.name ?? 'tiny'}`,
     `data: { task: ${opts.task ?? 'synthetic-copy'}, vocab: 8, min_len: 3, max_len: 6, train_size: 300, valid_size: 24, test_size: 16, seed: 1, tokenizer: { kind: word, vocab: 32, shared: true } }`,
-    'base: { layers: 1, d_model: 16, d_ff: 32, heads: 2, dropout: 0.1, label_smoothing: 0.1 }',
+    `base: { layers: 1, d_model: 16, d_ff: 32, heads: 2, dropout: ${opts.dropout ?? 0.1}, label_smoothing: 0.1 }`,
     `train: { steps: ${opts.steps ?? 40}, batch_tokens: 200, warmup: 20, eval_every: ${opts.eval ?? 20}, checkpoint_every: ${opts.checkpoint ?? 20}, eval_bleu_sentences: 16, samples: 2, seeds: [1], decode: { beam: 2, alpha: 0.6, max_len_offset: 3 } }`,
     ...(variants.length ? ['variants:', ...variants.map((v) => `  - ${v}`)] : []),
   ].join('\n');
