@@ -41,7 +41,7 @@ describe('finite-difference gradient check', () => {
           const random = rng(99);
           let checked = 0;
           for (const v of model.variables) {
-            const g = grads[v.name].dataSync();
+            const g = grads[v.name].dataSync() as Float32Array;
             const gMax = g.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
             // Sample the entries with the largest gradients plus random ones (zeros, e.g. unused embedding rows, prove little).
             const order = [...g.keys()].sort((i, j) => Math.abs(g[j]) - Math.abs(g[i]));

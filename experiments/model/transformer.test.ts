@@ -121,11 +121,11 @@ describe('initialisation and size', () => {
     const d = 64;
     const m = createModel(tinyConfig({ d_model: d, d_ff: 256, heads: 4, d_k: 16, d_v: 16 }), 400, 400, 1);
     try {
-      const w1 = m.variables.find((v) => v.name === 'encoder/0/ffn/w1')!.dataSync();
+      const w1 = m.variables.find((v) => v.name === 'encoder/0/ffn/w1')!.dataSync() as Float32Array;
       const limit = Math.sqrt(6 / (d + 256));
       expect(Math.max(...w1.map(Math.abs))).toBeLessThanOrEqual(limit);
       expect(Math.max(...w1.map(Math.abs))).toBeGreaterThan(0.95 * limit);
-      const emb = m.variables.find((v) => v.name === 'embedding/shared')!.dataSync();
+      const emb = m.variables.find((v) => v.name === 'embedding/shared')!.dataSync() as Float32Array;
       const std = Math.sqrt(emb.reduce((s, x) => s + x * x, 0) / emb.length);
       expect(std).toBeGreaterThan(0.95 / Math.sqrt(d));
       expect(std).toBeLessThan(1.05 / Math.sqrt(d));
