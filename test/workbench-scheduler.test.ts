@@ -91,6 +91,40 @@ describe('Workbench queue', () => {
   });
 });
 
+describe('events and metric queries', () => {
+  it('pushes events in batches ~150 ms apart, with metric rows and run changes', async () => {
+    const wb = await openToy(tempDir());
+    const batches: { at: number; types: string[] }[] = [];
+    let metricRows = 0;
+    wb.on((e) => {
+      const now = Date.now();
+      const last = batches.at(-1);
+      // Events of one flush arrive synchronously together.
+      if (last && now - last.at < 5) last.types.push(e.type);
+      else batches.push({ at: now, types: [e.type] });
+      if (e.type === 'metrics') {
+        metricRows += e.points.length;
+        expect(e.points[0]).toHaveProperty('runId');
+      }
+    });
+    const { queued } = await wb.enqueueSpec(toySpec({ steps: 200 }));
+    wb.start();
+    await wb.waitForIdle();
+    await new Promise((r) => setTimeout(r, 300));
+    // 200 train losses + 20 valid losses + final metrics, in far fewer pushes.
+    expect(metricRows).toBeGreaterThanOrEqual(220);
+    expect(batches.length).toBeLessThan(metricRows / 5);
+    for (let i = 1; i < batches.length; i++) expect(batches[i].at - batches[i - 1].at).toBeGreaterThanOrEqual(140);
+    const types = new Set(batches.flatMap((b) => b.types));
+    expect([...types].sort()).toEqual(['metrics', 'progress', 'queue', 'runs-changed']);
+    const sampled = await wb.getMetrics({ runIds: queued, names: ['loss'], maxPoints: 50 });
+    const train = sampled.filter((m) => m.split === 'train');
+    expect(train).toHaveLength(50);
+    expect([train[0].step, train.at(-1)!.step]).toEqual([1, 200]);
+    expect(sampled.filter((m) => m.split === 'valid')).toHaveLength(20);
+  });
+});
+
 describe('run failures', () => {
   it('fails a diverging run with "diverged at step N" while the other runs finish', async () => {
     const wb = await openToy(tempDir());
