@@ -132,6 +132,11 @@ describe('opening', () => {
     }
   });
 
+  it('names the file when its directory does not exist', () => {
+    const file = join(dir, 'missing', 'wb.sqlite');
+    expect(() => openStore(file)).toThrow(`${file}: cannot open the database`);
+  });
+
   it('names the file when it is not a SQLite database', async () => {
     const file = join(dir, 'junk.sqlite');
     const { writeFileSync } = await import('node:fs');

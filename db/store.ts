@@ -223,7 +223,12 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
   const migrations = options.migrations ?? MIGRATIONS;
   const latest = migrations[migrations.length - 1].version;
   const existed = file !== ':memory:' && existsSync(file);
-  const db = new Database(file);
+  let db: Database.Database;
+  try {
+    db = new Database(file);
+  } catch (e) {
+    throw new Error(`${file}: cannot open the database (${(e as Error).message})`);
+  }
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     let version: number;
