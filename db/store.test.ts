@@ -50,6 +50,11 @@ describe('opening', () => {
     // a run for a missing experiment violates the foreign key.
     expect(() => store!.insertRuns(999, [newRun('base', 1)])).toThrow(/FOREIGN KEY/);
     expect(store!.integrityCheck()).toBe('ok');
+    // The per-connection pragmas, read on the store's own connection (a private field).
+    const conn = (store as unknown as { db: Database.Database }).db;
+    expect(conn.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(conn.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(conn.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(1000);
   });
 
   it('refuses a database written by a newer version, naming the file and both versions, and leaves it untouched', () => {
