@@ -1,11 +1,15 @@
 // Layering (STYLE.md): experiments/ and db/ never import electron; experiments/ knows nothing of
 // SQLite; db/ knows nothing of tfjs; renderer/ sees only preload/api.ts types.
 import tseslint from 'typescript-eslint';
+import pluginVue from 'eslint-plugin-vue';
 
 const noElectron = { name: 'electron', message: 'only main/electron.ts, main/ipc.ts and preload/ may import electron' };
 export default tseslint.config(
   { ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-artifacts/**'] },
   ...tseslint.configs.recommended,
+  // Vue single-file components: the template through vue-eslint-parser, <script lang="ts"> through typescript-eslint.
+  ...pluginVue.configs['flat/essential'],
+  { files: ['**/*.vue'], languageOptions: { parserOptions: { parser: tseslint.parser } } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
