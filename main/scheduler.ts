@@ -72,6 +72,7 @@ export class Scheduler {
   private started = false;
   private closing = false;
   private flushTimer: NodeJS.Timeout | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
   private readonly stopDeadlineMs: number;
   private readonly flushMs: number;
 
@@ -100,6 +101,9 @@ export class Scheduler {
   /** Begins taking runs from the queue (interrupted runs first, then queued by priority). */
   start(): void {
     this.started = true;
+    // Another process (`ablate queue`, a second window) may add runs to the same database.
+    this.pollTimer ??= setInterval(() => this.pump(), 2000);
+    this.pollTimer.unref();
     this.pump();
   }
 
@@ -177,6 +181,8 @@ export class Scheduler {
   /** Stops every active run gracefully (they become interrupted and resume next time). */
   async shutdown(): Promise<void> {
     this.closing = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
     for (const live of this.active.values()) this.requestStop(live, 'shutdown');
     await Promise.all([...this.active.values()].map((a) => a.exited));
     this.flushAll();

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FINAL_METRICS } from '../experiments/protocol';
+import { Workbench } from '../main/workbench';
 import { ablate, snapshotTables, tempDir, tinySpec } from './helpers-workbench';
 
 const dir = tempDir();
@@ -108,5 +109,23 @@ describe('runs, export, translate', () => {
     const missing = await ablate(['translate', '--db', db, '--run', '99']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/--run 99: no such run/);
+  });
+
+  it('returns attention maps from a run\'s checkpoint, each row a probability distribution', async () => {
+    const wb = await Workbench.open({ dbPath: db, dataDir: join(dir, '.ablate'), autoStart: false });
+    try {
+      const maps = await wb.attention(2, 'w1 w2 w3');
+      const [layer] = maps.encoderSelf;
+      expect(maps.encoderSelf).toHaveLength(1); // layers: 1
+      expect(layer).toHaveLength(1); // variant h1: one head
+      expect(layer[0]).toHaveLength(maps.sourceTokens.length);
+      expect(maps.cross[0][0]).toHaveLength(maps.targetTokens.length);
+      expect(maps.cross[0][0][0]).toHaveLength(maps.sourceTokens.length);
+      // Softmax rows (eq. 1) sum to one.
+      for (const row of [...layer[0], ...maps.cross[0][0], ...maps.decoderSelf[0][0]]) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      await expect(wb.attention(99, 'w1')).rejects.toThrow('run 99 does not exist');
+    } finally {
+      await wb.close();
+    }
   });
 });
