@@ -57,7 +57,7 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'ablate-e2e-'));
-    server = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), 'serve', '--db', join(dir, 'e2e.sqlite'), '--port', '0', '--backend', 'wasm'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), 'serve', '--db', join(dir, 'e2e.sqlite'), '--port', '0', '--backend', 'wasm', '--slots', '2'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     url = await new Promise<string>((ok, fail) => {
@@ -165,6 +165,7 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     expect(tex).toContain('\\toprule');
     expect(tex).toContain('\\bottomrule');
     expect(await page.locator('[data-test=export-preview]').textContent()).toBe(tex);
+    await page.locator('[data-chart=results-bleu] canvas').waitFor();
     await shot('results');
   });
 

@@ -53,7 +53,7 @@ describe('the spec editor', () => {
     await flushPromises();
     expect(w.findAll('[data-test=spec-runs] tbody tr').length).toBe(2);
     expect(w.find('[data-test=spec-runs]').text()).toContain('heads=1');
-    expect(w.find('[data-test=spec-runs]').text()).toContain('same as run #7');
+    expect(w.find('[data-test=spec-runs]').text()).toContain('= run #7');
     expect(w.find('[data-test=enqueue]').text()).toBe('Queue 1 run');
     await w.find('[data-test=backend]').setValue('wasm');
     await w.find('[data-test=enqueue]').trigger('click');
