@@ -32,9 +32,11 @@ export function register(program: Command): void {
       // Validate before the database is touched: a bad spec changes nothing.
       const loaded = loadSpecArg(specArg, { corpus: opts.corpus });
       const { dbPath, dataDir } = resolveDb(opts, false);
-      let progress: ReturnType<typeof showProgress> | undefined;
-      const wb = await Workbench.open({ dbPath, dataDir, slots, backend, autoStart: false, log: (line) => (progress ? progress.log(line) : process.stderr.write(`${line}\n`)) });
-      progress = showProgress(wb);
+      // Lines logged while the workbench opens go straight to stderr; afterwards through the bars.
+      const sink: { log: (line: string) => void } = { log: (line) => void process.stderr.write(`${line}\n`) };
+      const wb = await Workbench.open({ dbPath, dataDir, slots, backend, autoStart: false, log: (line) => sink.log(line) });
+      const progress = showProgress(wb);
+      sink.log = progress.log;
       const offSignal = stopOnSignal(wb, progress.log);
       let runs: RunRow[];
       try {

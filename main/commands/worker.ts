@@ -17,9 +17,11 @@ export function register(program: Command): void {
     .action(async (opts: WorkerOptions) => {
       const slots = parseSlots(opts.slots);
       const { dbPath, dataDir } = resolveDb(opts, true);
-      let progress: ReturnType<typeof showProgress> | undefined;
-      const wb = await Workbench.open({ dbPath, dataDir, slots, autoStart: false, log: (line) => (progress ? progress.log(line) : process.stderr.write(`${line}\n`)) });
-      progress = showProgress(wb);
+      // Lines logged while the workbench opens go straight to stderr; afterwards through the bars.
+      const sink: { log: (line: string) => void } = { log: (line) => void process.stderr.write(`${line}\n`) };
+      const wb = await Workbench.open({ dbPath, dataDir, slots, autoStart: false, log: (line) => sink.log(line) });
+      const progress = showProgress(wb);
+      sink.log = progress.log;
       const offSignal = stopOnSignal(wb, progress.log);
       try {
         if (wb.scheduler.paused) progress.log('the queue is paused (`ablate queue --resume` resumes it); no run will start');
