@@ -263,4 +263,28 @@ describe('crash recovery', () => {
     check.close();
     expect(existsSync(`${dbPath}.worker.pid`)).toBe(false);
   });
+
+  it('refuses to run a queue another live worker is running', async () => {
+    const dir = tempDir();
+    const dbPath = join(dir, 'wb.sqlite');
+    const setup = await openToy(dir);
+    const { queued } = await setup.enqueueSpec(toySpec({ steps: 2000 }));
+    await setup.close();
+    open.length = 0;
+    const worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/toy-worker.ts'), dbPath, join(dir, 'data')], { env: { ...process.env, TOY_STEP_MS: '10' }, stdio: 'ignore' });
+    const exited = new Promise((r) => worker.on('exit', r));
+    try {
+      const probe = openStore(dbPath);
+      await until(() => probe.getRun(queued[0])?.state === 'running');
+      probe.close();
+      await expect(openToy(dir, { autoStart: true })).rejects.toThrow(`another workbench process (pid ${worker.pid}) is running this queue`);
+      // The refused open changed nothing: the run is still the live worker's.
+      const check = openStore(dbPath);
+      expect(check.getRun(queued[0])?.state).toBe('running');
+      check.close();
+    } finally {
+      worker.kill('SIGKILL');
+      await exited;
+    }
+  });
 });

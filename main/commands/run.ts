@@ -40,10 +40,11 @@ export function register(program: Command): void {
       const offSignal = stopOnSignal(wb, progress.log);
       let runs: RunRow[];
       try {
+        // Start first: if another process is running this database's queue, fail before queueing anything.
+        wb.start();
         const result = wb.enqueue(loaded, { force: opts.force, backend });
         for (const s of result.skipped) progress.log(`skipped ${s.variant} seed ${s.seed}: same config as run ${s.existingRunId} (use --force to train it again)`);
         progress.log(`${loaded.spec.name}: ${result.queued.length} run(s) queued${result.skipped.length ? `, ${result.skipped.length} skipped` : ''}`);
-        wb.start();
         const ids = [...result.queued, ...result.skipped.map((s) => s.existingRunId)];
         await wb.waitForRuns(ids);
         runs = ids.map((id) => wb.store.getRun(id)).filter((r): r is RunRow => r !== undefined).sort((a, b) => a.id - b.id);
