@@ -137,11 +137,13 @@ function buildMenu(win: BrowserWindow): Menu {
 
 app.enableSandbox();
 app.whenReady().then(async () => {
-  // Same CSP as the <meta> tag, as a header too (covers the dev server); no permission is ever granted.
+  // Same CSP as the <meta> tag, as a header too (covers the dev server).
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy()] } });
   });
-  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  // Only writing text to the clipboard (the Results view's Copy buttons) is ever allowed.
+  session.defaultSession.setPermissionRequestHandler((_wc, permission, callback) => callback(permission === 'clipboard-sanitized-write'));
+  session.defaultSession.setPermissionCheckHandler((_wc, permission) => permission === 'clipboard-sanitized-write');
   try {
     await createWindow();
   } catch (err) {

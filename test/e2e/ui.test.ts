@@ -207,6 +207,11 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     await expect.poll(queuedIds).toEqual([]);
     await page.locator('[data-test=pause]').click();
     await expect.poll(() => page.locator('[data-test=queue-state]').textContent()).toContain('running');
+    // Keyboard: the tabs take focus and arrow keys move between views.
+    await page.getByRole('tab', { name: 'Queue' }).focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await page.getByRole('tab', { name: /^Live/ }).getAttribute('aria-selected')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-view'))).toBe('live');
     expect(pageErrors).toEqual([]);
   });
 });
