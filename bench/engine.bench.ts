@@ -83,12 +83,12 @@ async function benchTfjs(c: BenchConfig, steps: number, profile: boolean): Promi
   const trainer = new Trainer(model, { warmup: 4000, lrFactor: 1, clipNorm: 0, labelSmoothing: 0.1, seed: 1 });
   const batch = randomBatch(c);
   try {
-    trainer.trainStep(batch); // warm-up: kernel compilation (webgpu), XNNPACK operator caches, allocator growth
-    trainer.trainStep(batch);
+    await trainer.trainStepAsync(batch); // warm-up: kernel compilation (webgpu), XNNPACK operator caches, allocator growth
+    await trainer.trainStepAsync(batch);
     const times: number[] = [];
-    for (let i = 0; i < steps; i++) times.push(trainer.trainStep(batch).seconds * 1000);
-    const info = await tf.profile(() => {
-      trainer.trainStep(batch);
+    for (let i = 0; i < steps; i++) times.push((await trainer.trainStepAsync(batch)).seconds * 1000);
+    const info = await tf.profile(async () => {
+      await trainer.trainStepAsync(batch);
     });
     let kernels: Map<string, { ms: number; count: number }> | undefined;
     if (profile) {

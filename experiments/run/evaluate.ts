@@ -9,7 +9,7 @@ import { beamSearch, greedyDecode } from '../decode/index';
 import { corpusBleu } from '../metrics/bleu';
 import { perplexity } from '../metrics/perplexity';
 import type { Seq2SeqModel } from '../model/types';
-import { sumNegativeLogLikelihood } from '../train/loss';
+import { nllAndCount } from '../train/loss';
 import { batchTensors } from '../train/loop';
 
 export interface LossResult {
@@ -20,16 +20,19 @@ export interface LossResult {
 }
 
 /** Teacher-forced loss over every pair of a split (deterministic batches, dropout off). */
-export function evaluateLoss(model: Seq2SeqModel, pairs: readonly EncodedPair[], batchTokens: number): LossResult {
+export async function evaluateLoss(model: Seq2SeqModel, pairs: readonly EncodedPair[], batchTokens: number): Promise<LossResult> {
   let sum = 0;
   let tokens = 0;
   for (const batch of evalBatches(pairs, batchTokens)) {
-    const r = tf.tidy(() => {
+    const pair = tf.tidy(() => {
       const { src, tgtIn, tgtOut } = batchTensors(batch);
-      return sumNegativeLogLikelihood(model.forward(src, tgtIn, false), tgtOut);
+      return nllAndCount(model.forward(src, tgtIn, false), tgtOut);
     });
-    sum += r.sumNll;
-    tokens += r.tokens;
+    // Asynchronous read: webgpu cannot read synchronously in Node.
+    const [s, n] = (await pair.data()) as Float32Array;
+    pair.dispose();
+    sum += s;
+    tokens += Math.round(n);
   }
   // An empty split has no loss: NaN (stored as such), never a made-up number.
   return { loss: tokens ? sum / tokens : NaN, ppl: tokens ? perplexity(sum, tokens) : NaN, tokens };

@@ -113,8 +113,8 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       pruneCheckpoints(job.checkpointDir, KEEP_CHECKPOINTS);
     };
 
-    const evaluate = (): void => {
-      const lossResult = evaluateLoss(model!, data.valid, t.batch_tokens);
+    const evaluate = async (): Promise<void> => {
+      const lossResult = await evaluateLoss(model!, data.valid, t.batch_tokens);
       const subset = data.valid.slice(0, t.eval_bleu_sentences);
       const greedy = translateAndScore(model!, subset, data.tgtTokenizer, { beam: 1, alpha: 0, maxLenOffset: t.decode.max_len_offset });
       io.emit({
@@ -156,7 +156,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       counters.evalWin.tokens += r.tokens;
       counters.lastTrainLoss = counters.evalWin.lossTokens / counters.evalWin.tokens;
       if (step % PROGRESS_EVERY === 0 || step === t.steps || (performance.now() - lastProgressAt) / 1000 >= PROGRESS_SECONDS) report();
-      if (step % t.eval_every === 0 || step === t.steps) evaluate();
+      if (step % t.eval_every === 0 || step === t.steps) await evaluate();
       if (step % t.checkpoint_every === 0) await checkpoint();
     }
 
@@ -171,7 +171,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
 
     // Final evaluation: full valid and test splits, decoded as configured (beam by default).
     const settings = { beam: t.decode.beam, alpha: t.decode.alpha, maxLenOffset: t.decode.max_len_offset };
-    const valid = evaluateLoss(model, data.valid, t.batch_tokens);
+    const valid = await evaluateLoss(model, data.valid, t.batch_tokens);
     const validDecode = translateAndScore(model, data.valid, data.tgtTokenizer, settings);
     const metrics: FinalMetrics = {
       train_loss: counters.lastTrainLoss,

@@ -83,8 +83,22 @@ export class Trainer {
     return noamLearningRate(this.step + 1, this.model.config.d_model, this.options.warmup, this.options.lrFactor);
   }
 
-  /** One optimizer step on `batch`. Reads back the loss (one number). */
+  /** One optimizer step on `batch`. Reads back the loss (one number) synchronously: cpu, wasm, tensorflow. */
   trainStep(batch: Batch): StepReport {
+    const pending = this.dispatchStep(batch);
+    const loss = (pending.lossTensor.dataSync() as Float32Array)[0];
+    return this.finishStep(pending, loss, batch);
+  }
+
+  /** The same step with an asynchronous read-back: also works on webgpu, whose synchronous reads need a canvas. */
+  async trainStepAsync(batch: Batch): Promise<StepReport> {
+    const pending = this.dispatchStep(batch);
+    const loss = ((await pending.lossTensor.data()) as Float32Array)[0];
+    return this.finishStep(pending, loss, batch);
+  }
+
+  /** Queues the forward, backward and update kernels of one step; returns the (unread) loss. */
+  private dispatchStep(batch: Batch): { lossTensor: tf.Tensor; lr: number; step: number; started: number } {
     const started = performance.now();
     const lr = this.nextLearningRate();
     const step = this.step + 1;
@@ -101,10 +115,13 @@ export class Trainer {
       this.optimizer.apply(applied, lr);
       return value;
     });
-    const loss = (lossTensor.dataSync() as Float32Array)[0];
-    lossTensor.dispose();
-    const seconds = (performance.now() - started) / 1000;
-    return { step, loss, lr, tokens: batch.targetTokens, seconds, tokensPerSecond: batch.targetTokens / Math.max(seconds, 1e-9) };
+    return { lossTensor, lr, step, started };
+  }
+
+  private finishStep(pending: { lossTensor: tf.Tensor; lr: number; step: number; started: number }, loss: number, batch: Batch): StepReport {
+    pending.lossTensor.dispose();
+    const seconds = (performance.now() - pending.started) / 1000;
+    return { step: pending.step, loss, lr: pending.lr, tokens: batch.targetTokens, seconds, tokensPerSecond: batch.targetTokens / Math.max(seconds, 1e-9) };
   }
 
   dispose(): void {
@@ -125,6 +142,6 @@ export async function* trainLoop(trainer: Trainer, batches: BatchSource, opts: {
   while (trainer.step < opts.totalSteps) {
     await macrotask();
     if (opts.shouldStop?.()) return;
-    yield trainer.trainStep(batches.next());
+    yield await trainer.trainStepAsync(batches.next());
   }
 }

@@ -88,15 +88,20 @@ export function labelSmoothedCrossEntropy(logits: tf.Tensor, targets: tf.Tensor,
  * numbers perplexity is made of (EOS included, padding excluded). Reads back two numbers.
  */
 export function sumNegativeLogLikelihood(logits: tf.Tensor, targets: tf.Tensor): { sumNll: number; tokens: number } {
-  const pair = tf.tidy(() => {
+  const pair = nllAndCount(logits, targets);
+  const [sumNll, tokens] = pair.dataSync() as Float32Array;
+  pair.dispose();
+  return { sumNll, tokens: Math.round(tokens) };
+}
+
+/** [summed NLL, token count] as a tensor [2], not read back (async callers use `.data()`). */
+export function nllAndCount(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor1D {
+  return tf.tidy(() => {
     const vocab = logits.shape[logits.shape.length - 1];
     const y = tf.reshape(targets, [-1]) as tf.Tensor1D;
     const logp = tf.logSoftmax(tf.reshape(logits, [-1, vocab]) as tf.Tensor2D);
     const mask = nonPadMask(y);
     const nll = tf.neg(tf.sum(tf.mul(logp, oneHotFloat(y, vocab)), 1)); // [N]
-    return tf.stack([tf.sum(tf.mul(nll, mask)), tf.sum(mask)]);
+    return tf.stack([tf.sum(tf.mul(nll, mask)), tf.sum(mask)]) as tf.Tensor1D;
   });
-  const [sumNll, tokens] = pair.dataSync() as Float32Array;
-  pair.dispose();
-  return { sumNll, tokens: Math.round(tokens) };
 }
