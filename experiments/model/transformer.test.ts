@@ -230,3 +230,25 @@ describe('attention maps', () => {
     }
   });
 });
+
+describe('dropout', () => {
+  it('draws masks from (seed, step) alone, so a fresh model told the step repeats them', async () => {
+    await useBackend('cpu');
+    const { src, tgtIn } = randomBatch([5, 3], [4, 4], VOCAB, 10);
+    const run = (steps: number[]) => {
+      const m = createModel(tinyConfig({ dropout: 0.3 }), VOCAB, VOCAB, 2);
+      const out = steps.map((step) => {
+        m.setDropoutStep!(step);
+        return tf.tidy(() => Array.from(m.forward(int2d(src), int2d(tgtIn), true).dataSync()));
+      });
+      const plain = tf.tidy(() => Array.from(m.forward(int2d(src), int2d(tgtIn), false).dataSync()));
+      m.dispose();
+      return { out, plain };
+    };
+    const first = run([1, 2, 3]);
+    const resumed = run([3]);
+    expect(resumed.out[0]).toEqual(first.out[2]);
+    expect(maxAbsDiff(first.out[0], first.out[1])).toBeGreaterThan(1e-3); // steps differ
+    expect(maxAbsDiff(first.out[0], first.plain)).toBeGreaterThan(1e-3); // dropout is on when training
+  });
+});

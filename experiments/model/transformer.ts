@@ -13,7 +13,7 @@ import {
   type AttentionShape, type AttentionWeights, type FfnWeights, type NormWeights,
   cachedAttention, decoderSelfBias, dropout, feedForward, layerNorm, multiHeadAttention, paddingBias, projectHeads,
 } from './layers';
-import { attentionNames, embeddingNames, initialValue, parameterSpecs } from './params';
+import { attentionNames, embeddingNames, initialValue, parameterSpecs, weightSeed } from './params';
 import { MAX_LEARNED_POSITIONS, SinusoidCache } from './positional';
 
 interface EncoderLayer {
@@ -45,6 +45,8 @@ class Transformer implements Seq2SeqModel {
   private readonly decoderLayers: DecoderLayer[] = [];
   private readonly attnShape: AttentionShape;
   private readonly sinusoids: SinusoidCache;
+  /** Optimizer step set by the trainer (setDropoutStep) and dropout calls since: the dropout RNG state. */
+  private dropoutStep = 0;
   private dropoutCalls = 0;
 
   constructor(readonly config: ModelConfig, readonly srcVocabSize: number, readonly tgtVocabSize: number, private readonly seed: number) {
@@ -88,8 +90,16 @@ class Transformer implements Seq2SeqModel {
     return v;
   }
 
-  /** A fresh dropout seed per call: repeatable from the model seed, different at every site and step. */
-  private readonly nextDropoutSeed = (): number => this.seed * 1_000_003 + ++this.dropoutCalls;
+  /**
+   * A fresh dropout seed per call, a function of (model seed, step, call index within the step)
+   * only: a fresh model told the same step draws the same masks (resumed runs).
+   */
+  private readonly nextDropoutSeed = (): number => weightSeed(this.seed, `dropout/${this.dropoutStep}/${this.dropoutCalls++}`);
+
+  setDropoutStep(step: number): void {
+    this.dropoutStep = step;
+    this.dropoutCalls = 0;
+  }
 
   /**
    * Token embedding × sqrt(d_model) + position encoding (section 3.4, 3.5), then dropout.
