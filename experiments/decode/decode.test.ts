@@ -59,6 +59,11 @@ describe('decoding', () => {
       out.forEach((o, i) => expect(o.length).toBeLessThanOrEqual(src[i].length + 2));
     }
     expect(greedyDecode(m, src, { maxLenOffset: 0 }).every((o, i) => o.length <= src[i].length)).toBe(true);
+    // An empty source decodes (up to maxLenOffset tokens) instead of failing.
+    for (const out of [greedyDecode(m, [new Int32Array(0)], { maxLenOffset: 3 }), beamSearch(m, [new Int32Array(0)], { beam: 2, alpha: 0.6, maxLenOffset: 3 })]) {
+      expect(out).toHaveLength(1);
+      expect(out[0].length).toBeLessThanOrEqual(3);
+    }
   });
 
   it('finds a hypothesis at least as probable as greedy under the length-normalised score', async () => {
