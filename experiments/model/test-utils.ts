@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import type { ModelConfig } from '../spec';
+import { installWasmBatchMatMul } from '../wasm-kernels';
 
 /** A model small enough for finite differences and quick decoding tests. */
 export function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
@@ -45,9 +46,11 @@ export function randomBatch(srcLens: readonly number[], tgtLens: readonly number
   return { src, tgtIn, tgtOut };
 }
 
+/** Sets the backend as runs do: on wasm that includes the XNNPACK batched-matMul kernel of selectBackend. */
 export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
   if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialise`);
   await tf.ready();
+  if (name === 'wasm') installWasmBatchMatMul();
 }
 
 export function int2d(rows: number[][]): tf.Tensor2D {
