@@ -42,7 +42,7 @@ class Seq2Seq(nn.Module):
 
     def forward(self, src, tgt_in):
         t = tgt_in.shape[1]
-        causal = torch.triu(torch.full((t, t), float("-inf"), device=src.device), diagonal=1)
+        causal = torch.triu(torch.ones(t, t, dtype=torch.bool, device=src.device), diagonal=1)  # True = masked
         h = self.transformer(self.embed_tokens(src), self.embed_tokens(tgt_in), tgt_mask=causal,
                              src_key_padding_mask=src.eq(0), tgt_key_padding_mask=tgt_in.eq(0),
                              memory_key_padding_mask=src.eq(0))

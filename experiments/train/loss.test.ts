@@ -55,6 +55,15 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(tokens).toBe(ref.loss.nll.tokens);
       expect(sumNll).toBeCloseTo(ref.loss.nll.sum, 3);
     });
+    it('stays finite and exact when probabilities underflow float32 (logits ±80)', () => {
+      // Hand computation: log p = 0 for the gold class and −160 for the other four (e^−160 underflows
+      // float32, so a naive log(softmax) would give −inf); smoothing over all 5 classes:
+      // 0.9 · 0 + 0.1 / 5 · (4 · 160) = 12.8.
+      const value = tf.tidy(() =>
+        labelSmoothedCrossEntropy(tf.tensor2d([[-80, 80, -80, -80, -80]]), tf.tensor1d([1], 'int32'), { labelSmoothing: 0.1, smoothing: 'all' }).dataSync()[0],
+      );
+      expect(value).toBeCloseTo(12.8, 3);
+    });
     it('leaves no tensors behind', () => {
       const before = tf.memory().numTensors;
       lossAndGrad(0.1, 'non-pad');
