@@ -4,8 +4,8 @@
  *
  * tfjs-backend-wasm sends a BatchMatMul to XNNPACK only when it is a single (batch 1),
  * un-transposed product; every batched one — attention's Q·Kᵀ and P·V over batch × heads,
- * forward and backward — runs a generic scalar C++ loop instead (measured here: ~0.12 GMAC/s,
- * [128,20,16]·[128,16,20] in 6.6 ms). This kernel keeps the stock path for everything else and,
+ * forward and backward — runs a generic scalar C++ loop instead (measured here: [256,32,32]² in
+ * 10.5 ms, 0.8 GMAC/s; XNNPACK reaches ~12 GMAC/s on the dense products). This kernel keeps the stock path for everything else and,
  * for un-transposed batched products (MODEL's ops.matMul transposes explicitly, so attention
  * always arrives this way), registers each batch slice of a, b and the output as a zero-copy
  * tensor view in the wasm backend and runs the stock batch-1 product on it, which is XNNPACK's
@@ -31,8 +31,11 @@ interface WasmBackendLike {
 }
 
 const MARK = Symbol.for('ablate.wasmBatchMatMul');
-/** Below this many multiply-adds per slice the per-slice call overhead outweighs XNNPACK's speed-up (measured: [128,20,16]·[128,16,20] was slower sliced, [256,32,32]² 4.6× faster). */
-const MIN_SLICE_MACS = 16384;
+/**
+ * Below this many multiply-adds per slice the stock loop is kept. Measured (best of 5, 1 thread):
+ * [128,20,16]·[128,16,20] 1.28 → 0.64 ms, [256,16,16]² 1.62 → 0.88 ms, [256,32,32]² 10.5 → 2.25 ms.
+ */
+const MIN_SLICE_MACS = 2048;
 
 type RawBatchMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: number, transposeB: number, outId: number) => void;
 
