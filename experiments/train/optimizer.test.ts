@@ -25,8 +25,26 @@ describe('Adam (β1 0.9, β2 0.98, ε 1e-9)', () => {
       for (let j = 0; j < want.length; j++) expect(got[j]).toBeCloseTo(want[j], 6);
     });
     expect(adam.step).toBe(6);
+    adam.state().m.forEach((t) => t.dispose());
+    adam.state().v.forEach((t) => t.dispose());
     adam.dispose();
     w.dispose();
+  });
+
+  it('updates several variables of different shapes independently (Adam is elementwise)', () => {
+    // The same values as a [4,3] and a [12] variable, with a bias vector between them: each must follow PyTorch's trajectory.
+    const w = tf.variable(tf.tensor2d(ref.adam.w0), true, 'adam-test/multi-w');
+    const bias = tf.variable(tf.zeros([5]), true, 'adam-test/multi-bias');
+    const u = tf.variable(tf.tensor1d(ref.adam.w0.flat()), true, 'adam-test/multi-u');
+    const adam = new Adam([w, bias, u]);
+    ref.adam.grads.forEach((g, i) => tf.tidy(() => adam.apply({ [w.name]: tf.tensor2d(g), [u.name]: tf.tensor1d(g.flat()) }, ref.adam.lrs[i])));
+    const want = ref.adam.trajectory[5].flat();
+    for (const x of [w, u]) {
+      const got = x.dataSync();
+      want.forEach((y, j) => expect(got[j]).toBeCloseTo(y, 6));
+    }
+    expect(Array.from(bias.dataSync())).toEqual([0, 0, 0, 0, 0]); // zero gradient, zero moments: no motion
+    for (const x of [adam, w, bias, u]) x.dispose();
   });
 
   it('continues identically after its state is restored into a fresh optimizer', () => {
@@ -39,6 +57,7 @@ describe('Adam (β1 0.9, β2 0.98, ε 1e-9)', () => {
     const wB = tf.variable(wA.clone(), true, 'adam-test/b');
     const b = new Adam([wB]);
     b.restore(st.t, m, v);
+    for (const x of [...st.m.values(), ...st.v.values()]) x.dispose();
     for (let i = 3; i < 6; i++) {
       tf.tidy(() => a.apply({ [wA.name]: tf.tensor2d(ref.adam.grads[i]) }, ref.adam.lrs[i]));
       tf.tidy(() => b.apply({ [wB.name]: tf.tensor2d(ref.adam.grads[i]) }, ref.adam.lrs[i]));
