@@ -65,7 +65,7 @@ export function checkpointFileName(step: number): string {
 /** Writes a checkpoint atomically to `path`. */
 export async function saveCheckpoint(path: string, input: CheckpointInput): Promise<void> {
   const { trainer } = input;
-  const adam = trainer.optimizer.state(); // copies: disposed below
+  const adam = trainer.optimizer.state();
   const groups: [TensorGroup, readonly tf.Tensor[], readonly string[]][] = [];
   const vars = trainer.model.variables.filter((v) => v.trainable);
   groups.push(['weight', vars, vars.map((v) => v.name)]);
@@ -84,7 +84,6 @@ export async function saveCheckpoint(path: string, input: CheckpointInput): Prom
       offset += data.length;
     }
   }
-  for (const t of [...adam.m.values(), ...adam.v.values()]) t.dispose();
   const header: CheckpointHeader = {
     format: CHECKPOINT_FORMAT,
     step: trainer.step,
