@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
 import type { BackendName } from './spec';
-import { installWasmBatchMatMul } from './wasm-kernels';
+import { installWasmBatchMatMul, installWasmIdentity } from './wasm-kernels';
 
 /** A requested backend could not be loaded; the message is one line meant for the user. */
 export class BackendUnavailableError extends Error {
@@ -105,8 +105,12 @@ async function loadWasm(): Promise<SelectedBackend> {
   } catch (err) {
     throw new BackendUnavailableError(`backend wasm unavailable: ${firstLine(err)}`);
   }
-  // Batched products (attention) on XNNPACK instead of the stock scalar loop: see wasm-kernels.ts.
-  if (process.env.ABLATE_WASM_STOCK_MATMUL !== '1') installWasmBatchMatMul();
+  // Batched products (attention) on XNNPACK instead of the stock scalar loop, and Identity without
+  // a copy: see wasm-kernels.ts. ABLATE_WASM_STOCK_KERNELS=1 keeps tfjs's own (for comparisons).
+  if (process.env.ABLATE_WASM_STOCK_KERNELS !== '1') {
+    installWasmBatchMatMul();
+    installWasmIdentity();
+  }
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   let threads = 1;
   try {

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs'; // gradient registrations
 import { describe, expect, it } from 'vitest';
-import { installWasmBatchMatMul } from './wasm-kernels';
+import { installWasmBatchMatMul, installWasmIdentity } from './wasm-kernels';
 
 /** a·b on `backend` from the same host values. */
 async function product(backend: string, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[]): Promise<Float32Array> {
@@ -51,5 +51,31 @@ describe('wasm batched matMul on XNNPACK slices', () => {
     const want = await grads('cpu');
     const got = await grads('wasm');
     for (let g = 0; g < 2; g++) for (let i = 0; i < want[g].length; i += 97) expect(got[g][i]).toBeCloseTo(want[g][i], 3);
+  });
+});
+
+describe('wasm Identity without a copy', () => {
+  it('keeps a clone valid after the original is disposed, and frees the buffer with the last reference', async () => {
+    await tf.setBackend('wasm');
+    expect(installWasmIdentity()).toBe(true);
+    const before = tf.memory().numDataBuffers;
+    const a = tf.tensor1d([1, 2, 3, 4]);
+    const b = tf.clone(a);
+    expect(tf.memory().numDataBuffers - before).toBe(1); // one shared buffer
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3, 4]);
+    b.dispose();
+    expect(tf.memory().numDataBuffers).toBe(before);
+  });
+
+  it("leaves a variable's earlier clone unchanged when the variable is assigned", async () => {
+    await tf.setBackend('wasm');
+    const v = tf.variable(tf.tensor1d([1, 2]), true, 'identity-test/v');
+    const c = tf.clone(v);
+    v.assign(tf.tensor1d([5, 6]));
+    expect(Array.from(c.dataSync())).toEqual([1, 2]);
+    expect(Array.from(v.dataSync())).toEqual([5, 6]);
+    c.dispose();
+    v.dispose();
   });
 });
