@@ -10,6 +10,24 @@
  * time table of one step per backend/config)  --no-torch  --cpu-b (the pure-JS cpu backend on
  * config B: ~90 s a step, skipped unless asked).
  * On a CUDA machine the PyTorch reference runs on the GPU when torch.cuda.is_available().
+ *
+ * Where the time goes (measured 2026-11-22 on the 2-core dev machine, shared, so ±20%):
+ * - wasm, A: 131 ms/step vs PyTorch 56 ms (2.3×; 4.2× before this work). Half is matMuls already
+ *   on XNNPACK (~10 GMAC/s at these sizes), the rest is ~2300 small kernels per step (Adam alone is
+ *   ~800: 13 per variable) at ~20–40 µs of tfjs dispatch each. Getting to 1.5× needs fewer kernels
+ *   (fused layer norm / attention / optimizer), which tfjs 4.22 offers no way to write for wasm.
+ * - wasm, B: 2.9 s vs 0.66 s (4.4×). 66% is dense matMuls on XNNPACK at ~12 GMAC/s; the step is
+ *   ~23 GMAC, so a single wasm thread cannot go below ~1.9 s: 128-bit SIMD without FMA against
+ *   OpenBLAS's AVX2+FMA (PyTorch reaches ~34 GMAC/s on the same core). Transposes for the weight
+ *   gradients (6%) and Sum over rows for bias/LayerNorm gradients (5%) are next.
+ * - Fixed here: batched matMuls (attention) went to tfjs-wasm's scalar loop (0.8 GMAC/s); they now
+ *   run as XNNPACK slices (experiments/wasm-kernels.ts, 2–4.6× per product); Identity copied every
+ *   tensor a custom gradient saves (~6% of A), now shared; the loss uses one fused softmax instead
+ *   of log-softmax + exp (~8% of B). MODEL's explicit-transpose matMul gradient is what lets every
+ *   backward product reach XNNPACK at all (the stock transposeA/B path is the scalar loop).
+ * - webgpu on Mesa lavapipe (software Vulkan) is 25–40× PyTorch: `auto` skips software adapters.
+ * - PyTorch 2.11 CUDA on an H100 (torch_step.py --device cuda): A 16.8 ms, B 19.8 ms per step
+ *   (launch-bound). tfjs-node-gpu could not be installed there (no network for its libtensorflow).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { execFileSync } from 'node:child_process';
