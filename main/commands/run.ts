@@ -42,6 +42,7 @@ export function register(program: Command): void {
       try {
         // Start first: if another process is running this database's queue, fail before queueing anything.
         wb.start();
+        if (wb.scheduler.paused) progress.log('the queue is paused (`ablate queue --resume` resumes it): the runs are queued but none will start');
         const result = wb.enqueue(loaded, { force: opts.force, backend });
         for (const s of result.skipped) progress.log(`skipped ${s.variant} seed ${s.seed}: same config as run ${s.existingRunId} (use --force to train it again)`);
         progress.log(`${loaded.spec.name}: ${result.queued.length} run(s) queued${result.skipped.length ? `, ${result.skipped.length} skipped` : ''}`);
