@@ -378,7 +378,9 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     }
   }
 
-  private flushEvents(): void {
+  /** Pushes pending events now (the CLI calls this before printing results, so no run's last change is lost). */
+  flushEvents(): void {
+    if (this.eventTimer) clearTimeout(this.eventTimer);
     this.eventTimer = null;
     if (this.listeners.size === 0) {
       this.pendingRuns.clear();

@@ -23,11 +23,11 @@ data:
   tokenizer: { kind: word, vocab: 64, shared: true }
 base: { layers: 2, d_model: 64, d_ff: 256, heads: 4, d_k: 16, d_v: 16, dropout: 0.1, label_smoothing: 0.1, positional: sinusoidal }
 train:
-  steps: 800
+  steps: 400
   batch_tokens: 1024
-  warmup: 200
-  eval_every: 200
-  checkpoint_every: 200
+  warmup: 100
+  eval_every: 100
+  checkpoint_every: 100
   eval_bleu_sentences: 100
   samples: 3
   seeds: [1]

@@ -48,6 +48,7 @@ export function register(program: Command): void {
         progress.log(`${loaded.spec.name}: ${result.queued.length} run(s) queued${result.skipped.length ? `, ${result.skipped.length} skipped` : ''}`);
         const ids = [...result.queued, ...result.skipped.map((s) => s.existingRunId)];
         await wb.waitForRuns(ids);
+        wb.flushEvents();
         runs = ids.map((id) => wb.store.getRun(id)).filter((r): r is RunRow => r !== undefined).sort((a, b) => a.id - b.id);
         if (opts.json) process.stdout.write(`${JSON.stringify(runs.map(runJson), null, 2)}\n`);
         else process.stdout.write(`\n${formatResultTable(buildResultTable(wb.store, result.experimentId), 'md')}\n`);

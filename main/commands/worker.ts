@@ -27,6 +27,7 @@ export function register(program: Command): void {
         if (wb.scheduler.paused) progress.log('the queue is paused (`ablate queue --resume` resumes it); no run will start');
         wb.start();
         await wb.waitForIdle();
+        wb.flushEvents();
         const runs = await wb.listRuns();
         const count = (s: string) => runs.filter((r) => r.state === s).length;
         progress.log(`worker: queue empty (${count('done')} done, ${count('failed')} failed, ${count('cancelled')} cancelled, ${count('queued')} queued)`);
