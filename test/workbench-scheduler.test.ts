@@ -60,6 +60,24 @@ describe('Workbench queue', () => {
     expect(runs[0].backend).toBe('toy');
   });
 
+  it('trains as many runs at once as there are slots', async () => {
+    const wb = await openToy(tempDir(), { slots: 2, env: { TOY_STEP_MS: '20' } });
+    await wb.enqueueSpec(toySpec({ steps: 40, variants: ['{ name: h1, heads: 1 }', '{ name: h4, heads: 4 }'] }));
+    let most = 0;
+    wb.on((e) => {
+      if (e.type === 'queue') most = Math.max(most, e.status.running.length);
+    });
+    wb.start();
+    expect((await wb.queueStatus()).running).toHaveLength(2);
+    await wb.waitForIdle();
+    const [a, b, c] = await wb.listRuns();
+    // The first two overlapped; the third started when a slot freed up.
+    expect(b.startedAt!).toBeLessThan(a.finishedAt!);
+    expect(c.startedAt!).toBeGreaterThanOrEqual(Math.min(a.finishedAt!, b.finishedAt!));
+    expect(most).toBe(2);
+    expect([a, b, c].map((r) => r.state)).toEqual(['done', 'done', 'done']);
+  });
+
   it('skips a config that is already queued or done, unless forced', async () => {
     const wb = await openToy(tempDir());
     const first = await wb.enqueueSpec(toySpec());
