@@ -32,10 +32,10 @@ describe('decoding', () => {
         for (const seed of [1, 2]) {
           const m = build(overrides as Partial<ModelConfig>, seed);
           const src = sources(6, seed);
-          const greedy = greedyDecode(m, src, { maxLenOffset: 4 });
-          expect(greedy).toEqual(greedyDecode(m, src, { maxLenOffset: 4, useCache: false }));
-          const beam = beamSearch(m, src, { beam: 3, alpha: 0.6, maxLenOffset: 4 });
-          expect(beam).toEqual(beamSearch(m, src, { beam: 3, alpha: 0.6, maxLenOffset: 4, useCache: false }));
+          const greedy = await greedyDecode(m, src, { maxLenOffset: 4 });
+          expect(greedy).toEqual(await greedyDecode(m, src, { maxLenOffset: 4, useCache: false }));
+          const beam = await beamSearch(m, src, { beam: 3, alpha: 0.6, maxLenOffset: 4 });
+          expect(beam).toEqual(await beamSearch(m, src, { beam: 3, alpha: 0.6, maxLenOffset: 4, useCache: false }));
           // The outputs must vary in length (some stop at EOS, some at the limit) or the test proves little.
           expect(new Set(greedy.map((g) => g.length)).size).toBeGreaterThan(1);
           m.dispose(); model = null;
@@ -48,19 +48,19 @@ describe('decoding', () => {
     await useBackend('cpu');
     const m = build({}, 3);
     const src = sources(8, 3);
-    expect(beamSearch(m, src, { beam: 1, alpha: 0.6, maxLenOffset: 5 })).toEqual(greedyDecode(m, src, { maxLenOffset: 5 }));
+    expect(await beamSearch(m, src, { beam: 1, alpha: 0.6, maxLenOffset: 5 })).toEqual(await greedyDecode(m, src, { maxLenOffset: 5 }));
   });
 
   it('stops every hypothesis at source length + maxLenOffset', async () => {
     await useBackend('cpu');
     const m = build({}, 4);
     const src = sources(8, 4);
-    for (const out of [greedyDecode(m, src, { maxLenOffset: 2 }), beamSearch(m, src, { beam: 4, alpha: 0.6, maxLenOffset: 2 })]) {
+    for (const out of [await greedyDecode(m, src, { maxLenOffset: 2 }), await beamSearch(m, src, { beam: 4, alpha: 0.6, maxLenOffset: 2 })]) {
       out.forEach((o, i) => expect(o.length).toBeLessThanOrEqual(src[i].length + 2));
     }
-    expect(greedyDecode(m, src, { maxLenOffset: 0 }).every((o, i) => o.length <= src[i].length)).toBe(true);
+    expect((await greedyDecode(m, src, { maxLenOffset: 0 })).every((o, i) => o.length <= src[i].length)).toBe(true);
     // An empty source decodes (up to maxLenOffset tokens) instead of failing.
-    for (const out of [greedyDecode(m, [new Int32Array(0)], { maxLenOffset: 3 }), beamSearch(m, [new Int32Array(0)], { beam: 2, alpha: 0.6, maxLenOffset: 3 })]) {
+    for (const out of [await greedyDecode(m, [new Int32Array(0)], { maxLenOffset: 3 }), await beamSearch(m, [new Int32Array(0)], { beam: 2, alpha: 0.6, maxLenOffset: 3 })]) {
       expect(out).toHaveLength(1);
       expect(out[0].length).toBeLessThanOrEqual(3);
     }
@@ -72,8 +72,8 @@ describe('decoding', () => {
     const m = build({}, 5);
     const src = sources(5, 5);
     const alpha = 0.6;
-    const greedy = greedyDecode(m, src, { maxLenOffset: 3 });
-    const beam = beamSearch(m, src, { beam: 6, alpha, maxLenOffset: 3 });
+    const greedy = await greedyDecode(m, src, { maxLenOffset: 3 });
+    const beam = await beamSearch(m, src, { beam: 6, alpha, maxLenOffset: 3 });
     const score = (s: Int32Array, out: number[]) => tf.tidy(() => {
       const maxLen = s.length + 3;
       const ended = out.length < maxLen; // hypotheses at the limit carry no EOS
@@ -91,12 +91,12 @@ describe('decoding', () => {
     await useBackend('wasm');
     const m = build({}, 6);
     const src = sources(5, 6);
-    greedyDecode(m, src, { maxLenOffset: 3 }); // warm-up: kernels may cache constants once
+    await greedyDecode(m, src, { maxLenOffset: 3 }); // warm-up: kernels may cache constants once
     const before = tf.memory().numTensors;
-    greedyDecode(m, src, { maxLenOffset: 3 });
-    greedyDecode(m, src, { maxLenOffset: 3, useCache: false });
-    beamSearch(m, src, { beam: 3, alpha: 0.6, maxLenOffset: 3 });
-    beamSearch(m, src, { beam: 3, alpha: 0.6, maxLenOffset: 3, useCache: false });
+    await greedyDecode(m, src, { maxLenOffset: 3 });
+    await greedyDecode(m, src, { maxLenOffset: 3, useCache: false });
+    await beamSearch(m, src, { beam: 3, alpha: 0.6, maxLenOffset: 3 });
+    await beamSearch(m, src, { beam: 3, alpha: 0.6, maxLenOffset: 3, useCache: false });
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -104,8 +104,8 @@ describe('decoding', () => {
     await useBackend('cpu');
     const m = build({}, 7);
     const src = sources(9, 7);
-    const whole = greedyDecode(m, src, { maxLenOffset: 3, maxRows: 64 });
-    expect(greedyDecode(m, src, { maxLenOffset: 3, maxRows: 2 })).toEqual(whole);
-    src.forEach((s, i) => expect(greedyDecode(m, [s], { maxLenOffset: 3 })[0]).toEqual(whole[i]));
+    const whole = await greedyDecode(m, src, { maxLenOffset: 3, maxRows: 64 });
+    expect(await greedyDecode(m, src, { maxLenOffset: 3, maxRows: 2 })).toEqual(whole);
+    for (const [i, s] of src.entries()) expect((await greedyDecode(m, [s], { maxLenOffset: 3 }))[0]).toEqual(whole[i]);
   });
 });

@@ -36,9 +36,9 @@ export function lengthPenalty(len: number, alpha: number): number {
 
 /**
  * Most probable next token, one at a time.
- * @example greedyDecode(model, [Int32Array.from([5, 9, 7])], { maxLenOffset: 50 }) // [[8, 4, 6]]
+ * @example await greedyDecode(model, [Int32Array.from([5, 9, 7])], { maxLenOffset: 50 }) // [[8, 4, 6]]
  */
-export function greedyDecode(model: Seq2SeqModel, src: readonly Int32Array[], opts: DecodeOptions): number[][] {
+export async function greedyDecode(model: Seq2SeqModel, src: readonly Int32Array[], opts: DecodeOptions): Promise<number[][]> {
   return inChunks(src, opts.maxRows ?? 128, (chunk) => greedyChunk(model, chunk, opts));
 }
 
@@ -48,19 +48,19 @@ export function greedyDecode(model: Seq2SeqModel, src: readonly Int32Array[], op
  * logP / lp(len) with len counting EOS, and kept until K are finished or no live hypothesis can
  * beat the best finished one. Returns the best finished hypothesis per sentence.
  */
-export function beamSearch(model: Seq2SeqModel, src: readonly Int32Array[], opts: BeamOptions): number[][] {
+export async function beamSearch(model: Seq2SeqModel, src: readonly Int32Array[], opts: BeamOptions): Promise<number[][]> {
   if (!Number.isInteger(opts.beam) || opts.beam < 1) throw new RangeError(`beam must be a positive integer, got ${opts.beam}`);
   const perChunk = Math.max(1, Math.floor((opts.maxRows ?? 128) / opts.beam));
   return inChunks(src, perChunk, (chunk) => beamChunk(model, chunk, opts));
 }
 
 /** Splits sentences into chunks of similar source length, decodes each, restores input order. */
-function inChunks(src: readonly Int32Array[], size: number, decode: (chunk: Int32Array[]) => number[][]): number[][] {
+async function inChunks(src: readonly Int32Array[], size: number, decode: (chunk: Int32Array[]) => Promise<number[][]>): Promise<number[][]> {
   const order = src.map((_, i) => i).sort((a, b) => src[a].length - src[b].length);
   const out: number[][] = new Array(src.length);
   for (let start = 0; start < order.length; start += size) {
     const ids = order.slice(start, start + size);
-    const results = decode(ids.map((i) => src[i]));
+    const results = await decode(ids.map((i) => src[i]));
     ids.forEach((i, j) => { out[i] = results[j]; });
   }
   return out;
@@ -146,7 +146,7 @@ function makeStepper(model: Seq2SeqModel, chunk: readonly Int32Array[], copies: 
   return useCache ? cachedStepper(model, chunk, copies) : uncachedStepper(model, chunk, copies);
 }
 
-function greedyChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts: DecodeOptions): number[][] {
+async function greedyChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts: DecodeOptions): Promise<number[][]> {
   const maxLen = chunk.map((s) => s.length + opts.maxLenOffset);
   const out: number[][] = chunk.map(() => []);
   const done = maxLen.map((m) => m <= 0);
@@ -156,8 +156,10 @@ function greedyChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts: De
     while (!done.every(Boolean)) {
       const logProbs = stepper.step(prefixes);
       const bestT = tf.argMax(logProbs, 1);
-      const best = bestT.dataSync();
-      tf.dispose([logProbs, bestT]);
+      logProbs.dispose();
+      // Asynchronous read: webgpu has no synchronous read-back in Node.
+      const best = await bestT.data();
+      bestT.dispose();
       for (let i = 0; i < chunk.length; i++) {
         const token = done[i] ? EOS_ID : best[i];
         prefixes[i].push(token); // finished rows are fed filler; their outputs are never read
@@ -181,7 +183,7 @@ interface Hypothesis {
   readonly score: number;
 }
 
-function beamChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts: BeamOptions): number[][] {
+async function beamChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts: BeamOptions): Promise<number[][]> {
   const K = opts.beam;
   const B = chunk.length;
   const maxLen = chunk.map((s) => s.length + opts.maxLenOffset);
@@ -198,12 +200,13 @@ function beamChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts: Beam
       const logProbs = stepper.step(prefixes); // [B·K, V]
       const V = logProbs.shape[1];
       const take = Math.min(2 * K, K * V);
-      const [values, indices] = tf.tidy(() => {
+      const top = tf.tidy(() => {
         const scores = tf.add(logProbs, tf.tensor2d(alive.flat().map((h) => h.score), [B * K, 1])); // [B·K, V]
-        const { values: v, indices: i } = tf.topk(tf.reshape(scores, [B, K * V]), take); // [B, 2K]
-        return [v.dataSync(), i.dataSync()] as const;
+        return tf.topk(tf.reshape(scores, [B, K * V]), take); // [B, 2K]
       });
       logProbs.dispose();
+      const [values, indices] = await Promise.all([top.values.data(), top.indices.data()]);
+      tf.dispose([top.values, top.indices]);
       const parents = new Int32Array(B * K);
       const nextPrefixes: number[][] = new Array(B * K);
       const nextAlive: Hypothesis[][] = [];

@@ -52,19 +52,17 @@ const DECODE_CHUNK = 64;
  * Translates `sources` (id sequences without BOS/EOS) and returns target ids per sentence, in
  * input order. Sentences are decoded in length-sorted chunks so padding stays small.
  */
-export function translateIds(model: Seq2SeqModel, sources: readonly Int32Array[], settings: DecodeSettings): number[][] {
+export async function translateIds(model: Seq2SeqModel, sources: readonly Int32Array[], settings: DecodeSettings): Promise<number[][]> {
   const order = sources.map((_, i) => i).sort((a, b) => sources[a].length - sources[b].length || a - b);
   const out: number[][] = new Array(sources.length);
   for (let start = 0; start < order.length; start += DECODE_CHUNK) {
     const idx = order.slice(start, start + DECODE_CHUNK);
     const chunk = idx.map((i) => sources[i]);
-    let ids: number[][] = [];
-    tf.tidy(() => {
-      ids =
-        settings.beam > 1
-          ? beamSearch(model, chunk, { beam: settings.beam, alpha: settings.alpha, maxLenOffset: settings.maxLenOffset })
-          : greedyDecode(model, chunk, { maxLenOffset: settings.maxLenOffset });
-    });
+    // The decoders dispose every tensor they make (tested), so no tidy is needed around them.
+    const ids =
+      settings.beam > 1
+        ? await beamSearch(model, chunk, { beam: settings.beam, alpha: settings.alpha, maxLenOffset: settings.maxLenOffset })
+        : await greedyDecode(model, chunk, { maxLenOffset: settings.maxLenOffset });
     idx.forEach((i, k) => (out[i] = ids[k]));
   }
   return out;
@@ -77,9 +75,9 @@ export interface TranslationResult {
 }
 
 /** Decodes `pairs`, detokenizes and scores them against their raw target text. */
-export function translateAndScore(model: Seq2SeqModel, pairs: readonly EncodedPair[], tgtTokenizer: TextTokenizer, settings: DecodeSettings): TranslationResult {
+export async function translateAndScore(model: Seq2SeqModel, pairs: readonly EncodedPair[], tgtTokenizer: TextTokenizer, settings: DecodeSettings): Promise<TranslationResult> {
   if (!pairs.length) return { hypotheses: [], bleu: NaN };
-  const ids = translateIds(
+  const ids = await translateIds(
     model,
     pairs.map((p) => p.src),
     settings,

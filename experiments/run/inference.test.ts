@@ -34,15 +34,15 @@ afterAll(() => {
 });
 
 describe('inference from a checkpoint', () => {
-  it('restores config and step, and translates exactly as the run decoded at that step', () => {
+  it('restores config and step, and translates exactly as the run decoded at that step', async () => {
     expect(run.step).toBe(20);
     expect(run.config.model.layers).toBe(2);
-    expect(translate(run, samples.map((s) => s.source), { beam: 1, alpha: 0.6 })).toEqual(samples.map((s) => s.hypothesis));
+    expect(await translate(run, samples.map((s) => s.source), { beam: 1, alpha: 0.6 })).toEqual(samples.map((s) => s.hypothesis));
   });
 
-  it('returns attention maps shaped [layer][head][query][key] whose rows are distributions', () => {
+  it('returns attention maps shaped [layer][head][query][key] whose rows are distributions', async () => {
     const sentence = samples[0].source;
-    const maps = attentionMaps(run, sentence);
+    const maps = await attentionMaps(run, sentence);
     expect(maps.translation).toBe(samples[0].hypothesis);
     expect(maps.sourceTokens).toEqual(sentence.split(' '));
     const s = maps.sourceTokens.length;

@@ -73,17 +73,17 @@ function encodeSource(run: LoadedRun, sentence: string): Int32Array {
 
 /**
  * Translates sentences with beam search (beam 1 = greedy), max length source + max_len_offset.
- * @example translate(run, ['ein Hund läuft .'], { beam: 4, alpha: 0.6 }) // ['a dog runs .']
+ * @example await translate(run, ['ein Hund läuft .'], { beam: 4, alpha: 0.6 }) // ['a dog runs .']
  */
-export function translate(run: LoadedRun, sentences: string[], opts: { beam: number; alpha: number }): string[] {
+export async function translate(run: LoadedRun, sentences: string[], opts: { beam: number; alpha: number }): Promise<string[]> {
   const sources = sentences.map((s) => encodeSource(run, s));
-  const ids = translateIds(run.model, sources, { beam: opts.beam, alpha: opts.alpha, maxLenOffset: run.config.train.decode.max_len_offset });
+  const ids = await translateIds(run.model, sources, { beam: opts.beam, alpha: opts.alpha, maxLenOffset: run.config.train.decode.max_len_offset });
   return ids.map((h) => run.tgtTokenizer.decode(h));
 }
 
-/** [1, heads, q, k] tensors → [layer][head][query][key] numbers. */
-function toNested(maps: readonly tf.Tensor4D[]): number[][][][] {
-  return maps.map((m) => (m.arraySync() as number[][][][])[0]);
+/** [1, heads, q, k] tensors → [layer][head][query][key] numbers (asynchronous read: webgpu has no synchronous one in Node). */
+async function toNested(maps: readonly tf.Tensor4D[]): Promise<number[][][][]> {
+  return Promise.all(maps.map(async (m) => ((await m.array()) as number[][][][])[0]));
 }
 
 /**
@@ -92,17 +92,24 @@ function toNested(maps: readonly tf.Tensor4D[]): number[][][][] {
  * position outputs (the translation's pieces, then </s>); key columns of the decoder
  * self-attention with the tokens fed in (<s>, then the translation's pieces).
  */
-export function attentionMaps(run: LoadedRun, sentence: string): AttentionMaps {
+export async function attentionMaps(run: LoadedRun, sentence: string): Promise<AttentionMaps> {
   const src = encodeSource(run, sentence);
-  const [hyp] = translateIds(run.model, [src], { beam: 1, alpha: 0, maxLenOffset: run.config.train.decode.max_len_offset });
+  const [hyp] = await translateIds(run.model, [src], { beam: 1, alpha: 0, maxLenOffset: run.config.train.decode.max_len_offset });
   const pair: EncodedPair = { source: sentence, target: '', src, tgt: Int32Array.from(hyp) };
   const batch = toBatch([pair]);
-  const result = tf.tidy(() => {
+  const weights = tf.tidy(() => {
     const srcT = tf.tensor2d(batch.src, [1, batch.srcLen], 'int32');
     const tgtIn = tf.tensor2d(batch.tgtIn, [1, batch.tgtLen], 'int32');
-    const { weights } = run.model.attention(srcT, tgtIn);
-    return { encoderSelf: toNested(weights.encoderSelf), decoderSelf: toNested(weights.decoderSelf), cross: toNested(weights.cross) };
+    const w = run.model.attention(srcT, tgtIn).weights;
+    return { encoderSelf: w.encoderSelf, decoderSelf: w.decoderSelf, cross: w.cross };
   });
+  let result: { encoderSelf: number[][][][]; decoderSelf: number[][][][]; cross: number[][][][] };
+  try {
+    const [encoderSelf, decoderSelf, cross] = await Promise.all([toNested(weights.encoderSelf), toNested(weights.decoderSelf), toNested(weights.cross)]);
+    result = { encoderSelf, decoderSelf, cross };
+  } finally {
+    tf.dispose([...weights.encoderSelf, ...weights.decoderSelf, ...weights.cross]);
+  }
   const inputPieces = run.tgtTokenizer.pieces(hyp);
   return {
     sourceTokens: run.srcTokenizer.pieces(Array.from(src)),

@@ -116,7 +116,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
     const evaluate = async (): Promise<void> => {
       const lossResult = await evaluateLoss(model!, data.valid, t.batch_tokens);
       const subset = data.valid.slice(0, t.eval_bleu_sentences);
-      const greedy = translateAndScore(model!, subset, data.tgtTokenizer, { beam: 1, alpha: 0, maxLenOffset: t.decode.max_len_offset });
+      const greedy = await translateAndScore(model!, subset, data.tgtTokenizer, { beam: 1, alpha: 0, maxLenOffset: t.decode.max_len_offset });
       io.emit({
         type: 'metrics',
         points: [point('valid', 'valid_loss', lossResult.loss), point('valid', 'valid_ppl', lossResult.ppl), point('valid', 'valid_bleu', greedy.bleu)],
@@ -172,7 +172,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
     // Final evaluation: full valid and test splits, decoded as configured (beam by default).
     const settings = { beam: t.decode.beam, alpha: t.decode.alpha, maxLenOffset: t.decode.max_len_offset };
     const valid = await evaluateLoss(model, data.valid, t.batch_tokens);
-    const validDecode = translateAndScore(model, data.valid, data.tgtTokenizer, settings);
+    const validDecode = await translateAndScore(model, data.valid, data.tgtTokenizer, settings);
     const metrics: FinalMetrics = {
       train_loss: counters.lastTrainLoss,
       valid_loss: valid.loss,
@@ -182,7 +182,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       train_seconds: counters.trainSeconds,
       tokens_per_second: counters.tokensSeen / Math.max(counters.trainSeconds, 1e-9),
     };
-    if (data.test?.length) metrics.test_bleu = translateAndScore(model, data.test, data.tgtTokenizer, settings).bleu;
+    if (data.test?.length) metrics.test_bleu = (await translateAndScore(model, data.test, data.tgtTokenizer, settings)).bleu;
     io.emit({ type: 'metrics', points: Object.entries(metrics).map(([name, value]) => point('final', name, value)) });
     io.emit({ type: 'done', metrics, step });
   } catch (err) {

@@ -56,7 +56,7 @@ export function register(program: Command): void {
       for (let i = 0; i < lines.length; i += 64) {
         const chunk = lines.slice(i, i + 64);
         const nonEmpty = chunk.filter((l) => l.trim() !== '');
-        const translated = nonEmpty.length ? translate(loaded, nonEmpty, { beam, alpha }) : [];
+        const translated = nonEmpty.length ? await translate(loaded, nonEmpty, { beam, alpha }) : [];
         let k = 0;
         for (const l of chunk) out.push(l.trim() === '' ? '' : translated[k++]);
       }
