@@ -6,7 +6,7 @@
  * Config A: vocab 1000, d_model 64, 4 heads, d_ff 256, 2+2 layers, batch 32 × 20/20 tokens.
  * Config B: vocab 8000, d_model 256, 8 heads, d_ff 1024, 3+3 layers, batch 32 × 32/32 tokens.
  *
- * Flags: --configs=A,B  --backends=wasm,cpu,webgpu,tensorflow  --steps=N  --profile (per-kernel
+ * Flags (env TORCH_PYTHON picks the python that has torch): --configs=A,B  --backends=wasm,cpu,webgpu,tensorflow  --steps=N  --profile (per-kernel
  * time table of one step per backend/config)  --no-torch  --cpu-b (the pure-JS cpu backend on
  * config B: ~90 s a step, skipped unless asked).
  * On a CUDA machine the PyTorch reference runs on the GPU when torch.cuda.is_available().
@@ -128,7 +128,7 @@ async function benchTfjs(c: BenchConfig, steps: number, profile: boolean): Promi
 
 function runTorch(c: BenchConfig, threads: number, steps: number, device: string): { ms: number; device: string; rss: number; cudaMb?: number } | string {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'reference', 'torch_step.py');
-  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const python = torchPython();
   try {
     const out = execFileSync(
       python,
@@ -143,9 +143,14 @@ function runTorch(c: BenchConfig, threads: number, steps: number, device: string
   }
 }
 
+/** $TORCH_PYTHON, else Debian's python3 (where apt's python3-torch lives), else python3 on PATH. */
+function torchPython(): string {
+  return process.env.TORCH_PYTHON || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+}
+
 function torchHasCuda(): boolean {
   try {
-    return execFileSync(existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3', ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8' }).trim() === 'True';
+    return execFileSync(torchPython(), ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8' }).trim() === 'True';
   } catch {
     return false;
   }

@@ -71,6 +71,8 @@ function isSoftwareAdapter(info: NonNullable<GpuAdapterLike['info']>): boolean {
 async function loadWebgpu(auto = false): Promise<SelectedBackend> {
   let adapterInfo = '';
   try {
+    // Dawn's addon refuses to load inside Electron's V8 memory cage (utility processes included).
+    if (process.versions.electron) throw new Error("Dawn cannot load inside Electron's memory cage; install Node >= 20 on PATH (or set ABLATE_NODE) and the app runs WebGPU runs in a plain Node process");
     const dawn = (await optionalImport('webgpu')) as { create(flags: string[]): unknown; globals: Record<string, unknown> };
     const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
     if (!g.navigator?.gpu) {

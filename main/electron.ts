@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, Menu, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
 import { registerIpc } from './ipc';
-import { utilityProcessSpawner, type UtilityProcessLike } from './run-host';
+import { findSystemNode, forkSpawner, routeByBackend, utilityProcessSpawner, type RunSpawner, type UtilityProcessLike } from './run-host';
 import { readSpecFile, expandLoaded } from './spec-file';
 import { userErrorMessage } from './errors';
 import { Workbench } from './workbench';
@@ -45,9 +45,18 @@ async function openWorkbench(dbPath: string): Promise<Workbench> {
     // Checkpoints and data caches beside the database in the app's data directory.
     dataDir: join(app.getPath('userData'), 'data'),
     // Electron types stdout as NodeJS.ReadableStream; at run time it is a stream.Readable.
-    spawner: utilityProcessSpawner(() => utilityProcess.fork(join(HERE, 'run-process.js'), [], { stdio: 'pipe', serviceName: 'ablate run' }) as unknown as UtilityProcessLike),
+    spawner: appSpawner(),
     log: (line) => console.log(`[workbench] ${line}`),
   });
+}
+
+/** Utility processes for most runs; a plain Node process for runs that may use WebGPU (see routeByBackend). */
+function appSpawner(): RunSpawner {
+  const entry = join(HERE, 'run-process.js');
+  const defaultHost = utilityProcessSpawner(() => utilityProcess.fork(entry, [], { stdio: 'pipe', serviceName: 'ablate run' }) as unknown as UtilityProcessLike);
+  const node = findSystemNode({ exclude: process.execPath });
+  console.log(node ? `[workbench] webgpu/auto runs use Node ${node.version} at ${node.path}` : '[workbench] no Node >= 20 on PATH (or $ABLATE_NODE): runs use utility processes, where WebGPU cannot load');
+  return routeByBackend({ defaultHost, webgpuHost: node ? forkSpawner({ entry, execArgv: [], execPath: node.path }) : null });
 }
 
 async function createWindow(): Promise<void> {

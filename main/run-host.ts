@@ -5,10 +5,12 @@
  * this file never imports electron). Modelled on VS Code's UtilityProcess wrapper: typed events,
  * an exit reason, and log lines prefixed with the process's pid.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
-import type { ParentToRun, RunToParent } from '../experiments/protocol';
+import type { ParentToRun, RunJob, RunToParent } from '../experiments/protocol';
 
 /** How a run process ended: an exit code, or the signal that killed it. */
 export interface RunExit {
@@ -29,7 +31,8 @@ export interface RunProcess {
   kill(): void;
 }
 
-export type RunSpawner = () => RunProcess;
+/** Starts the process for `job` (the job itself is sent afterwards as a `start` message). */
+export type RunSpawner = (job: RunJob) => RunProcess;
 
 /** The run process entry in source form (CLI/server run TypeScript through tsx). */
 export const RUN_PROCESS_ENTRY = fileURLToPath(new URL('./run-process.ts', import.meta.url));
@@ -87,12 +90,13 @@ function makeProcess(pid: number | undefined, send: (m: ParentToRun) => void, ki
  * Spawner for Node (CLI, server, tests): `child_process.fork(entry)` with tsx as the loader.
  * stdout is piped (tfjs prints a banner there, and `ablate run --json` must own stdout).
  */
-export function forkSpawner(opts: { entry?: string; execArgv?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): RunSpawner {
+export function forkSpawner(opts: { entry?: string; execArgv?: readonly string[]; env?: NodeJS.ProcessEnv; execPath?: string } = {}): RunSpawner {
   const entry = opts.entry ?? RUN_PROCESS_ENTRY;
   const execArgv = opts.execArgv ?? (entry.endsWith('.ts') ? ['--import', 'tsx'] : []);
   return () => {
     const child = fork(entry, [], {
       execArgv: [...execArgv],
+      ...(opts.execPath ? { execPath: opts.execPath } : {}),
       env: opts.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced', // keeps NaN and ±Infinity in metric values (JSON would turn them into null)
@@ -148,4 +152,38 @@ export function utilityProcessSpawner(forkUtility: () => UtilityProcessLike): Ru
     child.on('exit', (code) => h.exit({ code: killed ? null : code, signal: killed ? 'SIGKILL' : null }));
     return h.proc;
   };
+}
+
+/** Oldest Node a plain-Node run host may be (the project's engines field). */
+const MIN_NODE_MAJOR = 20;
+
+/**
+ * A Node.js ≥ 20 other than `exclude` (Electron's own binary): $ABLATE_NODE if set, else the first
+ * `node` on PATH whose `--version` says so. Null when there is none.
+ */
+export function findSystemNode(opts: { env?: NodeJS.ProcessEnv; exclude?: string } = {}): { path: string; version: string } | null {
+  const env = opts.env ?? process.env;
+  const candidates = env.ABLATE_NODE ? [env.ABLATE_NODE] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, process.platform === 'win32' ? 'node.exe' : 'node'));
+  for (const candidate of candidates) {
+    if (!existsSync(candidate) || (opts.exclude && resolve(candidate) === resolve(opts.exclude))) continue;
+    try {
+      // ELECTRON_RUN_AS_NODE unset: an Electron binary named node would print Electron's version, not pass as Node.
+      const version = execFileSync(candidate, ['--version'], { encoding: 'utf8', timeout: 10_000, env: { ...env, ELECTRON_RUN_AS_NODE: '' } }).trim();
+      const major = /^v(\d+)\./.exec(version);
+      if (major && Number(major[1]) >= MIN_NODE_MAJOR) return { path: candidate, version };
+    } catch {
+      // not runnable: try the next one
+    }
+  }
+  return null;
+}
+
+/**
+ * The app's spawner: runs that may use WebGPU (backend webgpu or auto) go to `webgpuHost`, a plain
+ * Node process, because Dawn (the `webgpu` addon) refuses to load inside Electron's V8 memory cage,
+ * which utility processes share; every other run, and all runs when there is no such host, go to
+ * `defaultHost`.
+ */
+export function routeByBackend(hosts: { defaultHost: RunSpawner; webgpuHost: RunSpawner | null }): RunSpawner {
+  return (job) => (hosts.webgpuHost && (job.backend === 'webgpu' || job.backend === 'auto') ? hosts.webgpuHost(job) : hosts.defaultHost(job));
 }

@@ -250,7 +250,7 @@ export class Scheduler {
     };
     let proc: RunProcess;
     try {
-      proc = this.opts.spawner();
+      proc = this.opts.spawner(job);
     } catch (err) {
       this.store.updateRun(run.id, { state: 'failed', error: `could not start the run process: ${(err as Error).message}`, finishedAt: Date.now() });
       this.changed(run.id);
