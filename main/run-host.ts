@@ -8,7 +8,8 @@
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import type { ParentToRun, RunJob, RunToParent } from '../experiments/protocol';
 
@@ -33,6 +34,14 @@ export interface RunProcess {
 
 /** Starts the process for `job` (the job itself is sent afterwards as a `start` message). */
 export type RunSpawner = (job: RunJob) => RunProcess;
+
+/**
+ * tsx's loader as an absolute URL: a bare `--import tsx` resolves from the working directory, so
+ * `ablate run` started outside the project could not start its run processes.
+ */
+function tsxLoaderUrl(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+}
 
 /** The run process entry in source form (CLI/server run TypeScript through tsx). */
 export const RUN_PROCESS_ENTRY = fileURLToPath(new URL('./run-process.ts', import.meta.url));
@@ -92,7 +101,7 @@ function makeProcess(pid: number | undefined, send: (m: ParentToRun) => void, ki
  */
 export function forkSpawner(opts: { entry?: string; execArgv?: readonly string[]; env?: NodeJS.ProcessEnv; execPath?: string } = {}): RunSpawner {
   const entry = opts.entry ?? RUN_PROCESS_ENTRY;
-  const execArgv = opts.execArgv ?? (entry.endsWith('.ts') ? ['--import', 'tsx'] : []);
+  const execArgv = opts.execArgv ?? (entry.endsWith('.ts') ? ['--import', tsxLoaderUrl()] : []);
   return () => {
     const child = fork(entry, [], {
       execArgv: [...execArgv],

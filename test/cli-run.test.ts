@@ -17,7 +17,8 @@ let first: Awaited<ReturnType<typeof ablate>>;
 
 beforeAll(async () => {
   writeFileSync(specFile, tinySpec({ variants: ['{ name: "h1", heads: 1 }'] }));
-  first = await ablate(['run', specFile, '--db', db, '--backend', 'wasm', '--json']);
+  // Started outside the project, as a user's `npx ablate` may be: run processes must still find their loader.
+  first = await ablate(['run', specFile, '--db', db, '--backend', 'wasm', '--json'], { cwd: dir });
 }, 300_000);
 
 describe('ablate run --json', () => {
