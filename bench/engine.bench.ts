@@ -26,8 +26,16 @@
  *   of log-softmax + exp (~8% of B). MODEL's explicit-transpose matMul gradient is what lets every
  *   backward product reach XNNPACK at all (the stock transposeA/B path is the scalar loop).
  * - webgpu on Mesa lavapipe (software Vulkan) is 25–40× PyTorch: `auto` skips software adapters.
- * - PyTorch 2.11 CUDA on an H100 (torch_step.py --device cuda): A 16.8 ms, B 19.8 ms per step
- *   (launch-bound). tfjs-node-gpu could not be installed there (no network for its libtensorflow).
+ * - NVIDIA H100 (lent machine, shared host CPU; bench/portable/pack.sh, 4 runs on 2026-11-22):
+ *   PyTorch 2.11 CUDA A 13.5–18.2 ms, B 18.3–23.6 ms (launch-bound); tfjs webgpu on Dawn/Vulkan
+ *   A 224–543 ms (17–31×), B 545–978 ms (29–41×). The GPU is idle most of the step: --profile sums
+ *   46 ms (A) / 102 ms (B) of kernel time, and a V8 CPU profile of A puts 36% of host time in
+ *   tfjs-webgpu's submitQueue, 18% in GPUDevice.createBuffer (a uniform buffer per kernel) and 15%
+ *   in recordAndSubmit: ~100–200 µs of host work per kernel × ~2300 kernels. Tried and measured no
+ *   better: WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE 200, WEBGPU_CPU_FORWARD false, Dawn skip_validation
+ *   + disable_robustness. Fewer, fused kernels (Adam, LayerNorm, attention) are the way down.
+ *   Dawn needed the container's libGLdispatch/libXext (packed by pack.sh) to open the NVIDIA ICD.
+ *   tfjs-node-gpu could not be installed there (no network for its libtensorflow).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { execFileSync } from 'node:child_process';

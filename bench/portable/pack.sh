@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Packs the engine bench for a Linux x64 machine without Node or node_modules (a lent GPU box):
+# one folder, ~36 MB, holding the bench bundled with esbuild, the tfjs wasm binaries, Dawn (the
+# `webgpu` addon), the GL/Vulkan loader libraries Dawn needs where a container has only the NVIDIA
+# driver's own, this machine's node binary (xz-compressed with Dawn), and run.sh.
+#   bash bench/portable/pack.sh [OUT]      then on the other machine:  bash OUT/run.sh [bench flags]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$(realpath -m "${1:-$ROOT/.portable-bench}")
+cd "$ROOT"
+rm -rf "$OUT"
+mkdir -p "$OUT/reference" "$OUT/lib" "$OUT/node_modules/webgpu/dist/linux-x64"
+npx --no-install esbuild bench/portable/entry.ts --bundle --platform=node --format=cjs --target=node20 \
+  --outfile="$OUT/bench.cjs" --external:webgpu --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-node \
+  '--define:import.meta.url=__import_meta_url' '--banner:js=const __import_meta_url=require("url").pathToFileURL(__filename).href;' \
+  --log-level=warning
+# After bundling (esbuild would otherwise resolve these shims): backend.ts imports the backends by name at run time.
+for p in tfjs-backend-webgpu tfjs-backend-wasm tfjs-backend-cpu; do
+  mkdir -p "$OUT/node_modules/@tensorflow/$p"
+  echo "{\"name\":\"@tensorflow/$p\",\"main\":\"index.js\"}" > "$OUT/node_modules/@tensorflow/$p/package.json"
+  echo "module.exports = globalThis.__portableBench['@tensorflow/$p'];" > "$OUT/node_modules/@tensorflow/$p/index.js"
+done
+cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$OUT/"
+cp bench/reference/torch_step.py "$OUT/reference/"
+cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$OUT/node_modules/webgpu/"
+for lib in libvulkan.so.1 libGLdispatch.so.0 libGLX.so.0 libGL.so.1 libEGL.so.1 libOpenGL.so.0 libXext.so.6; do
+  if [ -e "/usr/lib/x86_64-linux-gnu/$lib" ]; then cp -L "/usr/lib/x86_64-linux-gnu/$lib" "$OUT/lib/"; else echo "note: $lib not on this machine, not packed"; fi
+done
+stage=$(mktemp -d)
+cp "$(command -v node)" "$stage/node"
+cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/dawn.node"
+tar -C "$stage" -cJf "$OUT/payload.tar.xz" node dawn.node
+rm -rf "$stage"
+cp bench/portable/run.sh "$OUT/run.sh"
+du -sh "$OUT"
