@@ -5,7 +5,7 @@ import pluginVue from 'eslint-plugin-vue';
 
 const noElectron = { name: 'electron', message: 'only main/electron.ts, main/ipc.ts and preload/ may import electron' };
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-artifacts/**'] },
+  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-artifacts/**', '.portable-bench/**'] },
   ...tseslint.configs.recommended,
   // Vue single-file components: the template through vue-eslint-parser, <script lang="ts"> through typescript-eslint.
   ...pluginVue.configs['flat/essential'],

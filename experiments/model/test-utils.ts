@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import type { ModelConfig } from '../spec';
 import { installWasmBatchMatMul } from '../wasm-kernels';
+import { mulberry32 } from '../train/rng';
 
 /** A model small enough for finite differences and quick decoding tests. */
 export function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
@@ -18,16 +19,7 @@ export function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
 }
 
 /** Deterministic PRNG (mulberry32) for test inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Rows of random token ids in [4, vocab) with the given lengths, right-padded with 0 to `width`. */
 export function paddedIds(lengths: readonly number[], width: number, vocab: number, random: () => number): number[][] {
