@@ -176,6 +176,9 @@ function benchQueries(dir: string, runs: number, stepsPerRun: number): void {
       const args = [...ids, ...(q.splits ?? []), ...q.names];
       const ref = time(() => stmt.all(...args), reps);
       line(`getMetrics ${String(k).padStart(2)} runs × ${q.label}`, ms, ref, got.length);
+      // What Compare loads through (Workbench.getMetrics samples these before making per-point objects).
+      const series = time(() => s.getMetricSeries({ runIds: ids, names: q.names, splits: q.splits }), reps);
+      line(`  getMetricSeries (columns), same points`, series, ref, got.length);
     }
   }
   const all = s.listRuns();

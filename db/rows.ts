@@ -59,6 +59,17 @@ export interface MetricRow {
   readonly time: number;
 }
 
+/** One (run, split, name) series in columns, ascending by step: what compare charts consume. */
+export interface MetricSeries {
+  readonly runId: number;
+  readonly split: string;
+  readonly name: string;
+  readonly steps: number[];
+  /** NaN and ±Infinity survive the round trip. */
+  readonly values: number[];
+  readonly times: number[];
+}
+
 export interface CheckpointRow {
   readonly runId: number;
   readonly step: number;

@@ -208,6 +208,20 @@ describe('metrics', () => {
     for (const m of got) expect(Object.is(m.value, sent.get(m.runId)![m.step])).toBe(true);
   });
 
+  it('returns series column by column with exactly the points getMetrics returns, non-finite values included', () => {
+    const s = open();
+    const { runIds } = seeded(s);
+    const [a, b] = runIds;
+    s.insertMetrics(b, [pt('train', 'loss', 3, Number.NaN), pt('train', 'loss', 1, 2), pt('valid', 'valid_ppl', 2, Number.POSITIVE_INFINITY)]);
+    s.insertMetrics(a, [pt('train', 'loss', 2, 0.1 + 0.2), pt('train', 'loss', 1, -Infinity, 9)]);
+    const series = s.getMetricSeries({ runIds: [b, a] });
+    expect(series.map((x) => `${x.runId}/${x.split}/${x.name}`)).toEqual([`${a}/train/loss`, `${b}/train/loss`, `${b}/valid/valid_ppl`]);
+    expect(series[0]).toEqual({ runId: a, split: 'train', name: 'loss', steps: [1, 2], values: [-Infinity, 0.1 + 0.2], times: [9, 1002] });
+    expect(series[1].values[1]).toBeNaN();
+    const flattened = series.flatMap((x) => x.steps.map((step, i) => ({ runId: x.runId, split: x.split, name: x.name, step, value: x.values[i], time: x.times[i] })));
+    expect(flattened).toEqual(s.getMetrics({ runIds: [b, a] }));
+  });
+
   it('writes a batch all or nothing', () => {
     const s = open();
     const { runIds } = seeded(s);

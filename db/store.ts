@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { MetricPoint, SampleTranslation } from '../experiments/protocol';
 import { MIGRATIONS, type Migration } from './migrations';
-import type { CheckpointRow, ExperimentRow, LogRow, MetricRow, RunRow, RunState, SampleRow } from './rows';
+import type { CheckpointRow, ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, RunState, SampleRow } from './rows';
 
 /** A database written by a newer version of the workbench: refused rather than misread. */
 export class StoreVersionError extends Error {
@@ -93,6 +93,8 @@ export interface Store {
   deleteMetricsAfter(runId: number, step: number): void;
   /** Ordered by run, split, name, step. */
   getMetrics(q: MetricsQuery): MetricRow[];
+  /** The same points as getMetrics, one column-wise series per (run, split, name), in that order (no per-point objects: the compare path). */
+  getMetricSeries(q: MetricsQuery): MetricSeries[];
 
   addCheckpoint(runId: number, step: number, path: string): void;
   latestCheckpoint(runId: number): CheckpointRow | undefined;
@@ -466,7 +468,7 @@ class SqliteStore implements Store {
     this.stmt(`DELETE FROM metrics WHERE run_id = ? AND step > ?`).run(runId, step);
   }
 
-  getMetrics(q: MetricsQuery): MetricRow[] {
+  getMetricSeries(q: MetricsQuery): MetricSeries[] {
     if (q.runIds.length === 0 || q.names?.length === 0 || q.splits?.length === 0) return [];
     // IN lists on the primary key's leading columns: SQLite seeks each (run, split, name) range.
     let where = `run_id IN (${placeholders(q.runIds.length)})`;
@@ -489,24 +491,29 @@ class SqliteStore implements Store {
         FROM metrics WHERE ${where} ORDER BY run_id, split, name, step)
       GROUP BY run_id, split, name ORDER BY run_id, split, name`;
     const series = this.stmt(sql).raw().all(...args) as [number, string, string, string, string, string][];
-    const out: MetricRow[] = [];
+    const out: MetricSeries[] = [];
     for (const [runId, split, name, stepsJson, valuesJson, timesJson] of series) {
-      const steps = JSON.parse(stepsJson) as number[];
-      const values = JSON.parse(valuesJson) as (number | string)[];
-      const times = JSON.parse(timesJson) as number[];
+      let steps = JSON.parse(stepsJson) as number[];
+      const parsed = JSON.parse(valuesJson) as (number | string)[];
+      for (let i = 0; i < parsed.length; i++) if (typeof parsed[i] === 'string') parsed[i] = Number(parsed[i]);
+      let values = parsed as number[];
+      let times = JSON.parse(timesJson) as number[];
       // The subquery feeds the aggregate in key order; SQL does not promise that, so verify it.
-      let order: number[] | null = null;
       for (let i = 1; i < steps.length; i++)
         if (steps[i] < steps[i - 1]) {
-          order = steps.map((_, j) => j).sort((x, y) => steps[x] - steps[y]);
+          const order = steps.map((_, j) => j).sort((x, y) => steps[x] - steps[y]);
+          [steps, values, times] = [order.map((j) => steps[j]), order.map((j) => values[j]), order.map((j) => times[j])];
           break;
         }
-      for (let k = 0; k < steps.length; k++) {
-        const i = order ? order[k] : k;
-        const v = values[i];
-        out.push({ runId, split, name, step: steps[i], value: typeof v === 'number' ? v : Number(v), time: times[i] });
-      }
+      out.push({ runId, split, name, steps, values, times });
     }
+    return out;
+  }
+
+  getMetrics(q: MetricsQuery): MetricRow[] {
+    const out: MetricRow[] = [];
+    for (const s of this.getMetricSeries(q))
+      for (let i = 0; i < s.steps.length; i++) out.push({ runId: s.runId, split: s.split, name: s.name, step: s.steps[i], value: s.values[i], time: s.times[i] });
     return out;
   }
 

@@ -33,7 +33,7 @@ import type {
   WorkbenchEvent,
 } from '../preload/api';
 import { UserError } from './errors';
-import { lttb } from './lttb';
+import { lttbIndices } from './lttb';
 import { forkSpawner, type RunSpawner } from './run-host';
 import { Scheduler, runLabel } from './scheduler';
 import { expandLoaded, parseSpecText, type LoadedSpec } from './spec-file';
@@ -255,17 +255,14 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
 
   /** Metric series; with maxPoints each (run, split, name) series is LTTB-sampled to at most that many points. */
   async getMetrics(query: MetricQuery): Promise<readonly MetricRow[]> {
-    const rows = this.store.getMetrics({ runIds: query.runIds, names: query.names });
-    if (!query.maxPoints || query.maxPoints <= 0) return rows;
+    // Column-wise series from the store, sampled before any per-point object is made.
     const out: MetricRow[] = [];
-    let start = 0;
-    for (let i = 1; i <= rows.length; i++) {
-      const a = rows[start];
-      const b = rows[i];
-      if (i === rows.length || b.runId !== a.runId || b.split !== a.split || b.name !== a.name) {
-        const series = rows.slice(start, i);
-        out.push(...(series.length > query.maxPoints ? lttb(series, Math.max(3, query.maxPoints), (p) => p.step, (p) => p.value) : series));
-        start = i;
+    for (const s of this.store.getMetricSeries({ runIds: query.runIds, names: query.names })) {
+      const keep = query.maxPoints && query.maxPoints > 0 && s.steps.length > query.maxPoints ? lttbIndices(s.steps, s.values, Math.max(3, query.maxPoints)) : null;
+      const n = keep ? keep.length : s.steps.length;
+      for (let k = 0; k < n; k++) {
+        const i = keep ? keep[k] : k;
+        out.push({ runId: s.runId, split: s.split, name: s.name, step: s.steps[i], value: s.values[i], time: s.times[i] });
       }
     }
     return out;
