@@ -20,7 +20,8 @@ export type FinalMetricName = (typeof FINAL_METRICS)[number];
 export type FinalMetrics = Partial<Record<FinalMetricName, number>>;
 
 /** Splits a metric can belong to. `final` holds FINAL_METRICS once a run is done. */
-export type MetricSplit = 'train' | 'valid' | 'test' | 'final';
+export const METRIC_SPLITS = ['train', 'valid', 'test', 'final'] as const;
+export type MetricSplit = (typeof METRIC_SPLITS)[number];
 
 /** What the parent asks a run process to do. */
 export interface RunJob {
