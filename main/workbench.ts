@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { basename, dirname, join, resolve } from 'node:path';
 import { openStore, type Store } from '../db/store';
 import { buildResultTable, formatResultTable } from '../db/export';
-import type { MetricRow, RunRow, RunState } from '../db/rows';
+import type { MetricRow, MetricSeries, RunRow, RunState } from '../db/rows';
 import type { MetricPoint } from '../experiments/protocol';
 import { SpecError, type BackendName, type ExpandedRun } from '../experiments/spec';
 import { PRESETS } from '../experiments/presets';
@@ -254,18 +254,15 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   }
 
   /** Metric series; with maxPoints each (run, split, name) series is LTTB-sampled to at most that many points. */
-  async getMetrics(query: MetricQuery): Promise<readonly MetricRow[]> {
-    // Column-wise series from the store, sampled before any per-point object is made.
-    const out: MetricRow[] = [];
-    for (const s of this.store.getMetricSeries({ runIds: query.runIds, names: query.names })) {
-      const keep = query.maxPoints && query.maxPoints > 0 && s.steps.length > query.maxPoints ? lttbIndices(s.steps, s.values, Math.max(3, query.maxPoints)) : null;
-      const n = keep ? keep.length : s.steps.length;
-      for (let k = 0; k < n; k++) {
-        const i = keep ? keep[k] : k;
-        out.push({ runId: s.runId, split: s.split, name: s.name, step: s.steps[i], value: s.values[i], time: s.times[i] });
-      }
-    }
-    return out;
+  async getMetrics(query: MetricQuery): Promise<readonly MetricSeries[]> {
+    const all = this.store.getMetricSeries({ runIds: query.runIds, names: query.names });
+    const max = query.maxPoints;
+    if (!max || max <= 0) return all;
+    return all.map((s) => {
+      if (s.steps.length <= max) return s;
+      const keep = lttbIndices(s.steps, s.values, Math.max(3, max));
+      return { ...s, steps: keep.map((i) => s.steps[i]), values: keep.map((i) => s.values[i]), times: keep.map((i) => s.times[i]) };
+    });
   }
 
   /** Samples by step; a step measured again after a resume shows its latest translations once. */

@@ -136,10 +136,10 @@ describe('events and metric queries', () => {
     const types = new Set(batches.flatMap((b) => b.types));
     expect([...types].sort()).toEqual(['metrics', 'progress', 'queue', 'runs-changed']);
     const sampled = await wb.getMetrics({ runIds: queued, names: ['loss'], maxPoints: 50 });
-    const train = sampled.filter((m) => m.split === 'train');
-    expect(train).toHaveLength(50);
-    expect([train[0].step, train.at(-1)!.step]).toEqual([1, 200]);
-    expect(sampled.filter((m) => m.split === 'valid')).toHaveLength(20);
+    const train = sampled.find((s) => s.split === 'train')!;
+    expect(train.steps).toHaveLength(50);
+    expect([train.steps[0], train.steps.at(-1)]).toEqual([1, 200]);
+    expect(sampled.find((s) => s.split === 'valid')!.steps).toHaveLength(20);
   });
 });
 
@@ -156,7 +156,7 @@ describe('run failures', () => {
     expect(runs.filter((r) => r.variant !== 'huge-lr').map((r) => r.state)).toEqual(['done', 'done']);
     // The non-finite loss itself is stored, not dropped.
     const losses = await wb.getMetrics({ runIds: [failed.id], names: ['loss'] });
-    expect(losses.some((m) => !Number.isFinite(m.value))).toBe(true);
+    expect(losses.some((s) => s.values.some((v) => !Number.isFinite(v)))).toBe(true);
   });
 
   it('fails a run whose process exits without a result, naming the exit code', async () => {
@@ -230,7 +230,7 @@ describe('cancel, pause, retry', () => {
     await wb2.waitForIdle();
     const run = wb2.store.getRun(q2[0])!;
     expect(run.state).toBe('done');
-    const steps = (await wb2.getMetrics({ runIds: [run.id], names: ['loss'] })).filter((m) => m.split === 'train').map((m) => m.step);
+    const steps = (await wb2.getMetrics({ runIds: [run.id], names: ['loss'] })).filter((s) => s.split === 'train').flatMap((s) => s.steps);
     expect(steps).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
 });

@@ -48,7 +48,7 @@ function point(runId: number, step: number, value: number, name = 'loss', split 
 describe('the metrics store', () => {
   it('loads a run once, then extends it with pushed points in step order without duplicates', async () => {
     let queries = 0;
-    const s = createMetricsStore({ getMetrics: async () => (queries++, [point(1, 10, 3), point(1, 20, 2.5)]) });
+    const s = createMetricsStore({ getMetrics: async () => (queries++, [{ runId: 1, split: 'train', name: 'loss', steps: [10, 20], values: [3, 2.5], times: [10_000, 20_000] }]) });
     await s.load([1]);
     await s.load([1]);
     expect(queries).toBe(1);

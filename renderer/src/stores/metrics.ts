@@ -4,18 +4,10 @@
  * tells views when to redraw.
  */
 import { markRaw, shallowRef } from 'vue';
-import type { MetricRow, WorkbenchApi } from '../../../preload/api';
+import type { MetricRow, MetricSeries, WorkbenchApi } from '../../../preload/api';
 
-/** One (run, split, name) series, sorted by step; parallel arrays for cheap charting. */
-export interface Series {
-  readonly runId: number;
-  readonly split: string;
-  readonly name: string;
-  readonly steps: number[];
-  readonly values: number[];
-  /** Unix ms when each point was measured. */
-  readonly times: number[];
-}
+/** One (run, split, name) series, sorted by step; parallel arrays for cheap charting (the API's own shape). */
+export type Series = MetricSeries;
 
 /** `split/name`, e.g. "train/loss", "valid/bleu". */
 export function seriesKey(split: string, name: string): string {
@@ -79,9 +71,15 @@ export function createMetricsStore(api: Pick<WorkbenchApi, 'getMetrics'>) {
     if (missing.length === 0) return;
     for (const id of missing) loaded.add(id);
     try {
-      const rows = await api.getMetrics({ runIds: missing, maxPoints });
-      // Points pushed while the query ran are already in; inserting merges by step (no duplicates).
-      for (const r of rows) insertPoint(r);
+      const loadedSeries = await api.getMetrics({ runIds: missing, maxPoints });
+      for (const s of loadedSeries) {
+        let perRun = byRun.get(s.runId);
+        if (!perRun) byRun.set(s.runId, (perRun = new Map()));
+        const key = seriesKey(s.split, s.name);
+        // Points pushed while the query ran are already in: merge by step (no duplicates); else take the fresh arrays as they are.
+        if (perRun.has(key)) for (let i = 0; i < s.steps.length; i++) insertPoint({ runId: s.runId, split: s.split, name: s.name, step: s.steps[i], value: s.values[i], time: s.times[i] });
+        else perRun.set(key, { runId: s.runId, split: s.split, name: s.name, steps: s.steps, values: s.values, times: s.times });
+      }
       version.value++;
     } catch (err) {
       for (const id of missing) loaded.delete(id);

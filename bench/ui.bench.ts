@@ -1,0 +1,146 @@
+/**
+ * The Compare view with 100 runs × 10k points per curve, in Debian's chromium against `ablate
+ * serve` (the issue's responsiveness case): time from opening Compare to the curves drawn, a
+ * smoothing change, and a hover, against the server's own metric query for the same data measured
+ * in the same run (what remains is transport, parsing and drawing).
+ *
+ *   npm run bench ui [-- --runs=100 --points=10000]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { openStore } from '../db/store';
+import type { MetricPoint } from '../experiments/protocol';
+import { expandSpec, parseSpec } from '../experiments/spec';
+import { Workbench } from '../main/workbench';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CHROMIUM = '/usr/bin/chromium';
+
+function flag(args: string[], name: string, fallback: number): number {
+  const hit = args.find((a) => a.startsWith(`--${name}=`));
+  return hit ? Number(hit.slice(name.length + 3)) : fallback;
+}
+
+/** 20 variants × 5 seeds of finished runs, each with `points` train steps (loss, lr, tokens/s) and a valid point every 100 steps. */
+function buildDatabase(file: string, runs: number, points: number): number {
+  const store = openStore(file);
+  const variants = Array.from({ length: Math.max(1, Math.ceil(runs / 5) - 1) }, (_, i) => ({ name: `v${i + 1}`, d_ff: 64 * (i + 2) }));
+  const spec = parseSpec({ name: 'ui-bench', data: { task: 'synthetic-copy' }, train: { seeds: [1, 2, 3, 4, 5], steps: points }, variants });
+  const expanded = expandSpec(spec).slice(0, runs);
+  const exp = store.upsertExperiment('ui-bench', spec, null);
+  const ids = store.insertRuns(exp.id, expanded.map((r) => ({ variant: r.config.variant, seed: r.config.seed, config: r.config, configHash: r.hash, backendRequested: 'wasm', totalSteps: points })));
+  const t0 = Date.now() - points * 100;
+  let rows = 0;
+  ids.forEach((id, k) => {
+    const scale = 1 + (k % 20) / 10;
+    for (let from = 1; from <= points; from += 500) {
+      const batch: MetricPoint[] = [];
+      for (let step = from; step < Math.min(points + 1, from + 500); step++) {
+        const time = t0 + step * 100;
+        batch.push({ split: 'train', name: 'loss', step, value: scale * (2 + 8 / Math.sqrt(step)) + 0.3 * Math.sin(step * 0.37 + k), time });
+        batch.push({ split: 'train', name: 'lr', step, value: 1e-3 * Math.min(1, step / 400) / Math.sqrt(Math.max(step, 400) / 400), time });
+        batch.push({ split: 'train', name: 'tokens_per_second', step, value: 4000 + 100 * Math.sin(step), time });
+        if (step % 100 === 0) for (const name of ['valid_loss', 'valid_ppl', 'valid_bleu']) batch.push({ split: 'valid', name, step, value: name === 'valid_bleu' ? (30 * step) / points / scale : scale * (1 + 4 / Math.sqrt(step)), time });
+      }
+      store.insertMetrics(id, batch);
+      rows += batch.length;
+    }
+    const final = { train_loss: 2 * scale, valid_loss: 1.5 * scale, valid_ppl: 4 * scale, valid_bleu: 30 / scale, test_bleu: 29 / scale, params: 1e6, train_seconds: 600, tokens_per_second: 4000 };
+    store.insertMetrics(id, Object.entries(final).map(([name, value]) => ({ split: 'final' as const, name, step: points, value, time: t0 + points * 100 })));
+    store.updateRun(id, { state: 'done', step: points, params: 1e6, startedAt: t0, finishedAt: t0 + points * 100 });
+  });
+  store.close();
+  return rows;
+}
+
+/** Resolves with the URL `ablate serve` prints. */
+function serve(dbFile: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), 'serve', '--db', dbFile, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((ok, fail) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/\S+)/.exec(out);
+      if (m) ok({ url: m[1], stop: () => child.kill('SIGTERM') });
+    });
+    child.once('exit', (code) => fail(new Error(`ablate serve exited with ${code}`)));
+  });
+}
+
+export async function run(args: string[]): Promise<void> {
+  if (!existsSync(CHROMIUM)) {
+    console.log(`skipped: ${CHROMIUM} is missing (bash scripts/install-system-deps.sh)`);
+    return;
+  }
+  const runs = flag(args, 'runs', 100);
+  const points = flag(args, 'points', 10_000);
+  const dir = mkdtempSync(join(tmpdir(), 'ablate-bench-ui-'));
+  const dbFile = join(dir, 'ui.sqlite');
+  try {
+    let a = performance.now();
+    const rows = buildDatabase(dbFile, runs, points);
+    console.log(`database: ${runs} runs, ${rows.toLocaleString('en-US')} metric rows (${((performance.now() - a) / 1000).toFixed(1)} s to write)`);
+
+    // Reference: the query Compare sends (every metric of every run, LTTB to its per-series budget), server side only.
+    const perSeries = Math.max(200, Math.min(2000, Math.floor(400_000 / Math.max(1, runs * 8))));
+    const wb = await Workbench.open({ dbPath: dbFile, dataDir: join(dir, 'data'), autoStart: false });
+    const ids = (await wb.listRuns()).map((r) => r.id);
+    a = performance.now();
+    const series = await wb.getMetrics({ runIds: ids, maxPoints: perSeries });
+    const queryMs = performance.now() - a;
+    const wire = JSON.stringify(series).length;
+    await wb.close();
+
+    const server = await serve(dbFile);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(server.url);
+      await page.locator('[data-test=run-table] tbody tr[data-run]').first().waitFor({ timeout: 120_000 });
+      const frames = () => page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+      a = performance.now();
+      await page.getByRole('tab', { name: /^Compare/i }).click();
+      await page.locator('[data-chart=compare-curves] canvas').waitFor({ timeout: 120_000 });
+      await frames();
+      const firstDraw = performance.now() - a;
+
+      a = performance.now();
+      await page.locator('[data-test=smoothing]').fill('0.9');
+      await frames();
+      const smoothing = performance.now() - a;
+
+      const box = (await page.locator('[data-chart=compare-curves] canvas').first().boundingBox())!;
+      const hovers: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        a = performance.now();
+        await page.mouse.move(box.x + box.width * (0.2 + 0.06 * i), box.y + box.height / 2);
+        await frames();
+        hovers.push(performance.now() - a);
+      }
+      hovers.sort((x, y) => x - y);
+      // Reference for interactions: two animation frames with nothing to redraw (the floor of any measured change here).
+      const idle: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        a = performance.now();
+        await frames();
+        idle.push(performance.now() - a);
+      }
+      idle.sort((x, y) => x - y);
+      console.log(`references: server-side metric query for Compare (${series.length} series, ≤ ${perSeries} points each, ${(wire / 2 ** 20).toFixed(1)} MiB as JSON) ${queryMs.toFixed(0)} ms;`);
+      console.log(`            two idle animation frames in the page ${idle[5].toFixed(0)} ms`);
+      console.log(`open Compare → curves drawn      ${firstDraw.toFixed(0).padStart(6)} ms   ${(firstDraw / queryMs).toFixed(2)}× the server query`);
+      console.log(`smoothing change → redrawn       ${smoothing.toFixed(0).padStart(6)} ms   ${(smoothing / idle[5]).toFixed(1)}× idle frames`);
+      console.log(`hover (median of 10 moves)       ${hovers[5].toFixed(0).padStart(6)} ms   ${(hovers[5] / idle[5]).toFixed(1)}× idle frames`);
+    } finally {
+      await browser.close();
+      server.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
