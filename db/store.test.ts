@@ -245,13 +245,18 @@ describe('metrics', () => {
     expect(key({ runIds: [a], names: [] })).toEqual([]);
   });
 
-  it('deletes only the points after a checkpoint step, in every split, for that run only', () => {
+  it('deletes only the points and sample translations after a checkpoint step, in every split, for that run only', () => {
     const s = open();
     const { runIds } = seeded(s);
-    for (const id of runIds.slice(0, 2)) s.insertMetrics(id, [10, 20, 30].flatMap((step) => [pt('train', 'loss', step, step), pt('valid', 'loss', step, step)]));
+    for (const id of runIds.slice(0, 2)) {
+      s.insertMetrics(id, [10, 20, 30].flatMap((step) => [pt('train', 'loss', step, step), pt('valid', 'loss', step, step)]));
+      for (const step of [10, 20, 30]) s.addSamples(id, step, [{ source: 'ein Hund', reference: 'a dog', hypothesis: `h${step}` }]);
+    }
     s.deleteMetricsAfter(runIds[0], 20);
     expect(s.getMetrics({ runIds: [runIds[0]] }).map((m) => `${m.split}${m.step}`)).toEqual(['train10', 'train20', 'valid10', 'valid20']);
+    expect(s.getSamples(runIds[0]).map((r) => r.hypothesis)).toEqual(['h10', 'h20']);
     expect(s.getMetrics({ runIds: [runIds[1]] })).toHaveLength(6);
+    expect(s.getSamples(runIds[1])).toHaveLength(3);
   });
 });
 

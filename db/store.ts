@@ -89,7 +89,7 @@ export interface Store {
 
   /** One transaction; a point with the same (run, split, name, step) replaces the stored one. NaN/±Infinity kept. */
   insertMetrics(runId: number, points: readonly MetricPoint[]): void;
-  /** Deletes the run's metrics with step > `step` (resume from a checkpoint at `step`). */
+  /** Deletes the run's metrics and sample translations with step > `step` (resume from a checkpoint at `step`: they are measured again). */
   deleteMetricsAfter(runId: number, step: number): void;
   /** Ordered by run, split, name, step. */
   getMetrics(q: MetricsQuery): MetricRow[];
@@ -465,7 +465,10 @@ class SqliteStore implements Store {
   }
 
   deleteMetricsAfter(runId: number, step: number): void {
-    this.stmt(`DELETE FROM metrics WHERE run_id = ? AND step > ?`).run(runId, step);
+    this.db.transaction(() => {
+      this.stmt(`DELETE FROM metrics WHERE run_id = ? AND step > ?`).run(runId, step);
+      this.stmt(`DELETE FROM samples WHERE run_id = ? AND step > ?`).run(runId, step);
+    })();
   }
 
   getMetricSeries(q: MetricsQuery): MetricSeries[] {

@@ -265,12 +265,9 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     });
   }
 
-  /** Samples by step; a step measured again after a resume shows its latest translations once. */
+  /** Samples by step (a resumed run's repeated steps were deleted with its metrics). */
   async getSamples(runId: number): Promise<readonly SampleRow[]> {
-    const rows = this.store.getSamples(runId);
-    const last = new Map<string, number>();
-    rows.forEach((r, i) => last.set(`${r.step}\u0000${r.source}`, i));
-    return rows.filter((r, i) => last.get(`${r.step}\u0000${r.source}`) === i);
+    return this.store.getSamples(runId);
   }
 
   async getLogs(runId: number): Promise<readonly LogRow[]> {

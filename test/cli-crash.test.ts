@@ -65,6 +65,10 @@ describe('kill -9 of a worker', () => {
       expect(store.getRun(1)!.metrics.valid_loss).toBeCloseTo(store.getRun(3)!.metrics.valid_loss, 5);
       const valid = store.getMetrics({ runIds: [1], names: ['valid_loss'], splits: ['valid'] }).map((m) => m.step);
       expect(valid).toEqual([40, 80, 120]);
+      // Sample translations too: each (step, sentence) once, at the same steps as the uninterrupted run.
+      const samples = (id: number) => store.getSamples(id).map((r) => `${r.step}:${r.source}`);
+      expect(new Set(samples(1)).size).toBe(samples(1).length);
+      expect(samples(1)).toEqual(samples(3));
     } finally {
       store.close();
     }
