@@ -4,16 +4,19 @@
 # `webgpu` addon), the GL/Vulkan loader libraries Dawn needs where a container has only the NVIDIA
 # driver's own, this machine's node binary (xz-compressed with Dawn), and run.sh.
 #   bash bench/portable/pack.sh [OUT]      then on the other machine:  bash OUT/run.sh [bench flags]
+#   (or JOB=1 bash OUT/run.sh [preset] [backend]: train a preset's runs there, bench/portable/job.ts)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$(realpath -m "${1:-$ROOT/.portable-bench}")
 cd "$ROOT"
 rm -rf "$OUT"
 mkdir -p "$OUT/reference" "$OUT/lib" "$OUT/node_modules/webgpu/dist/linux-x64"
-npx --no-install esbuild bench/portable/entry.ts --bundle --platform=node --format=cjs --target=node20 \
-  --outfile="$OUT/bench.cjs" --external:webgpu --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-node \
-  '--define:import.meta.url=__import_meta_url' '--banner:js=const __import_meta_url=require("url").pathToFileURL(__filename).href;' \
-  --log-level=warning
+for pair in entry:bench job:job; do
+  npx --no-install esbuild "bench/portable/${pair%%:*}.ts" --bundle --platform=node --format=cjs --target=node20 \
+    --outfile="$OUT/${pair##*:}.cjs" --external:webgpu --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-node \
+    '--define:import.meta.url=__import_meta_url' '--banner:js=const __import_meta_url=require("url").pathToFileURL(__filename).href;' \
+    --log-level=warning
+done
 # After bundling (esbuild would otherwise resolve these shims): backend.ts imports the backends by name at run time.
 for p in tfjs-backend-webgpu tfjs-backend-wasm tfjs-backend-cpu; do
   mkdir -p "$OUT/node_modules/@tensorflow/$p"

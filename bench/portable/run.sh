@@ -15,4 +15,4 @@ if [ -z "${TORCH_PYTHON:-}" ]; then
   done
 fi
 echo "node $(node --version); TORCH_PYTHON=${TORCH_PYTHON:-none}"
-node bench.cjs "$@" 2>&1 | grep -v 'artificially reduced'
+node "$([ -n "${JOB:-}" ] && echo job.cjs || echo bench.cjs)" "$@" 2>&1 | grep -v 'artificially reduced'
