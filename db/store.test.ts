@@ -222,6 +222,19 @@ describe('metrics', () => {
     expect(flattened).toEqual(s.getMetrics({ runIds: [b, a] }));
   });
 
+  it('lists the distinct split/name pairs of the given runs, sorted', () => {
+    const s = open();
+    const { runIds } = seeded(s);
+    const [a, b, c] = runIds;
+    s.insertMetrics(a, [pt('train', 'loss', 1, 1), pt('train', 'loss', 2, 1), pt('valid', 'valid_bleu', 2, 1), pt('train', 'lr', 1, 1)]);
+    s.insertMetrics(b, [pt('final', 'params', 9, 1), pt('train', 'loss', 1, 1)]);
+    s.insertMetrics(c, [pt('test', 'only_c', 1, 1)]);
+    const keys = (ids: number[]) => s.getMetricKeys(ids).map((k) => `${k.split}/${k.name}`);
+    expect(keys([b, a])).toEqual(['final/params', 'train/loss', 'train/lr', 'valid/valid_bleu']);
+    expect(keys([c])).toEqual(['test/only_c']);
+    expect(keys([])).toEqual([]);
+  });
+
   it('writes a batch all or nothing', () => {
     const s = open();
     const { runIds } = seeded(s);

@@ -95,6 +95,8 @@ export interface Store {
   getMetrics(q: MetricsQuery): MetricRow[];
   /** The same points as getMetrics, one column-wise series per (run, split, name), in that order (no per-point objects: the compare path). */
   getMetricSeries(q: MetricsQuery): MetricSeries[];
+  /** The distinct (split, name) pairs these runs have recorded, sorted: what a chart can offer before loading any point. */
+  getMetricKeys(runIds: readonly number[]): { split: string; name: string }[];
 
   addCheckpoint(runId: number, step: number, path: string): void;
   latestCheckpoint(runId: number): CheckpointRow | undefined;
@@ -514,6 +516,17 @@ class SqliteStore implements Store {
       out.push({ runId, split, name, steps, values, times });
     }
     return out;
+  }
+
+  getMetricKeys(runIds: readonly number[]): { split: string; name: string }[] {
+    // A skip scan: one primary-key seek per (run, split, name) series instead of reading every point.
+    const next = this.stmt(`SELECT split, name FROM metrics WHERE run_id = ? AND (split, name) > (?, ?) ORDER BY split, name LIMIT 1`).raw();
+    const seen = new Map<string, { split: string; name: string }>();
+    for (const runId of runIds) {
+      let key: [string, string] | undefined = ['', ''];
+      while ((key = next.get(runId, key[0], key[1]) as [string, string] | undefined)) seen.set(`${key[0]}\u0000${key[1]}`, { split: key[0], name: key[1] });
+    }
+    return [...seen.values()].sort((a, b) => (a.split === b.split ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.split < b.split ? -1 : 1));
   }
 
   getMetrics(q: MetricsQuery): MetricRow[] {

@@ -37,6 +37,7 @@ export const API_SCHEMAS = {
       maxPoints: z.number().int().min(2, 'maxPoints must be at least 2').max(1_000_000).optional(),
     }),
   ]),
+  getMetricKeys: z.tuple([z.array(runId).max(10_000, 'at most 10000 runs per query')]),
   getSamples: z.tuple([runId]),
   getLogs: z.tuple([runId]),
   cancelRun: z.tuple([runId]),

@@ -265,6 +265,11 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     });
   }
 
+  /** `split/name` keys these runs have recorded, sorted (no points read). */
+  async getMetricKeys(runIds: readonly number[]): Promise<readonly string[]> {
+    return this.store.getMetricKeys(runIds).map((k) => `${k.split}/${k.name}`);
+  }
+
   /** Samples by step (a resumed run's repeated steps were deleted with its metrics). */
   async getSamples(runId: number): Promise<readonly SampleRow[]> {
     return this.store.getSamples(runId);

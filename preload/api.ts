@@ -108,6 +108,8 @@ export interface WorkbenchApi {
   getRun(runId: number): Promise<RunRow | null>;
   /** One column-wise series per (run, split, name), ordered by run, split, name (a third of the bytes of per-point rows on the wire). */
   getMetrics(query: MetricQuery): Promise<readonly MetricSeries[]>;
+  /** `split/name` keys these runs have recorded, sorted (e.g. "train/loss"); reads no points. */
+  getMetricKeys(runIds: readonly number[]): Promise<readonly string[]>;
   getSamples(runId: number): Promise<readonly SampleRow[]>;
   getLogs(runId: number): Promise<readonly LogRow[]>;
   cancelRun(runId: number): Promise<void>;

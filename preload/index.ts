@@ -16,6 +16,7 @@ const METHODS = {
   listRuns: true,
   getRun: true,
   getMetrics: true,
+  getMetricKeys: true,
   getSamples: true,
   getLogs: true,
   cancelRun: true,

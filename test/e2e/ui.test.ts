@@ -136,6 +136,11 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     await page.locator('[data-chart=compare-curves] canvas').waitFor();
     await page.locator('[data-chart=final-bleu] canvas').waitFor();
     await page.locator('[data-chart=parallel] canvas').waitFor();
+    // Another metric loads on demand (Compare fetches only the metric on screen).
+    await page.locator('[data-test=compare-metric]').selectOption('valid/valid_bleu');
+    await expect.poll(() => page.locator('[data-chart=compare-curves] figcaption strong').textContent()).toBe('valid/valid_bleu by step');
+    await page.locator('[data-chart=compare-curves] canvas').waitFor();
+    await page.locator('[data-test=compare-metric]').selectOption('train/loss');
     await page.waitForTimeout(800);
     await shot('compare');
     await page.getByRole('button', { name: /dark theme/ }).click();

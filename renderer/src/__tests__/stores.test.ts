@@ -59,6 +59,30 @@ describe('the metrics store', () => {
     // Run 2 was never loaded: its points are not kept half-complete.
     expect(s.series(2, 'train/loss')).toBeUndefined();
   });
+  it('loads only the named metrics when asked, keeps pushed points of those alone, and loads the rest later', async () => {
+    const queries: { runIds: readonly number[]; names?: readonly string[] }[] = [];
+    const s = createMetricsStore({
+      getMetrics: async (q) => {
+        queries.push({ runIds: q.runIds, names: q.names });
+        const all = [
+          { runId: 1, split: 'train', name: 'loss', steps: [10], values: [3], times: [10_000] },
+          { runId: 1, split: 'train', name: 'lr', steps: [10], values: [0.1], times: [10_000] },
+        ];
+        return all.filter((x) => !q.names || q.names.includes(x.name));
+      },
+    });
+    await s.load([1], 500, ['loss']);
+    await s.load([1], 500, ['loss']);
+    expect(queries).toEqual([{ runIds: [1], names: ['loss'] }]);
+    s.applyPoints([point(1, 20, 2.5), point(1, 20, 0.2, 'lr')]);
+    expect(s.series(1, 'train/loss')!.steps).toEqual([10, 20]);
+    expect(s.series(1, 'train/lr')).toBeUndefined();
+    await s.load([1]);
+    expect(queries[1]).toEqual({ runIds: [1], names: undefined });
+    expect(s.series(1, 'train/lr')!.values).toEqual([0.1]);
+    expect(s.series(1, 'train/loss')!.steps).toEqual([10, 20]);
+  });
+
   it('bumps its version on changes so charts redraw', async () => {
     const s = createMetricsStore({ getMetrics: async () => [] });
     const v0 = s.version.value;

@@ -42,7 +42,7 @@ export function decodeMessage(text: string): unknown {
 }
 
 const REMOTE_METHODS: readonly RemoteMethod[] = [
-  'listPresets', 'previewSpec', 'enqueueSpec', 'listExperiments', 'listRuns', 'getRun', 'getMetrics', 'getSamples', 'getLogs',
+  'listPresets', 'previewSpec', 'enqueueSpec', 'listExperiments', 'listRuns', 'getRun', 'getMetrics', 'getMetricKeys', 'getSamples', 'getLogs',
   'cancelRun', 'retryRun', 'moveRun', 'pauseQueue', 'resumeQueue', 'queueStatus', 'resultTable', 'exportTable', 'attention',
 ];
 

@@ -19,8 +19,11 @@ export type MetricsStore = ReturnType<typeof createMetricsStore>;
 export function createMetricsStore(api: Pick<WorkbenchApi, 'getMetrics'>) {
   /** runId → key → series. */
   const byRun = markRaw(new Map<number, Map<string, Series>>());
+  /** Runs loaded with every metric, and runs loaded for some metric names only (Compare). */
   const loaded = markRaw(new Set<number>());
+  const loadedNames = markRaw(new Map<number, Set<string>>());
   const version = shallowRef(0);
+  const isLoaded = (runId: number, name: string) => loaded.has(runId) || (loadedNames.get(runId)?.has(name) ?? false);
 
   function insertPoint(row: MetricRow): void {
     let perRun = byRun.get(row.runId);
@@ -54,24 +57,37 @@ export function createMetricsStore(api: Pick<WorkbenchApi, 'getMetrics'>) {
     }
   }
 
-  /** Adds pushed points, but only for runs a view has loaded (others load in full when asked). */
+  /** Adds pushed points, but only for series a view has loaded (others load in full when asked). */
   function applyPoints(points: readonly MetricRow[]): void {
     let changed = false;
     for (const p of points)
-      if (loaded.has(p.runId)) {
+      if (isLoaded(p.runId, p.name)) {
         insertPoint(p);
         changed = true;
       }
     if (changed) version.value++;
   }
 
-  /** Loads runs not yet loaded (all their series, server-side LTTB to maxPoints each). */
-  async function load(runIds: readonly number[], maxPoints = 2000): Promise<void> {
-    const missing = runIds.filter((id) => !loaded.has(id));
+  /**
+   * Loads what is not loaded yet of these runs: every series, or with `names` only the series of
+   * those metric names (in every split); server-side LTTB to maxPoints each.
+   */
+  async function load(runIds: readonly number[], maxPoints = 2000, names?: readonly string[]): Promise<void> {
+    const missing = runIds.filter((id) => (names ? names.some((n) => !isLoaded(id, n)) : !loaded.has(id)));
     if (missing.length === 0) return;
-    for (const id of missing) loaded.add(id);
+    const mark = (id: number) => {
+      if (!names) return void loaded.add(id);
+      let set = loadedNames.get(id);
+      if (!set) loadedNames.set(id, (set = new Set()));
+      for (const n of names) set.add(n);
+    };
+    const unmark = (id: number) => {
+      if (!names) return void loaded.delete(id);
+      for (const n of names) loadedNames.get(id)?.delete(n);
+    };
+    for (const id of missing) mark(id);
     try {
-      const loadedSeries = await api.getMetrics({ runIds: missing, maxPoints });
+      const loadedSeries = await api.getMetrics({ runIds: missing, maxPoints, ...(names ? { names } : {}) });
       for (const s of loadedSeries) {
         let perRun = byRun.get(s.runId);
         if (!perRun) byRun.set(s.runId, (perRun = new Map()));
@@ -82,15 +98,16 @@ export function createMetricsStore(api: Pick<WorkbenchApi, 'getMetrics'>) {
       }
       version.value++;
     } catch (err) {
-      for (const id of missing) loaded.delete(id);
+      for (const id of missing) unmark(id);
       throw err;
     }
   }
 
   /** Forget runs so the next load fetches them again (e.g. after a reconnect). */
   function invalidate(runIds?: readonly number[]): void {
-    for (const id of runIds ?? [...loaded]) {
+    for (const id of runIds ?? [...new Set([...loaded, ...loadedNames.keys()])]) {
       loaded.delete(id);
+      loadedNames.delete(id);
       byRun.delete(id);
     }
     version.value++;
