@@ -54,9 +54,14 @@ async function openWorkbench(dbPath: string): Promise<Workbench> {
 function appSpawner(): RunSpawner {
   const entry = join(HERE, 'run-process.js');
   const defaultHost = utilityProcessSpawner(() => utilityProcess.fork(entry, [], { stdio: 'pipe', serviceName: 'ablate run' }) as unknown as UtilityProcessLike);
-  const node = findSystemNode({ exclude: process.execPath });
-  console.log(node ? `[workbench] webgpu/auto runs use Node ${node.version} at ${node.path}` : '[workbench] no Node >= 20 on PATH (or $ABLATE_NODE): runs use utility processes, where WebGPU cannot load');
-  return routeByBackend({ defaultHost, webgpuHost: node ? forkSpawner({ entry, execArgv: [], execPath: node.path }) : null });
+  return routeByBackend({
+    defaultHost,
+    webgpuHost: () => {
+      const node = findSystemNode({ exclude: process.execPath });
+      console.log(node ? `[workbench] webgpu/auto runs use Node ${node.version} at ${node.path}` : '[workbench] no Node >= 20 on PATH (or $ABLATE_NODE): runs use utility processes, where WebGPU cannot load');
+      return node ? forkSpawner({ entry, execArgv: [], execPath: node.path }) : null;
+    },
+  });
 }
 
 async function createWindow(): Promise<void> {

@@ -188,11 +188,17 @@ export function findSystemNode(opts: { env?: NodeJS.ProcessEnv; exclude?: string
 }
 
 /**
- * The app's spawner: runs that may use WebGPU (backend webgpu or auto) go to `webgpuHost`, a plain
- * Node process, because Dawn (the `webgpu` addon) refuses to load inside Electron's V8 memory cage,
- * which utility processes share; every other run, and all runs when there is no such host, go to
- * `defaultHost`.
+ * The app's spawner: runs that may use WebGPU (backend webgpu or auto) go to the host `webgpuHost()`
+ * returns, a plain Node process, because Dawn (the `webgpu` addon) refuses to load inside Electron's
+ * V8 memory cage, which utility processes share; every other run, and all runs when it returns
+ * null, go to `defaultHost`. `webgpuHost` is asked on the first such run only (finding a Node
+ * spawns processes: not something to do at start-up).
  */
-export function routeByBackend(hosts: { defaultHost: RunSpawner; webgpuHost: RunSpawner | null }): RunSpawner {
-  return (job) => (hosts.webgpuHost && (job.backend === 'webgpu' || job.backend === 'auto') ? hosts.webgpuHost(job) : hosts.defaultHost(job));
+export function routeByBackend(hosts: { defaultHost: RunSpawner; webgpuHost: () => RunSpawner | null }): RunSpawner {
+  let webgpu: RunSpawner | null | undefined;
+  return (job) => {
+    if (job.backend !== 'webgpu' && job.backend !== 'auto') return hosts.defaultHost(job);
+    if (webgpu === undefined) webgpu = hosts.webgpuHost();
+    return (webgpu ?? hosts.defaultHost)(job);
+  };
 }

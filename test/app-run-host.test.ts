@@ -62,14 +62,18 @@ describe('routing runs to a host by backend', () => {
 
   it('sends webgpu and auto runs to the plain Node host and every other run to the default host', () => {
     const calls: string[] = [];
-    const spawn = routeByBackend({ defaultHost: recorder('utility', calls), webgpuHost: recorder('node', calls) });
+    let lookups = 0;
+    const spawn = routeByBackend({ defaultHost: recorder('utility', calls), webgpuHost: () => (lookups++, recorder('node', calls)) });
+    spawn(job('wasm'));
+    expect(lookups).toBe(0); // no Node lookup until a run may use WebGPU
     for (const b of ['webgpu', 'auto', 'wasm', 'cpu', 'tensorflow'] as const) spawn(job(b));
-    expect(calls).toEqual(['node:webgpu', 'node:auto', 'utility:wasm', 'utility:cpu', 'utility:tensorflow']);
+    expect(calls).toEqual(['utility:wasm', 'node:webgpu', 'node:auto', 'utility:wasm', 'utility:cpu', 'utility:tensorflow']);
+    expect(lookups).toBe(1);
   });
 
   it('sends everything to the default host when no Node was found', () => {
     const calls: string[] = [];
-    const spawn = routeByBackend({ defaultHost: recorder('utility', calls), webgpuHost: null });
+    const spawn = routeByBackend({ defaultHost: recorder('utility', calls), webgpuHost: () => null });
     spawn(job('webgpu'));
     spawn(job('wasm'));
     expect(calls).toEqual(['utility:webgpu', 'utility:wasm']);
