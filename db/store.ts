@@ -526,7 +526,7 @@ class SqliteStore implements Store {
       let key: [string, string] | undefined = ['', ''];
       while ((key = next.get(runId, key[0], key[1]) as [string, string] | undefined)) seen.set(`${key[0]}\u0000${key[1]}`, { split: key[0], name: key[1] });
     }
-    return [...seen.values()].sort((a, b) => (a.split === b.split ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.split < b.split ? -1 : 1));
+    return [...seen.keys()].sort().map((k) => seen.get(k)!); // "split\0name" sorts as (split, name)
   }
 
   getMetrics(q: MetricsQuery): MetricRow[] {

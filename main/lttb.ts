@@ -66,14 +66,3 @@ export function lttbIndices(x: ArrayLike<number>, y: ArrayLike<number>, threshol
   out.push(n - 1);
   return out;
 }
-
-/** LTTB over objects: keeps at most `threshold` items of an ascending series. */
-export function lttb<T>(points: readonly T[], threshold: number, xOf: (p: T) => number, yOf: (p: T) => number): T[] {
-  const xs = new Float64Array(points.length);
-  const ys = new Float64Array(points.length);
-  points.forEach((p, i) => {
-    xs[i] = xOf(p);
-    ys[i] = yOf(p);
-  });
-  return lttbIndices(xs, ys, threshold).map((i) => points[i]);
-}
