@@ -8,7 +8,7 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        input: { electron: resolve(__dirname, 'main/electron.ts'), 'run-process': resolve(__dirname, 'main/run-process.ts') },
+        input: { electron: resolve(__dirname, 'main/electron/index.ts'), 'run-process': resolve(__dirname, 'main/service/run-process.ts') },
         external: ['better-sqlite3', 'webgpu', /^@tensorflow\//],
       },
     },

@@ -1,9 +1,25 @@
-// Layering (STYLE.md): experiments/ and db/ never import electron; experiments/ knows nothing of
-// SQLite; db/ knows nothing of tfjs; renderer/ sees only preload/api.ts types.
+// Layering by allow-list (VS Code's rule is the model): each top-level room names the rooms and the
+// packages it may import; scripts/lint/layering.js enforces it.
+//   contract → nothing (zod, a hash);  common → nothing
+//   experiments, db → contract, common;  main → contract, common, experiments, db
+//   preload, renderer → contract (renderer also common);  bench, test → anything
 import tseslint from 'typescript-eslint';
 import pluginVue from 'eslint-plugin-vue';
+import layering from './scripts/lint/layering.js';
 
-const noElectron = { name: 'electron', message: 'only main/electron.ts, main/ipc.ts and preload/ may import electron' };
+const TEST_TOOLS = ['vitest', 'node:*'];
+const rooms = {
+  contract: { rooms: [], packages: ['zod', '@noble/hashes'] },
+  common: { rooms: [], packages: [] },
+  experiments: { rooms: ['contract', 'common'], packages: ['node:*', '@tensorflow/*', 'webgpu', 'yaml', ...TEST_TOOLS] },
+  db: { rooms: ['contract', 'common'], packages: ['node:*', 'better-sqlite3', 'csv-stringify', ...TEST_TOOLS] },
+  main: { rooms: ['contract', 'common', 'experiments', 'db'], packages: ['node:*', 'electron', 'commander', 'cli-progress', 'ws', 'yaml', 'zod', 'tsx', 'vite', '@vitejs/plugin-vue', ...TEST_TOOLS] },
+  preload: { rooms: ['contract'], packages: ['electron'] },
+  renderer: { rooms: ['contract', 'common'], packages: ['vue', 'echarts', 'vue-echarts', 'vitest', '@vue/test-utils'] },
+};
+// Tests may reach the shared test support folder from any room; the Electron edge's test drives preload too.
+const testRooms = Object.fromEntries(Object.entries(rooms).map(([k, v]) => [k, { rooms: [...v.rooms, 'test', ...(k === 'main' ? ['preload'] : [])], packages: [...v.packages, ...TEST_TOOLS, '@vue/test-utils', 'ws', 'playwright-core'] }]));
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-artifacts/**', '.portable-bench/**'] },
   ...tseslint.configs.recommended,
@@ -16,21 +32,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['experiments/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: [noElectron, { name: 'better-sqlite3', message: 'experiments/ knows nothing of SQLite' }], patterns: ['**/db/*', '**/main/*', '**/renderer/*'] }],
-    },
+    files: ['{contract,common,experiments,db,main,preload,renderer}/**/*.{ts,vue}'],
+    ignores: ['**/*.test.ts'],
+    plugins: { layering },
+    rules: { 'layering/allowed-imports': ['error', { rooms }] },
   },
   {
-    files: ['db/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: [noElectron], patterns: ['@tensorflow/*', '**/experiments/model/*', '**/experiments/train/*', '**/main/*', '**/renderer/*'] }],
-    },
-  },
-  {
-    files: ['renderer/**/*.ts', 'renderer/**/*.vue'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: [noElectron], patterns: ['**/main/*', '**/db/*', '**/experiments/*', 'node:*', 'better-sqlite3', '@tensorflow/*'] }],
-    },
+    files: ['{contract,common,experiments,db,main,preload,renderer}/**/*.test.ts'],
+    plugins: { layering },
+    rules: { 'layering/allowed-imports': ['error', { rooms: testRooms }] },
   },
 );

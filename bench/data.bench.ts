@@ -22,7 +22,8 @@ import { selectBackend } from '../experiments/backend';
 import { BatchStream, prepareData } from '../experiments/data/index';
 import { BOS_ID, EOS_ID, type Batch } from '../experiments/data/types';
 import { createModel } from '../experiments/model/transformer';
-import { DataSchema, type BackendName, type ModelConfig } from '../experiments/spec';
+import { DataSchema, type ModelConfig } from '../contract/spec';
+import { type BackendName } from '../contract/backends';
 import { Trainer } from '../experiments/train/loop';
 
 const DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/data/multi30k');

@@ -45,7 +45,7 @@ import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../experiments/backend';
 import { BOS_ID, EOS_ID, type Batch } from '../experiments/data/types';
 import { createModel } from '../experiments/model/transformer';
-import type { ModelConfig } from '../experiments/spec';
+import type { ModelConfig } from '../contract/spec';
 import { Trainer } from '../experiments/train/loop';
 
 interface BenchConfig {

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import type { MetricPoint } from '../experiments/protocol';
-import { expandSpec, parseSpec } from '../experiments/spec';
+import type { MetricPoint } from '../contract/run-protocol';
+import { expandSpec, parseSpec } from '../contract/spec';
 import { buildResultTable } from '../db/export';
 import { openStore, type Store } from '../db/store';
 

@@ -14,9 +14,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { openStore } from '../db/store';
-import type { MetricPoint } from '../experiments/protocol';
-import { expandSpec, parseSpec } from '../experiments/spec';
-import { Workbench } from '../main/workbench';
+import type { MetricPoint } from '../contract/run-protocol';
+import { expandSpec, parseSpec } from '../contract/spec';
+import { Workbench } from '../main/service/workbench';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = '/usr/bin/chromium';

@@ -15,7 +15,7 @@ afterEach(() => {
 /** Starts the writer and SIGKILLs it once it has reported `batches` commits; returns the last reported batch. */
 function killWriterAfter(file: string, batches: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'crash-writer.fixture.ts'), file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, '../test/fixtures/crash-writer.ts'), file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let last = -1;

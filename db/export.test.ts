@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expandSpec, parseSpec } from '../experiments/spec';
-import type { FinalMetrics } from '../experiments/protocol';
-import type { RunState } from './rows';
+import { expandSpec, parseSpec } from '../contract/spec';
+import type { FinalMetrics } from '../contract/run-protocol';
+import type { RunState } from '../contract/rows';
 import { buildResultTable, formatResultTable } from './export';
 import { escapeLatex } from './formats/latex';
 import { openStore, type Store } from './store';

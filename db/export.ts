@@ -7,8 +7,8 @@
  *   const table = buildResultTable(store, experiment.id);
  *   writeFileSync('table3.tex', formatResultTable(table, 'latex'));
  */
-import type { ExportFormat, ResultCell, ResultRow, ResultTable } from '../preload/api';
-import type { RunRow } from './rows';
+import type { ExportFormat, ResultCell, ResultRow, ResultTable } from '../contract/api';
+import type { RunRow } from '../contract/rows';
 import type { Store } from './store';
 import { METRIC_COLUMNS, type MetricColumn } from './formats/columns';
 import { formatCsv } from './formats/csv';

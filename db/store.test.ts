@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MetricPoint } from '../experiments/protocol';
+import type { MetricPoint } from '../contract/run-protocol';
 import { LATEST_VERSION, MIGRATIONS, type Migration } from './migrations';
 import { openStore, type NewRun, type Store, StoreVersionError } from './store';
 

@@ -11,12 +11,13 @@
  */
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { METRIC_SPLITS, type MetricPoint, type SampleTranslation } from '../experiments/protocol';
+import { METRIC_SPLITS, type MetricPoint, type SampleTranslation } from '../contract/run-protocol';
+import { UserError } from '../contract/errors';
 import { MIGRATIONS, type Migration } from './migrations';
-import type { CheckpointRow, ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, RunState, SampleRow } from './rows';
+import type { CheckpointRow, ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, RunState, SampleRow } from '../contract/rows';
 
 /** A database written by a newer version of the workbench: refused rather than misread. */
-export class StoreVersionError extends Error {
+export class StoreVersionError extends UserError {
   constructor(
     readonly file: string,
     readonly fileVersion: number,

@@ -11,11 +11,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
-import type { BackendName } from './spec';
+import type { BackendName } from '../contract/backends';
+import { UserError } from '../contract/errors';
 import { installWasmBatchMatMul, installWasmIdentity } from './wasm-kernels';
 
 /** A requested backend could not be loaded; the message is one line meant for the user. */
-export class BackendUnavailableError extends Error {
+export class BackendUnavailableError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'BackendUnavailableError';

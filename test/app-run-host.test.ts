@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../experiments/backend';
-import type { RunJob, RunToParent } from '../experiments/protocol';
-import { expandSpec, parseSpec } from '../experiments/spec';
-import { findSystemNode, forkSpawner, routeByBackend, type RunProcess, type RunSpawner } from '../main/run-host';
+import type { RunJob, RunToParent } from '../contract/run-protocol';
+import { expandSpec, parseSpec } from '../contract/spec';
+import { findSystemNode, forkSpawner, routeByBackend, type RunProcess, type RunSpawner } from '../main/service/run-host';
 
 const ROOT = resolve(__dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'ablate-host-'));
@@ -82,13 +82,13 @@ describe('routing runs to a host by backend', () => {
 
 describe('the bundled run process in a plain Node process', () => {
   it('trains a run to done and reports the backend it used', async () => {
-    // Bundle main/run-process.ts as electron-vite's main build does (same externals), under the project so they resolve.
+    // Bundle main/service/run-process.ts as electron-vite's main build does (same externals), under the project so they resolve.
     const outDir = join(ROOT, 'test-artifacts', 'app-run-host');
     const { build } = await import('vite');
     await build({
       configFile: false,
       logLevel: 'warn',
-      build: { ssr: join(ROOT, 'main/run-process.ts'), outDir, emptyOutDir: true, rollupOptions: { external: ['better-sqlite3', 'webgpu', /^@tensorflow\//], output: { entryFileNames: 'run-process.mjs' } } },
+      build: { ssr: join(ROOT, 'main/service/run-process.ts'), outDir, emptyOutDir: true, rollupOptions: { external: ['better-sqlite3', 'webgpu', /^@tensorflow\//], output: { entryFileNames: 'run-process.mjs' } } },
     });
     const webgpu = await selectBackend('webgpu').then(() => true, () => false);
     const node = findSystemNode({ exclude: undefined }) ?? { path: process.execPath };

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../db/store';
-import { ablate, duplicateMetricKeys, ROOT, tempDir, tinySpec } from './helpers-workbench';
+import { ablate, duplicateMetricKeys, ROOT, tempDir, tinySpec } from './support/workbench';
 
 const until = async (cond: () => boolean, ms: number) => {
   const end = Date.now() + ms;

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../db/store';
-import { ablate, tempDir, tinySpec } from './helpers-workbench';
+import { ablate, tempDir, tinySpec } from './support/workbench';
 
 describe('a diverging run', () => {
   it('fails with "diverged at step N" while the other runs finish', async () => {

@@ -6,9 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FINAL_METRICS } from '../experiments/protocol';
-import { Workbench } from '../main/workbench';
-import { ablate, snapshotTables, tempDir, tinySpec } from './helpers-workbench';
+import { FINAL_METRICS } from '../contract/run-protocol';
+import { Workbench } from '../main/service/workbench';
+import { ablate, snapshotTables, tempDir, tinySpec } from './support/workbench';
 
 const dir = tempDir();
 const db = join(dir, 'cli.sqlite');

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import './backends';
 import { findPreset } from '../../experiments/presets';
-import type { BackendName } from '../../experiments/spec';
-import { expandSpec, parseSpec } from '../../experiments/spec';
+import type { BackendName } from '../../contract/backends';
+import { expandSpec, parseSpec } from '../../contract/spec';
 import { runJob } from '../../experiments/run/run-job';
 
 async function main(presetName = 'quick', backend = 'webgpu'): Promise<void> {

@@ -2,7 +2,7 @@
  * The metric columns of the result table, shared by buildResultTable (which fills them) and the
  * formatters (which render them). A ResultRow's `metrics` is keyed by `label`.
  */
-import type { ResultCell, ResultRow, ResultTable } from '../../preload/api';
+import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
 
 export interface MetricColumn {
   /** Column heading, and the key in ResultRow.metrics. */

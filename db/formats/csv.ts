@@ -4,7 +4,7 @@
  * and the seed counts. Headings use the metric names (valid_ppl_mean, …).
  */
 import { stringify } from 'csv-stringify/sync';
-import type { ResultTable } from '../../preload/api';
+import type { ResultTable } from '../../contract/api';
 import { isIncomplete, splitColumns } from './columns';
 
 const num = (v: number | null) => (v === null ? '' : String(v));

@@ -3,7 +3,7 @@
  * count, the best value in \textbf, Δ against base, and incomplete seed groups marked $^\dagger$
  * with a note under the table. Needs \usepackage{booktabs} in the preamble.
  */
-import type { ResultCell, ResultRow, ResultTable } from '../../preload/api';
+import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
 import { isIncomplete, type MetricColumn, signed, splitColumns } from './columns';
 
 const SPECIAL: Record<string, string> = {

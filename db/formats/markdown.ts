@@ -2,7 +2,7 @@
  * Markdown (GitHub table): "mean ± std (n=k, Δ ±d)" cells, the best value in **bold**, and
  * incomplete seed groups marked † with a footnote under the table.
  */
-import type { ResultCell, ResultRow, ResultTable } from '../../preload/api';
+import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
 import { isIncomplete, type MetricColumn, signed, splitColumns } from './columns';
 
 /** Pipes would split the cell; backslash-escape them (and backslashes themselves). */

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataSchema } from '../spec';
+import { DataSchema } from '../../contract/spec';
 import { prepareData } from './index';
 import { Rng } from './rng';
 import type { PreparedData } from './types';

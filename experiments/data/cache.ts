@@ -17,7 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson } from '../spec';
+import { canonicalJson } from '../../contract/spec';
 import { loadTokenizer } from './tokenizer';
 import type { EncodedPair, SplitInfo, TextTokenizer } from './types';
 

@@ -8,7 +8,7 @@
  *   const data = await prepareData(run.config.data, job.cacheDir, (l) => console.log(l));
  *   const stream = new BatchStream(data.train, 4096, run.config.seed);
  */
-import type { DataConfig } from '../spec';
+import type { DataConfig } from '../../contract/spec';
 import { cacheFile, cacheKey, readCache, writeCache, type CachedData, type SplitName } from './cache';
 import { parseSplit, readSplitSource, type RawSplit, type SplitSource } from './readers';
 import { generateSynthetic, syntheticParams } from './synthetic';

@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RunToParent } from '../protocol';
+import type { RunToParent } from '../../contract/run-protocol';
 import { runJob } from '../run/run-job';
-import { expandSpec, parseSpec } from '../spec';
+import { expandSpec, parseSpec } from '../../contract/spec';
 
 const DATA = resolve(__dirname, '../../../shared/data/multi30k');
 const haveData = existsSync(DATA);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataSchema } from '../spec';
+import { DataSchema } from '../../contract/spec';
 import { prepareData } from './index';
 import { DataError } from './types';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DataSchema } from '../spec';
+import { DataSchema } from '../../contract/spec';
 import { loadTokenizer, prepareData } from './index';
 import { generateSynthetic, syntheticParams } from './synthetic';
 

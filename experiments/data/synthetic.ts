@@ -17,7 +17,7 @@
  * Parameters (data.*): vocab = number of distinct source content symbols, min_len/max_len =
  * source length range, train/valid/test sizes, seed. Same parameters → identical data.
  */
-import type { DataConfig } from '../spec';
+import type { DataConfig } from '../../contract/spec';
 import { Rng, subSeed } from './rng';
 
 export type SyntheticTask = NonNullable<DataConfig['task']>;

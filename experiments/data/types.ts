@@ -2,6 +2,8 @@
  * The contract between data preparation (experiments/data) and its users (training, decoding,
  * evaluation, translate). Ids 0–3 are reserved in every vocabulary.
  */
+import { UserError } from '../../contract/errors';
+
 export const PAD_ID = 0;
 export const BOS_ID = 1;
 export const EOS_ID = 2;
@@ -62,7 +64,7 @@ export interface Batch {
 }
 
 /** Raised for user data problems (missing file, line-count mismatch, bad UTF-8…): one line naming the file and value. */
-export class DataError extends Error {
+export class DataError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'DataError';

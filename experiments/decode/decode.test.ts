@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createModel } from '../model/transformer';
 import type { Seq2SeqModel } from '../model/types';
 import { rng, tinyConfig, useBackend } from '../model/test-utils';
-import type { ModelConfig } from '../spec';
+import type { ModelConfig } from '../../contract/spec';
 import { beamSearch, greedyDecode, lengthPenalty } from './index';
 
 const VOCAB = 12;

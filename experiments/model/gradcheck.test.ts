@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../spec';
+import type { ModelConfig } from '../../contract/spec';
 import { createModel } from './transformer';
 import { int2d, randomBatch, rng, tinyConfig, useBackend } from './test-utils';
 

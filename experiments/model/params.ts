@@ -9,7 +9,7 @@
  * (model seed, weight name), so the same seed gives the same weights on every backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../spec';
+import type { ModelConfig } from '../../contract/spec';
 import { MAX_LEARNED_POSITIONS } from './positional';
 
 export type Init = 'xavier' | 'zeros' | 'ones' | 'embedding';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../spec';
+import type { ModelConfig } from '../../contract/spec';
 import { labelSmoothedCrossEntropy } from '../train/loss';
 import { createModel } from './transformer';
 import { int2d, randomBatch, tinyConfig, useBackend } from './test-utils';

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import type { ModelConfig } from '../spec';
+import type { ModelConfig } from '../../contract/spec';
 import { installWasmBatchMatMul } from '../wasm-kernels';
 import { mulberry32 } from '../train/rng';
 

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../spec';
+import type { ModelConfig } from '../../contract/spec';
 import { countParameters } from './params';
 import { sinusoidalTable } from './positional';
 import { createModel } from './transformer';

@@ -6,7 +6,7 @@
  * Shapes: B batch, s source length, t target length, d d_model, h heads, V vocabulary.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../spec';
+import type { ModelConfig } from '../../contract/spec';
 import type { AttentionWeights as AttentionMaps, DecoderCache, EncoderOutput, Seq2SeqModel } from './types';
 import { embeddingLookup, matMul } from './ops';
 import {

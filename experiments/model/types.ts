@@ -3,7 +3,7 @@
  * (experiments/decode). Token ids are int32; 0 is padding (see experiments/data/types.ts).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../spec';
+import type { ModelConfig } from '../../contract/spec';
 
 /** Encoder output for a source batch, reused by every decoder step. */
 export interface EncoderOutput {

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunToParent, SampleTranslation } from '../protocol';
-import { expandSpec, parseSpec } from '../spec';
+import type { RunToParent, SampleTranslation } from '../../contract/run-protocol';
+import { expandSpec, parseSpec } from '../../contract/spec';
 import { attentionMaps, openCheckpoint, translate, type LoadedRun } from './inference';
 import { runJob } from './run-job';
 

@@ -7,14 +7,15 @@
  * default, because Dawn cannot run inside Electron's process cage (ARCHITECTURE.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttentionMaps } from '../../preload/api';
+import type { AttentionMaps } from '../../contract/api';
 import { selectBackend } from '../backend';
 import { toBatch } from '../data/batches';
 import { loadTokenizer } from '../data/tokenizer';
 import type { EncodedPair, TextTokenizer } from '../data/types';
 import { createModel } from '../model/transformer';
 import type { Seq2SeqModel } from '../model/types';
-import type { BackendName, RunConfig } from '../spec';
+import type { RunConfig } from '../../contract/spec';
+import type { BackendName } from '../../contract/backends';
 import { readCheckpoint, restoreWeights } from '../train/checkpoint';
 import { translateIds } from './evaluate';
 

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import type { RunToParent } from '../protocol';
-import { expandSpec, parseSpec } from '../spec';
+import type { RunToParent } from '../../contract/run-protocol';
+import { expandSpec, parseSpec } from '../../contract/spec';
 import { runJob } from './run-job';
 
 const dir = mkdtempSync(join(tmpdir(), 'ablate-reverse-'));

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RunJob, RunToParent } from '../protocol';
-import { expandSpec, parseSpec, type SpecInput } from '../spec';
+import type { RunJob, RunToParent } from '../../contract/run-protocol';
+import { expandSpec, parseSpec, type SpecInput } from '../../contract/spec';
 import { runJob } from './run-job';
 
 const dir = mkdtempSync(join(tmpdir(), 'ablate-runjob-'));

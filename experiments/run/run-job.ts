@@ -16,7 +16,7 @@ import { BatchStream, dataFacts, prepareData, type BatchPosition } from '../data
 import { DataError, type PreparedData } from '../data/types';
 import { createModel } from '../model/transformer';
 import type { Seq2SeqModel } from '../model/types';
-import type { FailureKind, FinalMetrics, MetricPoint, RunJob, RunToParent, SampleTranslation } from '../protocol';
+import type { FailureKind, FinalMetrics, MetricPoint, RunJob, RunToParent, SampleTranslation } from '../../contract/run-protocol';
 import { checkpointFileName, pruneCheckpoints, readCheckpoint, restoreTrainer, saveCheckpoint } from '../train/checkpoint';
 import { Trainer, trainLoop } from '../train/loop';
 import { evaluateLoss, translateAndScore } from './evaluate';
@@ -58,8 +58,8 @@ const OOM = /out of memory|\bOOM\b|allocation failed|failed to allocate|cannot a
 export function classifyFailure(err: unknown): { kind: FailureKind; reason: string } {
   const message = err instanceof Error ? err.message : String(err);
   const line = (message.split('\n').find((l) => l.trim()) ?? message).trim();
-  if (err instanceof BackendUnavailableError || (err instanceof Error && err.name === 'BackendUnavailableError')) return { kind: 'backend', reason: line };
-  if (err instanceof DataError || (err instanceof Error && err.name === 'DataError')) return { kind: 'data', reason: line };
+  if (err instanceof BackendUnavailableError) return { kind: 'backend', reason: line };
+  if (err instanceof DataError) return { kind: 'data', reason: line };
   if (err instanceof RangeError && /Array buffer|typed array/i.test(message)) return { kind: 'out-of-memory', reason: `out of memory: ${line}` };
   if (OOM.test(message)) return { kind: 'out-of-memory', reason: `out of memory: ${line}` };
   return { kind: 'error', reason: `${err instanceof Error && err.name !== 'Error' ? `${err.name}: ` : ''}${line}` };

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../backend';
-import type { RunToParent } from '../protocol';
-import { expandSpec, parseSpec } from '../spec';
+import type { RunToParent } from '../../contract/run-protocol';
+import { expandSpec, parseSpec } from '../../contract/spec';
 import { runJob } from './run-job';
 
 const webgpu = await selectBackend('webgpu').then(

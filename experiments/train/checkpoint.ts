@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, fsyncSync, closeSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { RunConfig } from '../spec';
+import type { RunConfig } from '../../contract/spec';
 import type { Trainer } from './loop';
 
 const MAGIC = 'ABLCKPT1';

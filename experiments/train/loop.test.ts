@@ -7,7 +7,7 @@ import { selectBackend } from '../backend';
 import { BatchStream, prepareData, type BatchPosition } from '../data/index';
 import type { PreparedData } from '../data/types';
 import { createModel } from '../model/transformer';
-import { expandSpec, parseSpec, type RunConfig } from '../spec';
+import { expandSpec, parseSpec, type RunConfig } from '../../contract/spec';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from './checkpoint';
 import { Trainer, trainLoop } from './loop';
 

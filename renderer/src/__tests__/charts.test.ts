@@ -6,7 +6,7 @@ import { interpolate, plotPoints } from '../charts/curves';
 import { finalMetricBars, parallelRows, varyingParams } from '../charts/compare';
 import { configDiff } from '../charts/config-diff';
 import { barErrorOption, heatmapOption, lineChartOption } from '../charts/options';
-import type { RunRow } from '../../../preload/api';
+import type { RunRow } from '../../../contract/api';
 
 describe('EMA smoothing (TensorBoard’s debiased form)', () => {
   it('matches s_t = w·s_{t-1} + (1-w)·x_t divided by 1 - w^t, worked by hand for w = 0.5', () => {

@@ -1,11 +1,11 @@
 // @vitest-environment happy-dom
 import { describe, expect, it, vi } from 'vitest';
 import { flushPromises, mount } from '@vue/test-utils';
-import type { ResultTable, RunRow, SpecPreview } from '../../../preload/api';
+import type { ResultTable, RunRow, SpecPreview } from '../../../contract/api';
 import SpecEditor from '../components/SpecEditor.vue';
 import ResultTableView from '../components/ResultTableView.vue';
 import RunQueueTable from '../components/RunQueueTable.vue';
-import { WorkbenchError } from '../api/transport';
+import { UserError } from '../../../contract/errors';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,7 +72,7 @@ describe('the spec editor', () => {
 
   it('shows every issue when queueing is refused', async () => {
     const api = editorApi(() => ({ ok: true, name: 'x', runs: [{ variant: 'base', seed: 1, hash: 'h', changes: {}, duplicateOf: null }] }));
-    api.enqueueSpec.mockRejectedValueOnce(new WorkbenchError('bad', ['data.corpus.train: no such file']));
+    api.enqueueSpec.mockRejectedValueOnce(new UserError('bad', ['data.corpus.train: no such file']));
     const w = mount(SpecEditor, { props: { api, debounceMs: 1 } });
     await w.find('[data-test=spec-text]').setValue('name: x');
     await wait(10);

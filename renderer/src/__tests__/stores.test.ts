@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MetricRow, RunRow } from '../../../preload/api';
+import type { MetricRow, RunRow } from '../../../contract/api';
 import { createMetricsStore, pickKey, METRIC_PATTERNS } from '../stores/metrics';
 import { createRunsStore } from '../stores/runs';
 import { parseRoute, routeHash } from '../stores/router';

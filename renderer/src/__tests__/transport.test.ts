@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createSocketClient, decodeMessage, encodeMessage, socketUrl, WorkbenchError, type SocketLike } from '../api/transport';
-import type { WorkbenchEvent } from '../../../preload/api';
+import { createSocketClient, socketUrl, type SocketLike } from '../api/transport';
+import { decodeMessage, encodeMessage } from '../../../contract/wire';
+import { UserError } from '../../../contract/errors';
+import type { WorkbenchEvent } from '../../../contract/api';
 
 /** A scripted socket: records what the client sends; the test plays the server. */
 function fakeSocket() {
@@ -38,9 +40,9 @@ describe('the WebSocket transport', () => {
     f.sockets[0].onopen!({});
     const p = api.enqueueSpec('x');
     const { id } = decodeMessage(f.sockets[0].sent[0]) as { id: number };
-    f.sockets[0].onmessage!({ data: JSON.stringify({ id, error: { message: 'bad spec', issues: ['name: must be a string'] } }) });
-    const err = (await p.catch((e: unknown) => e)) as WorkbenchError;
-    expect(err).toBeInstanceOf(WorkbenchError);
+    f.sockets[0].onmessage!({ data: JSON.stringify({ id, error: { message: 'bad spec', issues: ['name: must be a string'], user: true } }) });
+    const err = (await p.catch((e: unknown) => e)) as UserError;
+    expect(err).toBeInstanceOf(UserError);
     expect(err.message).toBe('bad spec');
     expect(err.issues).toEqual(['name: must be a string']);
   });

@@ -3,12 +3,14 @@
  * runs in Electron, otherwise a WebSocket client to `ablate serve` with the same typed interface.
  * Views never know which one they got.
  */
-import type { RemoteMethod, WorkbenchApi, WorkbenchEvent } from '../../../preload/api';
+import { REMOTE_METHOD_NAMES, type RemoteMethod, type WorkbenchApi, type WorkbenchEvent } from '../../../contract/api';
+import { fromWireError, UserError } from '../../../contract/errors';
+import { decodeMessage, encodeMessage, type PreloadBridge, type SocketMessage } from '../../../contract/wire';
 
 declare global {
   interface Window {
     /** Exposed by preload/index.ts through contextBridge (Electron only). */
-    workbench?: WorkbenchApi;
+    workbench?: PreloadBridge;
   }
 }
 
@@ -19,32 +21,6 @@ export interface WorkbenchClient extends WorkbenchApi {
   readonly kind: 'electron' | 'websocket';
   onConnection(listener: (state: ConnectionState) => void): () => void;
 }
-
-/** A failed call: the one-line message and, for a bad spec, the schema's issue lines. */
-export class WorkbenchError extends Error {
-  constructor(
-    message: string,
-    readonly issues: readonly string[] = [],
-  ) {
-    super(message);
-    this.name = 'WorkbenchError';
-  }
-}
-
-/** JSON that keeps NaN/±Infinity ({"$num":"NaN"}), mirroring main/server.ts. */
-export function encodeMessage(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $num: String(v) } : v));
-}
-export function decodeMessage(text: string): unknown {
-  return JSON.parse(text, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { $num?: unknown }).$num === 'string' ? Number((v as { $num: string }).$num) : v,
-  );
-}
-
-const REMOTE_METHODS: readonly RemoteMethod[] = [
-  'listPresets', 'previewSpec', 'enqueueSpec', 'listExperiments', 'listRuns', 'getRun', 'getMetrics', 'getMetricKeys', 'getSamples', 'getLogs',
-  'cancelRun', 'retryRun', 'moveRun', 'pauseQueue', 'resumeQueue', 'queueStatus', 'resultTable', 'exportTable', 'attention',
-];
 
 /** Minimal WebSocket surface used here (so tests can pass a fake). */
 export interface SocketLike {
@@ -90,19 +66,19 @@ export function createSocketClient(url: string, open: (url: string) => SocketLik
       for (const m of outbox.splice(0)) ws.send(m);
     };
     ws.onmessage = (ev) => {
-      const msg = decodeMessage(String(ev.data)) as { id?: number; result?: unknown; error?: { message: string; issues?: string[] }; events?: WorkbenchEvent[] };
-      if (msg.events) {
+      const msg = decodeMessage(String(ev.data)) as SocketMessage;
+      if ('events' in msg) {
         for (const e of msg.events) for (const l of eventListeners) l(e);
         return;
       }
-      const call = msg.id === undefined ? undefined : pending.get(msg.id);
-      if (!call || msg.id === undefined) return;
+      const call = msg.id === null ? undefined : pending.get(msg.id);
+      if (!call || msg.id === null) return;
       pending.delete(msg.id);
-      if (msg.error) call.reject(new WorkbenchError(msg.error.message, msg.error.issues ?? []));
+      if ('error' in msg) call.reject(fromWireError(msg.error));
       else call.resolve(msg.result);
     };
     ws.onclose = () => {
-      for (const [, call] of pending) call.reject(new WorkbenchError('connection to the workbench lost'));
+      for (const [, call] of pending) call.reject(new UserError('connection to the workbench lost'));
       pending.clear();
       setState('closed');
       setTimeout(() => {
@@ -139,7 +115,7 @@ export function createSocketClient(url: string, open: (url: string) => SocketLik
       return suggestedName;
     },
   } as Record<string, unknown>;
-  for (const m of REMOTE_METHODS) client[m] = (...args: unknown[]) => call(m, args);
+  for (const m of REMOTE_METHOD_NAMES) client[m] = (...args: unknown[]) => call(m, args);
   connect();
   return client as unknown as WorkbenchClient;
 }
@@ -157,28 +133,22 @@ export function downloadFile(name: string, content: string): void {
   if (!content.startsWith('data:')) setTimeout(() => URL.revokeObjectURL(href), 10_000);
 }
 
-/** Electron's preload API, wrapped so errors look the same as over the WebSocket. */
-function wrapElectron(api: WorkbenchApi): WorkbenchClient {
+/** Electron's preload bridge, its replies opened so errors look the same as over the WebSocket. */
+function wrapElectron(bridge: PreloadBridge): WorkbenchClient {
   const client = {
     kind: 'electron' as const,
-    onEvent: (l: (e: WorkbenchEvent) => void) => api.onEvent(l),
-    saveFile: (n: string, c: string) => api.saveFile(n, c),
+    onEvent: (l: (e: WorkbenchEvent) => void) => bridge.onEvent(l),
+    saveFile: (n: string, c: string) => bridge.saveFile(n, c),
     onConnection(listener: (s: ConnectionState) => void) {
       listener('open');
       return () => {};
     },
   } as Record<string, unknown>;
-  for (const m of REMOTE_METHODS)
+  for (const m of REMOTE_METHOD_NAMES)
     client[m] = async (...args: unknown[]) => {
-      try {
-        return await (api[m] as (...a: unknown[]) => Promise<unknown>)(...args);
-      } catch (err) {
-        // Electron prefixes remote errors with "Error invoking remote method '…': ".
-        const raw = err instanceof Error ? err.message : String(err);
-        const message = raw.replace(/^Error invoking remote method '[^']+': (\w*Error: )?/, '');
-        const issues = message.startsWith('[issues]') ? (JSON.parse(message.slice(8)) as { message: string; issues: string[] }) : null;
-        throw issues ? new WorkbenchError(issues.message, issues.issues) : new WorkbenchError(message);
-      }
+      const reply = await (bridge[m] as (...a: unknown[]) => ReturnType<PreloadBridge[RemoteMethod]>)(...args);
+      if (!reply.ok) throw fromWireError(reply.error);
+      return reply.result;
     };
   return client as unknown as WorkbenchClient;
 }

@@ -1,5 +1,5 @@
 /** Compare view's data shaping: runs → per-variant bars, parallel-coordinate rows. Pure, tested. */
-import type { RunRow } from '../../../preload/api';
+import type { RunRow } from '../../../contract/api';
 import type { BarItem, ParallelRun } from './options';
 import { meanStd } from './stats';
 

@@ -4,7 +4,7 @@
  * tells views when to redraw.
  */
 import { markRaw, shallowRef } from 'vue';
-import type { MetricRow, MetricSeries, WorkbenchApi } from '../../../preload/api';
+import type { MetricRow, MetricSeries, WorkbenchApi } from '../../../contract/api';
 
 /** One (run, split, name) series, sorted by step; parallel arrays for cheap charting (the API's own shape). */
 export type Series = MetricSeries;

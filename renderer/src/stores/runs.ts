@@ -3,7 +3,7 @@
  * Run lists are replaced wholesale (shallowRef): views read them, never mutate them.
  */
 import { computed, shallowRef, type ShallowRef } from 'vue';
-import type { ExperimentRow, QueueStatus, RunRow, WorkbenchApi, WorkbenchEvent } from '../../../preload/api';
+import type { ExperimentRow, QueueStatus, RunRow, WorkbenchApi, WorkbenchEvent } from '../../../contract/api';
 
 export interface RunProgress {
   readonly step: number;

@@ -1,0 +1,173 @@
+/**
+ * The Workbench API: everything a front (the renderer, the CLI) can ask of the workbench service.
+ * One definition imported by main (implementation, IPC and WebSocket edges), preload
+ * (contextBridge) and the renderer. Browser-safe: types and the method list only.
+ */
+import type { ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, SampleRow } from './rows';
+
+export type { ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, SampleRow, RunState } from './rows';
+
+/** Result-table export formats: CSV (mean and std as columns), Markdown, LaTeX booktabs. */
+export const EXPORT_FORMATS = ['csv', 'md', 'latex'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** One run a spec would create, shown before queueing. */
+export interface PreviewRun {
+  readonly variant: string;
+  readonly seed: number;
+  readonly hash: string;
+  readonly changes: Readonly<Record<string, unknown>>;
+  /** Already queued/running/done in this database (would be skipped unless forced). */
+  readonly duplicateOf: number | null;
+}
+
+export type SpecPreview =
+  | { readonly ok: true; readonly name: string; readonly runs: readonly PreviewRun[] }
+  /** `issues` are the schema's own `path: message` lines. */
+  | { readonly ok: false; readonly issues: readonly string[] };
+
+export interface EnqueueResult {
+  readonly experimentId: number;
+  readonly queued: readonly number[];
+  /** Runs skipped because the same config hash is already queued, running or done. */
+  readonly skipped: readonly { readonly variant: string; readonly seed: number; readonly existingRunId: number }[];
+}
+
+export interface QueueStatus {
+  readonly paused: boolean;
+  readonly slots: number;
+  readonly running: readonly number[];
+}
+
+export interface PresetInfo {
+  readonly name: string;
+  readonly description: string;
+  /** The preset as YAML text, ready for the spec editor. */
+  readonly yaml: string;
+}
+
+/** Attention weights for one sentence: [layer][head][query][key], tokens as the model saw them. */
+export interface AttentionMaps {
+  readonly sourceTokens: readonly string[];
+  readonly targetTokens: readonly string[];
+  readonly translation: string;
+  readonly encoderSelf: readonly number[][][][];
+  readonly decoderSelf: readonly number[][][][];
+  readonly cross: readonly number[][][][];
+}
+
+export interface MetricQuery {
+  readonly runIds: readonly number[];
+  /** Metric names (e.g. loss, lr, valid_ppl); all when omitted. */
+  readonly names?: readonly string[];
+  /** Return at most this many points per (run, split, name) series, LTTB-sampled. */
+  readonly maxPoints?: number;
+}
+
+/** Pushed to fronts in batches: the service gathers ~150 ms of events into one batch (the only batching on the way). */
+export type WorkbenchEvent =
+  | { readonly type: 'runs-changed'; readonly runs: readonly RunRow[] }
+  | { readonly type: 'metrics'; readonly points: readonly MetricRow[] }
+  | { readonly type: 'progress'; readonly runId: number; readonly step: number; readonly totalSteps: number; readonly loss: number; readonly tokensPerSecond: number; readonly etaSeconds: number | null }
+  | { readonly type: 'queue'; readonly status: QueueStatus };
+
+/** The result table as data (the renderer renders it; export formats are text). */
+export interface ResultTable {
+  readonly experiment: string;
+  /** Columns the variants change, then the metric columns. */
+  readonly columns: readonly string[];
+  readonly rows: readonly ResultRow[];
+}
+
+export interface ResultCell {
+  readonly mean: number | null;
+  readonly std: number | null;
+  readonly n: number;
+  /** Difference of the mean against the base row's mean. */
+  readonly delta: number | null;
+  readonly best: boolean;
+}
+
+export interface ResultRow {
+  readonly variant: string;
+  readonly isBase: boolean;
+  /** Values of the changed hyper-parameters (blank when equal to base). */
+  readonly params: Readonly<Record<string, string>>;
+  readonly metrics: Readonly<Record<string, ResultCell>>;
+  /** Seeds finished / seeds expected: incomplete groups are flagged. */
+  readonly seedsDone: number;
+  readonly seedsExpected: number;
+}
+
+export interface WorkbenchApi {
+  listPresets(): Promise<readonly PresetInfo[]>;
+  /** Validates a spec (YAML or JSON text) and expands it, without queueing anything. */
+  previewSpec(text: string): Promise<SpecPreview>;
+  /** Validates and queues; nothing is queued when the spec is invalid (rejects with the issues). */
+  enqueueSpec(text: string, options?: { readonly force?: boolean; readonly backend?: string }): Promise<EnqueueResult>;
+  listExperiments(): Promise<readonly ExperimentRow[]>;
+  listRuns(filter?: { readonly experimentId?: number }): Promise<readonly RunRow[]>;
+  getRun(runId: number): Promise<RunRow | null>;
+  /** One column-wise series per (run, split, name), ordered by run, split, name (a third of the bytes of per-point rows on the wire). */
+  getMetrics(query: MetricQuery): Promise<readonly MetricSeries[]>;
+  /** `split/name` keys these runs have recorded, sorted (e.g. "train/loss"); reads no points. */
+  getMetricKeys(runIds: readonly number[]): Promise<readonly string[]>;
+  getSamples(runId: number): Promise<readonly SampleRow[]>;
+  getLogs(runId: number): Promise<readonly LogRow[]>;
+  cancelRun(runId: number): Promise<void>;
+  retryRun(runId: number): Promise<void>;
+  /** Moves a queued run to `position` (0 = next to run). */
+  moveRun(runId: number, position: number): Promise<void>;
+  pauseQueue(): Promise<void>;
+  resumeQueue(): Promise<void>;
+  queueStatus(): Promise<QueueStatus>;
+  resultTable(experimentId: number): Promise<ResultTable>;
+  exportTable(experimentId: number, format: ExportFormat): Promise<string>;
+  /** Translates `sentence` with the run's latest checkpoint and returns attention maps. */
+  attention(runId: number, sentence: string): Promise<AttentionMaps>;
+  /** Subscribes to pushed events; returns the unsubscribe function. */
+  onEvent(listener: (event: WorkbenchEvent) => void): () => void;
+  /**
+   * Saves text or a data URL through a native dialog (Electron) or a download (browser).
+   * Returns the path saved to, or null when the user cancelled.
+   */
+  saveFile(suggestedName: string, content: string): Promise<string | null>;
+}
+
+/** Methods callable over IPC / WebSocket (everything but the local-only ones). */
+export type RemoteMethod = Exclude<keyof WorkbenchApi, 'onEvent' | 'saveFile'>;
+
+/** Every remote method, once; `satisfies` makes a method added to WorkbenchApi a compile error here until listed. */
+const REMOTE_METHOD_SET = {
+  listPresets: true,
+  previewSpec: true,
+  enqueueSpec: true,
+  listExperiments: true,
+  listRuns: true,
+  getRun: true,
+  getMetrics: true,
+  getMetricKeys: true,
+  getSamples: true,
+  getLogs: true,
+  cancelRun: true,
+  retryRun: true,
+  moveRun: true,
+  pauseQueue: true,
+  resumeQueue: true,
+  queueStatus: true,
+  resultTable: true,
+  exportTable: true,
+  attention: true,
+} as const satisfies Record<RemoteMethod, true>;
+
+/** The remote method names, for edges that register or forward each one. */
+export const REMOTE_METHOD_NAMES = Object.keys(REMOTE_METHOD_SET) as readonly RemoteMethod[];
+
+/**
+ * The service as a front in the same process sees it (main/service/workbench.ts implements it; the
+ * IPC and WebSocket edges serve it): the remote methods plus event batches.
+ */
+export type WorkbenchService = Pick<WorkbenchApi, RemoteMethod> & {
+  /** Subscribes to event batches (each batch is one array, in order); returns the unsubscribe function. */
+  onEvents(listener: (events: readonly WorkbenchEvent[]) => void): () => void;
+};

@@ -1,0 +1,334 @@
+/**
+ * The experiment spec: the one definition of what a researcher writes (JSON or YAML), how it is
+ * validated, and how it expands into run configs. Imported by the CLI, the Workbench, the IPC and
+ * HTTP edges and the renderer's spec editor alike.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { z } from 'zod';
+import { UserError } from './errors';
+import { BACKENDS } from './backends';
+
+const positiveInt = z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
+const nonNegativeInt = z.number({ error: 'must be a non-negative integer' }).int('must be a non-negative integer').min(0, 'must be a non-negative integer');
+const probability = z.number({ error: 'must be a number in [0, 1)' }).min(0, 'must be a number in [0, 1)').lt(1, 'must be a number in [0, 1)');
+
+export const SYNTHETIC_TASKS = ['synthetic-copy', 'synthetic-reverse', 'synthetic-reorder'] as const;
+
+/** A split's files: a [source, target] pair of aligned text files, or one TSV (source<TAB>target). Paths relative to the spec file. */
+const SplitFiles = z.union([z.tuple([z.string().min(1), z.string().min(1)]), z.string().min(1)], {
+  error: 'must be [source_file, target_file] or a single .tsv path',
+});
+
+export const CorpusSchema = z.strictObject({
+  train: SplitFiles,
+  valid: SplitFiles,
+  test: SplitFiles.optional(),
+});
+
+export const TokenizerSchema = z.strictObject({
+  kind: z.enum(['bpe', 'word', 'char'], { error: 'one of bpe, word, char' }).default('bpe'),
+  /** Target vocabulary size (BPE merges stop there; word/char keep the most frequent). */
+  vocab: positiveInt.default(8000),
+  /** One vocabulary for source and target (required for share_embeddings). */
+  shared: z.boolean().default(true),
+  lowercase: z.boolean().default(false),
+});
+
+export const DataSchema = z
+  .strictObject({
+    corpus: CorpusSchema.optional(),
+    /** Built-in generated task; the fields below parameterise it (defaults live in experiments/data). */
+    task: z.enum(SYNTHETIC_TASKS, { error: `one of ${SYNTHETIC_TASKS.join(', ')}` }).optional(),
+    /** Synthetic: number of distinct content tokens generated (specials not included). */
+    vocab: positiveInt.optional(),
+    min_len: positiveInt.optional(),
+    train_size: positiveInt.optional(),
+    valid_size: positiveInt.optional(),
+    test_size: nonNegativeInt.optional(),
+    seed: nonNegativeInt.optional(),
+    tokenizer: TokenizerSchema.prefault({}),
+    /** Pairs longer than this (in tokens, either side) are filtered and counted. Synthetic: longest generated sequence. */
+    max_len: positiveInt.default(64),
+  })
+  .superRefine((d, ctx) => {
+    if (!d.corpus === !d.task) ctx.addIssue({ code: 'custom', message: 'exactly one of corpus or task is required', path: [] });
+  });
+
+export const POSITIONAL = ['sinusoidal', 'learned', 'none'] as const;
+export const NORMS = ['post', 'pre'] as const;
+
+/** Model hyper-parameter fields without defaults (variants and grids name only what they change). */
+const modelFields = {
+  /** N: encoder blocks and decoder blocks each. */
+  layers: positiveInt,
+  d_model: positiveInt,
+  d_ff: positiveInt,
+  heads: positiveInt,
+  /** Per-head query/key width; defaults to d_model / heads. */
+  d_k: positiveInt,
+  /** Per-head value width; defaults to d_model / heads. */
+  d_v: positiveInt,
+  dropout: probability,
+  label_smoothing: probability,
+  positional: z.enum(POSITIONAL, { error: `one of ${POSITIONAL.join(', ')}` }),
+  /** Tie source embedding, target embedding and pre-softmax projection (needs a shared vocabulary). */
+  share_embeddings: z.boolean({ error: 'must be true or false' }),
+  norm: z.enum(NORMS, { error: `one of ${NORMS.join(', ')}` }),
+  /** false drops the 1/sqrt(d_k) factor of eq. (1). */
+  attention_scale: z.boolean({ error: 'must be true or false' }),
+  /** true uses one projection for queries and keys. */
+  share_qk: z.boolean({ error: 'must be true or false' }),
+};
+
+/** Model hyper-parameters: the columns of the paper's Table 3 plus the ablation switches. */
+export const ModelSchema = z.strictObject({
+  ...modelFields,
+  layers: modelFields.layers.default(2),
+  d_model: modelFields.d_model.default(128),
+  d_ff: modelFields.d_ff.default(512),
+  heads: modelFields.heads.default(4),
+  d_k: modelFields.d_k.optional(),
+  d_v: modelFields.d_v.optional(),
+  dropout: modelFields.dropout.default(0.1),
+  label_smoothing: modelFields.label_smoothing.default(0.1),
+  positional: modelFields.positional.default('sinusoidal'),
+  share_embeddings: modelFields.share_embeddings.default(true),
+  norm: modelFields.norm.default('post'),
+  attention_scale: modelFields.attention_scale.default(true),
+  share_qk: modelFields.share_qk.default(false),
+});
+
+const decodeFields = {
+  /** Beam width for the final evaluation; 1 means greedy. */
+  beam: positiveInt,
+  /** Length-penalty exponent α of ((5+len)/6)^α. */
+  alpha: z.number({ error: 'must be a number ≥ 0' }).min(0, 'must be a number ≥ 0'),
+  /** Extra target tokens allowed beyond the source length. */
+  max_len_offset: nonNegativeInt,
+};
+
+export const DecodeSchema = z.strictObject({
+  beam: decodeFields.beam.default(4),
+  alpha: decodeFields.alpha.default(0.6),
+  max_len_offset: decodeFields.max_len_offset.default(50),
+});
+
+const trainFields = {
+  steps: positiveInt,
+  /** Target tokens per batch (the paper: ~25000); batches are length-bucketed to this budget. */
+  batch_tokens: positiveInt,
+  warmup: positiveInt,
+  /** Multiplier of the paper's schedule d_model^-0.5 · min(step^-0.5, step · warmup^-1.5). */
+  lr_factor: z.number({ error: 'must be a positive number' }).positive('must be a positive number'),
+  /** Global gradient-norm clip; 0 disables. */
+  clip_norm: z.number({ error: 'must be a non-negative number' }).min(0, 'must be a non-negative number'),
+  eval_every: positiveInt,
+  checkpoint_every: positiveInt,
+  /** Sentences decoded (greedy) for BLEU at each intermediate evaluation; the final evaluation decodes the whole split. */
+  eval_bleu_sentences: positiveInt,
+  /** Sample translations stored per evaluation for the UI. */
+  samples: nonNegativeInt,
+};
+
+export const TrainSchema = z.strictObject({
+  steps: trainFields.steps.default(2000),
+  batch_tokens: trainFields.batch_tokens.default(4096),
+  warmup: trainFields.warmup.default(400),
+  lr_factor: trainFields.lr_factor.default(1),
+  clip_norm: trainFields.clip_norm.default(0),
+  eval_every: trainFields.eval_every.default(200),
+  checkpoint_every: trainFields.checkpoint_every.default(200),
+  eval_bleu_sentences: trainFields.eval_bleu_sentences.default(200),
+  samples: trainFields.samples.default(5),
+  seeds: z.array(nonNegativeInt, { error: 'must be a list of non-negative integers' }).nonempty('must list at least one seed').default([1]),
+  decode: DecodeSchema.prefault({}),
+});
+
+const ModelFields = ModelSchema.keyof().options as readonly string[];
+/** A variant's train overrides name only what they change (no defaults filled in). */
+const TrainOverrideSchema = z.strictObject({ ...trainFields, decode: z.strictObject(decodeFields).partial() }).partial();
+
+/** One Table-3 row: a name plus the model fields (and optionally train fields) it changes. */
+export const VariantSchema = z
+  .object(modelFields)
+  .partial()
+  .extend({
+    name: z.string({ error: 'must be a string' }).min(1, 'must be a non-empty string'),
+    train: TrainOverrideSchema.optional(),
+  })
+  .strict();
+
+/** Cartesian alternative: each model field maps to the list of values to try. */
+export const GridSchema = z.partialRecord(
+  z.enum(ModelSchema.keyof().options, { error: `keys must be model fields: ${ModelFields.join(', ')}` }),
+  z.array(z.union([z.number(), z.string(), z.boolean()])).nonempty('must list at least one value'),
+);
+
+export const SpecSchema = z.strictObject({
+  name: z.string({ error: 'must be a string' }).min(1, 'must be a non-empty string').regex(/^[\w.\- ]+$/, 'letters, digits, space, ".", "-" and "_" only'),
+  description: z.string().optional(),
+  data: DataSchema,
+  base: ModelSchema.prefault({}),
+  train: TrainSchema.prefault({}),
+  variants: z.array(VariantSchema).optional(),
+  grid: GridSchema.optional(),
+  /** Backend preference for this experiment's runs; the CLI --backend flag overrides. */
+  backend: z.enum(BACKENDS, { error: `one of ${BACKENDS.join(', ')}` }).optional(),
+});
+
+export type Spec = z.output<typeof SpecSchema>;
+export type SpecInput = z.input<typeof SpecSchema>;
+export type DataConfig = z.output<typeof DataSchema>;
+export type TokenizerConfig = z.output<typeof TokenizerSchema>;
+export type CorpusConfig = z.output<typeof CorpusSchema>;
+export type TrainConfig = z.output<typeof TrainSchema>;
+export type DecodeConfig = z.output<typeof DecodeSchema>;
+
+/** Model config with d_k and d_v resolved. */
+export type ModelConfig = Omit<z.output<typeof ModelSchema>, 'd_k' | 'd_v'> & { readonly d_k: number; readonly d_v: number };
+
+/** Everything one run needs: what it trains on, the model, how it trains. Stored as the run's config JSON. */
+export interface RunConfig {
+  /** Experiment (spec) name. */
+  readonly experiment: string;
+  /** Variant name ("base" for the base row, or the grid cell's description). */
+  readonly variant: string;
+  /** Model fields this variant changes relative to base (empty for base); the result table's columns. */
+  readonly changes: Readonly<Record<string, unknown>>;
+  readonly seed: number;
+  /** Data config with corpus paths made absolute. */
+  readonly data: DataConfig;
+  readonly model: ModelConfig;
+  readonly train: Omit<TrainConfig, 'seeds'>;
+}
+
+export interface ExpandedRun {
+  readonly config: RunConfig;
+  /** Stable hash of the config (experiment name excluded): same config → same hash. */
+  readonly hash: string;
+}
+
+/** A validation failure at the spec edge; `issues` are `path: message` lines. */
+export class SpecError extends UserError {
+  constructor(
+    issues: readonly string[],
+    readonly file?: string,
+  ) {
+    super(`${file ? `${file}: ` : ''}${issues.join('; ')}`, issues);
+    this.name = 'SpecError';
+  }
+}
+
+/** `variants[2].heads` style path for a zod issue. */
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(spec)';
+}
+
+/** Validates an already-parsed spec object. Throws SpecError listing every problem. */
+export function parseSpec(raw: unknown, file?: string): Spec {
+  const result = SpecSchema.safeParse(raw);
+  if (!result.success) {
+    throw new SpecError(
+      result.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`),
+      file,
+    );
+  }
+  const spec = result.data;
+  const problems: string[] = [];
+  const check = (where: string, m: z.output<typeof ModelSchema>) => {
+    if (m.share_embeddings && !spec.data.tokenizer.shared) problems.push(`${where}.share_embeddings: requires data.tokenizer.shared: true`);
+  };
+  check('base', spec.base);
+  spec.variants?.forEach((v, i) => check(`variants[${i}]`, { ...spec.base, ...stripVariant(v) }));
+  const names = new Set<string>();
+  spec.variants?.forEach((v, i) => {
+    if (v.name === 'base' || names.has(v.name)) problems.push(`variants[${i}].name: "${v.name}" is used twice (or is "base")`);
+    names.add(v.name);
+  });
+  if (problems.length) throw new SpecError(problems, file);
+  return spec;
+}
+
+function stripVariant(v: z.output<typeof VariantSchema>): Partial<z.output<typeof ModelSchema>> {
+  const { name: _name, train: _train, ...model } = v;
+  return model;
+}
+
+function resolveModel(m: z.output<typeof ModelSchema>): ModelConfig {
+  return { ...m, d_k: m.d_k ?? Math.max(1, Math.floor(m.d_model / m.heads)), d_v: m.d_v ?? Math.max(1, Math.floor(m.d_model / m.heads)) };
+}
+
+/** JSON with sorted keys, so equal configs hash equally regardless of key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Stable config hash: identifies "the same run" across experiments and sessions. */
+export function configHash(config: RunConfig): string {
+  const { experiment: _e, variant: _v, changes: _c, ...identity } = config;
+  // SHA-256 (pure, browser-safe), byte-identical to node:crypto's: stored hashes stay valid.
+  return bytesToHex(sha256(utf8ToBytes(canonicalJson(identity)))).slice(0, 16);
+}
+
+function describeCell(cell: Record<string, unknown>): string {
+  return Object.entries(cell)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
+}
+
+/**
+ * Expands a spec into runs: base first, then each variant (Table 3 rows), then each grid cell,
+ * each repeated over the seeds. `resolvePath` makes corpus paths absolute (relative to the spec file).
+ */
+export function expandSpec(spec: Spec, resolvePath: (p: string) => string = (p) => p): ExpandedRun[] {
+  const data: DataConfig = spec.data.corpus
+    ? {
+        ...spec.data,
+        corpus: {
+          train: mapSplit(spec.data.corpus.train, resolvePath),
+          valid: mapSplit(spec.data.corpus.valid, resolvePath),
+          test: spec.data.corpus.test === undefined ? undefined : mapSplit(spec.data.corpus.test, resolvePath),
+        },
+      }
+    : spec.data;
+  const { seeds, ...train } = spec.train;
+  const rows: { variant: string; changes: Record<string, unknown>; model: ModelConfig; train: RunConfig['train'] }[] = [];
+  rows.push({ variant: 'base', changes: {}, model: resolveModel(spec.base), train });
+  for (const v of spec.variants ?? []) {
+    const changes = stripVariant(v);
+    rows.push({ variant: v.name, changes: { ...changes, ...(v.train ?? {}) }, model: resolveModel({ ...spec.base, ...changes }), train: { ...train, ...(v.train ?? {}), decode: { ...train.decode, ...(v.train?.decode ?? {}) } } });
+  }
+  if (spec.grid) {
+    let cells: Record<string, unknown>[] = [{}];
+    for (const [key, values] of Object.entries(spec.grid)) {
+      if (!values) continue;
+      cells = cells.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
+    }
+    for (const cell of cells) {
+      const merged = ModelSchema.safeParse({ ...spec.base, ...cell });
+      if (!merged.success) throw new SpecError(merged.error.issues.map((i) => `grid.${formatIssuePath(i.path)}: ${i.message}`));
+      rows.push({ variant: describeCell(cell), changes: cell, model: resolveModel(merged.data), train });
+    }
+  }
+  const out: ExpandedRun[] = [];
+  for (const row of rows)
+    for (const seed of seeds) {
+      const config: RunConfig = { experiment: spec.name, variant: row.variant, changes: row.changes, seed, data, model: row.model, train: row.train };
+      out.push({ config, hash: configHash(config) });
+    }
+  return out;
+}
+
+function mapSplit<T extends string | readonly [string, string]>(split: T, f: (p: string) => string): T {
+  return (typeof split === 'string' ? f(split) : [f(split[0]), f(split[1])]) as T;
+}

@@ -1,0 +1,420 @@
+/**
+ * The Workbench service: one object behind every front (Electron IPC, the WebSocket server, the
+ * CLI). It validates and queues specs, owns the scheduler, answers queries from the database and
+ * pushes events, batched every ~150 ms so a chart is not redrawn per metric message.
+ *
+ * @example
+ *   const wb = await Workbench.open({ dbPath: 'ablate.sqlite', dataDir: '.ablate' });
+ *   await wb.enqueueSpec(presetYaml);
+ *   await wb.waitForIdle();
+ *   await wb.close();
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { openStore, type Store } from '../../db/store';
+import { buildResultTable, formatResultTable } from '../../db/export';
+import type { MetricRow, MetricSeries, RunRow, RunState } from '../../contract/rows';
+import type { MetricPoint } from '../../contract/run-protocol';
+import { SpecError, type ExpandedRun } from '../../contract/spec';
+import { type BackendName } from '../../contract/backends';
+import { PRESETS } from '../../experiments/presets';
+import type {
+  AttentionMaps,
+  EnqueueResult,
+  ExperimentRow,
+  ExportFormat,
+  LogRow,
+  MetricQuery,
+  PresetInfo,
+  QueueStatus,
+  ResultTable,
+  SampleRow,
+  SpecPreview,
+  WorkbenchApi,
+  WorkbenchEvent,
+} from '../../contract/api';
+import { UserError } from '../../contract/errors';
+import { lttbIndices } from '../../common/lttb';
+import { forkSpawner, type RunSpawner } from './run-host';
+import { Scheduler, runLabel } from './scheduler';
+import { expandLoaded, parseSpecText, type LoadedSpec } from './spec-edge';
+
+export interface WorkbenchOptions {
+  readonly dbPath: string;
+  /** Checkpoints and data caches (see defaultDataDir). */
+  readonly dataDir: string;
+  /** Runs trained at the same time (default 1: one run already uses every core, or the GPU). */
+  readonly slots?: number;
+  /** Backend for runs queued without one (CLI --backend); the spec's `backend` otherwise, else auto. */
+  readonly backend?: BackendName;
+  /** Start the scheduler (crash recovery + queue) on open. Default true; read-only commands pass false. */
+  readonly autoStart?: boolean;
+  /** How run processes are started (Electron passes utilityProcessSpawner). Default: child_process.fork with tsx. */
+  readonly spawner?: RunSpawner;
+  /** Human-readable progress lines ("run 3 (base, seed 1) resumed from step 200"). */
+  readonly log?: (line: string) => void;
+  /** Milliseconds a cancelled run gets to stop before it is killed (default 10 000). */
+  readonly stopDeadlineMs?: number;
+}
+
+/** States a config hash counts as "already there" in (skipped unless forced). */
+const DUPLICATE_STATES: readonly RunState[] = ['queued', 'running', 'done', 'interrupted'];
+/** Terminal states a run can be retried from. */
+const RETRYABLE: readonly RunState[] = ['failed', 'cancelled', 'interrupted'];
+
+/** The data folder next to a database: `<dir of db>/.ablate`. */
+export function defaultDataDir(dbPath: string): string {
+  return join(dirname(resolve(dbPath)), '.ablate');
+}
+
+export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
+  readonly scheduler: Scheduler;
+  private readonly listeners = new Set<(events: readonly WorkbenchEvent[]) => void>();
+  private readonly pendingRuns = new Set<number>();
+  private pendingMetrics: MetricRow[] = [];
+  private readonly pendingProgress = new Map<number, Extract<WorkbenchEvent, { type: 'progress' }>>();
+  private pendingQueue = false;
+  private eventTimer: NodeJS.Timeout | null = null;
+  private lockFile: string | null = null;
+  private closed = false;
+  private readonly loadedRuns = new Map<string, Promise<unknown>>();
+
+  private constructor(
+    readonly store: Store,
+    private readonly opts: WorkbenchOptions,
+  ) {
+    // Per-database checkpoint folders, so two databases sharing a data dir never collide.
+    const dataDir = resolve(opts.dataDir);
+    this.scheduler = new Scheduler({
+      store,
+      spawner: opts.spawner ?? forkSpawner(),
+      dataDir: join(dataDir, basename(store.file).replace(/\.[^.]*$/, '') || 'db'),
+      slots: opts.slots ?? 1,
+      stopDeadlineMs: opts.stopDeadlineMs,
+      log: opts.log,
+      notify: {
+        runChanged: (id) => this.queueEvent({ run: id }),
+        metrics: (runId, points) => this.queueEvent({ metrics: points.map((p) => toRow(runId, p)) }),
+        progress: (p) => this.queueEvent({ progress: { type: 'progress', ...p } }),
+        queueChanged: () => this.queueEvent({ queue: true }),
+      },
+    });
+  }
+
+  /** Opens (creating or migrating) the database; with autoStart (default) recovers crashed runs and starts the queue. */
+  static async open(opts: WorkbenchOptions): Promise<Workbench> {
+    mkdirSync(dirname(resolve(opts.dbPath)), { recursive: true });
+    mkdirSync(opts.dataDir, { recursive: true });
+    const store = openStore(resolve(opts.dbPath));
+    const wb = new Workbench(store, opts);
+    if (opts.autoStart !== false) {
+      try {
+        wb.start();
+      } catch (err) {
+        store.close();
+        throw err;
+      }
+    }
+    return wb;
+  }
+
+  /**
+   * Crash recovery, then the queue: runs left `running` by a dead process become `interrupted`
+   * and resume from their latest checkpoint before queued runs start.
+   */
+  start(): void {
+    this.acquireLock();
+    const recovered = this.store.markRunningAsInterrupted('the workbench stopped while this run was running');
+    for (const run of recovered) this.opts.log?.(`${runLabel(run)} was interrupted at step ${run.step}; it will resume`);
+    for (const run of recovered) this.queueEvent({ run: run.id });
+    this.scheduler.start();
+  }
+
+  /** One scheduler per database: a second live worker would mark the first one's runs interrupted. */
+  private acquireLock(): void {
+    const file = `${this.store.file}.worker.pid`;
+    if (existsSync(file)) {
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
+        throw new UserError(`${this.store.file}: another workbench process (pid ${pid}) is running this queue; stop it first or use another --db`);
+    }
+    writeFileSync(file, String(process.pid));
+    this.lockFile = file;
+  }
+
+  /** Subscribes to event batches (one array per ~150 ms window); returns the unsubscribe function. */
+  onEvents(listener: (events: readonly WorkbenchEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves when no run is running and none is queued or waiting to resume (or the queue is paused). */
+  waitForIdle(): Promise<void> {
+    return this.scheduler.waitForIdle();
+  }
+
+  /** Resolves when every run in `ids` is in a final state (done, failed, cancelled) or the queue went idle. */
+  async waitForRuns(ids: readonly number[]): Promise<void> {
+    const pending = () => ids.some((id) => {
+      const s = this.store.getRun(id)?.state;
+      return s === 'queued' || s === 'running' || s === 'interrupted';
+    });
+    while (pending()) {
+      await Promise.race([this.scheduler.waitForIdle(), new Promise((r) => setTimeout(r, 250))]);
+      if (!this.scheduler.runningIds.length && (this.scheduler.paused || !pending())) break;
+    }
+  }
+
+  /** Stops running runs gracefully (they resume at the next start), flushes events, closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.scheduler.shutdown();
+    this.flushEvents();
+    if (this.eventTimer) clearTimeout(this.eventTimer);
+    if (this.lockFile) rmSync(this.lockFile, { force: true });
+    for (const loaded of this.loadedRuns.values()) void loaded.then((r) => (r as { dispose?: () => void }).dispose?.()).catch(() => undefined);
+    this.store.close();
+  }
+
+  // ---- specs and the queue ----
+
+  async listPresets(): Promise<readonly PresetInfo[]> {
+    return PRESETS.map((p) => ({ name: p.name, description: p.description, yaml: p.yaml }));
+  }
+
+  async previewSpec(text: string): Promise<SpecPreview> {
+    let runs: ExpandedRun[];
+    let name: string;
+    try {
+      const spec = parseSpecText(text);
+      name = spec.name;
+      runs = expandLoaded({ spec, specDir: null });
+    } catch (err) {
+      if (err instanceof SpecError) return { ok: false, issues: err.issues };
+      throw err;
+    }
+    const planned = new Map<string, true>();
+    return {
+      ok: true,
+      name,
+      runs: runs.map((r) => {
+        const existing = this.store.findRunByHash(r.hash, DUPLICATE_STATES);
+        const duplicateOf = existing ? existing.id : planned.has(r.hash) ? -1 : null;
+        planned.set(r.hash, true);
+        return { variant: r.config.variant, seed: r.config.seed, hash: r.hash, changes: r.config.changes, duplicateOf };
+      }),
+    };
+  }
+
+  /** Validates and queues spec text (YAML or JSON); rejects with a SpecError and queues nothing when it is invalid. */
+  async enqueueSpec(text: string, options: { readonly force?: boolean; readonly backend?: string } = {}): Promise<EnqueueResult> {
+    const spec = parseSpecText(text);
+    return this.enqueue({ spec, specDir: null, source: 'text' }, options);
+  }
+
+  /**
+   * Queues a validated spec: expands it (base, variants, grid × seeds), skips configs already
+   * queued, running, interrupted or done unless `force`, and inserts the rest in one transaction.
+   * Everything that can fail runs before the first write, so a bad spec changes nothing.
+   */
+  enqueue(loaded: LoadedSpec, options: { readonly force?: boolean; readonly backend?: string } = {}): EnqueueResult {
+    const runs = expandLoaded(loaded);
+    const backend = options.backend ?? this.opts.backend ?? loaded.spec.backend ?? 'auto';
+    const skipped: { variant: string; seed: number; existingRunId: number }[] = [];
+    const toInsert: ExpandedRun[] = [];
+    const seen = new Set<string>();
+    for (const r of runs) {
+      const existing = options.force ? undefined : this.store.findRunByHash(r.hash, DUPLICATE_STATES);
+      if (existing) skipped.push({ variant: r.config.variant, seed: r.config.seed, existingRunId: existing.id });
+      else if (seen.has(r.hash) && !options.force) continue; // the same config twice in one spec trains once
+      else toInsert.push(r);
+      seen.add(r.hash);
+    }
+    const experiment = this.store.upsertExperiment(loaded.spec.name, loaded.spec, loaded.specDir);
+    const queued = this.store.insertRuns(
+      experiment.id,
+      toInsert.map((r) => ({ variant: r.config.variant, seed: r.config.seed, config: r.config, configHash: r.hash, backendRequested: backend, totalSteps: r.config.train.steps })),
+    );
+    for (const id of queued) this.queueEvent({ run: id });
+    this.queueEvent({ queue: true });
+    this.scheduler.pump();
+    return { experimentId: experiment.id, queued, skipped };
+  }
+
+  async listExperiments(): Promise<readonly ExperimentRow[]> {
+    return this.store.listExperiments();
+  }
+
+  async listRuns(filter?: { readonly experimentId?: number }): Promise<readonly RunRow[]> {
+    return this.store.listRuns(filter);
+  }
+
+  async getRun(runId: number): Promise<RunRow | null> {
+    return this.store.getRun(runId) ?? null;
+  }
+
+  /** Metric series; with maxPoints each (run, split, name) series is LTTB-sampled to at most that many points. */
+  async getMetrics(query: MetricQuery): Promise<readonly MetricSeries[]> {
+    const all = this.store.getMetricSeries({ runIds: query.runIds, names: query.names });
+    const max = query.maxPoints;
+    if (!max || max <= 0) return all;
+    return all.map((s) => {
+      if (s.steps.length <= max) return s;
+      const keep = lttbIndices(s.steps, s.values, Math.max(3, max));
+      return { ...s, steps: keep.map((i) => s.steps[i]), values: keep.map((i) => s.values[i]), times: keep.map((i) => s.times[i]) };
+    });
+  }
+
+  /** `split/name` keys these runs have recorded, sorted (no points read). */
+  async getMetricKeys(runIds: readonly number[]): Promise<readonly string[]> {
+    return this.store.getMetricKeys(runIds).map((k) => `${k.split}/${k.name}`);
+  }
+
+  /** Samples by step (a resumed run's repeated steps were deleted with its metrics). */
+  async getSamples(runId: number): Promise<readonly SampleRow[]> {
+    return this.store.getSamples(runId);
+  }
+
+  async getLogs(runId: number): Promise<readonly LogRow[]> {
+    return this.store.getLogs(runId);
+  }
+
+  async cancelRun(runId: number): Promise<void> {
+    this.requireRun(runId);
+    this.scheduler.cancel(runId);
+  }
+
+  /**
+   * Queues a failed, cancelled or interrupted run again. A cancelled or interrupted run resumes
+   * from its latest checkpoint; a failed run starts over in a fresh checkpoint folder (resuming a
+   * diverged run would diverge again from the same weights).
+   */
+  async retryRun(runId: number): Promise<void> {
+    const run = this.requireRun(runId);
+    if (!RETRYABLE.includes(run.state)) throw new UserError(`run ${runId} is ${run.state}; only failed, cancelled or interrupted runs can be retried`);
+    const fresh = run.state === 'failed';
+    if (fresh) this.store.deleteMetricsAfter(runId, -1);
+    this.store.updateRun(runId, {
+      state: 'queued',
+      error: null,
+      finishedAt: null,
+      ...(fresh ? { step: 0, checkpointDir: run.checkpointDir ? `${run.checkpointDir.replace(/-retry\d+$/, '')}-retry${Date.now()}` : null } : {}),
+    });
+    this.store.moveRun(runId, 0);
+    this.queueEvent({ run: runId });
+    this.scheduler.pump();
+  }
+
+  async moveRun(runId: number, position: number): Promise<void> {
+    const run = this.requireRun(runId);
+    if (run.state !== 'queued') throw new UserError(`run ${runId} is ${run.state}; only queued runs can be moved`);
+    this.store.moveRun(runId, position);
+    this.queueEvent({ run: runId, queue: true });
+  }
+
+  async pauseQueue(): Promise<void> {
+    this.scheduler.pause();
+  }
+
+  async resumeQueue(): Promise<void> {
+    this.scheduler.resume();
+  }
+
+  async queueStatus(): Promise<QueueStatus> {
+    return { paused: this.scheduler.paused, slots: this.scheduler.slotCount, running: this.scheduler.runningIds };
+  }
+
+  async resultTable(experimentId: number): Promise<ResultTable> {
+    return buildResultTable(this.store, experimentId);
+  }
+
+  async exportTable(experimentId: number, format: ExportFormat): Promise<string> {
+    return formatResultTable(buildResultTable(this.store, experimentId), format);
+  }
+
+  /** Decodes `sentence` with the run's latest checkpoint and returns every attention map (loaded once per checkpoint). */
+  async attention(runId: number, sentence: string): Promise<AttentionMaps> {
+    this.requireRun(runId);
+    const ckpt = this.store.latestCheckpoint(runId);
+    if (!ckpt || !existsSync(ckpt.path)) throw new UserError(`run ${runId} has no checkpoint yet`);
+    const inference = await import('../../experiments/run/inference');
+    let loaded = this.loadedRuns.get(ckpt.path);
+    if (!loaded) {
+      const opening = inference.openCheckpoint(ckpt.path);
+      loaded = opening;
+      this.loadedRuns.set(ckpt.path, opening);
+      opening.catch(() => this.loadedRuns.delete(ckpt.path));
+      // Keep the two most recent: each holds a model's weights.
+      while (this.loadedRuns.size > 2) {
+        const [oldest] = this.loadedRuns.keys();
+        const old = this.loadedRuns.get(oldest);
+        this.loadedRuns.delete(oldest);
+        void old?.then((r) => (r as { dispose?: () => void }).dispose?.()).catch(() => undefined);
+      }
+    }
+    return inference.attentionMaps((await loaded) as Awaited<ReturnType<typeof inference.openCheckpoint>>, sentence);
+  }
+
+  private requireRun(runId: number): RunRow {
+    const run = this.store.getRun(runId);
+    if (!run) throw new UserError(`run ${runId} does not exist`);
+    return run;
+  }
+
+  // ---- events ----
+
+  private queueEvent(e: { run?: number; metrics?: MetricRow[]; progress?: Extract<WorkbenchEvent, { type: 'progress' }>; queue?: boolean }): void {
+    if (e.run !== undefined) this.pendingRuns.add(e.run);
+    if (e.metrics) for (const m of e.metrics) this.pendingMetrics.push(m);
+    if (e.progress) this.pendingProgress.set(e.progress.runId, e.progress);
+    if (e.queue) this.pendingQueue = true;
+    if (!this.eventTimer && !this.closed) {
+      this.eventTimer = setTimeout(() => this.flushEvents(), 150);
+      this.eventTimer.unref();
+    }
+  }
+
+  /** Pushes pending events now (the CLI calls this before printing results, so no run's last change is lost). */
+  flushEvents(): void {
+    if (this.eventTimer) clearTimeout(this.eventTimer);
+    this.eventTimer = null;
+    if (this.listeners.size === 0) {
+      this.pendingRuns.clear();
+      this.pendingMetrics = [];
+      this.pendingProgress.clear();
+      this.pendingQueue = false;
+      return;
+    }
+    const events: WorkbenchEvent[] = [];
+    if (this.pendingRuns.size) {
+      const runs = [...this.pendingRuns].map((id) => this.store.getRun(id)).filter((r): r is RunRow => r !== undefined);
+      this.pendingRuns.clear();
+      events.push({ type: 'runs-changed', runs });
+    }
+    if (this.pendingMetrics.length) {
+      events.push({ type: 'metrics', points: this.pendingMetrics });
+      this.pendingMetrics = [];
+    }
+    for (const p of this.pendingProgress.values()) events.push(p);
+    this.pendingProgress.clear();
+    if (this.pendingQueue) {
+      this.pendingQueue = false;
+      events.push({ type: 'queue', status: { paused: this.scheduler.paused, slots: this.scheduler.slotCount, running: this.scheduler.runningIds } });
+    }
+    if (events.length) for (const l of this.listeners) l(events);
+  }
+}
+
+function toRow(runId: number, p: MetricPoint): MetricRow {
+  return { runId, split: p.split, name: p.name, step: p.step, value: p.value, time: p.time };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
