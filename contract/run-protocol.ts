@@ -5,24 +5,7 @@
  */
 import type { BackendName } from './backends';
 import type { RunConfig } from './spec';
-
-/** Metric names recorded per evaluation or final; units in the doc comments. */
-export const FINAL_METRICS = [
-  'train_loss', // label-smoothed cross-entropy per target token, mean over the last eval window
-  'valid_loss', // un-smoothed cross-entropy (nats) per target token on the valid split
-  'valid_ppl', // exp(valid_loss)
-  'valid_bleu', // sacreBLEU (13a) of the final decode (beam as configured) on valid, 0–100
-  'test_bleu', // same on test, when a test split exists
-  'params', // trainable parameter count
-  'train_seconds', // wall-clock seconds spent in training steps (evaluation excluded)
-  'tokens_per_second', // target tokens per training second
-] as const;
-export type FinalMetricName = (typeof FINAL_METRICS)[number];
-export type FinalMetrics = Partial<Record<FinalMetricName, number>>;
-
-/** Splits a metric can belong to. `final` holds FINAL_METRICS once a run is done. */
-export const METRIC_SPLITS = ['train', 'valid', 'test', 'final'] as const;
-export type MetricSplit = (typeof METRIC_SPLITS)[number];
+import type { FinalMetrics, MetricSplit } from './metrics';
 
 /** What the parent asks a run process to do. */
 export interface RunJob {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expandSpec, parseSpec } from '../contract/spec';
-import type { FinalMetrics } from '../contract/run-protocol';
+import type { FinalMetrics } from '../contract/metrics';
 import type { RunState } from '../contract/rows';
 import { buildResultTable, formatResultTable } from './export';
 import { escapeLatex } from './formats/latex';

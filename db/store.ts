@@ -11,7 +11,8 @@
  */
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { METRIC_SPLITS, type MetricPoint, type SampleTranslation } from '../contract/run-protocol';
+import { type MetricPoint, type SampleTranslation } from '../contract/run-protocol';
+import { METRIC_SPLITS } from '../contract/metrics';
 import { UserError } from '../contract/errors';
 import { MIGRATIONS, type Migration } from './migrations';
 import type { CheckpointRow, ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, RunState, SampleRow } from '../contract/rows';

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FINAL_METRICS } from '../contract/run-protocol';
+import { FINAL_METRICS } from '../contract/metrics';
 import { Workbench } from '../main/service/workbench';
 import { ablate, snapshotTables, tempDir, tinySpec } from './support/workbench';
 

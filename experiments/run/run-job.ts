@@ -16,7 +16,8 @@ import { BatchStream, dataFacts, prepareData, type BatchPosition } from '../data
 import { DataError, type PreparedData } from '../data/types';
 import { createModel } from '../model/transformer';
 import type { Seq2SeqModel } from '../model/types';
-import type { FailureKind, FinalMetrics, MetricPoint, RunJob, RunToParent, SampleTranslation } from '../../contract/run-protocol';
+import type { FailureKind, MetricPoint, RunJob, RunToParent, SampleTranslation } from '../../contract/run-protocol';
+import { TRAIN_METRICS, VALID_METRICS, type FinalMetrics } from '../../contract/metrics';
 import { checkpointFileName, pruneCheckpoints, readCheckpoint, restoreTrainer, saveCheckpoint } from '../train/checkpoint';
 import { Trainer, trainLoop } from '../train/loop';
 import { evaluateLoss, translateAndScore } from './evaluate';
@@ -119,7 +120,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       const greedy = await translateAndScore(model!, subset, data.tgtTokenizer, { beam: 1, alpha: 0, maxLenOffset: t.decode.max_len_offset });
       io.emit({
         type: 'metrics',
-        points: [point('valid', 'valid_loss', lossResult.loss), point('valid', 'valid_ppl', lossResult.ppl), point('valid', 'valid_bleu', greedy.bleu)],
+        points: [point('valid', VALID_METRICS.loss, lossResult.loss), point('valid', VALID_METRICS.ppl, lossResult.ppl), point('valid', VALID_METRICS.bleu, greedy.bleu)],
       });
       const samples: SampleTranslation[] = subset.slice(0, t.samples).map((p, i) => ({ source: p.source, reference: p.target, hypothesis: greedy.hypotheses[i] }));
       if (samples.length) io.emit({ type: 'samples', step, samples });
@@ -134,7 +135,10 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       const tps = w.tokens / Math.max(w.seconds, 1e-9);
       const lr = trainer!.nextLearningRate();
       io.emit({ type: 'progress', step, totalSteps: t.steps, loss, lr, tokensPerSecond: tps, tokensSeen: counters.tokensSeen });
-      io.emit({ type: 'metrics', points: [point('train', 'loss', loss), point('train', 'lr', lr), point('train', 'tokens_per_second', tps)] });
+      io.emit({
+        type: 'metrics',
+        points: [point('train', TRAIN_METRICS.loss, loss), point('train', TRAIN_METRICS.lr, lr), point('train', TRAIN_METRICS.tokensPerSecond, tps), point('train', TRAIN_METRICS.tokensSeen, counters.tokensSeen)],
+      });
       counters.win = { lossTokens: 0, tokens: 0, seconds: 0, steps: 0 };
       lastProgressAt = performance.now();
     };
@@ -142,7 +146,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
     for await (const r of trainLoop(trainer, stream, { totalSteps: t.steps, shouldStop: () => io.shouldStop() })) {
       step = r.step;
       if (!Number.isFinite(r.loss)) {
-        io.emit({ type: 'metrics', points: [point('train', 'loss', r.loss)] });
+        io.emit({ type: 'metrics', points: [point('train', TRAIN_METRICS.loss, r.loss)] });
         io.emit({ type: 'failed', kind: 'diverged', reason: `diverged at step ${step}: loss is ${describeNonFinite(r.loss)}`, step });
         return;
       }
@@ -183,7 +187,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       tokens_per_second: counters.tokensSeen / Math.max(counters.trainSeconds, 1e-9),
     };
     if (data.test?.length) metrics.test_bleu = (await translateAndScore(model, data.test, data.tgtTokenizer, settings)).bleu;
-    io.emit({ type: 'metrics', points: Object.entries(metrics).map(([name, value]) => point('final', name, value)) });
+    // Final metrics travel once, in 'done'; the parent records them under split 'final'.
     io.emit({ type: 'done', metrics, step });
   } catch (err) {
     const { kind, reason } = classifyFailure(err);

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { RunRow } from '../../contract/rows';
-import { FINAL_METRICS } from '../../contract/run-protocol';
+import { FINAL_METRICS } from '../../contract/metrics';
 import { BACKENDS, type BackendName } from '../../contract/backends';
 import type { WorkbenchEvent } from '../../contract/api';
 import { UserError } from '../../contract/errors';

@@ -11,7 +11,8 @@ import type { Store } from '../../db/store';
 import type { RunRow } from '../../contract/rows';
 import type { RunConfig } from '../../contract/spec';
 import type { BackendName } from '../../contract/backends';
-import type { FinalMetrics, MetricPoint, RunJob, RunToParent } from '../../contract/run-protocol';
+import type { MetricPoint, RunJob, RunToParent } from '../../contract/run-protocol';
+import type { FinalMetrics } from '../../contract/metrics';
 import type { RunProcess, RunSpawner, RunExit } from './run-host';
 
 /** Settings key of the persisted pause flag. */
