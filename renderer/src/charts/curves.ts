@@ -1,6 +1,6 @@
 /** From stored series to plotted [x, y] points: x by step, wall time or tokens seen; smoothing; LTTB. */
 import type { Series } from '../stores/metrics';
-import { lttbIndices } from './lttb';
+import { lttbIndices } from '../../../common/lttb';
 import { ema } from './smoothing';
 import type { XKind } from './options';
 
