@@ -1,7 +1,9 @@
 /**
  * Row types of the workbench database: the one definition used by db/, main/ and (through
- * preload/api.ts) the renderer. Times are Unix epoch milliseconds; JSON columns are parsed.
+ * contract/api.ts) the renderer. Times are Unix epoch milliseconds; JSON columns are parsed.
  */
+import type { BackendName } from './backends';
+import type { RunConfig } from './spec';
 
 export const RUN_STATES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunState = (typeof RUN_STATES)[number];
@@ -22,14 +24,14 @@ export interface RunRow {
   readonly experiment: string;
   readonly variant: string;
   readonly seed: number;
-  /** The RunConfig (experiments/spec.ts) as JSON. */
-  readonly config: unknown;
+  /** The run's config as expanded from its spec (stored as JSON). */
+  readonly config: RunConfig;
   readonly configHash: string;
   readonly state: RunState;
   /** Position in the queue (lower runs first); meaningful while queued. */
   readonly priority: number;
   /** Backend requested when queued (auto, wasm, …). */
-  readonly backendRequested: string;
+  readonly backendRequested: BackendName;
   /** Backend and device that actually ran it; null until started. */
   readonly backend: string | null;
   readonly device: string | null;

@@ -51,6 +51,12 @@ describe('runJob', () => {
       expect(p.value).toBeCloseTo(Math.exp(loss.value), 6); // perplexity = exp(mean NLL)
     }
     expect(ms.filter((m) => m.type === 'samples')).toHaveLength(2);
+    // Final metrics travel once, in 'done' (never also as metric points), so they are written and pushed once.
+    expect(ms.flatMap((m) => (m.type === 'metrics' ? m.points : [])).filter((p) => p.split === 'final')).toEqual([]);
+    // Tokens seen is recorded with every train point and never decreases.
+    const seen = ms.flatMap((m) => (m.type === 'metrics' ? m.points : [])).filter((p) => p.split === 'train' && p.name === 'tokens_seen');
+    expect(seen.length).toBeGreaterThan(0);
+    for (let i = 1; i < seen.length; i++) expect(seen[i].value).toBeGreaterThanOrEqual(seen[i - 1].value);
     const done = last(ms);
     expect(done.type).toBe('done');
     if (done.type !== 'done') return;

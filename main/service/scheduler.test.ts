@@ -114,12 +114,14 @@ describe('events and metric queries', () => {
     const wb = await openToy(tempDir());
     const batches: { at: number; types: string[] }[] = [];
     let metricRows = 0;
+    const finals: string[] = [];
     wb.onEvents((batch) => {
       batches.push({ at: Date.now(), types: batch.map((e) => e.type) });
       for (const e of batch)
         if (e.type === 'metrics') {
           metricRows += e.points.length;
           expect(e.points[0]).toHaveProperty('runId');
+          finals.push(...e.points.filter((p) => p.split === 'final').map((p) => p.name));
         }
     });
     const { queued } = await wb.enqueueSpec(toySpec({ steps: 200 }));
@@ -132,6 +134,9 @@ describe('events and metric queries', () => {
     for (let i = 1; i < batches.length; i++) expect(batches[i].at - batches[i - 1].at).toBeGreaterThanOrEqual(140);
     const types = new Set(batches.flatMap((b) => b.types));
     expect([...types].sort()).toEqual(['metrics', 'progress', 'queue', 'runs-changed']);
+    // Each final metric reaches the fronts once.
+    expect(finals.length).toBeGreaterThan(0);
+    expect(new Set(finals).size).toBe(finals.length);
     const sampled = await wb.getMetrics({ runIds: queued, names: ['loss'], maxPoints: 50 });
     const train = sampled.find((s) => s.split === 'train')!;
     expect(train.steps).toHaveLength(50);

@@ -1,19 +1,16 @@
 /**
- * The scheduler: gives free slots the next run, hosts each run in a process of its own, and turns
- * the run protocol (experiments/protocol.ts) into database rows. Metrics are buffered and written
- * in one transaction per run every ~100 ms; a checkpoint message first flushes the run's buffer, so
- * every metric up to a recorded checkpoint is on disk before the checkpoint is. A run that resumes
- * drops its metrics after the checkpoint step (they are measured again), so none is duplicated.
+ * The scheduler: gives free slots the next run, hosts each run in a process of its own, stops and
+ * kills processes, and decides each run's final state. What a process says is recorded by its
+ * RunRecorder (run-recorder.ts). A run that resumes drops its metrics after the checkpoint step
+ * (they are measured again), so none is duplicated.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
 import type { Store } from '../../db/store';
 import type { RunRow } from '../../contract/rows';
-import type { RunConfig } from '../../contract/spec';
-import type { BackendName } from '../../contract/backends';
-import type { MetricPoint, RunJob, RunToParent } from '../../contract/run-protocol';
-import type { FinalMetrics } from '../../contract/metrics';
+import type { RunJob, RunToParent } from '../../contract/run-protocol';
 import type { RunProcess, RunSpawner, RunExit } from './run-host';
+import { RunRecorder, type RecorderListener, type RunEnding } from './run-recorder';
 
 /** Settings key of the persisted pause flag. */
 export const PAUSED_SETTING = 'queue.paused';
@@ -26,17 +23,12 @@ export interface SchedulerOptions {
   readonly slots: number;
   /** Milliseconds a cancelled or shut-down run gets to stop before SIGKILL. */
   readonly stopDeadlineMs?: number;
-  /** Milliseconds metrics are buffered before one transaction writes them. */
-  readonly flushMs?: number;
   /** Human-readable lines ("run 3 (base, seed 1) resumed from step 200"). */
   readonly log?: (line: string) => void;
-  readonly notify?: SchedulerListener;
+  readonly notify: SchedulerListener;
 }
 
-export interface SchedulerListener {
-  runChanged(runId: number): void;
-  metrics(runId: number, points: readonly MetricPoint[]): void;
-  progress(p: { runId: number; step: number; totalSteps: number; loss: number; tokensPerSecond: number; etaSeconds: number | null }): void;
+export interface SchedulerListener extends RecorderListener {
   queueChanged(): void;
 }
 
@@ -47,16 +39,9 @@ interface ActiveRun {
   readonly id: number;
   readonly label: string;
   readonly proc: RunProcess;
-  totalSteps: number;
-  step: number;
-  stepDirty: boolean;
-  /** First progress of this process, for the ETA. */
-  firstProgress: { step: number; time: number } | null;
-  buffer: MetricPoint[];
+  readonly recorder: RunRecorder;
   stopReason: StopReason | null;
   killTimer: NodeJS.Timeout | null;
-  /** Set once the run reached a final state (done, failed, cancelled, interrupted). */
-  settled: boolean;
   /** Last lines of stderr: the reason when the process dies without saying why. */
   stderrTail: string[];
   exited: Promise<void>;
@@ -73,15 +58,12 @@ export class Scheduler {
   private slots: number;
   private started = false;
   private closing = false;
-  private flushTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private readonly stopDeadlineMs: number;
-  private readonly flushMs: number;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.slots = Math.max(1, Math.floor(opts.slots));
     this.stopDeadlineMs = opts.stopDeadlineMs ?? 10_000;
-    this.flushMs = opts.flushMs ?? 100;
   }
 
   private get store(): Store {
@@ -111,19 +93,19 @@ export class Scheduler {
 
   setSlots(n: number): void {
     this.slots = Math.max(1, Math.floor(n));
-    this.opts.notify?.queueChanged();
+    this.opts.notify.queueChanged();
     this.pump();
   }
 
   pause(): void {
     this.store.setSetting(PAUSED_SETTING, '1');
-    this.opts.notify?.queueChanged();
+    this.opts.notify.queueChanged();
     this.checkIdle();
   }
 
   resume(): void {
     this.store.setSetting(PAUSED_SETTING, '0');
-    this.opts.notify?.queueChanged();
+    this.opts.notify.queueChanged();
     this.pump();
   }
 
@@ -187,14 +169,12 @@ export class Scheduler {
     this.pollTimer = null;
     for (const live of this.active.values()) this.requestStop(live, 'shutdown');
     await Promise.all([...this.active.values()].map((a) => a.exited));
-    this.flushAll();
-    if (this.flushTimer) clearInterval(this.flushTimer);
-    this.flushTimer = null;
+    this.flush();
     this.checkIdle();
   }
 
   private requestStop(live: ActiveRun, reason: StopReason): void {
-    if (live.settled) return;
+    if (live.recorder.isSettled) return;
     live.stopReason ??= reason;
     live.proc.send({ type: 'stop' });
     live.killTimer ??= setTimeout(() => {
@@ -219,7 +199,7 @@ export class Scheduler {
   }
 
   private launch(run: RunRow): void {
-    const config = run.config as RunConfig;
+    const config = run.config;
     const checkpointDir = this.checkpointDirFor(run);
     const cacheDir = join(this.opts.dataDir, 'cache');
     mkdirSync(checkpointDir, { recursive: true });
@@ -245,7 +225,7 @@ export class Scheduler {
     const job: RunJob = {
       runId: run.id,
       config,
-      backend: run.backendRequested as BackendName,
+      backend: run.backendRequested,
       checkpointDir,
       cacheDir,
       ...(resumeFrom ? { resumeFrom } : {}),
@@ -263,19 +243,13 @@ export class Scheduler {
       id: run.id,
       label,
       proc,
-      totalSteps: run.totalSteps,
-      step: resumeFrom?.step ?? 0,
-      stepDirty: false,
-      firstProgress: null,
-      buffer: [],
+      recorder: new RunRecorder(this.store, run.id, resumeFrom?.step ?? 0, run.totalSteps, this.opts.notify),
       stopReason: null,
       killTimer: null,
-      settled: false,
       stderrTail: [],
       exited: new Promise((r) => (resolveExit = r)),
     };
     this.active.set(run.id, live);
-    this.ensureFlushTimer();
     proc.onMessage((m) => {
       try {
         this.onMessage(live, m);
@@ -289,7 +263,7 @@ export class Scheduler {
         live.stderrTail.push(line);
         if (live.stderrTail.length > 5) live.stderrTail.shift();
       }
-      this.store.addLog(run.id, stream === 'stderr' ? 'warn' : 'info', `[pid ${proc.pid}] ${line}`);
+      live.recorder.output(stream, proc.pid, line);
     });
     proc.onExit((exit) => {
       this.onExit(live, exit);
@@ -297,134 +271,60 @@ export class Scheduler {
     });
     proc.send({ type: 'start', job });
     this.changed(run.id);
-    this.opts.notify?.queueChanged();
+    this.opts.notify.queueChanged();
   }
 
-  // ---- messages from a run process ----
+  // ---- how a run ends ----
 
   private onMessage(live: ActiveRun, m: RunToParent): void {
-    const id = live.id;
-    switch (m.type) {
-      case 'ready':
-        this.store.updateRun(id, { backend: m.backend, device: m.device, params: m.params, dataInfo: m.data, step: m.startStep });
-        this.store.addLog(id, 'info', `started on ${m.backend} (${m.device}) at step ${m.startStep}, ${m.params} parameters`);
-        live.step = m.startStep;
-        this.changed(id);
-        break;
-      case 'progress': {
-        live.step = m.step;
-        live.totalSteps = m.totalSteps;
-        live.stepDirty = true;
-        const now = Date.now();
-        live.firstProgress ??= { step: m.step, time: now };
-        const dSteps = m.step - live.firstProgress.step;
-        const rate = dSteps > 0 ? dSteps / ((now - live.firstProgress.time) / 1000) : 0;
-        const etaSeconds = rate > 0 ? Math.max(0, (m.totalSteps - m.step) / rate) : null;
-        this.opts.notify?.progress({ runId: id, step: m.step, totalSteps: m.totalSteps, loss: m.loss, tokensPerSecond: m.tokensPerSecond, etaSeconds });
-        break;
-      }
-      case 'metrics':
-        live.buffer.push(...m.points);
-        break;
-      case 'samples':
-        this.store.addSamples(id, m.step, m.samples);
-        break;
-      case 'checkpoint':
-        this.flushRun(live);
-        this.store.addCheckpoint(id, m.step, m.path);
-        break;
-      case 'log':
-        this.store.addLog(id, m.level, m.text);
-        break;
-      case 'done':
-        this.flushRun(live);
-        this.store.insertMetrics(id, finalPoints(m.metrics, m.step));
-        this.opts.notify?.metrics(id, finalPoints(m.metrics, m.step));
-        this.settle(live, { state: 'done', step: m.step, error: null, ...(m.metrics.params !== undefined ? { params: m.metrics.params } : {}) });
-        break;
-      case 'failed':
-        this.flushRun(live);
-        this.settle(live, { state: 'failed', step: Math.max(m.step, live.step), error: m.reason });
-        this.store.addLog(id, 'error', `failed (${m.kind}): ${m.reason}`);
-        this.opts.log?.(`${live.label} failed: ${m.reason}`);
-        break;
-      case 'stopped':
-        this.flushRun(live);
-        if (live.stopReason === 'cancel') this.settle(live, { state: 'cancelled', step: m.step, error: null });
-        else this.settle(live, { state: 'interrupted', step: m.step, error: 'stopped when the workbench shut down' });
-        break;
-    }
+    const ending = live.recorder.receive(m);
+    if (ending) this.end(live, ending);
+  }
+
+  /** The final state a run's last message means: done, failed, or (stopped) cancelled or interrupted. */
+  private end(live: ActiveRun, m: RunEnding): void {
+    if (m.type === 'done') this.settle(live, { state: 'done', step: m.step, error: null, ...(m.metrics.params !== undefined ? { params: m.metrics.params } : {}) });
+    else if (m.type === 'failed') {
+      this.settle(live, { state: 'failed', step: Math.max(m.step, live.recorder.step), error: m.reason });
+      this.opts.log?.(`${live.label} failed: ${m.reason}`);
+    } else if (live.stopReason === 'cancel') this.settle(live, { state: 'cancelled', step: m.step, error: null });
+    else this.settle(live, { state: 'interrupted', step: m.step, error: 'stopped when the workbench shut down' });
   }
 
   private settle(live: ActiveRun, patch: { state: RunRow['state']; step: number; error: string | null; params?: number }): void {
-    if (live.settled) return;
-    live.settled = true;
-    live.stepDirty = false;
-    this.store.updateRun(live.id, { ...patch, finishedAt: patch.state === 'interrupted' ? null : Date.now() });
-    this.changed(live.id);
+    if (!live.recorder.settle(patch)) return;
     // The process should exit by itself now; make sure it does.
     live.killTimer ??= setTimeout(() => live.proc.kill(), this.stopDeadlineMs);
   }
 
   private onExit(live: ActiveRun, exit: RunExit): void {
     if (live.killTimer) clearTimeout(live.killTimer);
-    this.flushRun(live);
-    if (!live.settled) {
-      if (live.stopReason === 'cancel') this.settle(live, { state: 'cancelled', step: live.step, error: null });
-      else if (live.stopReason === 'shutdown') this.settle(live, { state: 'interrupted', step: live.step, error: 'stopped when the workbench shut down' });
+    live.recorder.flush();
+    if (!live.recorder.isSettled) {
+      const step = live.recorder.step;
+      if (live.stopReason === 'cancel') this.settle(live, { state: 'cancelled', step, error: null });
+      else if (live.stopReason === 'shutdown') this.settle(live, { state: 'interrupted', step, error: 'stopped when the workbench shut down' });
       else {
         const reason = exitReason(exit, live.stderrTail);
         this.store.addLog(live.id, 'error', reason);
         this.opts.log?.(`${live.label} failed: ${reason}`);
-        this.settle(live, { state: 'failed', step: live.step, error: reason });
+        this.settle(live, { state: 'failed', step, error: reason });
       }
     }
     if (live.killTimer) clearTimeout(live.killTimer);
     this.active.delete(live.id);
-    this.opts.notify?.queueChanged();
-    if (this.active.size === 0 && this.flushTimer) {
-      clearInterval(this.flushTimer);
-      this.flushTimer = null;
-    }
+    this.opts.notify.queueChanged();
     this.pump();
   }
 
-  // ---- batched writes ----
-
-  private ensureFlushTimer(): void {
-    if (this.flushTimer) return;
-    this.flushTimer = setInterval(() => this.flushAll(), this.flushMs);
-    this.flushTimer.unref();
-  }
-
-  private flushAll(): void {
-    for (const live of this.active.values()) this.flushRun(live);
-  }
-
-  private flushRun(live: ActiveRun): void {
-    if (live.buffer.length) {
-      const points = live.buffer;
-      live.buffer = [];
-      this.store.insertMetrics(live.id, points);
-      this.opts.notify?.metrics(live.id, points);
-    }
-    if (live.stepDirty && !live.settled) {
-      live.stepDirty = false;
-      this.store.updateRun(live.id, { step: live.step });
-      this.changed(live.id);
-    }
+  /** Writes every live run's buffered metrics (the service calls this once per event batch). */
+  flush(): void {
+    for (const live of this.active.values()) live.recorder.flush();
   }
 
   private changed(runId: number): void {
-    this.opts.notify?.runChanged(runId);
+    this.opts.notify.runChanged(runId);
   }
-}
-
-function finalPoints(metrics: FinalMetrics, step: number): MetricPoint[] {
-  const time = Date.now();
-  return Object.entries(metrics)
-    .filter(([, v]) => typeof v === 'number')
-    .map(([name, value]) => ({ split: 'final' as const, name, step, value: value as number, time }));
 }
 
 /** Why a process ended without reporting a result. */

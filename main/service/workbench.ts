@@ -13,10 +13,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { basename, dirname, join, resolve } from 'node:path';
 import { openStore, type Store } from '../../db/store';
 import { buildResultTable, formatResultTable } from '../../db/export';
-import type { MetricRow, MetricSeries, RunRow, RunState } from '../../contract/rows';
-import type { MetricPoint } from '../../contract/run-protocol';
+import type { MetricSeries, RunRow, RunState } from '../../contract/rows';
 import { SpecError, type ExpandedRun } from '../../contract/spec';
-import { type BackendName } from '../../contract/backends';
+import type { BackendName } from '../../contract/backends';
 import { PRESETS } from '../../experiments/presets';
 import type {
   AttentionMaps,
@@ -37,6 +36,7 @@ import { UserError } from '../../contract/errors';
 import { lttbIndices } from '../../common/lttb';
 import { forkSpawner, type RunSpawner } from './run-host';
 import { Scheduler, runLabel } from './scheduler';
+import { EventBatcher } from './event-batcher';
 import { expandLoaded, parseSpecText, type LoadedSpec } from './spec-edge';
 
 export interface WorkbenchOptions {
@@ -69,12 +69,7 @@ export function defaultDataDir(dbPath: string): string {
 
 export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   readonly scheduler: Scheduler;
-  private readonly listeners = new Set<(events: readonly WorkbenchEvent[]) => void>();
-  private readonly pendingRuns = new Set<number>();
-  private pendingMetrics: MetricRow[] = [];
-  private readonly pendingProgress = new Map<number, Extract<WorkbenchEvent, { type: 'progress' }>>();
-  private pendingQueue = false;
-  private eventTimer: NodeJS.Timeout | null = null;
+  private readonly events: EventBatcher;
   private lockFile: string | null = null;
   private closed = false;
   private readonly loadedRuns = new Map<string, Promise<unknown>>();
@@ -85,6 +80,11 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   ) {
     // Per-database checkpoint folders, so two databases sharing a data dir never collide.
     const dataDir = resolve(opts.dataDir);
+    this.events = new EventBatcher({
+      beforeFlush: () => this.scheduler.flush(),
+      runs: (ids) => ids.map((id) => this.store.getRun(id)).filter((r): r is RunRow => r !== undefined),
+      queueStatus: () => this.currentQueueStatus(),
+    });
     this.scheduler = new Scheduler({
       store,
       spawner: opts.spawner ?? forkSpawner(),
@@ -92,12 +92,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       slots: opts.slots ?? 1,
       stopDeadlineMs: opts.stopDeadlineMs,
       log: opts.log,
-      notify: {
-        runChanged: (id) => this.queueEvent({ run: id }),
-        metrics: (runId, points) => this.queueEvent({ metrics: points.map((p) => toRow(runId, p)) }),
-        progress: (p) => this.queueEvent({ progress: { type: 'progress', ...p } }),
-        queueChanged: () => this.queueEvent({ queue: true }),
-      },
+      notify: this.events,
     });
   }
 
@@ -126,7 +121,8 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     this.acquireLock();
     const recovered = this.store.markRunningAsInterrupted('the workbench stopped while this run was running');
     for (const run of recovered) this.opts.log?.(`${runLabel(run)} was interrupted at step ${run.step}; it will resume`);
-    for (const run of recovered) this.queueEvent({ run: run.id });
+    for (const run of recovered) this.events.runChanged(run.id);
+    this.events.start();
     this.scheduler.start();
   }
 
@@ -144,8 +140,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
 
   /** Subscribes to event batches (one array per ~150 ms window); returns the unsubscribe function. */
   onEvents(listener: (events: readonly WorkbenchEvent[]) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.onEvents(listener);
   }
 
   /** Resolves when no run is running and none is queued or waiting to resume (or the queue is paused). */
@@ -170,8 +165,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     if (this.closed) return;
     this.closed = true;
     await this.scheduler.shutdown();
-    this.flushEvents();
-    if (this.eventTimer) clearTimeout(this.eventTimer);
+    this.events.stop();
     if (this.lockFile) rmSync(this.lockFile, { force: true });
     for (const loaded of this.loadedRuns.values()) void loaded.then((r) => (r as { dispose?: () => void }).dispose?.()).catch(() => undefined);
     this.store.close();
@@ -236,8 +230,8 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       experiment.id,
       toInsert.map((r) => ({ variant: r.config.variant, seed: r.config.seed, config: r.config, configHash: r.hash, backendRequested: backend, totalSteps: r.config.train.steps })),
     );
-    for (const id of queued) this.queueEvent({ run: id });
-    this.queueEvent({ queue: true });
+    for (const id of queued) this.events.runChanged(id);
+    this.events.queueChanged();
     this.scheduler.pump();
     return { experimentId: experiment.id, queued, skipped };
   }
@@ -302,7 +296,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       ...(fresh ? { step: 0, checkpointDir: run.checkpointDir ? `${run.checkpointDir.replace(/-retry\d+$/, '')}-retry${Date.now()}` : null } : {}),
     });
     this.store.moveRun(runId, 0);
-    this.queueEvent({ run: runId });
+    this.events.runChanged(runId);
     this.scheduler.pump();
   }
 
@@ -310,7 +304,8 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     const run = this.requireRun(runId);
     if (run.state !== 'queued') throw new UserError(`run ${runId} is ${run.state}; only queued runs can be moved`);
     this.store.moveRun(runId, position);
-    this.queueEvent({ run: runId, queue: true });
+    this.events.runChanged(runId);
+    this.events.queueChanged();
   }
 
   async pauseQueue(): Promise<void> {
@@ -322,7 +317,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   }
 
   async queueStatus(): Promise<QueueStatus> {
-    return { paused: this.scheduler.paused, slots: this.scheduler.slotCount, running: this.scheduler.runningIds };
+    return this.currentQueueStatus();
   }
 
   async resultTable(experimentId: number): Promise<ResultTable> {
@@ -362,52 +357,14 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     return run;
   }
 
-  // ---- events ----
-
-  private queueEvent(e: { run?: number; metrics?: MetricRow[]; progress?: Extract<WorkbenchEvent, { type: 'progress' }>; queue?: boolean }): void {
-    if (e.run !== undefined) this.pendingRuns.add(e.run);
-    if (e.metrics) for (const m of e.metrics) this.pendingMetrics.push(m);
-    if (e.progress) this.pendingProgress.set(e.progress.runId, e.progress);
-    if (e.queue) this.pendingQueue = true;
-    if (!this.eventTimer && !this.closed) {
-      this.eventTimer = setTimeout(() => this.flushEvents(), 150);
-      this.eventTimer.unref();
-    }
-  }
-
-  /** Pushes pending events now (the CLI calls this before printing results, so no run's last change is lost). */
+  /** Writes what runs reported and pushes pending events now (the CLI calls this before printing results). */
   flushEvents(): void {
-    if (this.eventTimer) clearTimeout(this.eventTimer);
-    this.eventTimer = null;
-    if (this.listeners.size === 0) {
-      this.pendingRuns.clear();
-      this.pendingMetrics = [];
-      this.pendingProgress.clear();
-      this.pendingQueue = false;
-      return;
-    }
-    const events: WorkbenchEvent[] = [];
-    if (this.pendingRuns.size) {
-      const runs = [...this.pendingRuns].map((id) => this.store.getRun(id)).filter((r): r is RunRow => r !== undefined);
-      this.pendingRuns.clear();
-      events.push({ type: 'runs-changed', runs });
-    }
-    if (this.pendingMetrics.length) {
-      events.push({ type: 'metrics', points: this.pendingMetrics });
-      this.pendingMetrics = [];
-    }
-    for (const p of this.pendingProgress.values()) events.push(p);
-    this.pendingProgress.clear();
-    if (this.pendingQueue) {
-      this.pendingQueue = false;
-      events.push({ type: 'queue', status: { paused: this.scheduler.paused, slots: this.scheduler.slotCount, running: this.scheduler.runningIds } });
-    }
-    if (events.length) for (const l of this.listeners) l(events);
+    this.events.flush();
   }
-}
 
-function toRow(runId: number, p: MetricPoint): MetricRow {
-  return { runId, split: p.split, name: p.name, step: p.step, value: p.value, time: p.time };
+  private currentQueueStatus(): QueueStatus {
+    return { paused: this.scheduler.paused, slots: this.scheduler.slotCount, running: this.scheduler.runningIds };
+  }
 }
 
 function isAlive(pid: number): boolean {
