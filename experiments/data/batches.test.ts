@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BatchStream, evalBatches, toBatch } from './batches';
-import { Rng } from './rng';
+import { Rng } from '../seeding';
 import { BOS_ID, EOS_ID, PAD_ID, type Batch, type EncodedPair } from './types';
 
 /** `n` pairs with lengths 1..maxLen; the pair's index is written into its first source token so batches can be traced back. */

@@ -8,7 +8,7 @@
  * depend only on (seed, epoch), a checkpoint needs just {epoch, index} to resume on the very
  * same batch sequence.
  */
-import { Rng, subSeed } from './rng';
+import { Rng, subSeed } from '../seeding';
 import { BOS_ID, EOS_ID, type Batch, type EncodedPair } from './types';
 
 /** Where a BatchStream stands: plain JSON, stored in checkpoints. */

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataSchema } from '../../contract/spec';
 import { prepareData } from './index';
-import { Rng } from './rng';
+import { Rng } from '../seeding';
 import type { PreparedData } from './types';
 
 const dir = mkdtempSync(join(tmpdir(), 'data-cache-'));

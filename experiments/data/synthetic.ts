@@ -18,7 +18,7 @@
  * source length range, train/valid/test sizes, seed. Same parameters → identical data.
  */
 import type { DataConfig } from '../../contract/spec';
-import { Rng, subSeed } from './rng';
+import { Rng, subSeed } from '../seeding';
 
 export type SyntheticTask = NonNullable<DataConfig['task']>;
 

@@ -6,10 +6,12 @@
  * Initialisation (like fairseq and PyTorch's nn.Transformer): Xavier/Glorot uniform for every
  * projection matrix, zeros for biases, ones/zeros for LayerNorm gain/bias, N(0, d_model^-0.5) for
  * token embeddings (and learned positions). Each weight draws from its own generator seeded by
- * (model seed, weight name), so the same seed gives the same weights on every backend.
+ * (model seed, weight name) (experiments/seeding.ts), so the same seed gives the same weights on
+ * every backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../../contract/spec';
+import { initSeed } from '../seeding';
 import { MAX_LEARNED_POSITIONS } from './positional';
 
 export type Init = 'xavier' | 'zeros' | 'ones' | 'embedding';
@@ -101,20 +103,10 @@ export function countParameters(config: ModelConfig, srcVocab: number, tgtVocab:
   return parameterSpecs(config, srcVocab, tgtVocab).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
 }
 
-/** A 31-bit seed from (model seed, weight name): FNV-1a over the text. */
-export function weightSeed(seed: number, name: string): number {
-  let hash = 0x811c9dc5;
-  for (const ch of `${seed}:${name}`) {
-    hash ^= ch.codePointAt(0)!;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash & 0x7fffffff;
-}
-
 /** Initial value of one weight. */
 export function initialValue(spec: ParamSpec, dModel: number, seed: number): tf.Tensor {
   const shape = [...spec.shape];
-  const s = weightSeed(seed, spec.name);
+  const s = initSeed(seed, spec.name);
   switch (spec.init) {
     case 'zeros':
       return tf.zeros(shape);

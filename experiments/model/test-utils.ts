@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import type { ModelConfig } from '../../contract/spec';
 import { installWasmBatchMatMul } from '../wasm-kernels';
-import { mulberry32 } from '../train/rng';
+import { mulberry32 } from '../seeding';
 
 /** A model small enough for finite differences and quick decoding tests. */
 export function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {

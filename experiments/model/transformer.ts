@@ -13,7 +13,8 @@ import {
   type AttentionShape, type AttentionWeights, type FfnWeights, type NormWeights,
   cachedAttention, decoderSelfBias, dropout, feedForward, layerNorm, multiHeadAttention, paddingBias, projectHeads,
 } from './layers';
-import { attentionNames, embeddingNames, initialValue, parameterSpecs, weightSeed } from './params';
+import { dropoutSeed } from '../seeding';
+import { attentionNames, embeddingNames, initialValue, parameterSpecs } from './params';
 import { MAX_LEARNED_POSITIONS, SinusoidCache } from './positional';
 
 interface EncoderLayer {
@@ -94,7 +95,7 @@ class Transformer implements Seq2SeqModel {
    * A fresh dropout seed per call, a function of (model seed, step, call index within the step)
    * only: a fresh model told the same step draws the same masks (resumed runs).
    */
-  private readonly nextDropoutSeed = (): number => weightSeed(this.seed, `dropout/${this.dropoutStep}/${this.dropoutCalls++}`);
+  private readonly nextDropoutSeed = (): number => dropoutSeed(this.seed, this.dropoutStep, this.dropoutCalls++);
 
   setDropoutStep(step: number): void {
     this.dropoutStep = step;

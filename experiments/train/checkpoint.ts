@@ -36,7 +36,7 @@ export interface CheckpointHeader {
   readonly config: RunConfig;
   /** BatchStream.position (JSON) so a resumed run sees the same next batch. */
   readonly batchPosition: unknown;
-  /** Dropout randomness is a function of (seed, step) (train/rng.ts): that pair is the RNG state. */
+  /** Dropout randomness is a function of (seed, step) (experiments/seeding.ts): that pair is the RNG state. */
   readonly rng: { readonly seed: number; readonly step: number };
   readonly tokenizers: { readonly src: unknown; readonly tgt: unknown; readonly shared: boolean };
   readonly vocab: { readonly src: number; readonly tgt: number };

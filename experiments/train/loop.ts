@@ -12,7 +12,7 @@ import type { Batch } from '../data/types';
 import type { Seq2SeqModel } from '../model/types';
 import { labelSmoothedCrossEntropy, type SmoothingSupport } from './loss';
 import { Adam, clipByGlobalNorm, PAPER_ADAM, type AdamOptions } from './optimizer';
-import { withStepRandom } from './rng';
+import { withStepRandom } from '../seeding';
 import { noamLearningRate } from './schedule';
 
 /** Anything that hands out training batches and can save/restore where it is (DATA's BatchStream). */
