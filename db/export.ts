@@ -9,6 +9,7 @@
  */
 import type { ExportFormat, ResultCell, ResultRow, ResultTable } from '../contract/api';
 import type { RunRow } from '../contract/rows';
+import type { RunConfig } from '../contract/spec';
 import type { Store } from './store';
 import { METRIC_COLUMNS, type MetricColumn } from './formats/columns';
 import { formatCsv } from './formats/csv';
@@ -16,13 +17,6 @@ import { formatLatex } from './formats/latex';
 import { formatMarkdown } from './formats/markdown';
 
 export { METRIC_COLUMNS } from './formats/columns';
-
-/** The parts of a stored RunConfig (experiments/spec.ts) the table reads; older rows may lack some. */
-interface StoredConfig {
-  readonly changes?: Readonly<Record<string, unknown>>;
-  readonly model?: Readonly<Record<string, unknown>>;
-  readonly train?: Readonly<Record<string, unknown>>;
-}
 
 const BASE = 'base';
 
@@ -41,9 +35,9 @@ export function buildResultTable(store: Store, experimentId: number): ResultTabl
   }
   const variants = [...groups.keys()].sort((a, b) => (a === BASE ? -1 : b === BASE ? 1 : 0));
 
-  const configOf = (variant: string) => (groups.get(variant)![0].config ?? {}) as StoredConfig;
+  const configOf = (variant: string) => groups.get(variant)![0].config;
   const changed: string[] = [];
-  for (const v of variants) for (const key of Object.keys(configOf(v).changes ?? {})) if (!changed.includes(key)) changed.push(key);
+  for (const v of variants) for (const key of Object.keys(configOf(v).changes)) if (!changed.includes(key)) changed.push(key);
 
   const metricCols = METRIC_COLUMNS.filter((c) => !c.optional || runs.some((r) => r.state === 'done' && r.metrics[c.metric] !== undefined));
   const baseConfig = groups.has(BASE) ? configOf(BASE) : undefined;
@@ -115,10 +109,12 @@ function markBest(rows: { metrics: Record<string, ResultCell> }[], col: MetricCo
 }
 
 /** A variant's value of a changed field: the resolved model setting, else the train setting, else the change itself. */
-function settingOf(config: StoredConfig, key: string): unknown {
-  if (config.model && key in config.model) return config.model[key];
-  if (config.train && key in config.train) return config.train[key];
-  return config.changes?.[key];
+function settingOf(config: RunConfig, key: string): unknown {
+  const model: Readonly<Record<string, unknown>> = config.model;
+  const train: Readonly<Record<string, unknown>> = config.train;
+  if (key in model) return model[key];
+  if (key in train) return train[key];
+  return config.changes[key];
 }
 
 function displayValue(v: unknown): string {

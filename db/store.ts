@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { type MetricPoint, type SampleTranslation } from '../contract/run-protocol';
 import { METRIC_SPLITS } from '../contract/metrics';
 import { UserError } from '../contract/errors';
+import type { BackendName } from '../contract/backends';
 import { MIGRATIONS, type Migration } from './migrations';
 import type { CheckpointRow, ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, RunState, SampleRow } from '../contract/rows';
 
@@ -146,7 +147,7 @@ interface RunDbRow {
   config_hash: string;
   state: RunState;
   priority: number;
-  backend_requested: string;
+  backend_requested: BackendName;
   backend: string | null;
   device: string | null;
   step: number;

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRow } from '../../../contract/api';
+import { expandSpec, parseSpec, type RunConfig } from '../../../contract/spec';
 import { finalMetricBars, parallelRows, varyingParams } from './compare';
 
-function run(id: number, variant: string, seed: number, metrics: Record<string, number>, model: Record<string, unknown> = {}, changes: Record<string, unknown> = {}): RunRow {
+// Base (4 heads) over seeds 1 and 2, and the variant "h=1" (1 head), as the spec edge expands them.
+const configs = expandSpec(parseSpec({ name: 'e', data: { task: 'synthetic-copy' }, train: { seeds: [1, 2] }, variants: [{ name: 'h=1', heads: 1 }] }));
+const configOf = (variant: string, seed: number) => configs.find((c) => c.config.variant === variant && c.config.seed === seed)!.config;
+
+function run(id: number, config: RunConfig, metrics: Record<string, number>): RunRow {
   return {
-    id, experimentId: 1, experiment: 'e', variant, seed, config: { model: { heads: 4, d_model: 32, ...model }, changes }, configHash: `h${id}`, state: 'done', priority: 0,
+    id, experimentId: 1, experiment: 'e', variant: config.variant, seed: config.seed, config, configHash: `h${id}`, state: 'done', priority: 0,
     backendRequested: 'wasm', backend: 'wasm', device: 'cpu', step: 10, totalSteps: 10, error: null, dataInfo: null, checkpointDir: null, params: 100,
     createdAt: 0, startedAt: 0, finishedAt: 1, metrics,
   };
@@ -12,9 +17,9 @@ function run(id: number, variant: string, seed: number, metrics: Record<string, 
 
 describe('compare view data', () => {
   const runs = [
-    run(1, 'base', 1, { valid_bleu: 10, valid_ppl: 5 }),
-    run(2, 'base', 2, { valid_bleu: 14, valid_ppl: 7 }),
-    run(3, 'h=1', 1, { valid_bleu: 8 }, { heads: 1 }, { heads: 1 }),
+    run(1, configOf('base', 1), { valid_bleu: 10, valid_ppl: 5 }),
+    run(2, configOf('base', 2), { valid_bleu: 14, valid_ppl: 7 }),
+    run(3, configOf('h=1', 1), { valid_bleu: 8 }),
   ];
   it('gives one bar per variant, base first, with mean, sample std and n', () => {
     expect(finalMetricBars(runs, 'valid_bleu')).toEqual([

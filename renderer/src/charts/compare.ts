@@ -20,26 +20,25 @@ export function finalMetricBars(runs: readonly RunRow[], metric: string): BarIte
     .filter((b) => b.n > 0);
 }
 
-function modelOf(run: RunRow): Record<string, unknown> {
-  const c = run.config as { model?: Record<string, unknown> } | null;
-  return c?.model ?? {};
+/** A changed field's value in a run: its resolved model setting, else the change itself. */
+function settingOf(run: RunRow, key: string): unknown {
+  const model: Readonly<Record<string, unknown>> = run.config.model;
+  return key in model ? model[key] : run.config.changes[key];
 }
 
 /** Hyper-parameters that differ between the given runs (the only ones worth an axis). */
 export function varyingParams(runs: readonly RunRow[]): string[] {
   const keys = new Set<string>();
-  for (const r of runs) for (const k of Object.keys((r.config as { changes?: object } | null)?.changes ?? {})) keys.add(k);
-  return [...keys].filter((k) => new Set(runs.map((r) => JSON.stringify(modelOf(r)[k] ?? (r.config as { changes?: Record<string, unknown> }).changes?.[k]))).size > 1).sort();
+  for (const r of runs) for (const k of Object.keys(r.config.changes)) keys.add(k);
+  return [...keys].filter((k) => new Set(runs.map((r) => JSON.stringify(settingOf(r, k)))).size > 1).sort();
 }
 
 /** Rows for the parallel-coordinates chart: each run's hyper-parameter values then its final metrics. */
 export function parallelRows(runs: readonly RunRow[], params: readonly string[], metricNames: readonly string[]): ParallelRun[] {
   return runs.map((r) => {
     const values: Record<string, number | string | null> = {};
-    const model = modelOf(r);
-    const changes = ((r.config as { changes?: Record<string, unknown> } | null)?.changes ?? {}) as Record<string, unknown>;
     for (const p of params) {
-      const v = model[p] ?? changes[p];
+      const v = settingOf(r, p);
       values[p] = typeof v === 'number' ? v : v === undefined || v === null ? null : String(v);
     }
     for (const m of metricNames) values[m] = typeof r.metrics[m] === 'number' && Number.isFinite(r.metrics[m]) ? r.metrics[m] : null;
