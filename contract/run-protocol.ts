@@ -1,8 +1,12 @@
 /**
- * The messages between a run process (which trains one run with experiments/) and its parent
- * (the scheduler in main/). Plain JSON-serialisable objects: they cross process.send /
- * utilityProcess.postMessage. One definition, imported on both sides.
+ * The messages between a run process and its parent in main/service. A run process either trains
+ * one run (`start`, then protocol messages until done/failed/stopped) or serves inference on
+ * trained checkpoints (`infer` requests, answered one by one, for as long as the parent keeps it):
+ * models never load in the app or server process. Plain JSON-serialisable objects: they cross
+ * process.send / utilityProcess.postMessage. One definition, imported on both sides.
  */
+import type { AttentionMaps } from './api';
+import type { WireError } from './errors';
 import type { BackendName } from './backends';
 import type { RunConfig } from './spec';
 import type { FinalMetrics, MetricSplit } from './metrics';
@@ -21,7 +25,21 @@ export interface RunJob {
   readonly resumeFrom?: { readonly path: string; readonly step: number };
 }
 
-export type ParentToRun = { readonly type: 'start'; readonly job: RunJob } | { readonly type: 'stop' };
+/** Inference on a checkpoint file; the process keeps the last checkpoint's model loaded. */
+export type InferenceRequest =
+  | { readonly kind: 'attention'; readonly checkpoint: string; readonly sentence: string }
+  | { readonly kind: 'translate'; readonly checkpoint: string; readonly sentences: readonly string[]; readonly beam: number; readonly alpha: number };
+
+/** What each request kind answers. */
+export interface InferenceResults {
+  readonly attention: AttentionMaps;
+  readonly translate: readonly string[];
+}
+
+export type ParentToRun =
+  | { readonly type: 'start'; readonly job: RunJob }
+  | { readonly type: 'stop' }
+  | { readonly type: 'infer'; readonly id: number; readonly request: InferenceRequest };
 
 /** Why a run failed; the scheduler stores `reason` in runs.error. */
 export type FailureKind = 'diverged' | 'out-of-memory' | 'data' | 'backend' | 'error';
@@ -74,4 +92,7 @@ export type RunToParent =
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly text: string }
   | { readonly type: 'done'; readonly metrics: FinalMetrics; readonly step: number }
   | { readonly type: 'failed'; readonly kind: FailureKind; readonly reason: string; readonly step: number }
-  | { readonly type: 'stopped'; readonly step: number };
+  | { readonly type: 'stopped'; readonly step: number }
+  /** The answer to `infer` request `id`. */
+  | { readonly type: 'inferred'; readonly id: number; readonly result: InferenceResults[InferenceRequest['kind']] }
+  | { readonly type: 'infer-failed'; readonly id: number; readonly error: WireError };

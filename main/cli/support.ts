@@ -35,6 +35,15 @@ export function resolveDb(opts: DbOptions, mustExist: boolean): { dbPath: string
   return { dbPath, dataDir: resolve(opts.dataDir ?? defaultDataDir(dbPath)) };
 }
 
+/**
+ * The workbench on an existing database for commands that only read (runs, export, translate): no
+ * scheduler, no worker lock, so it never touches a queue another process is working on.
+ */
+export async function openReader(opts: DbOptions): Promise<Workbench> {
+  const { dbPath, dataDir } = resolveDb(opts, true);
+  return Workbench.open({ dbPath, dataDir, autoStart: false });
+}
+
 export function parseSlots(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -109,7 +118,7 @@ export function showProgress(wb: Workbench, opts: { intervalMs?: number } = {}):
   };
   const label = (id: number) => {
     if (!labels.has(id)) {
-      const run = wb.store.getRun(id);
+      const run = wb.runRow(id);
       labels.set(id, run ? runLabel(run) : `run ${id}`);
     }
     return labels.get(id) as string;

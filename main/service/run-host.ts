@@ -11,7 +11,8 @@ import { delimiter, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
-import type { ParentToRun, RunJob, RunToParent } from '../../contract/run-protocol';
+import type { ParentToRun, RunToParent } from '../../contract/run-protocol';
+import type { BackendName } from '../../contract/backends';
 
 /** How a run process ended: an exit code, or the signal that killed it. */
 export interface RunExit {
@@ -32,8 +33,11 @@ export interface RunProcess {
   kill(): void;
 }
 
-/** Starts the process for `job` (the job itself is sent afterwards as a `start` message). */
-export type RunSpawner = (job: RunJob) => RunProcess;
+/**
+ * Starts a run process for work on `backend` (a run's job, or inference); the work itself is sent
+ * afterwards as messages. The backend only chooses the host (routeByBackend).
+ */
+export type RunSpawner = (work: { readonly backend: BackendName }) => RunProcess;
 
 /**
  * tsx's loader as an absolute URL: a bare `--import tsx` resolves from the working directory, so
@@ -196,9 +200,9 @@ export function findSystemNode(opts: { env?: NodeJS.ProcessEnv; exclude?: string
  */
 export function routeByBackend(hosts: { defaultHost: RunSpawner; webgpuHost: () => RunSpawner | null }): RunSpawner {
   let webgpu: RunSpawner | null | undefined;
-  return (job) => {
-    if (job.backend !== 'webgpu' && job.backend !== 'auto') return hosts.defaultHost(job);
+  return (work) => {
+    if (work.backend !== 'webgpu' && work.backend !== 'auto') return hosts.defaultHost(work);
     if (webgpu === undefined) webgpu = hosts.webgpuHost();
-    return (webgpu ?? hosts.defaultHost)(job);
+    return (webgpu ?? hosts.defaultHost)(work);
   };
 }

@@ -1,11 +1,14 @@
 /**
- * Entry of a run process: waits for `{type:'start', job}`, trains the run with experiments/'s
- * runJob and forwards every protocol message to the parent. A `{type:'stop'}` makes runJob stop
- * within one step. Talks over Node's IPC channel (child_process.fork) or Electron's
- * `process.parentPort` (utilityProcess). The process exits when the run ends, and at once when its
- * parent goes away (a killed worker must not leave orphans training and writing checkpoints).
+ * Entry of a run process. Either it trains: waits for `{type:'start', job}`, trains the run with
+ * experiments/'s runJob and forwards every protocol message to the parent (`{type:'stop'}` makes
+ * runJob stop within one step; the process exits when the run ends). Or it serves inference:
+ * answers `{type:'infer'}` requests one at a time, keeping the last checkpoint's model loaded, until
+ * the parent stops it. Talks over Node's IPC channel (child_process.fork) or Electron's
+ * `process.parentPort` (utilityProcess). It exits at once when its parent goes away (a killed
+ * worker must not leave orphans training and writing checkpoints).
  */
-import type { ParentToRun, RunToParent, FailureKind } from '../../contract/run-protocol';
+import type { InferenceRequest, InferenceResults, ParentToRun, RunToParent, FailureKind } from '../../contract/run-protocol';
+import { toWireError } from '../../contract/errors';
 
 interface ParentPortLike {
   on(event: 'message', listener: (e: { data: unknown }) => void): void;
@@ -57,6 +60,47 @@ async function start(message: Extract<ParentToRun, { type: 'start' }>): Promise<
   exitWhenFlushed(0);
 }
 
+// ---- inference ----
+
+type Inference = typeof import('../../experiments/run/inference');
+type LoadedRun = Awaited<ReturnType<Inference['openCheckpoint']>>;
+let inference: Inference | null = null;
+/** The one model this process holds (tfjs variable names are global: one live model per process). */
+let loaded: LoadedRun | null = null;
+/** Requests run one after another: a model is swapped only between requests. */
+let inferenceQueue: Promise<void> = Promise.resolve();
+
+async function answer(request: InferenceRequest): Promise<InferenceResults[InferenceRequest['kind']]> {
+  inference ??= await import('../../experiments/run/inference');
+  if (loaded?.path !== request.checkpoint) {
+    loaded?.dispose();
+    loaded = null;
+    loaded = await inference.openCheckpoint(request.checkpoint);
+  }
+  if (request.kind === 'attention') return inference.attentionMaps(loaded, request.sentence);
+  const out: string[] = [];
+  // Batches of 64 sentences keep memory flat for long inputs; empty lines stay empty.
+  for (let i = 0; i < request.sentences.length; i += 64) {
+    const chunk = request.sentences.slice(i, i + 64);
+    const nonEmpty = chunk.filter((l) => l.trim() !== '');
+    const translated = nonEmpty.length ? await inference.translate(loaded, nonEmpty, { beam: request.beam, alpha: request.alpha }) : [];
+    let k = 0;
+    for (const l of chunk) out.push(l.trim() === '' ? '' : translated[k++]);
+  }
+  return out;
+}
+
+function infer(message: Extract<ParentToRun, { type: 'infer' }>): void {
+  inferenceQueue = inferenceQueue.then(async () => {
+    try {
+      const result = await answer(message.request);
+      emit({ type: 'inferred', id: message.id, result });
+    } catch (err) {
+      emit({ type: 'infer-failed', id: message.id, error: toWireError(err) });
+    }
+  });
+}
+
 function onParentMessage(raw: unknown): void {
   const message = raw as ParentToRun;
   if (message.type === 'stop') {
@@ -65,6 +109,8 @@ function onParentMessage(raw: unknown): void {
   } else if (message.type === 'start' && !started) {
     started = true;
     start(message).catch(failAndExit);
+  } else if (message.type === 'infer' && !started) {
+    infer(message);
   }
 }
 

@@ -177,14 +177,14 @@ describe('cancel, pause, retry', () => {
     const wb = await openToy(tempDir(), { env: { TOY_STEP_MS: '30' } });
     const { queued } = await wb.enqueueSpec(toySpec({ steps: 1000, variants: ['{ name: h1, heads: 1 }'] }));
     wb.start();
-    await until(() => (wb.store.getRun(queued[0])?.step ?? 0) >= 10);
+    await until(() => (wb.runRow(queued[0])?.step ?? 0) >= 10);
     await wb.cancelRun(queued[1]);
-    expect(wb.store.getRun(queued[1])?.state).toBe('cancelled');
+    expect(wb.runRow(queued[1])?.state).toBe('cancelled');
     const t0 = Date.now();
     await wb.cancelRun(queued[0]);
     await wb.waitForIdle();
     expect(Date.now() - t0).toBeLessThan(3000);
-    const run = wb.store.getRun(queued[0])!;
+    const run = wb.runRow(queued[0])!;
     expect(run.state).toBe('cancelled');
     expect(run.step).toBeLessThan(1000);
   });
@@ -193,12 +193,12 @@ describe('cancel, pause, retry', () => {
     const wb = await openToy(tempDir(), { env: { TOY_STEP_MS: '30', TOY_IGNORE_STOP: '1' }, stopDeadlineMs: 800 });
     const { queued } = await wb.enqueueSpec(toySpec({ steps: 1000 }));
     wb.start();
-    await until(() => (wb.store.getRun(queued[0])?.step ?? 0) >= 5);
+    await until(() => (wb.runRow(queued[0])?.step ?? 0) >= 5);
     const t0 = Date.now();
     await wb.cancelRun(queued[0]);
     await wb.waitForIdle();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(700);
-    expect(wb.store.getRun(queued[0])?.state).toBe('cancelled');
+    expect(wb.runRow(queued[0])?.state).toBe('cancelled');
   });
 
   it('keeps the queue paused across a restart, and resume starts it', async () => {
@@ -224,13 +224,13 @@ describe('cancel, pause, retry', () => {
     const { queued: q2 } = await wb.enqueueSpec(toySpec({ name: 'long', steps: 30 }));
     wb.start();
     await wb.waitForIdle();
-    expect(wb.store.getRun(queued[0])?.state).toBe('done');
-    expect(wb.store.getRun(q2[0])?.state).toBe('failed');
+    expect(wb.runRow(queued[0])?.state).toBe('done');
+    expect(wb.runRow(q2[0])?.state).toBe('failed');
     await wb.close();
     const wb2 = await openToy(dir, { autoStart: true });
     await wb2.retryRun(q2[0]);
     await wb2.waitForIdle();
-    const run = wb2.store.getRun(q2[0])!;
+    const run = wb2.runRow(q2[0])!;
     expect(run.state).toBe('done');
     const steps = (await wb2.getMetrics({ runIds: [run.id], names: ['loss'] })).filter((s) => s.split === 'train').flatMap((s) => s.steps);
     expect(steps).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
@@ -273,10 +273,10 @@ describe('crash recovery', () => {
     expect(lines).toContain(`run ${queued[0]} (base, seed 1) resumed from step ${ckpt.step}`);
     const runs = await wb.listRuns();
     expect(runs.map((r) => r.state)).toEqual(['done', 'done']);
-    expect(wb.store.integrityCheck()).toBe('ok');
     await wb.close();
     expect(duplicateMetricKeys(dbPath)).toEqual([]);
     const check = openStore(dbPath);
+    expect(check.integrityCheck()).toBe('ok');
     const steps = check.getMetrics({ runIds: [queued[0]], names: ['loss'], splits: ['train'] }).map((m) => m.step);
     // The curve continues: every step once, 1..400, none lost and none twice around the resume point.
     expect(steps).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));

@@ -37,6 +37,7 @@ import { lttbIndices } from '../../common/lttb';
 import { forkSpawner, type RunSpawner } from './run-host';
 import { Scheduler, runLabel } from './scheduler';
 import { EventBatcher } from './event-batcher';
+import { InferenceHost } from './inference-host';
 import { expandLoaded, parseSpecText, type LoadedSpec } from './spec-edge';
 
 export interface WorkbenchOptions {
@@ -72,14 +73,16 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   private readonly events: EventBatcher;
   private lockFile: string | null = null;
   private closed = false;
-  private readonly loadedRuns = new Map<string, Promise<unknown>>();
+  private readonly inference: InferenceHost;
 
   private constructor(
-    readonly store: Store,
+    private readonly store: Store,
     private readonly opts: WorkbenchOptions,
   ) {
     // Per-database checkpoint folders, so two databases sharing a data dir never collide.
     const dataDir = resolve(opts.dataDir);
+    const spawner = opts.spawner ?? forkSpawner();
+    this.inference = new InferenceHost(spawner);
     this.events = new EventBatcher({
       beforeFlush: () => this.scheduler.flush(),
       runs: (ids) => ids.map((id) => this.store.getRun(id)).filter((r): r is RunRow => r !== undefined),
@@ -87,7 +90,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     });
     this.scheduler = new Scheduler({
       store,
-      spawner: opts.spawner ?? forkSpawner(),
+      spawner,
       dataDir: join(dataDir, basename(store.file).replace(/\.[^.]*$/, '') || 'db'),
       slots: opts.slots ?? 1,
       stopDeadlineMs: opts.stopDeadlineMs,
@@ -167,7 +170,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     await this.scheduler.shutdown();
     this.events.stop();
     if (this.lockFile) rmSync(this.lockFile, { force: true });
-    for (const loaded of this.loadedRuns.values()) void loaded.then((r) => (r as { dispose?: () => void }).dispose?.()).catch(() => undefined);
+    this.inference.close();
     this.store.close();
   }
 
@@ -246,6 +249,23 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
 
   async getRun(runId: number): Promise<RunRow | null> {
     return this.store.getRun(runId) ?? null;
+  }
+
+  /** A run's row now (the CLI's progress lines need it synchronously). */
+  runRow(runId: number): RunRow | undefined {
+    return this.store.getRun(runId);
+  }
+
+  /** An experiment by name, or a one-line error listing the ones there are. */
+  experimentNamed(name: string, flag = '--experiment'): ExperimentRow {
+    const exp = this.store.getExperimentByName(name);
+    if (!exp) throw new UserError(`${flag} ${name}: no such experiment (have: ${this.store.listExperiments().map((e) => e.name).join(', ') || 'none'})`);
+    return exp;
+  }
+
+  /** The most recently created experiment, if any. */
+  latestExperiment(): ExperimentRow | undefined {
+    return [...this.store.listExperiments()].sort((a, b) => b.createdAt - a.createdAt || b.id - a.id)[0];
   }
 
   /** Metric series; with maxPoints each (run, split, name) series is LTTB-sampled to at most that many points. */
@@ -328,27 +348,32 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     return formatResultTable(buildResultTable(this.store, experimentId), format);
   }
 
-  /** Decodes `sentence` with the run's latest checkpoint and returns every attention map (loaded once per checkpoint). */
+  /** Decodes `sentence` with the run's latest checkpoint and returns every attention map (in the inference process). */
   async attention(runId: number, sentence: string): Promise<AttentionMaps> {
-    this.requireRun(runId);
+    return this.inference.request({ kind: 'attention', checkpoint: this.latestCheckpointPath(runId), sentence });
+  }
+
+  /**
+   * Translates sentences with the run's latest checkpoint (in the inference process); beam and
+   * length penalty default to the run's own decode settings. Empty lines stay empty.
+   */
+  async translate(runId: number, sentences: readonly string[], opts: { readonly beam?: number; readonly alpha?: number } = {}): Promise<readonly string[]> {
+    const checkpoint = this.latestCheckpointPath(runId);
+    const decode = this.requireRun(runId).config.train.decode;
+    return this.inference.request({ kind: 'translate', checkpoint, sentences, beam: opts.beam ?? decode.beam, alpha: opts.alpha ?? decode.alpha });
+  }
+
+  /** The pid of the inference process, once one started (never this process). */
+  get inferencePid(): number | undefined {
+    return this.inference.pid;
+  }
+
+  private latestCheckpointPath(runId: number): string {
+    const run = this.requireRun(runId);
     const ckpt = this.store.latestCheckpoint(runId);
-    if (!ckpt || !existsSync(ckpt.path)) throw new UserError(`run ${runId} has no checkpoint yet`);
-    const inference = await import('../../experiments/run/inference');
-    let loaded = this.loadedRuns.get(ckpt.path);
-    if (!loaded) {
-      const opening = inference.openCheckpoint(ckpt.path);
-      loaded = opening;
-      this.loadedRuns.set(ckpt.path, opening);
-      opening.catch(() => this.loadedRuns.delete(ckpt.path));
-      // Keep the two most recent: each holds a model's weights.
-      while (this.loadedRuns.size > 2) {
-        const [oldest] = this.loadedRuns.keys();
-        const old = this.loadedRuns.get(oldest);
-        this.loadedRuns.delete(oldest);
-        void old?.then((r) => (r as { dispose?: () => void }).dispose?.()).catch(() => undefined);
-      }
-    }
-    return inference.attentionMaps((await loaded) as Awaited<ReturnType<typeof inference.openCheckpoint>>, sentence);
+    if (!ckpt) throw new UserError(`run ${runId} has no checkpoint yet (state ${run.state}, step ${run.step})`);
+    if (!existsSync(ckpt.path)) throw new UserError(`run ${runId}: checkpoint file is missing: ${ckpt.path}`);
+    return ckpt.path;
   }
 
   private requireRun(runId: number): RunRow {

@@ -4,13 +4,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { buildResultTable, formatResultTable } from '../../../db/export';
-import { openStore } from '../../../db/store';
-import type { ExportFormat } from '../../../contract/api';
+import { EXPORT_FORMATS, type ExportFormat } from '../../../contract/api';
 import { UserError } from '../../../contract/errors';
-import { addDbOptions, resolveDb, type DbOptions } from '../support';
-
-const FORMATS: readonly ExportFormat[] = ['csv', 'md', 'latex'];
+import { addDbOptions, openReader, type DbOptions } from '../support';
 
 interface ExportOptions extends DbOptions {
   format: string;
@@ -23,28 +19,20 @@ export function register(program: Command): void {
     .option('--format <format>', 'csv, md or latex', 'md')
     .option('--experiment <name>', 'experiment to tabulate (default: the most recent)')
     .option('--out <file>', 'write to FILE instead of stdout')
-    .action((opts: ExportOptions) => {
-      if (!(FORMATS as readonly string[]).includes(opts.format)) throw new UserError(`--format: expected one of ${FORMATS.join(', ')}, got "${opts.format}"`);
-      const { dbPath } = resolveDb(opts, true);
-      const store = openStore(dbPath);
+    .action(async (opts: ExportOptions) => {
+      if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) throw new UserError(`--format: expected one of ${EXPORT_FORMATS.join(', ')}, got "${opts.format}"`);
+      const wb = await openReader(opts);
       try {
-        const experiments = store.listExperiments();
-        const exp = opts.experiment !== undefined ? store.getExperimentByName(opts.experiment) : [...experiments].sort((a, b) => b.createdAt - a.createdAt || b.id - a.id)[0];
-        if (!exp) {
-          throw new UserError(
-            opts.experiment !== undefined
-              ? `--experiment ${opts.experiment}: no such experiment (have: ${experiments.map((e) => e.name).join(', ') || 'none'})`
-              : `${opts.db}: no experiments yet`,
-          );
-        }
-        const text = formatResultTable(buildResultTable(store, exp.id), opts.format as ExportFormat);
+        const exp = opts.experiment !== undefined ? wb.experimentNamed(opts.experiment) : wb.latestExperiment();
+        if (!exp) throw new UserError(`${opts.db}: no experiments yet`);
+        const text = await wb.exportTable(exp.id, opts.format as ExportFormat);
         const out = text.endsWith('\n') ? text : `${text}\n`;
         if (opts.out) {
           writeFileSync(opts.out, out);
           process.stderr.write(`wrote ${opts.out} (${exp.name}, ${opts.format})\n`);
         } else process.stdout.write(out);
       } finally {
-        store.close();
+        await wb.close();
       }
     });
 }

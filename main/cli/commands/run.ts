@@ -5,7 +5,6 @@
  * this spec's runs on stdout. Exits 1 when a run failed or was cancelled.
  */
 import type { Command } from 'commander';
-import { formatResultTable, buildResultTable } from '../../../db/export';
 import type { RunRow } from '../../../contract/rows';
 import { addDbOptions, parseBackend, parseSlots, resolveDb, runJson, showProgress, stopOnSignal, type DbOptions } from '../support';
 import { loadSpecArg } from '../../service/spec-edge';
@@ -49,9 +48,9 @@ export function register(program: Command): void {
         const ids = [...result.queued, ...result.skipped.map((s) => s.existingRunId)];
         await wb.waitForRuns(ids);
         wb.flushEvents();
-        runs = ids.map((id) => wb.store.getRun(id)).filter((r): r is RunRow => r !== undefined).sort((a, b) => a.id - b.id);
+        runs = ids.map((id) => wb.runRow(id)).filter((r): r is RunRow => r !== undefined).sort((a, b) => a.id - b.id);
         if (opts.json) process.stdout.write(`${JSON.stringify(runs.map(runJson), null, 2)}\n`);
-        else process.stdout.write(`\n${formatResultTable(buildResultTable(wb.store, result.experimentId), 'md')}\n`);
+        else process.stdout.write(`\n${await wb.exportTable(result.experimentId, 'md')}\n`);
       } finally {
         progress.stop();
         offSignal();

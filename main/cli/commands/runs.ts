@@ -3,9 +3,7 @@
  * step and final metrics. Read-only: it never touches a queue another process is working on.
  */
 import type { Command } from 'commander';
-import { openStore } from '../../../db/store';
-import { UserError } from '../../../contract/errors';
-import { addDbOptions, resolveDb, runJson, type DbOptions } from '../support';
+import { addDbOptions, openReader, runJson, type DbOptions } from '../support';
 
 interface RunsOptions extends DbOptions {
   json?: boolean;
@@ -18,17 +16,11 @@ export function register(program: Command): void {
   addDbOptions(program.command('runs').description('list runs: state, config hash, step, final metrics'))
     .option('--json', 'print the runs as a JSON array')
     .option('--experiment <name>', 'only this experiment\'s runs')
-    .action((opts: RunsOptions) => {
-      const { dbPath } = resolveDb(opts, true);
-      const store = openStore(dbPath);
+    .action(async (opts: RunsOptions) => {
+      const wb = await openReader(opts);
       try {
-        let experimentId: number | undefined;
-        if (opts.experiment !== undefined) {
-          const exp = store.getExperimentByName(opts.experiment);
-          if (!exp) throw new UserError(`--experiment ${opts.experiment}: no such experiment (have: ${store.listExperiments().map((e) => e.name).join(', ') || 'none'})`);
-          experimentId = exp.id;
-        }
-        const runs = store.listRuns(experimentId === undefined ? undefined : { experimentId });
+        const experimentId = opts.experiment !== undefined ? wb.experimentNamed(opts.experiment).id : undefined;
+        const runs = await wb.listRuns(experimentId === undefined ? undefined : { experimentId });
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(runs.map(runJson), null, 2)}\n`);
           return;
@@ -53,7 +45,7 @@ export function register(program: Command): void {
         const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
         process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
       } finally {
-        store.close();
+        await wb.close();
       }
     });
 }
