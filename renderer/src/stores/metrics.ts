@@ -5,6 +5,7 @@
  */
 import { markRaw, shallowRef } from 'vue';
 import type { MetricRow, MetricSeries, WorkbenchApi } from '../../../contract/api';
+import { metricKey, TRAIN_METRICS, VALID_METRICS } from '../../../contract/metrics';
 
 /** One (run, split, name) series, sorted by step; parallel arrays for cheap charting (the API's own shape). */
 export type Series = MetricSeries;
@@ -128,23 +129,15 @@ export function createMetricsStore(api: Pick<WorkbenchApi, 'getMetrics'>) {
 }
 
 /**
- * The first key among `keys` that matches one of the patterns, in pattern order: metric names are
- * chosen by the training code, so views look for "the loss", "the BLEU" by name.
+ * The series views plot, by the exact `split/name` keys the engine records: both take the names
+ * from contract/metrics.ts, so a chart never guesses which recorded series is "the loss".
  */
-export function pickKey(keys: readonly string[], patterns: readonly RegExp[]): string | undefined {
-  for (const p of patterns) {
-    const k = keys.find((key) => p.test(key));
-    if (k) return k;
-  }
-  return undefined;
-}
-
-/** Standard metric lookups (split/name). */
-export const METRIC_PATTERNS = {
-  loss: [/^train\/(train_)?loss$/, /^train\/.*loss/],
-  lr: [/^train\/(lr|learning_rate)$/],
-  validLoss: [/^valid\/(valid_)?loss$/],
-  validPpl: [/^valid\/(valid_)?ppl$/, /^valid\/.*perplexity/, /^valid\/.*ppl/],
-  bleu: [/^valid\/(valid_)?bleu$/, /^valid\/.*bleu/],
-  tokens: [/^train\/tokens(_seen)?$/],
+export const METRIC_KEYS = {
+  loss: metricKey('train', TRAIN_METRICS.loss),
+  lr: metricKey('train', TRAIN_METRICS.lr),
+  /** Recorded since the engine counted tokens; older runs lack it (the tokens axis estimates them). */
+  tokensSeen: metricKey('train', TRAIN_METRICS.tokensSeen),
+  validLoss: metricKey('valid', VALID_METRICS.loss),
+  validPpl: metricKey('valid', VALID_METRICS.ppl),
+  validBleu: metricKey('valid', VALID_METRICS.bleu),
 } as const;

@@ -1,0 +1,76 @@
+// @vitest-environment happy-dom
+/** Compare's curve chart on the "tokens seen" axis: recorded train/tokens_seen first, the estimate only for runs without it. */
+import { describe, expect, it } from 'vitest';
+import { defineComponent, h } from 'vue';
+import { flushPromises, mount } from '@vue/test-utils';
+import type { MetricQuery, MetricSeries, RunRow } from '../../../contract/api';
+import { expandSpec, parseSpec } from '../../../contract/spec';
+import { APP } from '../stores/context';
+import { createMetricsStore } from '../stores/metrics';
+import { createRunsStore } from '../stores/runs';
+import CompareView from './CompareView.vue';
+
+// Two seeds of one variant at 100 target tokens per batch; run 2 was recorded before the engine logged tokens_seen.
+const [seed1, seed2] = expandSpec(parseSpec({ name: 'e', data: { task: 'synthetic-copy' }, train: { seeds: [1, 2], batch_tokens: 100 } }));
+function run(id: number, config: RunRow['config']): RunRow {
+  return {
+    id, experimentId: 1, experiment: 'e', variant: config.variant, seed: config.seed, config, configHash: `h${id}`, state: 'done', priority: 0, backendRequested: 'cpu',
+    backend: 'cpu', device: 'cpu', step: 20, totalSteps: 20, error: null, dataInfo: null, checkpointDir: null, params: 100, createdAt: 0, startedAt: 0, finishedAt: 1, metrics: {},
+  };
+}
+const STORED: MetricSeries[] = [
+  { runId: 1, split: 'train', name: 'loss', steps: [10, 20], values: [3, 2], times: [1000, 2000] },
+  { runId: 1, split: 'train', name: 'tokens_seen', steps: [10, 20], values: [900, 2100], times: [1000, 2000] },
+  { runId: 2, split: 'train', name: 'loss', steps: [10, 20], values: [4, 3], times: [1000, 2000] },
+];
+
+/** A stand-in for ChartPanel that keeps the option it was given. */
+const Chart = defineComponent({ name: 'ChartPanel', props: ['option', 'title', 'fileName', 'empty', 'height'], setup: () => () => h('div') });
+
+async function mountCompare() {
+  const queries: MetricQuery[] = [];
+  const api = {
+    listRuns: async () => [run(1, seed1.config), run(2, seed2.config)],
+    listExperiments: async () => [{ id: 1, name: 'e', spec: {}, specDir: null, createdAt: 0 }],
+    queueStatus: async () => ({ paused: false, slots: 1, running: [] }),
+    getMetricKeys: async (ids: readonly number[]) => [...new Set(STORED.filter((s) => ids.includes(s.runId)).map((s) => `${s.split}/${s.name}`))],
+    getMetrics: async (q: MetricQuery) => (queries.push(q), STORED.filter((s) => q.runIds.includes(s.runId) && (!q.names || q.names.includes(s.name)))),
+  };
+  const runs = createRunsStore(api);
+  await runs.refresh();
+  const app = { api, runs, metrics: createMetricsStore(api), notify: (m: string) => void m };
+  const w = mount(CompareView, { global: { provide: { [APP]: app }, stubs: { ChartPanel: Chart } } });
+  await flushPromises();
+  return { w, queries };
+}
+
+function curves(w: Awaited<ReturnType<typeof mountCompare>>['w']) {
+  const option = w.findAllComponents(Chart).find((c) => c.props('fileName') === 'compare-curves')!.props('option');
+  return { xName: option.xAxis.name as string, series: option.series as { name: string; data: [number, number][] }[] };
+}
+
+describe('the compare view on the tokens-seen axis', () => {
+  it('plots the recorded train/tokens_seen and says which runs fall back to step × batch_tokens', async () => {
+    const { w, queries } = await mountCompare();
+    await w.find('[data-test=group]').setValue(false);
+    await w.find('[data-test=smoothing]').setValue('0');
+    await w.find('input[name=xaxis][value=tokens]').setValue(true);
+    await flushPromises();
+    expect(queries.at(-1)?.names).toContain('tokens_seen');
+    const { xName, series } = curves(w);
+    // Run 1 on its recorded counts, run 2 on the estimate (steps 10, 20 × 100 tokens).
+    expect(series.find((s) => s.name.startsWith('#1 '))!.data).toEqual([[900, 3], [2100, 2]]);
+    expect(series.find((s) => s.name.startsWith('#2 '))!.data).toEqual([[1000, 4], [2000, 3]]);
+    expect(xName).toContain('≈ step × batch_tokens');
+    expect(xName).toContain('#2');
+    expect(xName).not.toContain('#1');
+  });
+
+  it('keeps the axis title plain when every run recorded tokens seen', async () => {
+    const { w } = await mountCompare();
+    await w.find('input[name=xaxis][value=tokens]').setValue(true);
+    await w.findAll('label.run input')[1].setValue(false);
+    await flushPromises();
+    expect(curves(w).xName).toBe('target tokens seen');
+  });
+});
