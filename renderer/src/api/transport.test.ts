@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createSocketClient, socketUrl, type SocketLike } from '../api/transport';
-import { decodeMessage, encodeMessage } from '../../../contract/wire';
+import { createElectronClient, createSocketClient, socketUrl, type SocketLike } from './transport';
+import { decodeMessage, encodeMessage, type IpcReply, type PreloadBridge } from '../../../contract/wire';
 import { UserError } from '../../../contract/errors';
-import type { WorkbenchEvent } from '../../../contract/api';
+import { REMOTE_METHOD_NAMES, type RemoteMethod, type WorkbenchEvent } from '../../../contract/api';
 
 /** A scripted socket: records what the client sends; the test plays the server. */
 function fakeSocket() {
@@ -59,5 +59,32 @@ describe('the WebSocket transport', () => {
     const p = api.listRuns();
     f.sockets[0].onclose!({});
     await expect(p).rejects.toThrow('connection to the workbench lost');
+  });
+});
+
+describe('the Electron transport', () => {
+  /** A preload bridge whose every remote method answers `reply`, recording the calls. */
+  function fakeBridge(reply: (method: RemoteMethod, args: unknown[]) => IpcReply) {
+    const calls: [RemoteMethod, unknown[]][] = [];
+    const methods = Object.fromEntries(REMOTE_METHOD_NAMES.map((m) => [m, async (...args: unknown[]) => (calls.push([m, args]), reply(m, args))])) as Record<RemoteMethod, (...args: unknown[]) => Promise<IpcReply>>;
+    const bridge: PreloadBridge = { ...methods, onEvent: () => () => {}, saveFile: async (name: string) => `/home/u/${name}` };
+    return { bridge, calls };
+  }
+
+  it('opens a successful IpcReply to its result, with the arguments passed through', async () => {
+    const f = fakeBridge((m, args) => ({ ok: true, result: { method: m, args } }));
+    const api = createElectronClient(f.bridge);
+    expect(api.kind).toBe('electron');
+    expect(await api.getRun(4)).toEqual({ method: 'getRun', args: [4] });
+    expect(f.calls).toEqual([['getRun', [4]]]);
+    expect(await api.saveFile('curves.png', 'data:')).toBe('/home/u/curves.png');
+  });
+
+  it('turns a failed IpcReply into a UserError with its issues, as the WebSocket client does', async () => {
+    const f = fakeBridge(() => ({ ok: false, error: { message: 'bad spec', issues: ['train.steps: must be a positive integer'], user: true } }));
+    const err = (await createElectronClient(f.bridge).enqueueSpec('x').catch((e: unknown) => e)) as UserError;
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toBe('bad spec');
+    expect(err.issues).toEqual(['train.steps: must be a positive integer']);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { REMOTE_METHOD_NAMES, type RemoteMethod, type WorkbenchApi, type WorkbenchEvent } from '../../../contract/api';
 import { fromWireError, UserError } from '../../../contract/errors';
-import { decodeMessage, encodeMessage, type PreloadBridge, type SocketMessage } from '../../../contract/wire';
+import { decodeMessage, encodeMessage, type IpcReply, type PreloadBridge, type SocketMessage } from '../../../contract/wire';
 
 declare global {
   interface Window {
@@ -99,25 +99,26 @@ export function createSocketClient(url: string, open: (url: string) => SocketLik
       else outbox.push(text);
     });
 
-  const client = {
-    kind: 'websocket' as const,
-    onEvent(listener: (e: WorkbenchEvent) => void) {
-      eventListeners.add(listener);
-      return () => void eventListeners.delete(listener);
-    },
-    onConnection(listener: (s: ConnectionState) => void) {
-      connectionListeners.add(listener);
-      listener(state);
-      return () => void connectionListeners.delete(listener);
-    },
-    async saveFile(suggestedName: string, content: string): Promise<string | null> {
-      downloadFile(suggestedName, content);
-      return suggestedName;
-    },
-  } as Record<string, unknown>;
-  for (const m of REMOTE_METHOD_NAMES) client[m] = (...args: unknown[]) => call(m, args);
   connect();
-  return client as unknown as WorkbenchClient;
+  return withRemoteMethods(
+    {
+      kind: 'websocket',
+      onEvent(listener: (e: WorkbenchEvent) => void) {
+        eventListeners.add(listener);
+        return () => void eventListeners.delete(listener);
+      },
+      onConnection(listener: (s: ConnectionState) => void) {
+        connectionListeners.add(listener);
+        listener(state);
+        return () => void connectionListeners.delete(listener);
+      },
+      async saveFile(suggestedName: string, content: string): Promise<string | null> {
+        downloadFile(suggestedName, content);
+        return suggestedName;
+      },
+    },
+    call,
+  );
 }
 
 /** Browser "save": a download of text or of a data: URL (chart PNG/SVG). */
@@ -133,27 +134,41 @@ export function downloadFile(name: string, content: string): void {
   if (!content.startsWith('data:')) setTimeout(() => URL.revokeObjectURL(href), 10_000);
 }
 
-/** Electron's preload bridge, its replies opened so errors look the same as over the WebSocket. */
-function wrapElectron(bridge: PreloadBridge): WorkbenchClient {
-  const client = {
-    kind: 'electron' as const,
-    onEvent: (l: (e: WorkbenchEvent) => void) => bridge.onEvent(l),
-    saveFile: (n: string, c: string) => bridge.saveFile(n, c),
-    onConnection(listener: (s: ConnectionState) => void) {
-      listener('open');
-      return () => {};
+/**
+ * Electron: the preload bridge (window.workbench) answers each call with an IpcReply envelope; a
+ * failed one becomes the same UserError, issues included, that the WebSocket client throws.
+ */
+export function createElectronClient(bridge: PreloadBridge): WorkbenchClient {
+  return withRemoteMethods(
+    {
+      kind: 'electron',
+      onEvent: (listener) => bridge.onEvent(listener),
+      saveFile: (name, content) => bridge.saveFile(name, content),
+      onConnection(listener) {
+        listener('open');
+        return () => {};
+      },
     },
-  } as Record<string, unknown>;
-  for (const m of REMOTE_METHOD_NAMES)
-    client[m] = async (...args: unknown[]) => {
-      const reply = await (bridge[m] as (...a: unknown[]) => ReturnType<PreloadBridge[RemoteMethod]>)(...args);
+    async (method, args) => {
+      // Each bridge method takes that method's own parameters; `args` are what the caller passed to it.
+      const reply = await (bridge[method] as (...a: unknown[]) => Promise<IpcReply>)(...args);
       if (!reply.ok) throw fromWireError(reply.error);
       return reply.result;
-    };
-  return client as unknown as WorkbenchClient;
+    },
+  );
+}
+
+/**
+ * The client: `local` members plus one function per REMOTE_METHOD_NAMES entry that forwards its
+ * arguments to `remote`. The one unchecked step: what `remote` answers is taken to be what
+ * WorkbenchApi says that method returns (the other end implements the same interface).
+ */
+function withRemoteMethods(local: Omit<WorkbenchClient, RemoteMethod>, remote: (method: RemoteMethod, args: unknown[]) => Promise<unknown>): WorkbenchClient {
+  const methods = Object.fromEntries(REMOTE_METHOD_NAMES.map((m) => [m, (...args: unknown[]) => remote(m, args)]));
+  return { ...methods, ...local } as WorkbenchClient;
 }
 
 export function connectWorkbench(): WorkbenchClient {
-  if (window.workbench) return wrapElectron(window.workbench);
+  if (window.workbench) return createElectronClient(window.workbench);
   return createSocketClient(socketUrl(window.location));
 }
