@@ -6,7 +6,7 @@ import vue from '@vitejs/plugin-vue';
 export default defineConfig({
   plugins: [vue()],
   test: {
-    include: ['{contract,common,experiments,db,main,preload,renderer,test,bench}/**/*.test.ts'],
+    include: ['{contract,common,experiments,db,main,preload,renderer,test,bench,scripts}/**/*.test.ts'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,
