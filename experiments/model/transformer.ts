@@ -10,23 +10,13 @@ import type { ModelConfig } from '../../contract/spec';
 import type { AttentionWeights as AttentionMaps, DecoderCache, EncoderOutput, Seq2SeqModel } from './types';
 import { embeddingLookup, matMul } from './ops';
 import {
-  type AttentionShape, type AttentionWeights, type FfnWeights, type NormWeights,
-  cachedAttention, decoderSelfBias, dropout, feedForward, layerNorm, multiHeadAttention, paddingBias, projectHeads,
+  type AttentionShape, type AttentionWeights, type DecoderLayerWeights, type EncoderLayerWeights, type FfnWeights, type KeyValues,
+  type NormWeights, type SublayerOptions,
+  decoderBlock, decoderSelfBias, dropout, encoderBlock, layerNorm, paddingBias, projectKeyValues,
 } from './layers';
 import { dropoutSeed } from '../seeding';
 import { attentionNames, embeddingNames, initialValue, parameterSpecs } from './params';
 import { MAX_LEARNED_POSITIONS, SinusoidCache } from './positional';
-
-interface EncoderLayer {
-  readonly selfAttn: AttentionWeights;
-  readonly selfAttnNorm: NormWeights;
-  readonly ffn: FfnWeights;
-  readonly ffnNorm: NormWeights;
-}
-interface DecoderLayer extends EncoderLayer {
-  readonly crossAttn: AttentionWeights;
-  readonly crossAttnNorm: NormWeights;
-}
 
 /**
  * Builds a randomly initialised model; the same (config, vocabularies, seed) gives the same weights.
@@ -42,8 +32,8 @@ class Transformer implements Seq2SeqModel {
   readonly variables: readonly tf.Variable[];
   readonly paramCount: number;
   private readonly byName = new Map<string, tf.Variable>();
-  private readonly encoderLayers: EncoderLayer[] = [];
-  private readonly decoderLayers: DecoderLayer[] = [];
+  private readonly encoderLayers: EncoderLayerWeights[] = [];
+  private readonly decoderLayers: DecoderLayerWeights[] = [];
   private readonly attnShape: AttentionShape;
   private readonly sinusoids: SinusoidCache;
   /** Optimizer step set by the trainer (setDropoutStep) and dropout calls since: the dropout RNG state. */
@@ -124,29 +114,18 @@ class Transformer implements Seq2SeqModel {
     return dropout(tf.reshape(x, [b * len, d]) as tf.Tensor2D, this.config.dropout, training, this.nextDropoutSeed);
   }
 
-  /**
-   * One residual sub-layer. post-norm (paper): LayerNorm(x + Dropout(f(x)));
-   * pre-norm: x + Dropout(f(LayerNorm(x))). x [rows, d] → [rows, d].
-   */
-  private sublayer(x: tf.Tensor2D, norm: NormWeights, training: boolean, f: (h: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
-    const rate = this.config.dropout;
-    if (this.config.norm === 'pre') return tf.add(x, dropout(f(layerNorm(x, norm)), rate, training, this.nextDropoutSeed));
-    return layerNorm(tf.add(x, dropout(f(x), rate, training, this.nextDropoutSeed)), norm);
+  /** How this model wraps its residual sub-layers (norm placement, dropout with this model's mask seeds). */
+  private sublayerOptions(training: boolean): SublayerOptions {
+    return { norm: this.config.norm, dropout: this.config.dropout, training, seed: this.nextDropoutSeed };
   }
 
   /** Encoder stack. src [B, s] → memory [B·s, d], with the padding bias [B, 1, 1, s]. */
   private runEncoder(src: tf.Tensor2D, training: boolean, maps?: tf.Tensor4D[]): { memory2d: tf.Tensor2D; srcMaskBias: tf.Tensor4D } {
     const [b, s] = src.shape;
     const srcMaskBias = paddingBias(src); // [B, 1, 1, s], built once for every layer
+    const o = this.sublayerOptions(training);
     let x = this.embed(src, 'encoder', 0, training); // [B·s, d]
-    for (const layer of this.encoderLayers) {
-      x = this.sublayer(x, layer.selfAttnNorm, training, (h) => {
-        const { out, probs } = multiHeadAttention(h, h, b, s, s, srcMaskBias, layer.selfAttn, this.attnShape);
-        maps?.push(probs);
-        return out;
-      });
-      x = this.sublayer(x, layer.ffnNorm, training, (h) => feedForward(h, layer.ffn));
-    }
+    for (const layer of this.encoderLayers) x = encoderBlock(x, layer, b, s, srcMaskBias, this.attnShape, o, maps);
     if (this.config.norm === 'pre') x = layerNorm(x, this.finalNorm('encoder'));
     return { memory2d: x, srcMaskBias };
   }
@@ -161,7 +140,7 @@ class Transformer implements Seq2SeqModel {
     return this.config.share_embeddings ? matMul(x, out, false, true) : matMul(x, out);
   }
 
-  /** Decoder stack over a whole target prefix. Returns logits [B, t, V]. */
+  /** Decoder stack over a whole target prefix (teacher forcing). Returns logits [B, t, V]. */
   private runDecoder(
     tgtIn: tf.Tensor2D, memory2d: tf.Tensor2D, srcMaskBias: tf.Tensor4D, training: boolean,
     maps?: { self: tf.Tensor4D[]; cross: tf.Tensor4D[] },
@@ -169,19 +148,11 @@ class Transformer implements Seq2SeqModel {
     const [b, t] = tgtIn.shape;
     const s = srcMaskBias.shape[3];
     const selfBias = decoderSelfBias(tgtIn); // [B, 1, t, t], built once for every layer
+    const o = this.sublayerOptions(training);
     let x = this.embed(tgtIn, 'decoder', 0, training); // [B·t, d]
     for (const layer of this.decoderLayers) {
-      x = this.sublayer(x, layer.selfAttnNorm, training, (h) => {
-        const { out, probs } = multiHeadAttention(h, h, b, t, t, selfBias, layer.selfAttn, this.attnShape);
-        maps?.self.push(probs);
-        return out;
-      });
-      x = this.sublayer(x, layer.crossAttnNorm, training, (h) => {
-        const { out, probs } = multiHeadAttention(h, memory2d, b, t, s, srcMaskBias, layer.crossAttn, this.attnShape);
-        maps?.cross.push(probs);
-        return out;
-      });
-      x = this.sublayer(x, layer.ffnNorm, training, (h) => feedForward(h, layer.ffn));
+      const memory = projectKeyValues(memory2d, layer.crossAttn, b, s, this.attnShape);
+      x = decoderBlock(x, layer, b, t, { selfBias, memory, memoryBias: srcMaskBias, maps }, this.attnShape, o).y;
     }
     if (this.config.norm === 'pre') x = layerNorm(x, this.finalNorm('decoder'));
     return tf.reshape(this.project(x), [b, t, this.tgtVocabSize]); // [B, t, V]
@@ -206,11 +177,8 @@ class Transformer implements Seq2SeqModel {
       const [b, s, d] = encoded.memory.shape;
       const { heads, d_k: dk, d_v: dv } = this.config;
       const memory2d = tf.reshape(encoded.memory, [b * s, d]) as tf.Tensor2D;
-      const cross = this.decoderLayers.map((layer) => ({
-        k: projectHeads(memory2d, layer.crossAttn.wk, b, s, heads, dk), // [B, h, s, dk]
-        v: projectHeads(memory2d, layer.crossAttn.wv, b, s, heads, dv), // [B, h, s, dv]
-      }));
-      const self = this.decoderLayers.map(() => ({ k: tf.zeros([b, heads, 0, dk]) as tf.Tensor4D, v: tf.zeros([b, heads, 0, dv]) as tf.Tensor4D }));
+      const cross = this.decoderLayers.map((layer) => projectKeyValues(memory2d, layer.crossAttn, b, s, this.attnShape));
+      const self = this.decoderLayers.map(() => ({ k: tf.zeros([b, heads, dk, 0]) as tf.Tensor4D, v: tf.zeros([b, heads, 0, dv]) as tf.Tensor4D }));
       return { self, cross, length: 0 };
     });
   }
@@ -218,20 +186,15 @@ class Transformer implements Seq2SeqModel {
   decodeStep(encoded: EncoderOutput, cache: DecoderCache, tokens: tf.Tensor1D): { logProbs: tf.Tensor2D; cache: DecoderCache } {
     return tf.tidy((() => {
       const b = tokens.shape[0];
-      const { heads, d_k: dk, d_v: dv } = this.config;
+      const o = this.sublayerOptions(false);
       let x = this.embed(tf.reshape(tokens, [b, 1]) as tf.Tensor2D, 'decoder', cache.length, false); // [B, d]
-      const self: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
+      const self: KeyValues[] = [];
       this.decoderLayers.forEach((layer, l) => {
-        x = this.sublayer(x, layer.selfAttnNorm, false, (h) => {
-          // This position's key/value joins the cache; it may attend to itself and everything before.
-          const k = tf.concat([cache.self[l].k, projectHeads(h, layer.selfAttn.wk, b, 1, heads, dk)], 2) as tf.Tensor4D; // [B, h, t+1, dk]
-          const v = tf.concat([cache.self[l].v, projectHeads(h, layer.selfAttn.wv, b, 1, heads, dv)], 2) as tf.Tensor4D; // [B, h, t+1, dv]
-          self.push({ k, v });
-          return cachedAttention(h, k, v, null, layer.selfAttn, this.attnShape);
-        });
-        x = this.sublayer(x, layer.crossAttnNorm, false, (h) =>
-          cachedAttention(h, cache.cross[l].k, cache.cross[l].v, encoded.srcMaskBias, layer.crossAttn, this.attnShape));
-        x = this.sublayer(x, layer.ffnNorm, false, (h) => feedForward(h, layer.ffn));
+        // The new position attends to itself and everything before it: no mask.
+        const ctx = { past: cache.self[l], selfBias: null, memory: cache.cross[l], memoryBias: encoded.srcMaskBias };
+        const out = decoderBlock(x, layer, b, 1, ctx, this.attnShape, o);
+        x = out.y;
+        self.push(out.self);
       });
       if (this.config.norm === 'pre') x = layerNorm(x, this.finalNorm('decoder'));
       const logProbs = tf.logSoftmax(this.project(x)) as tf.Tensor2D; // [B, V]

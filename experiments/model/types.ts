@@ -15,7 +15,7 @@ export interface EncoderOutput {
 
 /** Keys and values of earlier target positions, per decoder layer, for incremental decoding. */
 export interface DecoderCache {
-  /** Per layer: self-attention keys [batch, heads, t, d_k] and values [batch, heads, t, d_v] so far. */
+  /** Per layer: self-attention keys [batch, heads, d_k, t] (laid out for q·kᵀ) and values [batch, heads, t, d_v] so far. */
   readonly self: readonly { readonly k: tf.Tensor4D; readonly v: tf.Tensor4D }[];
   /** Per layer: cross-attention keys/values of the memory, computed once. */
   readonly cross: readonly { readonly k: tf.Tensor4D; readonly v: tf.Tensor4D }[];
