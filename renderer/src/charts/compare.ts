@@ -1,5 +1,6 @@
 /** Compare view's data shaping: runs → per-variant bars, parallel-coordinate rows. Pure, tested. */
 import type { RunRow } from '../../../contract/api';
+import type { FinalMetricName } from '../../../contract/metrics';
 import type { BarItem, ParallelRun } from './options';
 import { meanStd } from './stats';
 
@@ -10,7 +11,7 @@ export function variantsOf(runs: readonly RunRow[]): string[] {
 }
 
 /** One bar per variant: mean ± std of a final metric over its runs that have it. */
-export function finalMetricBars(runs: readonly RunRow[], metric: string): BarItem[] {
+export function finalMetricBars(runs: readonly RunRow[], metric: FinalMetricName): BarItem[] {
   return variantsOf(runs)
     .map((variant) => {
       const values = runs.filter((r) => r.variant === variant && typeof r.metrics[metric] === 'number').map((r) => r.metrics[metric]);
@@ -34,7 +35,7 @@ export function varyingParams(runs: readonly RunRow[]): string[] {
 }
 
 /** Rows for the parallel-coordinates chart: each run's hyper-parameter values then its final metrics. */
-export function parallelRows(runs: readonly RunRow[], params: readonly string[], metricNames: readonly string[]): ParallelRun[] {
+export function parallelRows(runs: readonly RunRow[], params: readonly string[], metricNames: readonly FinalMetricName[]): ParallelRun[] {
   return runs.map((r) => {
     const values: Record<string, number | string | null> = {};
     for (const p of params) {

@@ -10,7 +10,7 @@ import { metricKey, TRAIN_METRICS, VALID_METRICS } from '../../../contract/metri
 /** One (run, split, name) series, sorted by step; parallel arrays for cheap charting (the API's own shape). */
 export type Series = MetricSeries;
 
-/** `split/name`, e.g. "train/loss", "valid/bleu". */
+/** `split/name`, e.g. "train/loss", "valid/valid_bleu" (contract/metrics.ts metricKey, for a row's split). */
 export function seriesKey(split: string, name: string): string {
   return `${split}/${name}`;
 }
