@@ -1,14 +1,14 @@
 /**
  * `ablate bleu` and `ablate tokenize` as a user runs them (`node bin/ablate.mjs …` in a child
  * process), checked against outputs of the real sacreBLEU 2.6.0
- * (experiments/metrics/fixtures/sacrebleu-vectors.json).
+ * (test/fixtures/sacrebleu/sacrebleu-vectors.json).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadVectors, perturb, readLines, REPO_ROOT, SHARED_DATA_DIR } from '../experiments/metrics/fixtures/vectors';
+import { loadVectors, perturb, readLines, REPO_ROOT, SHARED_DATA_DIR } from './fixtures/sacrebleu/vectors';
 
 const vectors = loadVectors();
 const dir = mkdtempSync(join(tmpdir(), 'ablate-cli-bleu-'));

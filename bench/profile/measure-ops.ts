@@ -1,16 +1,16 @@
 /**
  * Measures what the custom gradients of ops.ts buy (not a test; run with
- * `npx tsx experiments/model/reference/measure-ops.ts`): forward+backward time of the projection
+ * `npx tsx bench/profile/measure-ops.ts`): forward+backward time of the projection
  * matMul and the embedding lookup with our ops versus tfjs's stock ops, and one training step of
  * the issue's benchmark configs A and B (forward + backward of the loss) with our model.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { createModel } from '../transformer';
-import { embeddingLookup, matMul } from '../ops';
-import { labelSmoothedCrossEntropy } from '../../train/loss';
-import { tinyConfig } from '../test-utils';
+import { createModel } from '../../experiments/model/transformer';
+import { embeddingLookup, matMul } from '../../experiments/model/ops';
+import { labelSmoothedCrossEntropy } from '../../experiments/train/loss';
+import { tinyConfig } from '../../test/support/model';
 
 function time(label: string, reps: number, f: () => void): number {
   f(); // warm-up

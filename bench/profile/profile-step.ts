@@ -1,15 +1,15 @@
 /**
  * Per-kernel profile of one training step (forward + backward of the loss, no optimizer) of the
  * issue's benchmark config A or B on a backend; not a test. Where the time goes:
- *   npx tsx experiments/model/reference/profile-step.ts [A|B] [wasm|cpu]
+ *   npx tsx bench/profile/profile-step.ts [A|B] [wasm|cpu]
  * Kernel times nest for custom-gradient ops ("forward" rows include their inner kernels).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { createModel } from '../transformer';
-import { labelSmoothedCrossEntropy } from '../../train/loss';
-import { tinyConfig } from '../test-utils';
+import { createModel } from '../../experiments/model/transformer';
+import { labelSmoothedCrossEntropy } from '../../experiments/train/loss';
+import { tinyConfig } from '../../test/support/model';
 
 async function main() {
   const which = process.argv[2] === 'B' ? 'B' : 'A';

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createModel } from '../model/transformer';
 import type { Seq2SeqModel } from '../model/types';
-import { rng, tinyConfig, useBackend } from '../model/test-utils';
+import { rng, tinyConfig, useBackend } from '../../test/support/model';
 import type { ModelConfig } from '../../contract/spec';
 import { beamSearch, greedyDecode, lengthPenalty } from './index';
 

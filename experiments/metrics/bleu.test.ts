@@ -1,13 +1,13 @@
 /**
  * BLEU beyond sacreBLEU's own suite: cases computed by the real sacreBLEU 2.6.0
- * (fixtures/sacrebleu-vectors.json, including whole Multi30k/Tatoeba test sets), Python's float
- * formatting, and cases derived by hand from the definition
+ * (test/fixtures/sacrebleu/sacrebleu-vectors.json, including whole Multi30k/Tatoeba test sets),
+ * Python's float formatting, and cases derived by hand from the definition
  * BLEU = BP · exp((1/N) Σ log p_n), BP = exp(1 − r/c) when c < r.
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { corpusBleu, formatBleu, formatFixed, sentenceBleu, type BleuScore } from './bleu';
-import { loadVectors, perturb, readLines, SHARED_DATA_DIR, toBleuOptions, type ComputedScore } from './fixtures/vectors';
+import { loadVectors, perturb, readLines, SHARED_DATA_DIR, toBleuOptions, type ComputedScore } from '../../test/fixtures/sacrebleu/vectors';
 
 const vectors = loadVectors();
 

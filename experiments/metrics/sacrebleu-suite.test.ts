@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bleuFromStats, corpusBleu, formatBleu, formatFixed, sentenceBleu, type BleuScore } from './bleu';
-import { loadSuite, SUITE_FILE, toBleuOptions, type SuiteCase } from './fixtures/vectors';
+import { loadSuite, SUITE_FILE, toBleuOptions, type SuiteCase } from '../../test/fixtures/sacrebleu/vectors';
 
 const suite = loadSuite();
 

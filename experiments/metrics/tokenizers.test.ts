@@ -1,11 +1,12 @@
 /**
- * The tokenizers against the real sacreBLEU 2.6.0 (fixtures/sacrebleu-vectors.json: tricky lines —
- * Unicode punctuation and symbols, digits around . , -, HTML entities, astral characters, every
- * kind of whitespace Python knows), plus cases written out by hand from the mteval-v13a rules.
+ * The tokenizers against the real sacreBLEU 2.6.0 (test/fixtures/sacrebleu/sacrebleu-vectors.json:
+ * tricky lines — Unicode punctuation and symbols, digits around . , -, HTML entities, astral
+ * characters, every kind of whitespace Python knows), plus cases written out by hand from the
+ * mteval-v13a rules.
  */
 import { describe, expect, it } from 'vitest';
 import { preprocessSegment, pyRstrip, pySplit, sacrebleuTokenize, tokenize13a, tokenizeChar, tokenizeIntl } from './tokenizers';
-import { loadVectors } from './fixtures/vectors';
+import { loadVectors } from '../../test/fixtures/sacrebleu/vectors';
 
 const vectors = loadVectors();
 

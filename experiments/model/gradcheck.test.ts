@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../contract/spec';
 import { createModel } from './transformer';
-import { int2d, randomBatch, rng, tinyConfig, useBackend } from './test-utils';
+import { int2d, randomBatch, rng, tinyConfig, useBackend } from '../../test/support/model';
 
 const VOCAB = 9;
 /** ε for float32 central differences: rounding error ~1e-7·|L|/ε against truncation error ~ε²·L‴. */

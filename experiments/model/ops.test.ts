@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { embeddingLookup, matMul, oneHotFloat } from './ops';
-import { useBackend } from './test-utils';
+import { useBackend } from '../../test/support/model';
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);

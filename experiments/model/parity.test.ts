@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../contract/spec';
 import { labelSmoothedCrossEntropy } from '../train/loss';
 import { createModel } from './transformer';
-import { int2d, randomBatch, tinyConfig, useBackend } from './test-utils';
+import { int2d, randomBatch, tinyConfig, useBackend } from '../../test/support/model';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = resolve(__dirname, 'reference/torch_transformer.py');

@@ -8,7 +8,7 @@ import type { ModelConfig } from '../../contract/spec';
 import { countParameters } from './params';
 import { sinusoidalTable } from './positional';
 import { createModel } from './transformer';
-import { int2d, randomBatch, tinyConfig, useBackend } from './test-utils';
+import { int2d, randomBatch, tinyConfig, useBackend } from '../../test/support/model';
 
 const VOCAB = 17;
 

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { labelSmoothedCrossEntropy, sumNegativeLogLikelihood, type SmoothingSupport } from './loss';
 
 interface Case { value: number; grad: number[][][] }
-const ref = JSON.parse(readFileSync(join(__dirname, 'fixtures/reference.json'), 'utf8')) as {
+const ref = JSON.parse(readFileSync(join(__dirname, '../../test/fixtures/train-reference/reference.json'), 'utf8')) as {
   loss: { logits: number[][][]; targets: number[][]; eps: number; all: Case; non_pad: Case; nll: Case & { sum: number; tokens: number } };
 };
 

@@ -15,7 +15,7 @@
  *
  * The per-token loss is the cross-entropy H(q, p) = −Σ_k q(k) log p(k); the batch loss is its mean
  * over non-pad target tokens (EOS included, padding excluded): sum / count. With ε = 0 it is the
- * plain NLL. Tests check both conventions against PyTorch (train/fixtures/loss_reference.py).
+ * plain NLL. Tests check both conventions against PyTorch (test/fixtures/train-reference/reference.py).
  *
  * The gradient is written by hand (softmax(z) − q, masked and divided by the token count): it is
  * the exact derivative and avoids tfjs's generic log-softmax backward pass over [tokens, vocab].

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Adam, clipByGlobalNorm } from './optimizer';
 
-const ref = JSON.parse(readFileSync(join(__dirname, 'fixtures/reference.json'), 'utf8')) as {
+const ref = JSON.parse(readFileSync(join(__dirname, '../../test/fixtures/train-reference/reference.json'), 'utf8')) as {
   adam: { w0: number[][]; grads: number[][][]; lrs: number[]; trajectory: number[][][] };
   clip: { a: number[][]; b: number[]; max_norm: number; norm: number; a_clipped: number[][]; b_clipped: number[] };
 };

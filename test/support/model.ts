@@ -1,13 +1,14 @@
 /**
- * Helpers shared by the model and decoding tests: tiny configs, random padded batches, backends.
+ * Helpers shared by the model and decoding tests (experiments/model, experiments/decode) and the
+ * profiling scripts (bench/profile): tiny configs, random padded batches, backends.
  * Not used by production code.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import type { ModelConfig } from '../../contract/spec';
-import { installWasmBatchMatMul } from '../wasm-kernels';
-import { mulberry32 } from '../seeding';
+import { installWasmBatchMatMul } from '../../experiments/wasm-kernels';
+import { mulberry32 } from '../../experiments/seeding';
 
 /** A model small enough for finite differences and quick decoding tests. */
 export function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
