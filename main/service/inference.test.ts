@@ -10,7 +10,7 @@ import { tempDir, tinySpec } from '../../test/support/workbench';
 import { Workbench } from './workbench';
 
 let wb: Workbench;
-let runs: number[];
+let runs: readonly number[];
 
 beforeAll(async () => {
   const dir = tempDir('ablate-inference-');
