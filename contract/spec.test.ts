@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expandSpec, parseSpec, SpecError } from './spec';
+import { configField, expandSpec, parseSpec, SpecError } from './spec';
 
 const minimal = { name: 'exp', data: { task: 'synthetic-reverse' } };
 
@@ -53,5 +53,16 @@ describe('spec expansion', () => {
   it('expands a grid into its cartesian product', () => {
     const runs = expandSpec(parseSpec({ ...minimal, grid: { heads: [1, 2], dropout: [0, 0.1] } }));
     expect(runs.map((r) => r.config.variant)).toEqual(['base', 'heads=1, dropout=0', 'heads=1, dropout=0.1', 'heads=2, dropout=0', 'heads=2, dropout=0.1']);
+  });
+});
+
+describe('a run’s config field', () => {
+  it('reads the resolved model field, then the train field, then the variant’s change', () => {
+    const [base, variant] = expandSpec(parseSpec({ name: 'e', data: { task: 'synthetic-copy' }, variants: [{ name: 'h=1', heads: 1, train: { warmup: 7 } }] }));
+    expect(configField(base.config, 'heads')).toBe(4);
+    expect(configField(variant.config, 'heads')).toBe(1);
+    expect(configField(variant.config, 'warmup')).toBe(7);
+    expect(configField({ ...variant.config, changes: { custom: 'x' } }, 'custom')).toBe('x');
+    expect(configField(base.config, 'nope')).toBeUndefined();
   });
 });

@@ -332,3 +332,17 @@ export function expandSpec(spec: Spec, resolvePath: (p: string) => string = (p) 
 function mapSplit<T extends string | readonly [string, string]>(split: T, f: (p: string) => string): T {
   return (typeof split === 'string' ? f(split) : [f(split[0]), f(split[1])]) as T;
 }
+
+/**
+ * The value of a config field for a run: its resolved model setting, else its train setting, else
+ * the variant's change itself. One definition for the result table's hyper-parameter columns and
+ * the renderer's runs table, grouping and parallel axes.
+ * @example configField(run.config, 'heads') // → 4
+ */
+export function configField(config: Pick<RunConfig, 'model' | 'train' | 'changes'>, key: string): unknown {
+  const model: Readonly<Record<string, unknown>> = config.model;
+  const train: Readonly<Record<string, unknown>> = config.train;
+  if (key in model) return model[key];
+  if (key in train) return train[key];
+  return config.changes[key];
+}

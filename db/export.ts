@@ -9,7 +9,7 @@
  */
 import type { ExportFormat, ResultCell, ResultRow, ResultTable } from '../contract/api';
 import type { RunRow } from '../contract/rows';
-import type { RunConfig } from '../contract/spec';
+import { configField } from '../contract/spec';
 import type { Store } from './store';
 import { METRIC_COLUMNS, type MetricColumn } from './formats/columns';
 import { formatCsv } from './formats/csv';
@@ -48,9 +48,9 @@ export function buildResultTable(store: Store, experimentId: number): ResultTabl
     const config = configOf(variant);
     const params: Record<string, string> = {};
     for (const key of changed) {
-      const value = displayValue(settingOf(config, key));
+      const value = displayValue(configField(config, key));
       // Paper convention: a variant row shows only what differs from base.
-      params[key] = variant !== BASE && baseConfig && value === displayValue(settingOf(baseConfig, key)) ? '' : value;
+      params[key] = variant !== BASE && baseConfig && value === displayValue(configField(baseConfig, key)) ? '' : value;
     }
     const metrics: Record<string, ResultCell> = {};
     for (const col of metricCols) metrics[col.label] = summarize(done.map((r) => r.metrics[col.metric]).filter((v): v is number => v !== undefined));
@@ -106,15 +106,6 @@ function markBest(rows: { metrics: Record<string, ResultCell> }[], col: MetricCo
   if (means.length === 0) return;
   const best = col.better === 'lower' ? Math.min(...means) : Math.max(...means);
   for (const r of rows) if (r.metrics[col.label].mean === best) r.metrics[col.label] = { ...r.metrics[col.label], best: true };
-}
-
-/** A variant's value of a changed field: the resolved model setting, else the train setting, else the change itself. */
-function settingOf(config: RunConfig, key: string): unknown {
-  const model: Readonly<Record<string, unknown>> = config.model;
-  const train: Readonly<Record<string, unknown>> = config.train;
-  if (key in model) return model[key];
-  if (key in train) return train[key];
-  return config.changes[key];
 }
 
 function displayValue(v: unknown): string {

@@ -3,6 +3,7 @@ import type { RunRow } from '../../../contract/api';
 import type { FinalMetricName } from '../../../contract/metrics';
 import type { BarItem, ParallelRun } from './options';
 import { meanStd } from './stats';
+import { configField } from '../../../contract/spec';
 
 /** Variants in the order they first appear (base first when present). */
 export function variantsOf(runs: readonly RunRow[]): string[] {
@@ -21,11 +22,7 @@ export function finalMetricBars(runs: readonly RunRow[], metric: FinalMetricName
     .filter((b) => b.n > 0);
 }
 
-/** A changed field's value in a run: its resolved model setting, else the change itself. */
-function settingOf(run: RunRow, key: string): unknown {
-  const model: Readonly<Record<string, unknown>> = run.config.model;
-  return key in model ? model[key] : run.config.changes[key];
-}
+const settingOf = (run: RunRow, key: string): unknown => configField(run.config, key);
 
 /** Hyper-parameters that differ between the given runs (the only ones worth an axis). */
 export function varyingParams(runs: readonly RunRow[]): string[] {
