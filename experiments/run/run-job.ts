@@ -1,13 +1,13 @@
 /**
  * One run, start to finish, inside its run process: backend → data → model → training loop with
  * evaluation every `eval_every` steps and checkpoints every `checkpoint_every` → final beam
- * evaluation → FINAL_METRICS. Everything is reported as experiments/protocol.ts messages; run
+ * evaluation → FINAL_METRICS. Everything is reported as contract/run-protocol.ts messages; run
  * failures (bad data, divergence, out of memory, a backend that will not load) become one
  * 'failed' message, never an exception.
  *
- * Metric names: split 'train': loss (label-smoothed CE per target token, mean over the steps since
- * the previous point), lr, tokens_per_second; split 'valid': valid_loss, valid_ppl, valid_bleu
- * (greedy on the first eval_bleu_sentences pairs); split 'final': FINAL_METRICS.
+ * Metric names and units are contract/metrics.ts's: TRAIN_METRICS with every progress report (loss
+ * averaged over the steps since the previous point), VALID_METRICS at every evaluation (BLEU greedy
+ * on the first eval_bleu_sentences pairs), FINAL_METRICS once, in 'done'.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
