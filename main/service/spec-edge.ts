@@ -5,8 +5,9 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { LineCounter, parseDocument, YAMLParseError } from 'yaml';
-import { expandSpec, parseSpec, SpecError, type ExpandedRun, type Spec } from '../../contract/spec';
+import { isScalar, LineCounter, parseDocument, visit, YAMLParseError } from 'yaml';
+import { checkSpecTextSize, expandSpec, parseSpec, SpecError, type ExpandedRun, type Spec } from '../../contract/spec';
+import { decodeUtf8Strict } from '../../contract/text-safety';
 import { findPreset, PRESETS } from '../../experiments/presets';
 import { UserError } from '../../contract/errors';
 
@@ -20,12 +21,23 @@ export interface LoadedSpec {
 
 /** Parses YAML/JSON text into a validated spec. `file` only labels errors. */
 export function parseSpecText(text: string, file?: string, transform?: (raw: Record<string, unknown>) => Record<string, unknown>): Spec {
+  // Bounded first: the parse below is linear, but a megabyte of keys would still take seconds.
+  checkSpecTextSize(text, file);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys is checked below in one pass (the parser's own check is quadratic in a map's size).
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
   if (doc.errors.length > 0) {
-    throw new SpecError(doc.errors.map((e) => syntaxIssue(e, lineCounter)), file);
+    throw new SpecError(doc.errors.slice(0, 20).map((e) => syntaxIssue(e, lineCounter)), file);
   }
-  const raw: unknown = doc.toJS();
+  const duplicates = duplicateKeyIssues(doc, lineCounter);
+  if (duplicates.length) throw new SpecError(duplicates, file);
+  let raw: unknown;
+  try {
+    // An alias to a missing anchor, or aliases that multiply (a "billion laughs"), fail here.
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new SpecError([`(spec): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`], file);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new SpecError(['(spec): must be a mapping with name, data, base, train, variants'], file);
   }
@@ -46,6 +58,25 @@ export function parseSpecText(text: string, file?: string, transform?: (raw: Rec
   }
 }
 
+/** `line L, column C: Map keys must be unique` for every repeated key, in one pass over each map. */
+function duplicateKeyIssues(doc: ReturnType<typeof parseDocument>, lc: LineCounter): string[] {
+  const issues: string[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : String(pair.key);
+        if (seen.has(key) && issues.length < 20) {
+          const pos = lc.linePos((pair.key as { range?: [number, number, number] } | null)?.range?.[0] ?? 0);
+          issues.push(`line ${pos.line}, column ${pos.col}: Map keys must be unique`);
+        }
+        seen.add(key);
+      }
+    },
+  });
+  return issues;
+}
+
 function syntaxIssue(e: YAMLParseError, lc: LineCounter): string {
   const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
   const firstLine = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
@@ -62,12 +93,13 @@ function issuePathParts(path: string): (string | number)[] {
 /** Reads a spec file (YAML or JSON). */
 export function readSpecFile(file: string, transform?: (raw: Record<string, unknown>) => Record<string, unknown>): LoadedSpec {
   const path = resolve(file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     throw new UserError(`${file}: cannot read spec file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
+  const text = decodeUtf8Strict(bytes, file);
   return { spec: parseSpecText(text, file, transform), specDir: dirname(path), source: file };
 }
 
