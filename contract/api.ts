@@ -97,6 +97,12 @@ export interface ResultRow {
   /** Seeds finished / seeds expected: incomplete groups are flagged. */
   readonly seedsDone: number;
   readonly seedsExpected: number;
+  /** The row's one config: its config hash with the seed left out (every run of a row shares it). */
+  readonly configHash?: string;
+  /** Distinct seeds of the row's finished runs, ascending; each counts once in mean ± std. */
+  readonly seeds?: readonly number[];
+  /** Finished runs beyond the first of their seed (`--force` repeats): shown, never averaged in as seeds. */
+  readonly repeats?: number;
 }
 
 export interface WorkbenchApi {

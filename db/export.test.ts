@@ -152,6 +152,50 @@ describe('buildResultTable', () => {
   });
 });
 
+/** Inserts finished runs of `spec` (every seed unless `seeds` is given) with one valid_bleu each. */
+function addDone(spec: ReturnType<typeof parseSpec>, bleu: (variant: string, seed: number) => number, opts: { experimentId?: number; seeds?: number[] } = {}): number[] {
+  const exp = opts.experimentId ?? store.upsertExperiment(spec.name, spec, null).id;
+  const runs = expandSpec(spec).filter((r) => !opts.seeds || opts.seeds.includes(r.config.seed));
+  const ids = store.insertRuns(exp, runs.map((r) => ({ variant: r.config.variant, seed: r.config.seed, config: r.config, configHash: r.hash, backendRequested: 'cpu', totalSteps: 1 })));
+  ids.forEach((id, i) => {
+    store.updateRun(id, { state: 'done' });
+    store.insertMetrics(id, [{ split: 'final', name: 'valid_bleu', step: 1, value: bleu(runs[i].config.variant, runs[i].config.seed), time: 0 }]);
+  });
+  return ids;
+}
+
+describe('one config per row over distinct seeds', () => {
+  it('never pools two configs stored under one variant name: each is its own row, the older one labelled by its config', () => {
+    const v1 = parseSpec({ name: 'edited', data: { task: 'synthetic-copy' }, train: { steps: 100, seeds: [1, 2] } });
+    const exp = store.upsertExperiment('edited', v1, null).id;
+    addDone(v1, (_v, seed) => 10 + seed, { experimentId: exp });
+    // The same name queued again with more steps (databases written before such a re-queue was refused).
+    const v2 = parseSpec({ name: 'edited', data: { task: 'synthetic-copy' }, train: { steps: 400, seeds: [1, 2] } });
+    addDone(v2, (_v, seed) => 20 + seed, { experimentId: exp });
+    const t = buildResultTable(store, exp);
+    expect(t.rows).toHaveLength(2);
+    const [latest, older] = [t.rows.find((r) => r.variant === 'base')!, t.rows.find((r) => r.variant !== 'base')!];
+    // 21, 22 → 21.5 ± √0.5; 11, 12 → 11.5 ± √0.5 (pooled, it would be 16.5 over "4 seeds").
+    expect(latest.metrics['BLEU (dev)']).toMatchObject({ mean: 21.5, n: 2 });
+    expect(latest.metrics['BLEU (dev)'].std).toBeCloseTo(Math.SQRT1_2, 12);
+    expect(latest.isBase).toBe(true);
+    expect(older.metrics['BLEU (dev)']).toMatchObject({ mean: 11.5, n: 2 });
+    expect(older.variant).toMatch(/^base \[config [0-9a-f]{8}\]$/);
+    expect(latest.configHash).not.toBe(older.configHash);
+  });
+
+  it('counts a --force repeat of a seed as a repeat, not as another seed', () => {
+    const spec = parseSpec({ name: 'forced', data: { task: 'synthetic-copy' }, train: { seeds: [1, 2] } });
+    const exp = store.upsertExperiment('forced', spec, null).id;
+    addDone(spec, (_v, seed) => (seed === 1 ? 10 : 20), { experimentId: exp });
+    addDone(spec, () => 40, { experimentId: exp, seeds: [1] }); // --force: seed 1 again
+    const [row] = buildResultTable(store, exp).rows;
+    expect(row.metrics['BLEU (dev)']).toMatchObject({ mean: 15, n: 2 });
+    expect(row).toMatchObject({ seeds: [1, 2], repeats: 1, seedsDone: 2, seedsExpected: 2 });
+    expect(formatResultTable(buildResultTable(store, exp), 'md')).toContain('| base (+1 repeat of a seed, not averaged) |');
+  });
+});
+
 describe('formatResultTable', () => {
   it('writes Markdown cells as mean ± std (n, Δ) with the best in bold and a footnote for incomplete groups', () => {
     const md = formatResultTable(buildResultTable(store, experimentId), 'md');
@@ -191,7 +235,9 @@ describe('formatResultTable', () => {
     const get = (variant: string, col: string) => csv.find((r) => r[0] === variant)![header.indexOf(col)];
     expect(header.slice(0, 5)).toEqual(['variant', 'is_base', 'heads', 'd_k', 'd_v']);
     expect(header).toContain('valid_ppl_std');
-    expect(header.slice(-3)).toEqual(['seeds_done', 'seeds_expected', 'complete']);
+    expect(header.slice(-6)).toEqual(['seeds_done', 'seeds_expected', 'complete', 'seeds', 'repeats', 'config_hash']);
+    expect(get('base', 'seeds')).toBe('1 2 3');
+    expect(get('base', 'repeats')).toBe('0');
     expect(Number(get('base', 'valid_bleu_std'))).toBeCloseTo(Math.sqrt(13), 12);
     expect(Number(get('(A) h=1', 'valid_ppl_mean'))).toBeCloseTo(4.7, 12);
     expect(Number(get('(A) h=1', 'valid_ppl_delta'))).toBeCloseTo(-0.5, 12);

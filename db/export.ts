@@ -1,6 +1,7 @@
 /**
- * The Table-3-style result table: one row per variant (base first, then the order the variants
- * were queued), the hyper-parameters each variant changes, and mean ± sample std over the seeds
+ * The Table-3-style result table: one row per config (base first, then the order the variants
+ * were queued; the seeds of one config form a row, a `--force` repeat of a seed is counted as a
+ * repeat, not a seed), the hyper-parameters each variant changes, and mean ± sample std over the seeds
  * of its finished runs for each metric column, with Δ against base and the best value marked.
  *
  * @example
@@ -9,7 +10,7 @@
  */
 import type { ExportFormat, ResultCell, ResultRow, ResultTable } from '../contract/api';
 import type { RunRow } from '../contract/rows';
-import { configField } from '../contract/spec';
+import { configField, configHash, type RunConfig } from '../contract/spec';
 import type { Store } from './store';
 import { METRIC_COLUMNS, type MetricColumn } from './formats/columns';
 import { formatCsv } from './formats/csv';
@@ -20,47 +21,93 @@ export { METRIC_COLUMNS } from './formats/columns';
 
 const BASE = 'base';
 
+/** A row's key: the config hash with the seed left out, so the seeds of one config share it. */
+export function rowKey(config: RunConfig): string {
+  return configHash({ ...config, seed: 0 });
+}
+
+interface Group {
+  variant: string;
+  key: string;
+  runs: RunRow[];
+}
+
+/**
+ * Groups runs into table rows: one row per config (rowKey), never per variant name, so a spec
+ * edited and queued again never pools old and new configs. When one variant name holds several
+ * configs (databases written before re-queueing a changed spec was refused), the one queued last
+ * keeps the plain name and each older one is labelled `name [config <hash>]`.
+ */
+function groupRuns(runs: readonly RunRow[]): Group[] {
+  const byKey = new Map<string, Group>();
+  for (const r of runs) {
+    const key = rowKey(r.config);
+    const g = byKey.get(key);
+    if (g) g.runs.push(r);
+    else byKey.set(key, { variant: r.variant, key, runs: [r] });
+  }
+  const groups = [...byKey.values()];
+  const latest = new Map<string, Group>();
+  for (const g of groups) {
+    const prev = latest.get(g.variant);
+    if (!prev || lastId(g) > lastId(prev)) latest.set(g.variant, g);
+  }
+  for (const g of groups) if (latest.get(g.variant) !== g) g.variant = `${g.variant} [config ${g.key.slice(0, 8)}]`;
+  // Base first, then the order of each row's first run (runs are ordered by id).
+  return groups.sort((a, b) => (a.variant === BASE ? -1 : b.variant === BASE ? 1 : 0));
+}
+
+const lastId = (g: Group) => g.runs[g.runs.length - 1].id;
+
+/** The first finished run of each seed (ascending seeds), and how many finished runs repeat a seed. */
+function distinctSeeds(runs: readonly RunRow[]): { done: RunRow[]; repeats: number } {
+  const bySeed = new Map<number, RunRow>();
+  let repeats = 0;
+  for (const r of runs) {
+    if (r.state !== 'done') continue;
+    if (bySeed.has(r.seed)) repeats++;
+    else bySeed.set(r.seed, r);
+  }
+  return { done: [...bySeed.values()].sort((a, b) => a.seed - b.seed), repeats };
+}
+
 /** Builds the result table of one experiment from its runs' final metrics. Throws for an unknown experiment id. */
 export function buildResultTable(store: Store, experimentId: number): ResultTable {
   const experiment = store.getExperiment(experimentId);
   if (!experiment) throw new Error(`no experiment with id ${experimentId}`);
   const runs = store.listRuns({ experimentId });
 
-  // Variants in order of their first run (runs are ordered by id), base first.
-  const groups = new Map<string, RunRow[]>();
-  for (const r of runs) {
-    const g = groups.get(r.variant);
-    if (g) g.push(r);
-    else groups.set(r.variant, [r]);
-  }
-  const variants = [...groups.keys()].sort((a, b) => (a === BASE ? -1 : b === BASE ? 1 : 0));
-
-  const configOf = (variant: string) => groups.get(variant)![0].config;
+  const groups = groupRuns(runs);
   const changed: string[] = [];
-  for (const v of variants) for (const key of Object.keys(configOf(v).changes)) if (!changed.includes(key)) changed.push(key);
+  for (const g of groups) for (const key of Object.keys(g.runs[0].config.changes)) if (!changed.includes(key)) changed.push(key);
 
   const metricCols = METRIC_COLUMNS.filter((c) => !c.optional || runs.some((r) => r.state === 'done' && r.metrics[c.metric] !== undefined));
-  const baseConfig = groups.has(BASE) ? configOf(BASE) : undefined;
+  const baseGroup = groups.find((g) => g.variant === BASE);
+  const baseConfig = baseGroup?.runs[0].config;
 
-  const rows = variants.map((variant) => {
-    const group = groups.get(variant)!;
-    const done = group.filter((r) => r.state === 'done');
-    const config = configOf(variant);
+  const rows = groups.map((g) => {
+    const { done, repeats } = distinctSeeds(g.runs);
+    const config = g.runs[0].config;
+    const isBase = g === baseGroup;
     const params: Record<string, string> = {};
     for (const key of changed) {
       const value = displayValue(configField(config, key));
       // Paper convention: a variant row shows only what differs from base.
-      params[key] = variant !== BASE && baseConfig && value === displayValue(configField(baseConfig, key)) ? '' : value;
+      params[key] = !isBase && baseConfig && value === displayValue(configField(baseConfig, key)) ? '' : value;
     }
     const metrics: Record<string, ResultCell> = {};
     for (const col of metricCols) metrics[col.label] = summarize(done.map((r) => r.metrics[col.metric]).filter((v): v is number => v !== undefined));
+    const expectedSeeds = new Set(g.runs.filter((r) => r.state !== 'cancelled').map((r) => r.seed));
     return {
-      variant,
-      isBase: variant === BASE,
+      variant: g.variant,
+      isBase,
       params,
       metrics,
       seedsDone: done.length,
-      seedsExpected: group.filter((r) => r.state !== 'cancelled').length,
+      seedsExpected: expectedSeeds.size,
+      configHash: g.key,
+      seeds: done.map((r) => r.seed),
+      repeats,
     };
   });
 

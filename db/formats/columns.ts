@@ -46,6 +46,12 @@ export function splitColumns(table: ResultTable): { params: string[]; metrics: M
   return { params, metrics };
 }
 
+/** ` (+2 repeats)` after a variant name when `--force` re-ran some of its seeds; empty otherwise. */
+export function repeatNote(row: ResultRow): string {
+  const n = row.repeats ?? 0;
+  return n ? ` (+${n} repeat${n === 1 ? '' : 's'} of a seed, not averaged)` : '';
+}
+
 export function isIncomplete(row: ResultRow): boolean {
   return row.seedsDone < row.seedsExpected;
 }

@@ -13,14 +13,14 @@ export function formatCsv(table: ResultTable): string {
   const { params, metrics } = splitColumns(table);
   const header = ['variant', 'is_base', ...params];
   for (const m of metrics) header.push(`${m.metric}_mean`, `${m.metric}_std`, `${m.metric}_n`, `${m.metric}_delta`, `${m.metric}_best`);
-  header.push('seeds_done', 'seeds_expected', 'complete');
+  header.push('seeds_done', 'seeds_expected', 'complete', 'seeds', 'repeats', 'config_hash');
   const records = table.rows.map((row) => {
     const rec = [row.variant, String(row.isBase), ...params.map((p) => row.params[p] ?? '')];
     for (const m of metrics) {
       const c = row.metrics[m.label];
       rec.push(num(c?.mean ?? null), num(c?.std ?? null), String(c?.n ?? 0), num(c?.delta ?? null), String(c?.best ?? false));
     }
-    rec.push(String(row.seedsDone), String(row.seedsExpected), String(!isIncomplete(row)));
+    rec.push(String(row.seedsDone), String(row.seedsExpected), String(!isIncomplete(row)), (row.seeds ?? []).join(' '), String(row.repeats ?? 0), row.configHash ?? '');
     return rec;
   });
   return stringify([header, ...records]);

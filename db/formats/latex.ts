@@ -4,7 +4,7 @@
  * with a note under the table. Needs \usepackage{booktabs} in the preamble.
  */
 import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
-import { isIncomplete, type MetricColumn, signed, splitColumns } from './columns';
+import { isIncomplete, type MetricColumn, repeatNote, signed, splitColumns } from './columns';
 
 const SPECIAL: Record<string, string> = {
   '\\': '\\textbackslash{}',
@@ -35,7 +35,7 @@ function cell(col: MetricColumn, c: ResultCell | undefined): string {
   return `${mean}${std} {\\scriptsize (n=${c.n}${delta})}`;
 }
 
-const variantName = (r: ResultRow) => `${escapeLatex(r.variant)}${isIncomplete(r) ? '$^\\dagger$' : ''}`;
+const variantName = (r: ResultRow) => `${escapeLatex(r.variant)}${isIncomplete(r) ? '$^\\dagger$' : ''}${escapeLatex(repeatNote(r))}`;
 
 export function formatLatex(table: ResultTable): string {
   const { params, metrics } = splitColumns(table);

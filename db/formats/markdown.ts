@@ -3,7 +3,7 @@
  * incomplete seed groups marked † with a footnote under the table.
  */
 import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
-import { isIncomplete, type MetricColumn, signed, splitColumns } from './columns';
+import { isIncomplete, type MetricColumn, repeatNote, signed, splitColumns } from './columns';
 
 /** Pipes would split the cell; backslash-escape them (and backslashes themselves). */
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -17,7 +17,7 @@ function cell(col: MetricColumn, c: ResultCell | undefined): string {
   return `${mean}${std} (n=${c.n}${delta})`;
 }
 
-const variantName = (r: ResultRow) => `${esc(r.variant)}${isIncomplete(r) ? ' †' : ''}`;
+const variantName = (r: ResultRow) => `${esc(r.variant)}${isIncomplete(r) ? ' †' : ''}${esc(repeatNote(r))}`;
 
 export function formatMarkdown(table: ResultTable): string {
   const { params, metrics } = splitColumns(table);

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { basename, dirname, join, resolve } from 'node:path';
 import { openStore, type Store } from '../../db/store';
 import { buildResultTable, formatResultTable } from '../../db/export';
+import { checkRequeue } from '../../db/requeue';
 import type { MetricSeries, RunRow, RunState } from '../../contract/rows';
 import { SpecError, type ExpandedRun } from '../../contract/spec';
 import type { BackendName } from '../../contract/backends';
@@ -187,8 +188,10 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       const spec = parseSpecText(text);
       name = spec.name;
       runs = expandLoaded({ spec, specDir: null });
+      checkRequeue(this.store, name, runs);
     } catch (err) {
       if (err instanceof SpecError) return { ok: false, issues: err.issues };
+      if (err instanceof UserError) return { ok: false, issues: [err.message, ...err.issues.filter((i) => i !== err.message)] };
       throw err;
     }
     const planned = new Map<string, true>();
@@ -217,6 +220,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
    */
   enqueue(loaded: LoadedSpec, options: { readonly force?: boolean; readonly backend?: string } = {}): EnqueueResult {
     const runs = expandLoaded(loaded);
+    checkRequeue(this.store, loaded.spec.name, runs);
     const backend = options.backend ?? this.opts.backend ?? loaded.spec.backend ?? 'auto';
     const skipped: { variant: string; seed: number; existingRunId: number }[] = [];
     const toInsert: ExpandedRun[] = [];
