@@ -171,6 +171,10 @@ interface StatsAccumulator {
   refLen: number;
 }
 
+function zeroStats(order: number): StatsAccumulator {
+  return { correct: new Array<number>(order).fill(0), total: new Array<number>(order).fill(0), sysLen: 0, refLen: 0 };
+}
+
 /**
  * Scratch maps reused across segments (allocating four maps per segment dominated the run time):
  * the references' n-gram counts maxed over references, one reference's counts, and how many times
@@ -234,24 +238,22 @@ function resolveOptions(defaults: BleuOptions, opts: Partial<BleuOptions> | unde
 }
 
 /**
- * Sufficient statistics of a corpus: hyps[i] against refs[k][i] for every reference stream k.
- * A null/undefined reference means "this segment has fewer references" (sacreBLEU drops None;
- * an empty string stays a reference of length 0, as in sacreBLEU 2.6).
+ * Tokenizes each segment and hands its hypothesis and references to `onSegment`, with the checks
+ * sacreBLEU's API lacks. A null/undefined reference means "this segment has fewer references"
+ * (sacreBLEU drops None; an empty string stays a reference of length 0, as in sacreBLEU 2.6).
  */
-export function corpusBleuStats(
+function forEachSegment(
   hyps: readonly string[],
   refs: readonly (readonly (string | null | undefined)[])[],
-  opts?: Partial<BleuOptions>,
-): BleuStats {
-  const o = resolveOptions(CORPUS_BLEU_DEFAULTS, opts);
+  o: BleuOptions,
+  onSegment: (hypTokens: string[], refTokens: string[][]) => void,
+): void {
   if (refs.length === 0) throw new Error('BLEU: no reference streams given');
   refs.forEach((stream, k) => {
     // sacreBLEU's API silently truncates to the shortest stream (zip); a mismatch is always a bug.
     if (stream.length !== hyps.length) throw new Error(`BLEU: reference stream ${k} has ${stream.length} segments but there are ${hyps.length} hypotheses`);
   });
   const tokens = (s: string): string[] => pySplit(preprocessSegment(s, o.tokenize, o.lowercase));
-  const acc: StatsAccumulator = { correct: new Array<number>(o.maxNgramOrder).fill(0), total: new Array<number>(o.maxNgramOrder).fill(0), sysLen: 0, refLen: 0 };
-  const scorer = new SegmentScorer(o.maxNgramOrder);
   for (let i = 0; i < hyps.length; i++) {
     const segRefs: string[][] = [];
     for (const stream of refs) {
@@ -259,9 +261,69 @@ export function corpusBleuStats(
       if (r !== null && r !== undefined) segRefs.push(tokens(r));
     }
     if (segRefs.length === 0) throw new Error(`BLEU: segment ${i} has no reference (all streams are null there)`);
-    scorer.add(tokens(hyps[i]), segRefs, acc);
+    onSegment(tokens(hyps[i]), segRefs);
   }
+}
+
+/**
+ * Sufficient statistics of a corpus: hyps[i] against refs[k][i] for every reference stream k
+ * (null/undefined references: see forEachSegment).
+ */
+export function corpusBleuStats(
+  hyps: readonly string[],
+  refs: readonly (readonly (string | null | undefined)[])[],
+  opts?: Partial<BleuOptions>,
+): BleuStats {
+  const o = resolveOptions(CORPUS_BLEU_DEFAULTS, opts);
+  const acc = zeroStats(o.maxNgramOrder);
+  const scorer = new SegmentScorer(o.maxNgramOrder);
+  forEachSegment(hyps, refs, o, (hyp, segRefs) => scorer.add(hyp, segRefs, acc));
   return acc;
+}
+
+/** Per-segment BLEU statistics, one row per segment (see {@link segmentBleuStats}). */
+export interface SegmentBleuStats {
+  /** Number of segments (rows). */
+  readonly count: number;
+  /** Highest n-gram order N. */
+  readonly order: number;
+  /** Values per row: 2 + 2N. */
+  readonly width: number;
+  /**
+   * Row-major, sacreBLEU's per-segment statistics vector (BLEU._extract_corpus_statistics):
+   * [hyp_len, ref_len, correct_1 … correct_N, total_1 … total_N].
+   */
+  readonly data: Int32Array;
+}
+
+/**
+ * Each segment's sufficient statistics, computed once so that resampling tests (bootstrap,
+ * approximate randomization) can score any multiset of segments by summing rows instead of
+ * re-tokenizing: the sum over all rows equals {@link corpusBleuStats}.
+ */
+export function segmentBleuStats(
+  hyps: readonly string[],
+  refs: readonly (readonly (string | null | undefined)[])[],
+  opts?: Partial<BleuOptions>,
+): SegmentBleuStats {
+  const o = resolveOptions(CORPUS_BLEU_DEFAULTS, opts);
+  const order = o.maxNgramOrder;
+  const width = 2 + 2 * order;
+  const data = new Int32Array(hyps.length * width);
+  const scorer = new SegmentScorer(order);
+  let row = 0;
+  forEachSegment(hyps, refs, o, (hyp, segRefs) => {
+    const acc = zeroStats(order);
+    scorer.add(hyp, segRefs, acc);
+    const at = row++ * width;
+    data[at] = acc.sysLen;
+    data[at + 1] = acc.refLen;
+    for (let n = 0; n < order; n++) {
+      data[at + 2 + n] = acc.correct[n];
+      data[at + 2 + order + n] = acc.total[n];
+    }
+  });
+  return { count: hyps.length, order, width, data };
 }
 
 /**
