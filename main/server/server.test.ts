@@ -142,7 +142,7 @@ describe('ablate serve over HTTP and WebSocket', () => {
   });
 
   it('refuses to listen beyond loopback without a token', async () => {
-    await expect(startServer(fakeWorkbench(), { host: '0.0.0.0', port: 0, rendererDir: dir })).rejects.toThrow(/without --token/);
+    await expect(startServer(fakeWorkbench(), { host: '0.0.0.0', port: 0, rendererDir: dir })).rejects.toThrow(/without a token/);
   });
 
   it('with a token requires it on HTTP and on the WebSocket, then remembers it in a cookie', async () => {
@@ -152,10 +152,14 @@ describe('ablate serve over HTTP and WebSocket', () => {
     const base = `http://127.0.0.1:${server.port}`;
     expect((await get(`${base}/`)).status).toBe(401);
     expect((await get(`${base}/?token=wrong-token-1234`)).status).toBe(401);
-    const page = await get(server.url);
-    expect(page.status).toBe(200);
-    const cookie = String(page.headers['set-cookie']).split(';')[0];
-    expect(String(page.headers['set-cookie'])).toContain('HttpOnly');
+    // The first load trades ?token= for a cookie and a redirect to the URL without it.
+    const first = await get(`${base}/?token=${token}&view=queue`);
+    expect(first.status).toBe(303);
+    expect(first.headers.location).toBe('/?view=queue');
+    const cookie = String(first.headers['set-cookie']).split(';')[0];
+    expect(String(first.headers['set-cookie'])).toContain('HttpOnly');
+    expect(String(first.headers['set-cookie'])).toContain('SameSite=Strict');
+    expect((await get(`${base}/?view=queue`, { Cookie: cookie })).status).toBe(200);
     expect((await get(`${base}/assets/app.js`, { Cookie: cookie })).status).toBe(200);
     expect((await get(`${base}/assets/app.js`, { Authorization: `Bearer ${token}` })).status).toBe(200);
     await expect(connect(`ws://127.0.0.1:${server.port}/api`)).rejects.toThrow('403');

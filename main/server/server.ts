@@ -9,6 +9,14 @@
  * and the WebSocket must carry it (?token=, `Authorization: Bearer`, or the cookie set on the first
  * authenticated page load). Without a token the Host header must name a loopback address (DNS
  * rebinding), and the WebSocket's Origin must be this server (a web page elsewhere cannot drive it).
+ * The token never has to stay in a URL: the page load that carries ?token= is answered with the
+ * cookie and a redirect to the same URL without it (history, screenshots, Referer).
+ *
+ * Hostile clients: a malformed frame, invalid UTF-8 or a message over 4 MB closes that client with
+ * a reason (close code 1002/1007/1009) and the server keeps serving everyone else; a message that
+ * is not a call is answered with a one-line error. Specs queued or previewed here may only name
+ * corpus files inside the data roots (data-roots.ts), and are size-bounded by the spec schema
+ * (contract/spec.ts SPEC_LIMITS), so one request cannot hold the event loop.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -21,6 +29,10 @@ import { parseApiArgs } from '../../contract/api-schemas';
 import { toWireError, UserError, type WireError } from '../../contract/errors';
 import { contentSecurityPolicy } from '../../contract/content-policy';
 import { decodeMessage, encodeMessage, type SocketMessage } from '../../contract/wire';
+import { ApiArgumentError } from '../../contract/api-schemas';
+import { SpecError } from '../../contract/spec';
+import { parseSpecText } from '../service/spec-edge';
+import { DataRoots } from './data-roots';
 
 export interface ServerOptions {
   readonly host: string;
@@ -29,6 +41,13 @@ export interface ServerOptions {
   readonly token?: string;
   /** Built renderer (index.html + assets); defaults to out/renderer of this checkout. */
   readonly rendererDir?: string;
+  /**
+   * Folders corpus paths of specs queued through the API must lie in (`ablate serve` passes the
+   * database's folder and each --data-root). None: no corpus spec is accepted from a client.
+   */
+  readonly dataRoots?: readonly string[];
+  /** Where the server's own problems are logged (default: stderr). */
+  readonly log?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -61,7 +80,14 @@ const MIME: Record<string, string> = {
 };
 
 const TOKEN_COOKIE = 'ablate_token';
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** Close reasons the client sees for the codes ws closes a bad connection with (each under 123 bytes). */
+const CLOSE_REASONS: Record<number, string> = {
+  1002: 'malformed WebSocket frame',
+  1007: 'invalid UTF-8 in a text message',
+  1009: `message larger than ${MAX_MESSAGE_BYTES / 1024 / 1024} MB`,
+};
 
 function sameToken(given: string | undefined | null, token: string): boolean {
   if (!given) return false;
@@ -105,8 +131,10 @@ export function securityHeaders(): Record<string, string> {
 
 export async function startServer(workbench: WorkbenchService, options: ServerOptions): Promise<RunningServer> {
   const { host, token } = options;
+  const log = options.log ?? ((line: string) => void process.stderr.write(`ablate serve: ${line}\n`));
+  const dataRoots = new DataRoots(options.dataRoots ?? []);
   if (!isLoopbackHost(host) && !token) {
-    throw new UserError(`refusing to listen on ${host} without --token: anyone who can reach it could queue runs; pass --token or use 127.0.0.1`);
+    throw new UserError(`refusing to listen on ${host} without a token: anyone who can reach it could queue runs; set ABLATE_TOKEN or --token-file, or use 127.0.0.1`);
   }
   const rendererDir = resolve(options.rendererDir ?? defaultRendererDir());
 
@@ -153,7 +181,21 @@ export async function startServer(workbench: WorkbenchService, options: ServerOp
       // Hashed asset names never change content; the page itself must not be cached across builds.
       'Cache-Control': path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-store',
     };
-    if (token && url.searchParams.has('token')) out['Set-Cookie'] = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+    if (token && url.searchParams.has('token')) {
+      // Move the token out of the address bar: the cookie carries it from now on.
+      const rest = new URLSearchParams(url.searchParams);
+      rest.delete('token');
+      const query = rest.toString();
+      res
+        .writeHead(303, {
+          ...headers,
+          'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+          Location: `${url.pathname}${query ? `?${query}` : ''}`,
+          'Cache-Control': 'no-store',
+        })
+        .end();
+      return;
+    }
     res.writeHead(200, out);
     res.end(req.method === 'HEAD' ? undefined : body);
   };
@@ -161,7 +203,7 @@ export async function startServer(workbench: WorkbenchService, options: ServerOp
   const http = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
     serveFile(req, res, url).catch((err: unknown) => {
-      process.stderr.write(`ablate serve: ${String(err)}\n`);
+      log(String(err));
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
@@ -169,7 +211,12 @@ export async function startServer(workbench: WorkbenchService, options: ServerOp
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const clients = new Set<WebSocket>();
 
+  // A client that resets mid-request must not take the server down.
+  http.on('clientError', (_err, socket) => socket.destroy());
+  wss.on('error', (err) => log(`WebSocket server: ${err.message}`));
+
   http.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://local');
     const origin = req.headers.origin;
     // A browser always sends Origin on a WebSocket; it must be this very server.
@@ -181,23 +228,58 @@ export async function startServer(workbench: WorkbenchService, options: ServerOp
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       clients.add(ws);
+      closeWithReasons(ws);
+      // ws has already closed the connection (with the code and reason above) when this fires.
+      ws.on('error', (err) => log(`client closed: ${err.message}`));
       ws.on('close', () => clients.delete(ws));
-      ws.on('message', (data) => void handleMessage(ws, data.toString()));
+      ws.on('message', (data) => void handleMessage(ws, String(data)));
     });
   });
+
+  /** Spec text from a client may only name corpus files inside the data roots. */
+  const checkSpecText = (text: string): void => {
+    let corpus;
+    try {
+      corpus = parseSpecText(text).data.corpus;
+    } catch (err) {
+      if (err instanceof SpecError) return; // the Workbench reports the spec's own problems
+      throw err;
+    }
+    dataRoots.check(corpus);
+  };
+
+  const callWorkbench = async (method: RemoteMethod, args: unknown[]): Promise<unknown> => {
+    if (method === 'enqueueSpec') checkSpecText(args[0] as string);
+    if (method === 'previewSpec') {
+      try {
+        checkSpecText(args[0] as string);
+      } catch (err) {
+        if (err instanceof UserError) return { ok: false, issues: err.issues };
+        throw err;
+      }
+    }
+    const fn = workbench[method] as (...a: unknown[]) => Promise<unknown>;
+    return fn.apply(workbench, args);
+  };
 
   const handleMessage = async (ws: WebSocket, text: string): Promise<void> => {
     let id: unknown = null;
     try {
-      const msg = decodeMessage(text) as { id?: unknown; method?: unknown; params?: unknown };
-      id = msg.id ?? null;
-      const method = msg.method as RemoteMethod;
-      const args = parseApiArgs(method, msg.params ?? []);
-      const fn = workbench[method] as (...a: unknown[]) => Promise<unknown>;
-      const result = await fn.apply(workbench, args);
+      let msg: unknown;
+      try {
+        msg = decodeMessage(text);
+      } catch {
+        throw new ApiArgumentError('malformed message: not JSON (expected {"id", "method", "params"})');
+      }
+      if (!msg || typeof msg !== 'object' || Array.isArray(msg)) throw new ApiArgumentError('malformed message: expected an object {"id", "method", "params"}');
+      const call = msg as { id?: unknown; method?: unknown; params?: unknown };
+      id = call.id ?? null;
+      const method = call.method as RemoteMethod;
+      const args = parseApiArgs(method, call.params ?? []);
+      const result = await callWorkbench(method, args as unknown[]);
       send(ws, { id: typeof id === 'number' ? id : null, result: result ?? null });
     } catch (err) {
-      send(ws, { id: typeof id === 'number' ? id : null, error: replyError(err) });
+      send(ws, { id: typeof id === 'number' ? id : null, error: replyError(err, log) });
     }
   };
 
@@ -237,7 +319,16 @@ export async function startServer(workbench: WorkbenchService, options: ServerOp
 }
 
 /** An error as the client sees it; a bug (not a UserError) is logged here with its stack. */
-function replyError(err: unknown): WireError {
-  if (!(err instanceof UserError)) process.stderr.write(`ablate serve: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+function replyError(err: unknown, log: (line: string) => void): WireError {
+  if (!(err instanceof UserError)) log(err instanceof Error ? (err.stack ?? err.message) : String(err));
   return toWireError(err);
+}
+
+/**
+ * ws closes a connection that sent a bad frame with a bare code (1002, 1007, 1009); this gives
+ * the client the reason too, by filling it in when ws closes this socket with no reason.
+ */
+function closeWithReasons(ws: WebSocket): void {
+  const close = ws.close.bind(ws);
+  ws.close = (code?: number, reason?: string | Buffer) => close(code, reason ?? (code !== undefined ? CLOSE_REASONS[code] : undefined));
 }

@@ -1,10 +1,14 @@
 /**
- * `ablate serve --db FILE [--host 127.0.0.1] [--port P] [--token T]`: the desktop app's renderer in
- * a browser, for GPU servers without a display. Builds the renderer once (or again when its sources
- * changed), opens the Workbench on the database (the queue runs while the server is up) and prints
- * the URL to open.
+ * `ablate serve --db FILE [--host 127.0.0.1] [--port P] [--token-file FILE] [--data-root DIR]...`:
+ * the desktop app's renderer in a browser, for GPU servers without a display. Builds the renderer
+ * once (or again when its sources changed), opens the Workbench on the database (the queue runs
+ * while the server is up) and prints the URL to open.
+ *
+ * The token comes from $ABLATE_TOKEN or --token-file, never from the command line (every user of
+ * the machine sees a process's arguments in `ps`). Specs queued through the server may only read
+ * corpora under the database's folder and each --data-root.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -54,15 +58,43 @@ interface ServeOptions extends DbOptions {
   host: string;
   port: string;
   token?: string;
+  tokenFile?: string;
+  dataRoot: string[];
   slots?: string;
   backend?: string;
+}
+
+/** The server's token: $ABLATE_TOKEN or the first line of --token-file; `--token` is refused (visible in `ps`). */
+export function resolveToken(opts: { token?: string; tokenFile?: string }, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (opts.token !== undefined) throw new UserError('--token: a token on the command line is visible to every user in `ps`; set ABLATE_TOKEN or use --token-file FILE');
+  let token: string | undefined;
+  if (opts.tokenFile !== undefined) {
+    try {
+      token = readFileSync(opts.tokenFile, 'utf8').split(/\r?\n/)[0].trim();
+    } catch (err) {
+      throw new UserError(`--token-file ${opts.tokenFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    if (!token) throw new UserError(`--token-file ${opts.tokenFile}: the file is empty`);
+  } else if (env.ABLATE_TOKEN !== undefined && env.ABLATE_TOKEN !== '') token = env.ABLATE_TOKEN;
+  if (token !== undefined && token.length < 8) throw new UserError(`${opts.tokenFile !== undefined ? `--token-file ${opts.tokenFile}` : 'ABLATE_TOKEN'}: use at least 8 characters`);
+  return token;
+}
+
+/** The folders corpora of specs from clients may lie in: the database's folder, then each --data-root (which must exist). */
+export function resolveDataRoots(dbPath: string, roots: readonly string[]): string[] {
+  for (const root of roots) {
+    if (!existsSync(root) || !statSync(root).isDirectory()) throw new UserError(`--data-root ${root}: no such folder`);
+  }
+  return [dirname(dbPath), ...roots.map((r) => resolve(r))];
 }
 
 export function register(program: Command): void {
   addDbOptions(program.command('serve').description('serve the workbench UI over HTTP (API on a WebSocket); loopback only unless --token is set'))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '8737')
-    .option('--token <token>', 'required from every client; needed to listen on a non-loopback host')
+    .option('--token <token>', 'refused: use ABLATE_TOKEN or --token-file (a command-line token shows in `ps`)')
+    .option('--token-file <file>', 'read the token every client must send from FILE (default: $ABLATE_TOKEN); needed to listen on a non-loopback host')
+    .option('--data-root <dir>', 'also allow specs from clients to read corpora under DIR (repeatable; the database\'s folder is always allowed)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--slots <n>', 'runs trained at the same time (default 1)')
     .option('--backend <name>', `backend for runs queued without one (${BACKENDS.join(', ')})`)
     .action(async (opts: ServeOptions) => {
@@ -70,14 +102,15 @@ export function register(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected an integer 0–65535, got "${opts.port}"`);
       const slots = parseSlots(opts.slots);
       const backend = parseBackend(opts.backend);
-      if (!isLoopbackHost(opts.host) && !opts.token) throw new UserError(`--host ${opts.host}: refusing to listen beyond this machine without --token (anyone who reaches it could queue runs)`);
-      if (opts.token !== undefined && opts.token.length < 8) throw new UserError('--token: use at least 8 characters');
+      const token = resolveToken(opts);
+      if (!isLoopbackHost(opts.host) && !token) throw new UserError(`--host ${opts.host}: refusing to listen beyond this machine without a token (anyone who reaches it could queue runs); set ABLATE_TOKEN or use --token-file FILE`);
       const { dbPath, dataDir } = resolveDb(opts, false);
+      const dataRoots = resolveDataRoots(dbPath, opts.dataRoot);
 
       const log = (line: string) => process.stderr.write(`ablate serve: ${line}\n`);
       await ensureRendererBuilt(defaultRendererDir(), log);
       const workbench = await Workbench.open({ dbPath, dataDir, slots, backend, autoStart: true, log });
-      const server = await startServer(workbench, { host: opts.host, port, token: opts.token });
+      const server = await startServer(workbench, { host: opts.host, port, token, dataRoots, log });
       process.stdout.write(`ablate serve: ${server.url}\n`);
 
       await new Promise<void>((done) => {

@@ -1,0 +1,37 @@
+/** `ablate serve`'s token and data-root flags (issue 15): no token on the command line, roots that exist. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveDataRoots, resolveToken } from './serve';
+
+const dir = mkdtempSync(join(tmpdir(), 'ablate-serve-flags-'));
+
+describe('the server token', () => {
+  it('is refused on the command line (every user sees it in `ps`), in one line', () => {
+    expect(() => resolveToken({ token: 's3cret-token' }, {})).toThrow(/^--token: a token on the command line is visible to every user in `ps`; set ABLATE_TOKEN or use --token-file FILE$/);
+  });
+
+  it('comes from ABLATE_TOKEN or the first line of --token-file (the file wins)', () => {
+    expect(resolveToken({}, { ABLATE_TOKEN: 'from-the-env-123' })).toBe('from-the-env-123');
+    expect(resolveToken({}, {})).toBeUndefined();
+    const file = join(dir, 'token');
+    writeFileSync(file, 'from-the-file-123\n');
+    expect(resolveToken({ tokenFile: file }, { ABLATE_TOKEN: 'from-the-env-123' })).toBe('from-the-file-123');
+  });
+
+  it('names the file or variable when the token is unusable', () => {
+    expect(() => resolveToken({ tokenFile: join(dir, 'missing') }, {})).toThrow(`--token-file ${join(dir, 'missing')}: cannot read it (ENOENT)`);
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '\n');
+    expect(() => resolveToken({ tokenFile: empty }, {})).toThrow(`--token-file ${empty}: the file is empty`);
+    expect(() => resolveToken({}, { ABLATE_TOKEN: 'short' })).toThrow('ABLATE_TOKEN: use at least 8 characters');
+  });
+});
+
+describe('the data roots', () => {
+  it('are the database folder plus each --data-root, which must be a folder', () => {
+    expect(resolveDataRoots(join(dir, 'db.sqlite'), [dir])).toEqual([dir, dir]);
+    expect(() => resolveDataRoots(join(dir, 'db.sqlite'), [join(dir, 'nope')])).toThrow(`--data-root ${join(dir, 'nope')}: no such folder`);
+  });
+});

@@ -1,0 +1,246 @@
+/**
+ * `ablate serve` against hostile clients (issue 15): malformed frames, invalid UTF-8, messages
+ * over 4 MB and messages that are not calls each close or answer that one client, with a reason,
+ * and the server keeps serving; specs from clients may only read corpora inside the data roots.
+ */
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { WorkbenchEvent, WorkbenchService } from '../../contract/api';
+import { decodeMessage, encodeMessage } from '../../contract/wire';
+import { startServer, type RunningServer } from './server';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ablate-hostile-'));
+  mkdirSync(join(dir, 'renderer'));
+  writeFileSync(join(dir, 'renderer', 'index.html'), '<!doctype html><title>x</title>');
+  mkdirSync(join(dir, 'data'));
+  writeFileSync(join(dir, 'data', 'train.en'), 'a\n');
+  writeFileSync(join(dir, 'outside.txt'), 'secret\n');
+  symlinkSync(join(dir, 'outside.txt'), join(dir, 'data', 'link.en'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function fakeWorkbench() {
+  const calls: unknown[][] = [];
+  const wb = {
+    calls,
+    onEvents: (_l: (e: readonly WorkbenchEvent[]) => void) => () => {},
+    getRun: async (id: number) => (calls.push(['getRun', id]), { id }),
+    enqueueSpec: async (text: string) => (calls.push(['enqueueSpec', text]), { experimentId: 1, queued: [1], skipped: [] }),
+    previewSpec: async (text: string) => (calls.push(['previewSpec', text]), { ok: true, name: 'x', runs: [] }),
+  };
+  return wb as typeof wb & WorkbenchService;
+}
+
+let server: RunningServer | null = null;
+let logged: string[] = [];
+afterEach(async () => {
+  await server?.close();
+  server = null;
+  logged = [];
+});
+
+async function start(wb = fakeWorkbench()) {
+  server = await startServer(wb, { host: '127.0.0.1', port: 0, rendererDir: join(dir, 'renderer'), dataRoots: [join(dir, 'data')], log: (l) => logged.push(l) });
+  return wb;
+}
+
+function wsConnect(): Promise<WebSocket> {
+  return new Promise((ok, fail) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server!.port}/api`);
+    ws.once('open', () => ok(ws));
+    ws.once('error', fail);
+  });
+}
+
+function call(ws: WebSocket, id: number, method: string, params: unknown[]): Promise<Record<string, unknown>> {
+  return new Promise((ok) => {
+    const onMessage = (data: WebSocket.RawData) => {
+      const msg = decodeMessage(String(data)) as { id?: number };
+      if (msg.id === id) {
+        ws.off('message', onMessage);
+        ok(msg as Record<string, unknown>);
+      }
+    };
+    ws.on('message', onMessage);
+    ws.send(encodeMessage({ id, method, params }));
+  });
+}
+
+/** A raw TCP client past the WebSocket handshake, to send frames no WebSocket library would. */
+function rawSocket(): Promise<{ socket: Socket; closeFrame: Promise<{ code: number; reason: string }> }> {
+  return new Promise((ok, fail) => {
+    const socket = tcpConnect(server!.port, '127.0.0.1');
+    socket.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    let upgraded = false;
+    let resolveClose: (v: { code: number; reason: string }) => void = () => {};
+    const closeFrame = new Promise<{ code: number; reason: string }>((r) => (resolveClose = r));
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        if (!buf.subarray(0, end).toString().startsWith('HTTP/1.1 101')) return fail(new Error(buf.toString()));
+        upgraded = true;
+        buf = buf.subarray(end + 4);
+        ok({ socket, closeFrame });
+      }
+      // Server frames are unmasked; a close frame is opcode 8 with a payload below 126 bytes.
+      if (buf.length >= 2 && (buf[0] & 0x0f) === 8 && buf.length >= 2 + (buf[1] & 0x7f)) {
+        const payload = buf.subarray(2, 2 + (buf[1] & 0x7f));
+        resolveClose({ code: payload.length >= 2 ? payload.readUInt16BE(0) : 1005, reason: payload.subarray(2).toString() });
+      }
+    });
+    socket.on('close', () => resolveClose({ code: 1006, reason: '' }));
+    socket.write(
+      ['GET /api HTTP/1.1', `Host: 127.0.0.1:${server!.port}`, 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Key: ${Buffer.alloc(16, 7).toString('base64')}`, '', ''].join('\r\n'),
+    );
+  });
+}
+
+/** A client frame: masked with a zero key (so the payload bytes are sent as they are). */
+function frame(first: number, payload: Buffer, opts: { masked?: boolean; lengthBytes?: Buffer } = {}): Buffer {
+  const masked = opts.masked ?? true;
+  const len = opts.lengthBytes ?? (payload.length < 126 ? Buffer.from([payload.length]) : Buffer.from([126, payload.length >> 8, payload.length & 0xff]));
+  len[0] |= masked ? 0x80 : 0;
+  return Buffer.concat([Buffer.from([first]), len, masked ? Buffer.alloc(4) : Buffer.alloc(0), payload]);
+}
+
+const MALFORMED: [string, Buffer, number][] = [
+  ['reserved bits set', frame(0xf1, Buffer.from('hi')), 1002],
+  ['an unknown opcode', frame(0x83, Buffer.from('hi')), 1002],
+  ['an unmasked client frame', frame(0x81, Buffer.from('hello'), { masked: false }), 1002],
+  ['a fragmented ping', frame(0x09, Buffer.from('x')), 1002],
+  ['a close frame with a 1-byte payload', frame(0x88, Buffer.from([3])), 1002],
+  ['a continuation with nothing to continue', frame(0x80, Buffer.from('x')), 1002],
+  ['invalid UTF-8 in a text frame', frame(0x81, Buffer.from([0x68, 0xc3, 0x28, 0xff])), 1007],
+  ['a 64-bit length of 2^62 bytes', frame(0x82, Buffer.alloc(0), { lengthBytes: Buffer.from([127, 0x40, 0, 0, 0, 0, 0, 0, 0]) }), 1009],
+  ['a 16-bit-length frame whose 64-bit length is 5 MB', frame(0x82, Buffer.alloc(0), { lengthBytes: Buffer.from([127, 0, 0, 0, 0, 0, 0x50, 0, 0]) }), 1009],
+];
+
+describe('malformed frames', () => {
+  it.each(MALFORMED)('%s closes that client with code and reason; the server keeps serving', async (_name, bytes, code) => {
+    await start();
+    const { socket, closeFrame } = await rawSocket();
+    socket.write(bytes);
+    const closed = await closeFrame;
+    expect(closed.code).toBe(code);
+    expect(closed.reason).toMatch(/malformed WebSocket frame|invalid UTF-8|larger than 4 MB/);
+    socket.destroy();
+    const ws = await wsConnect();
+    expect(await call(ws, 1, 'getRun', [2])).toEqual({ id: 1, result: { id: 2 } });
+    ws.close();
+  });
+
+  it('a message over 4 MB closes that client with 1009 and a reason; other clients are unaffected', async () => {
+    await start();
+    const bystander = await wsConnect();
+    const attacker = await wsConnect();
+    attacker.on('error', () => {});
+    const closed = new Promise<[number, string]>((ok) => attacker.once('close', (code, reason) => ok([code, String(reason)])));
+    attacker.send(Buffer.alloc(4 * 1024 * 1024 + 1, 0x20));
+    expect(await closed).toEqual([1009, 'message larger than 4 MB']);
+    expect(await call(bystander, 9, 'getRun', [1])).toEqual({ id: 9, result: { id: 1 } });
+    bystander.close();
+  });
+
+  it('answers messages that are not calls with one line, logging no bug', async () => {
+    await start();
+    const ws = await wsConnect();
+    const replies: unknown[] = [];
+    ws.on('message', (d) => replies.push(decodeMessage(String(d))));
+    for (const text of ['not json', 'null', '[1,2]', '7', '{"id":1}', '{"id":2,"method":"getRun","params":"x"}', '{"id":3,"method":"__proto__","params":[]}', '{'.repeat(100_000)]) ws.send(text);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(replies).toHaveLength(8);
+    for (const r of replies as { error: { message: string; user: boolean } }[]) {
+      expect(r.error.user).toBe(true);
+      expect(r.error.message).not.toContain('\n');
+    }
+    expect(logged).toEqual([]);
+    expect(await call(ws, 4, 'getRun', [3])).toEqual({ id: 4, result: { id: 3 } });
+    ws.close();
+  });
+
+  it('survives 300 random frames from 30 clients (fixed seed)', async () => {
+    await start();
+    let seed = 15;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let c = 0; c < 30; c++) {
+      const { socket, closeFrame } = await rawSocket();
+      for (let f = 0; f < 10; f++) {
+        const payload = Buffer.from(Array.from({ length: Math.floor(rand() * 40) }, () => Math.floor(rand() * 256)));
+        socket.write(frame(Math.floor(rand() * 256), payload, { masked: rand() < 0.9 }));
+      }
+      socket.end();
+      await Promise.race([closeFrame, new Promise((r) => setTimeout(r, 200))]);
+      socket.destroy();
+    }
+    const ws = await wsConnect();
+    expect(await call(ws, 1, 'getRun', [4])).toEqual({ id: 1, result: { id: 4 } });
+    ws.close();
+  });
+});
+
+describe('corpus paths of specs from clients', () => {
+  const spec = (train: string) => `name: c\ndata: { corpus: { train: ["${train}", "${train}"], valid: "${train}" } }\n`;
+
+  it('refuses a corpus outside the data roots in one line naming the path, before the workbench sees it', async () => {
+    const wb = await start();
+    const ws = await wsConnect();
+    const reply = (await call(ws, 1, 'enqueueSpec', [spec('/etc/passwd')])) as { error: { message: string; user: boolean } };
+    expect(reply.error.user).toBe(true);
+    expect(reply.error.message).toBe(`data.corpus.train[0]: /etc/passwd is outside the server's data roots (${join(dir, 'data')}); the person running \`ablate serve\` can allow a folder with --data-root DIR`);
+    // A symlink inside a root that points outside it is followed, and refused.
+    expect(((await call(ws, 2, 'enqueueSpec', [spec(join(dir, 'data', 'link.en'))])) as { error: { message: string } }).error.message).toContain(join(dir, 'outside.txt'));
+    // ../ out of a root is refused too.
+    expect(((await call(ws, 3, 'enqueueSpec', [spec(join(dir, 'data', '..', 'outside.txt'))])) as { error: { message: string } }).error.message).toContain('outside the server');
+    expect(await call(ws, 4, 'previewSpec', [spec('/etc/passwd')])).toMatchObject({ result: { ok: false, issues: [expect.stringContaining('/etc/passwd is outside')] } });
+    expect(wb.calls).toEqual([]);
+    ws.close();
+  });
+
+  it('queues a corpus inside a data root', async () => {
+    const wb = await start();
+    const ws = await wsConnect();
+    const inside = spec(join(dir, 'data', 'train.en'));
+    expect(await call(ws, 1, 'enqueueSpec', [inside])).toEqual({ id: 1, result: { experimentId: 1, queued: [1], skipped: [] } });
+    expect(wb.calls).toEqual([['enqueueSpec', inside]]);
+    ws.close();
+  });
+
+  it('refuses every corpus when no data root is configured', async () => {
+    server = await startServer(fakeWorkbench(), { host: '127.0.0.1', port: 0, rendererDir: join(dir, 'renderer') });
+    const ws = await wsConnect();
+    expect(((await call(ws, 1, 'enqueueSpec', [spec(join(dir, 'data', 'train.en'))])) as { error: { message: string } }).error.message).toMatch(/data roots \(none\)/);
+    ws.close();
+  });
+
+  it('refuses the issue’s 1e6-cell grid and 70k-unknown-keys specs within milliseconds', async () => {
+    const wb = fakeWorkbench();
+    wb.enqueueSpec = async (text: string) => {
+      const { parseSpecText } = await import('../service/spec-edge');
+      parseSpecText(text);
+      return { experimentId: 1, queued: [], skipped: [] };
+    };
+    await start(wb);
+    const ws = await wsConnect();
+    const values = '[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]';
+    const grid = `name: g\ndata: { task: synthetic-copy }\ngrid:\n  layers: ${values}\n  d_ff: ${values}\n  d_k: ${values}\n  d_v: ${values}\n  dropout: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]\n  label_smoothing: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]\n`;
+    const keys = `name: k\ndata: { task: synthetic-copy }\nbase:\n${Array.from({ length: 70_000 }, (_, i) => `  k${i}: 1`).join('\n')}\n`;
+    await call(ws, 0, 'enqueueSpec', ['name: warm\ndata: { task: synthetic-copy }\n']);
+    for (const [i, text, pattern] of [[1, grid, /grid: 1000000 cells/], [2, keys, /characters is more than 262144|more than 2000 "key: value" pairs/]] as const) {
+      const t0 = performance.now();
+      const reply = (await call(ws, i, 'enqueueSpec', [text])) as { error: { message: string } };
+      const ms = performance.now() - t0;
+      expect(reply.error.message).toMatch(pattern);
+      expect(ms).toBeLessThan(500);
+    }
+    ws.close();
+  });
+});
