@@ -96,7 +96,8 @@ export function localShell(opts: { env?: NodeJS.ProcessEnv } = {}): Shell {
 
 /** Quotes one word for a POSIX shell: 'it'\''s' — nothing inside single quotes is interpreted. */
 export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  // '=' only in an option (-x=…): a first word like a=b would be read as an assignment.
+  return /^[A-Za-z0-9_@%+:,./-]+$/.test(word) || /^-[A-Za-z0-9_@%+:,./=-]*$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 export interface SshTarget {

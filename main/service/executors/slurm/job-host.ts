@@ -1,0 +1,104 @@
+/**
+ * The pieces of the in-job run host (job-entry.ts) that can be tested without a process around
+ * them: where a new attempt resumes from, the events writer, and the command that starts the host.
+ *
+ * Why a host at all: run-process.ts talks only over a parent channel (fork IPC or Electron's
+ * parentPort) and exits without one, so the batch script cannot exec it directly. The script
+ * execs job-entry.ts instead — the batch shell's pid becomes the host, so Slurm's USR1 and TERM
+ * reach it — and the host forks the unchanged run process, exactly as the local scheduler does
+ * (forkSpawner in run-host.ts). If the host is killed (-9), the run process sees its IPC channel
+ * close and exits at once (run-process.ts's 'disconnect' handler): nothing outlives the job.
+ */
+import { closeSync, existsSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { RunToParent } from '../../../../contract/run-protocol';
+import { encodeEventLine, readEventsFrom } from './events-file';
+
+/** The in-job entry, in source form (the cluster runs the project's TypeScript through tsx). */
+export const JOB_ENTRY = fileURLToPath(new URL('./job-entry.ts', import.meta.url));
+
+/**
+ * What the batch script execs: Node with tsx's loader as an absolute URL (the job's working
+ * directory is the run folder, where a bare `--import tsx` would not resolve) and the entry.
+ * The project must sit on a filesystem the nodes see, at the same path, with its node_modules.
+ */
+export function nodeHostCommand(opts: { node?: string; entry?: string } = {}): string[] {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return [opts.node ?? process.execPath, '--import', tsx, opts.entry ?? JOB_ENTRY];
+}
+
+export interface ResumePoint {
+  readonly path: string;
+  readonly step: number;
+}
+
+/**
+ * The newest checkpoint recorded by any earlier attempt of this run (its events files in
+ * `eventsDir`, `current` excluded) whose file still exists (the run prunes old ones). Null when
+ * there is none: the attempt starts from step 0. Torn lines are skipped.
+ */
+export async function findResumePoint(eventsDir: string, current?: string): Promise<ResumePoint | null> {
+  if (!existsSync(eventsDir)) return null;
+  let best: ResumePoint | null = null;
+  for (const name of readdirSync(eventsDir)) {
+    if (!name.endsWith('.jsonl') || (current && name === basename(current))) continue;
+    const handle = await open(join(eventsDir, name), 'r');
+    try {
+      let offset = 0;
+      for (;;) {
+        const r = await readEventsFrom(handle, offset, { final: true });
+        for (const { line } of r.lines) {
+          const m = line.msg;
+          if (m.type === 'checkpoint' && (!best || m.step > best.step) && existsSync(m.path)) best = { path: m.path, step: m.step };
+        }
+        offset = r.nextOffset;
+        if (!r.more) break;
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  // A checkpoint listed by an older attempt may have been pruned by a later one: re-check.
+  return best && existsSync(best.path) ? best : null;
+}
+
+/** Appends events to one attempt's file: one write per line, synchronously (ordered, on disk before exit). */
+export class EventsWriter {
+  private readonly fd: number;
+  private seq: number;
+
+  /** `startSeq`: lines already in the file (a writer reopened on the same attempt continues the count). */
+  constructor(readonly path: string, startSeq = 0) {
+    this.fd = openSync(path, 'a');
+    this.seq = startSeq;
+  }
+
+  write(msg: RunToParent): void {
+    writeSync(this.fd, encodeEventLine({ v: 1, seq: this.seq++, time: Date.now(), msg }));
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** Number of whole lines already in `path` (0 when it does not exist). */
+export async function countLines(path: string): Promise<number> {
+  if (!existsSync(path)) return 0;
+  const handle = await open(path, 'r');
+  try {
+    let n = 0;
+    let offset = 0;
+    for (;;) {
+      const r = await readEventsFrom(handle, offset);
+      n += r.lines.length + r.torn.length;
+      offset = r.nextOffset;
+      if (!r.more) return n;
+    }
+  } finally {
+    await handle.close();
+  }
+}
