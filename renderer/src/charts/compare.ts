@@ -4,6 +4,7 @@ import type { FinalMetricName } from '../../../contract/metrics';
 import type { BarItem, ParallelRun } from './options';
 import { meanStd } from './stats';
 import { configField } from '../../../contract/spec';
+import { groupOf, type GroupBy } from './groups';
 
 /** Variants in the order they first appear (base first when present). */
 export function variantsOf(runs: readonly RunRow[]): string[] {
@@ -11,13 +12,19 @@ export function variantsOf(runs: readonly RunRow[]): string[] {
   return seen.includes('base') ? ['base', ...seen.filter((v) => v !== 'base')] : seen;
 }
 
-/** One bar per variant: mean ± std of a final metric over its runs that have it. */
-export function finalMetricBars(runs: readonly RunRow[], metric: FinalMetricName): BarItem[] {
-  return variantsOf(runs)
-    .map((variant) => {
-      const values = runs.filter((r) => r.variant === variant && typeof r.metrics[metric] === 'number').map((r) => r.metrics[metric]);
+/**
+ * One bar per group (variant by default): mean ± std of a final metric over its runs that have it,
+ * in the groups' order and colours.
+ */
+export function finalMetricBars(runs: readonly RunRow[], metric: FinalMetricName, groups?: { by: GroupBy; order: readonly string[]; colors?: ReadonlyMap<string, string>; multiExperiment?: boolean }): BarItem[] {
+  const by = groups?.by ?? 'variant';
+  const order = groups?.order ?? variantsOf(runs);
+  return order
+    .map((label) => {
+      const values = runs.filter((r) => groupOf(r, by, groups?.multiExperiment) === label && typeof r.metrics[metric] === 'number').map((r) => r.metrics[metric]);
       const { mean, std, n } = meanStd(values);
-      return { label: variant, mean, std, n };
+      const color = groups?.colors?.get(label);
+      return color ? { label, mean, std, n, color } : { label, mean, std, n };
     })
     .filter((b) => b.n > 0);
 }
@@ -32,14 +39,15 @@ export function varyingParams(runs: readonly RunRow[]): string[] {
 }
 
 /** Rows for the parallel-coordinates chart: each run's hyper-parameter values then its final metrics. */
-export function parallelRows(runs: readonly RunRow[], params: readonly string[], metricNames: readonly FinalMetricName[]): ParallelRun[] {
+export function parallelRows(runs: readonly RunRow[], params: readonly string[], metricNames: readonly FinalMetricName[], group: (r: RunRow) => string = (r) => r.variant): ParallelRun[] {
   return runs.map((r) => {
     const values: Record<string, number | string | null> = {};
     for (const p of params) {
       const v = settingOf(r, p);
       values[p] = typeof v === 'number' ? v : v === undefined || v === null ? null : String(v);
     }
-    for (const m of metricNames) values[m] = typeof r.metrics[m] === 'number' && Number.isFinite(r.metrics[m]) ? r.metrics[m] : null;
-    return { name: `#${r.id}`, group: r.variant, values };
+    // Parameter counts in millions, as the result table has them.
+    for (const m of metricNames) values[m] = typeof r.metrics[m] === 'number' && Number.isFinite(r.metrics[m]) ? (m === 'params' ? r.metrics[m] / 1e6 : r.metrics[m]) : null;
+    return { name: `#${r.id}`, group: group(r), values };
   });
 }

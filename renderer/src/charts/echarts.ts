@@ -1,6 +1,6 @@
 /** The ECharts pieces the views use, registered once (tree-shaken build instead of all of echarts). */
 import { use } from 'echarts/core';
-import { BarChart, CustomChart, HeatmapChart, LineChart, ParallelChart } from 'echarts/charts';
+import { BarChart, CustomChart, HeatmapChart, LineChart, ParallelChart, ScatterChart } from 'echarts/charts';
 import {
   DataZoomComponent,
   GridComponent,
@@ -18,6 +18,7 @@ use([
   CustomChart,
   HeatmapChart,
   ParallelChart,
+  ScatterChart,
   GridComponent,
   TooltipComponent,
   LegendComponent,

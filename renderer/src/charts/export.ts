@@ -2,6 +2,13 @@
 import { init, type EChartsCoreOption as EChartsOption, type ECharts } from 'echarts/core';
 import './echarts';
 
+/**
+ * How a chart takes a new option (live points, a run finishing): merged, with only the series
+ * replaced, so the user's zoom, legend selection and an open tooltip survive the update (a
+ * not-merge update rebuilds every component and drops them).
+ */
+export const LIVE_UPDATE = Object.freeze({ notMerge: false, replaceMerge: ['series'] as string[] });
+
 export function chartPng(chart: Pick<ECharts, 'getDataURL'>, background: string): string {
   return chart.getDataURL({ type: 'png', pixelRatio: 2, backgroundColor: background });
 }

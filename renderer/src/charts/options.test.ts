@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { barErrorOption, heatmapOption, lineChartOption } from './options';
+import { axisTooltip, barErrorOption, formatAxisValue, heatmapOption, lineChartOption, parallelOption } from './options';
 
 describe('chart options', () => {
   it('never animates, and gives a mean ± std band the extent of its data (so the axis does not start at 0)', () => {
@@ -22,5 +22,56 @@ describe('chart options', () => {
     expect(data).toHaveLength(6);
     expect(data).toContainEqual([2, 0, 0.5]);
     expect(data).toContainEqual([0, 1, 1]);
+  });
+});
+
+describe('numbers as a paper prints them', () => {
+  it('heads an axis tooltip with the x value in its own format (step 160, not 160.00)', () => {
+    const html = axisTooltip('step', [{ seriesName: 'base (n=2)', marker: '', axisValue: 160, value: [160, 2.345678] }]);
+    expect(html.startsWith('step 160<br/>')).toBe(true);
+    expect(html).toContain('base (n=2) <b>2.346</b>');
+    expect(formatAxisValue(12000)).toBe('12,000');
+    expect(formatAxisValue(1.5)).toBe('1.500');
+  });
+  it('escapes run names in tooltips', () => {
+    expect(axisTooltip('step', [{ seriesName: '<b>x</b>', value: [1, 1] }])).toContain('&#60;b&#62;x');
+  });
+});
+
+describe('error bars', () => {
+  it('put both whisker ends on the y axis (so the axis contains them) and clip to the plot', () => {
+    const opt = barErrorOption({ title: '', items: [{ label: 'base', mean: 90, std: 15, n: 3 }] });
+    const whiskers = (opt.series as { type: string; encode?: unknown; clip?: boolean }[])[1];
+    expect(whiskers.encode).toEqual({ x: 0, y: [1, 2] });
+    expect(whiskers.clip).toBe(true);
+  });
+});
+
+describe('final score marks', () => {
+  it('draw each point in its own colour and keep it out of the raw-line legend', () => {
+    const opt = lineChartOption({
+      series: [{ name: 'a raw', data: [[0, 1]], faint: true }, { name: 'a', data: [[0, 1]] }],
+      marks: [{ name: 'final valid BLEU (beam)', symbol: 'diamond', color: '#888', data: [[30, 74.9]], pointColors: ['#e15759'], pointNames: ['#1 base s1'] }],
+    });
+    expect((opt.legend as { data: string[] }).data).toEqual(['a', 'final valid BLEU (beam)']);
+    const mark = (opt.series as { type: string; data: { value: number[]; itemStyle?: { color: string } }[] }[]).find((s) => s.type === 'scatter')!;
+    expect(mark.data[0]).toMatchObject({ value: [30, 74.9], itemStyle: { color: '#e15759' } });
+  });
+});
+
+describe('parallel axes', () => {
+  it('give integer axes integer ticks and colour lines by the given group colours', () => {
+    const opt = parallelOption({
+      runs: [{ name: '#1', group: 'heads=1', values: { heads: 1, test_bleu: 70.5 } }, { name: '#2', group: 'heads=4', values: { heads: 4, test_bleu: 74.9 } }],
+      dimensions: ['heads', 'test_bleu'],
+      groups: ['heads=1', 'heads=4'],
+      colors: new Map([['heads=1', '#111111'], ['heads=4', '#222222']]),
+      labels: { test_bleu: 'test BLEU (beam)' },
+    });
+    const axes = opt.parallelAxis as { name: string; minInterval?: number }[];
+    expect(axes[0].minInterval).toBe(1);
+    expect(axes[1].minInterval).toBeUndefined();
+    expect(axes[1].name).toBe('test BLEU (beam)');
+    expect((opt.series as { color: string }[]).map((s) => s.color)).toEqual(['#111111', '#222222']);
   });
 });

@@ -11,8 +11,10 @@ export interface LineSeries {
   /** [x, y] points, x ascending. */
   readonly data: readonly (readonly [number, number])[];
   readonly color?: string;
-  /** Drawn thin and faint (the raw curve under its smoothed version). */
+  /** Drawn thin and faint (the raw curve under its smoothed version); no tooltip, no legend entry. */
   readonly faint?: boolean;
+  /** Line dash (seeds of one colour told apart in Live). */
+  readonly dash?: 'solid' | 'dashed' | 'dotted';
 }
 
 export interface BandSeries {
@@ -23,30 +25,84 @@ export interface BandSeries {
   readonly color: string;
 }
 
+/** Single points drawn over the curves: a run's final (beam, test) score at its curve's end. */
+export interface MarkSeries {
+  readonly name: string;
+  readonly data: readonly (readonly [number, number])[];
+  /** Legend colour; each point takes its own from pointColors when given. */
+  readonly color: string;
+  readonly symbol: 'diamond' | 'triangle' | 'circle';
+  readonly pointColors?: readonly string[];
+  /** Tooltip name of each point (whose final score it is). */
+  readonly pointNames?: readonly string[];
+}
+
 export type XKind = 'step' | 'time' | 'tokens';
 
 export const X_LABELS: Record<XKind, string> = { step: 'step', time: 'wall time (s)', tokens: 'target tokens seen' };
+
+interface TooltipParam {
+  readonly seriesName?: string;
+  readonly marker?: unknown;
+  readonly axisValue?: unknown;
+  readonly value?: unknown;
+}
+
+/**
+ * An axis tooltip as a paper would print it: the x value once, in its own format (`step 160`, not
+ * `160.00`), then each series at that x.
+ */
+export function axisTooltip(xName: string | undefined, params: readonly TooltipParam[]): string {
+  if (!params.length) return '';
+  const x = Number(Array.isArray(params[0].value) ? params[0].value[0] : params[0].axisValue);
+  const head = `${escapeHtml(xName ?? 'x')} ${formatAxisValue(x)}`;
+  const lines = params.map((p) => {
+    const y = Array.isArray(p.value) ? Number(p.value[1]) : Number(p.value);
+    return `${typeof p.marker === 'string' ? p.marker : ''}${escapeHtml(p.seriesName ?? '')} <b>${formatNumber(y)}</b>`;
+  });
+  return [head, ...lines].join('<br/>');
+}
+
+/** An x value: integers whole with thousands separators (steps, tokens), others as formatNumber. */
+export function formatAxisValue(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  return Number.isInteger(v) ? v.toLocaleString('en-US') : formatNumber(v);
+}
 
 export function lineChartOption(opts: {
   title?: string;
   series: readonly LineSeries[];
   bands?: readonly BandSeries[];
+  marks?: readonly MarkSeries[];
   xName?: string;
   yName?: string;
   yLog?: boolean;
   legend?: boolean;
+  /** Wheel/drag zoom on x and a range slider under the plot. */
+  zoom?: boolean;
 }): EChartsOption {
-  const { series, bands = [] } = opts;
+  const { series, bands = [], marks = [] } = opts;
+  const legend = opts.legend !== false;
+  const shortName = opts.xName?.replace(/ \(≈.*$/, '');
   return {
     animation: false,
     backgroundColor: 'transparent',
     title: opts.title ? { text: opts.title, left: 8, top: 4, textStyle: { fontSize: 13 } } : undefined,
-    grid: { left: 56, right: 16, top: opts.title ? 40 : 28, bottom: opts.legend === false ? 36 : 60, containLabel: false },
+    grid: { left: 64, right: 24, top: opts.title ? 40 : 32, bottom: (legend ? 60 : 36) + (opts.zoom ? 30 : 0), containLabel: false },
     // An axis tooltip lists every series at the cursor: fine for a few, sluggish for 100 runs.
-    tooltip: { trigger: series.length > 24 ? 'item' : 'axis', confine: true, valueFormatter: (v) => formatNumber(v as number) },
-    legend: opts.legend === false ? undefined : { type: 'scroll', bottom: 0, data: series.filter((s) => !s.faint).map((s) => s.name) },
-    xAxis: { type: 'value', name: opts.xName, nameLocation: 'middle', nameGap: 24, scale: true },
-    yAxis: { type: opts.yLog ? 'log' : 'value', name: opts.yName, scale: true },
+    tooltip:
+      series.length > 24
+        ? { trigger: 'item', confine: true, formatter: (p: unknown) => axisTooltip(shortName, [p as TooltipParam]) }
+        : { trigger: 'axis', confine: true, formatter: (p: unknown) => axisTooltip(shortName, p as TooltipParam[]) },
+    legend: legend ? { type: 'scroll', bottom: 0, data: [...series.filter((s) => !s.faint).map((s) => s.name), ...marks.map((m) => m.name)] } : undefined,
+    dataZoom: opts.zoom
+      ? [
+          { type: 'inside', xAxisIndex: 0, filterMode: 'none' },
+          { type: 'slider', xAxisIndex: 0, filterMode: 'none', height: 16, bottom: legend ? 30 : 6, labelFormatter: (v: number) => formatAxisValue(v) },
+        ]
+      : undefined,
+    xAxis: { type: 'value', name: opts.xName, nameLocation: 'middle', nameGap: 24, scale: true, axisLabel: { formatter: (v: number) => formatAxisValue(v) } },
+    yAxis: { type: opts.yLog ? 'log' : 'value', name: opts.yName, nameTextStyle: { align: 'left' }, scale: true },
     series: [
       ...bands.map((b) => bandSeries(b)),
       ...series.map((s, i) => ({
@@ -58,11 +114,23 @@ export function lineChartOption(opts: {
         sampling: 'lttb' as const,
         large: true,
         color: s.color ?? colorFor(i),
-        lineStyle: { width: s.faint ? 1 : 1.8, opacity: s.faint ? 0.3 : 1 },
+        lineStyle: { width: s.faint ? 1 : 1.8, opacity: s.faint ? 0.3 : 1, type: s.dash ?? 'solid' },
         emphasis: { disabled: true },
         silent: s.faint,
         tooltip: s.faint ? { show: false } : undefined,
         connectNulls: false,
+        z: s.faint ? 2 : 3,
+      })),
+      ...marks.map((m) => ({
+        type: 'scatter' as const,
+        name: m.name,
+        data: m.data.map((d, i) => ({ value: [d[0], d[1]], name: m.pointNames?.[i], itemStyle: m.pointColors?.[i] ? { color: m.pointColors[i] } : undefined })),
+        symbol: m.symbol,
+        tooltip: { trigger: 'item' as const, formatter: (p: unknown) => { const q = p as { name?: string; value: [number, number] }; return `${escapeHtml(q.name || m.name)} <b>${formatNumber(q.value[1])}</b>`; } },
+        symbolSize: 11,
+        color: m.color,
+        itemStyle: { borderColor: '#fff', borderWidth: 1 },
+        z: 5,
       })),
     ],
   };
@@ -115,9 +183,15 @@ export interface BarItem {
   readonly mean: number;
   readonly std: number;
   readonly n: number;
+  /** The group's colour (the same in every view); else by position. */
+  readonly color?: string;
 }
 
-/** Bars of a final metric per variant with ±1 std error bars (n in the tooltip). */
+/**
+ * Bars of a final metric per group with ±1 std error bars (n in the tooltip). The whiskers' data
+ * span both ends on y, so the axis always contains them (no bar overflows the plot, on screen or in
+ * an exported image).
+ */
 export function barErrorOption(opts: { title: string; items: readonly BarItem[]; yName?: string }): EChartsOption {
   const { items } = opts;
   return {
@@ -130,16 +204,16 @@ export function barErrorOption(opts: { title: string; items: readonly BarItem[];
       confine: true,
       formatter: (p: unknown) => {
         const it = items[(p as { dataIndex: number }).dataIndex];
-        return it ? `${escapeHtml(it.label)}<br/>${formatNumber(it.mean)} ± ${formatNumber(it.std)} (n=${it.n})` : '';
+        return it ? `${escapeHtml(it.label)}<br/>${formatNumber(it.mean)}${it.n > 1 ? ` ± ${formatNumber(it.std)} (std, n=${it.n})` : ' (n=1)'}` : '';
       },
     },
     xAxis: { type: 'category', data: items.map((i) => i.label), axisLabel: { interval: 0, rotate: items.length > 4 ? 25 : 0, width: 110, overflow: 'truncate' } },
-    yAxis: { type: 'value', name: opts.yName, scale: false },
+    yAxis: { type: 'value', name: opts.yName, nameTextStyle: { align: 'left' }, scale: false },
     series: [
       {
         type: 'bar',
         name: opts.title,
-        data: items.map((it, i) => ({ value: it.mean, itemStyle: { color: colorFor(i) } })),
+        data: items.map((it, i) => ({ value: it.mean, itemStyle: { color: it.color ?? colorFor(i) } })),
         barMaxWidth: 48,
       },
       {
@@ -148,6 +222,8 @@ export function barErrorOption(opts: { title: string; items: readonly BarItem[];
         silent: true,
         tooltip: { show: false },
         data: items.map((it, i) => [i, it.mean - it.std, it.mean + it.std]),
+        encode: { x: 0, y: [1, 2] },
+        clip: true,
         z: 10,
         renderItem: errorBarItem,
       },
@@ -162,29 +238,76 @@ export interface ParallelRun {
 }
 
 /**
- * Parallel coordinates: one axis per hyper-parameter, then one per metric; one line per run,
- * coloured by variant. Axes with text values are categorical.
+ * Parallel coordinates: one axis per picked dimension (hyper-parameters, then final metrics); one
+ * line per run, coloured by its group. Axes with text values are categorical; an axis whose values
+ * are all integers gets integer ticks.
  */
-export function parallelOption(opts: { runs: readonly ParallelRun[]; dimensions: readonly string[]; groups: readonly string[] }): EChartsOption {
+export function parallelOption(opts: {
+  runs: readonly ParallelRun[];
+  dimensions: readonly string[];
+  groups: readonly string[];
+  colors?: ReadonlyMap<string, string>;
+  labels?: Readonly<Record<string, string>>;
+}): EChartsOption {
   const { runs, dimensions, groups } = opts;
   const categorical = dimensions.map((d) => runs.some((r) => typeof r.values[d] === 'string'));
+  const integer = dimensions.map((d) => runs.every((r) => r.values[d] === null || (typeof r.values[d] === 'number' && Number.isInteger(r.values[d]))));
   return {
     animation: false,
     backgroundColor: 'transparent',
     tooltip: { confine: true },
     legend: { type: 'scroll', bottom: 0, data: [...groups] },
-    parallel: { left: 60, right: 60, top: 40, bottom: 50 },
-    parallelAxis: dimensions.map((d, i) =>
-      categorical[i]
-        ? { dim: i, name: d, type: 'category', data: [...new Set(runs.map((r) => String(r.values[d] ?? '—')))] }
-        : { dim: i, name: d, type: 'value', scale: true },
-    ),
+    parallel: { left: 60, right: 80, top: 40, bottom: 50 },
+    parallelAxis: dimensions.map((d, i) => {
+      const name = opts.labels?.[d] ?? d;
+      if (categorical[i]) return { dim: i, name, type: 'category', data: [...new Set(runs.map((r) => String(r.values[d] ?? '—')))] };
+      return integer[i] ? { dim: i, name, type: 'value', scale: true, minInterval: 1 } : { dim: i, name, type: 'value', scale: true };
+    }),
     series: groups.map((g, gi) => ({
       type: 'parallel' as const,
       name: g,
-      color: colorFor(gi),
+      color: opts.colors?.get(g) ?? colorFor(gi),
       lineStyle: { width: 2, opacity: 0.7 },
       data: runs.filter((r) => r.group === g).map((r) => dimensions.map((d, i) => (categorical[i] ? String(r.values[d] ?? '—') : (r.values[d] as number | null)))),
+    })),
+  };
+}
+
+export interface ScatterPoint {
+  readonly x: number | string;
+  readonly y: number;
+  readonly group: string;
+  readonly name: string;
+}
+
+/**
+ * A final metric against a hyper-parameter: one point per run, coloured by its group. A numeric
+ * field is a value axis (integer ticks when every value is an integer), text a category axis in the
+ * given order.
+ */
+export function scatterOption(opts: { points: readonly ScatterPoint[]; groups: readonly string[]; colors: ReadonlyMap<string, string>; xName: string; yName: string; categories?: readonly string[] }): EChartsOption {
+  const { points } = opts;
+  const numeric = points.every((p) => typeof p.x === 'number');
+  const integer = numeric && points.every((p) => Number.isInteger(p.x));
+  return {
+    animation: false,
+    backgroundColor: 'transparent',
+    grid: { left: 64, right: 24, top: 32, bottom: 60 },
+    tooltip: { trigger: 'item', confine: true, formatter: (p: unknown) => {
+      const q = p as { name: string; value: [number | string, number] };
+      return `${escapeHtml(q.name)}<br/>${escapeHtml(opts.xName)} ${typeof q.value[0] === 'number' ? formatAxisValue(q.value[0]) : escapeHtml(String(q.value[0]))}: <b>${formatNumber(q.value[1])}</b>`;
+    } },
+    legend: { type: 'scroll', bottom: 0, data: [...opts.groups] },
+    xAxis: numeric
+      ? { type: 'value', name: opts.xName, nameLocation: 'middle', nameGap: 24, scale: true, ...(integer ? { minInterval: 1 } : {}) }
+      : { type: 'category', name: opts.xName, nameLocation: 'middle', nameGap: 24, data: [...(opts.categories ?? [...new Set(points.map((p) => String(p.x)))])] },
+    yAxis: { type: 'value', name: opts.yName, nameTextStyle: { align: 'left' }, scale: true },
+    series: opts.groups.map((g) => ({
+      type: 'scatter' as const,
+      name: g,
+      color: opts.colors.get(g) ?? '#888',
+      symbolSize: 9,
+      data: points.filter((p) => p.group === g).map((p) => ({ name: p.name, value: [numeric ? p.x : String(p.x), p.y] })),
     })),
   };
 }

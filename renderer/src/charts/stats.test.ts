@@ -21,3 +21,18 @@ describe('mean ± std over seeds', () => {
     expect(partial.mean[2]).toBe(3);
   });
 });
+
+describe('band kinds', () => {
+  const curves = [
+    { xs: [0, 10], ys: [1, 1] },
+    { xs: [0, 10], ys: [2, 2] },
+    { xs: [0, 10], ys: [6, 6] },
+  ];
+  it('spans ±1 std, ±1 standard error (std/√n) or min to max around the mean', () => {
+    const std = Math.sqrt(7); // values 1, 2, 6: mean 3, sample variance (4 + 1 + 9) / 2
+    expect(meanStdBand(curves, 'std').upper[0]).toBeCloseTo(3 + std, 12);
+    expect(meanStdBand(curves, 'se').lower[1]).toBeCloseTo(3 - std / Math.sqrt(3), 12);
+    const mm = meanStdBand(curves, 'minmax');
+    expect([mm.lower[0], mm.mean[0], mm.upper[0]]).toEqual([1, 3, 6]);
+  });
+});

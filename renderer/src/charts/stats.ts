@@ -23,12 +23,18 @@ export interface Band {
   readonly n: number[];
 }
 
+/** What a band around a group's mean shows: ±1 std, ±1 standard error of the mean, or min to max. */
+export type BandKind = 'std' | 'se' | 'minmax';
+
+export const BAND_LABELS: Record<BandKind, string> = { std: '± std', se: '± s.e.', minmax: 'min–max' };
+
 /**
  * Mean ± std over seeds on the union of their x values. Seeds do not log at exactly the same steps
  * (progress points come every few steps, wherever the loop is), so each curve is linearly
- * interpolated at every grid x inside its own range; an x only some curves reach uses those.
+ * interpolated at every grid x inside its own range; an x only some curves reach uses those. The
+ * band's edges are mean ± std (default), mean ± standard error, or the min and max of the seeds.
  */
-export function meanStdBand(curves: readonly Curve[]): Band {
+export function meanStdBand(curves: readonly Curve[], kind: BandKind = 'std'): Band {
   const xs = [...new Set(curves.flatMap((c) => c.xs))].sort((a, b) => a - b);
   const band: Band = { xs: [], mean: [], lower: [], upper: [], n: [] };
   const cursors = curves.map(() => 0);
@@ -50,8 +56,14 @@ export function meanStdBand(curves: readonly Curve[]): Band {
     if (n === 0) continue;
     band.xs.push(x);
     band.mean.push(mean);
-    band.lower.push(mean - std);
-    band.upper.push(mean + std);
+    if (kind === 'minmax') {
+      band.lower.push(Math.min(...values));
+      band.upper.push(Math.max(...values));
+    } else {
+      const half = kind === 'se' ? std / Math.sqrt(n) : std;
+      band.lower.push(mean - half);
+      band.upper.push(mean + half);
+    }
     band.n.push(n);
   }
   return band;
