@@ -1,6 +1,7 @@
 /** What every view gets from App: the API client and the shared stores (provide/inject). */
 import { inject, type InjectionKey } from 'vue';
 import type { WorkbenchClient } from '../api/transport';
+import type { CompareState } from './compare-state';
 import type { MetricsStore } from './metrics';
 import type { Router } from './router';
 import type { RunsStore } from './runs';
@@ -12,6 +13,8 @@ export interface AppContext {
   readonly metrics: MetricsStore;
   readonly router: Router;
   readonly theme: ThemeStore;
+  /** Compare's view state: kept across tab switches, mirrored in the URL. */
+  readonly compare: CompareState;
   /** Shows a short message in the status line (errors stay until replaced). */
   notify(message: string, kind?: 'info' | 'error'): void;
 }

@@ -28,6 +28,8 @@ export function createRunsStore(api: Pick<WorkbenchApi, 'listRuns' | 'listExperi
   const queue: ShallowRef<QueueStatus | null> = shallowRef(null);
   const progress: ShallowRef<ReadonlyMap<number, RunProgress>> = shallowRef(new Map());
   const error = shallowRef<string | null>(null);
+  /** Whether a refresh has answered once (an empty list before that means "not known yet"). */
+  const loaded = shallowRef(false);
 
   /** Queued runs in the order they will start (priority, then id), then everything else by id. */
   const queued = computed(() => runs.value.filter((r) => r.state === 'queued').sort((a, b) => a.priority - b.priority || a.id - b.id));
@@ -41,6 +43,7 @@ export function createRunsStore(api: Pick<WorkbenchApi, 'listRuns' | 'listExperi
       experiments.value = e;
       queue.value = q;
       error.value = null;
+      loaded.value = true;
     } catch (err) {
       error.value = err instanceof Error ? err.message : String(err);
     }
@@ -83,5 +86,5 @@ export function createRunsStore(api: Pick<WorkbenchApi, 'listRuns' | 'listExperi
     }
   }
 
-  return { runs, experiments, queue, progress, error, queued, running, byId, refresh, mergeRuns, applyEvent };
+  return { runs, experiments, queue, progress, error, loaded, queued, running, byId, refresh, mergeRuns, applyEvent };
 }

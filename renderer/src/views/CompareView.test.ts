@@ -6,6 +6,7 @@ import { flushPromises, mount } from '@vue/test-utils';
 import type { MetricQuery, MetricSeries, RunRow } from '../../../contract/api';
 import { expandSpec, parseSpec } from '../../../contract/spec';
 import { APP } from '../stores/context';
+import { createCompareState } from '../stores/compare-state';
 import { createMetricsStore } from '../stores/metrics';
 import { createRunsStore } from '../stores/runs';
 import CompareView from './CompareView.vue';
@@ -20,6 +21,7 @@ function run(id: number, config: RunRow['config']): RunRow {
 }
 const STORED: MetricSeries[] = [
   { runId: 1, split: 'train', name: 'loss', steps: [10, 20], values: [3, 2], times: [1000, 2000] },
+  { runId: 1, split: 'valid', name: 'valid_bleu', steps: [10, 20], values: [20, 70], times: [1000, 2000] },
   { runId: 1, split: 'train', name: 'tokens_seen', steps: [10, 20], values: [900, 2100], times: [1000, 2000] },
   { runId: 2, split: 'train', name: 'loss', steps: [10, 20], values: [4, 3], times: [1000, 2000] },
 ];
@@ -27,7 +29,7 @@ const STORED: MetricSeries[] = [
 /** A stand-in for ChartPanel that keeps the option it was given. */
 const Chart = defineComponent({ name: 'ChartPanel', props: ['option', 'title', 'fileName', 'empty', 'height'], setup: () => () => h('div') });
 
-async function mountCompare() {
+async function mountCompare(hash = '') {
   const queries: MetricQuery[] = [];
   const api = {
     listRuns: async () => [run(1, seed1.config), run(2, seed2.config)],
@@ -35,13 +37,15 @@ async function mountCompare() {
     queueStatus: async () => ({ paused: false, slots: 1, running: [] }),
     getMetricKeys: async (ids: readonly number[]) => [...new Set(STORED.filter((s) => ids.includes(s.runId)).map((s) => `${s.split}/${s.name}`))],
     getMetrics: async (q: MetricQuery) => (queries.push(q), STORED.filter((s) => q.runIds.includes(s.runId) && (!q.names || q.names.includes(s.name)))),
+    resultTable: async () => ({ experiment: 'e', columns: [], rows: [] }),
   };
   const runs = createRunsStore(api);
   await runs.refresh();
-  const app = { api, runs, metrics: createMetricsStore(api), notify: (m: string) => void m };
+  const compare = createCompareState(hash);
+  const app = { api, runs, metrics: createMetricsStore(api), compare, router: { go: () => {} }, notify: (m: string) => void m };
   const w = mount(CompareView, { global: { provide: { [APP]: app }, stubs: { ChartPanel: Chart } } });
   await flushPromises();
-  return { w, queries };
+  return { w, queries, compare };
 }
 
 function curves(w: Awaited<ReturnType<typeof mountCompare>>['w']) {
@@ -72,5 +76,30 @@ describe('the compare view on the tokens-seen axis', () => {
     await w.findAll('label.run input')[1].setValue(false);
     await flushPromises();
     expect(curves(w).xName).toBe('target tokens seen');
+  });
+});
+
+describe('smoothing in compare', () => {
+  it('smooths training curves by default but draws evaluation curves as measured', async () => {
+    const { w, compare } = await mountCompare();
+    await w.find('[data-test=group]').setValue(false);
+    await flushPromises();
+    const loss = curves(w).series;
+    expect(loss.find((s) => s.name === '#1 base s1 raw')!.data).toEqual([[10, 3], [20, 2]]);
+    expect(loss.find((s) => s.name === '#1 base s1')!.data.at(-1)![1]).not.toBe(2);
+    compare.metric = 'valid/valid_bleu';
+    await flushPromises();
+    const bleu = curves(w).series;
+    expect(bleu.find((s) => s.name === '#1 base s1')!.data).toEqual([[10, 20], [20, 70]]);
+    expect(bleu.some((s) => s.name.endsWith(' raw'))).toBe(false);
+    expect(w.find('[data-test=smoothing-note]').exists()).toBe(true);
+    await w.find('[data-test=smooth-eval]').setValue(true);
+    expect(curves(w).series.find((s) => s.name === '#1 base s1')!.data.at(-1)![1]).toBeLessThan(70);
+  });
+  it('takes its state from the URL (metric, grouping, log y) and puts units on the axis', async () => {
+    const { w } = await mountCompare('#/compare?m=valid/valid_bleu&grp=0&log=1');
+    const option = w.findAllComponents(Chart).find((c) => c.props('fileName') === 'compare-curves')!.props('option');
+    expect(option.yAxis).toMatchObject({ type: 'log', name: 'valid BLEU (0–100)' });
+    expect(curves(w).series.map((s) => s.name)).toContain('#1 base s1');
   });
 });
