@@ -1,7 +1,8 @@
 /**
  * Data preparation for one run: `prepareData(config.data, cacheDir)` validates the corpus (or
  * generates a synthetic task), learns the tokenizer(s) on the train split, tokenizes, filters
- * over-long/empty pairs and caches the result. Every user data problem throws a one-line
+ * over-long/empty pairs of the train split only (dev and test keep every sentence, so BLEU is
+ * computed on the standard sets) and caches the result. Every user data problem throws a one-line
  * DataError before any training starts.
  *
  * @example
@@ -86,7 +87,8 @@ async function prepareCorpus(data: DataConfig, cacheDir: string, log?: (line: st
 
   const splits: CachedData['splits'] = {};
   for (const [name, split] of Object.entries(raw) as [SplitName, RawSplit][]) {
-    splits[name] = encodeSplit(name, split, sources[name]!.files, srcTokenizer, tgtTokenizer, data.max_len);
+    // Only training pairs are length-filtered: dev and test are scored on every sentence.
+    splits[name] = encodeSplit(name, split, sources[name]!.files, srcTokenizer, tgtTokenizer, name === 'train' ? data.max_len : Infinity);
     log?.(`data: ${name} ${splits[name]!.info.pairs} pairs (${splits[name]!.info.filtered} filtered)`);
   }
   const result: CachedData = { srcTokenizer, tgtTokenizer, splits };
@@ -105,7 +107,10 @@ function isBlank(s: string): boolean {
   return s.trim() === '';
 }
 
-/** Tokenizes a split and drops empty or over-long pairs; zero survivors is a DataError naming the files. */
+/**
+ * Tokenizes a split and drops empty pairs and pairs longer than `maxLen` (Infinity for dev and
+ * test); zero survivors is a DataError naming the files.
+ */
 function encodeSplit(
   name: SplitName,
   split: RawSplit,

@@ -69,11 +69,11 @@ describe('corpus validation', () => {
   });
 
   it('fails when a split has no usable pairs after filtering, naming the split and files', async () => {
-    // Every valid pair is either empty on one side or longer than max_len (3 words).
+    // Every train pair is either empty on one side or longer than max_len (3 words).
     const vs = file('one two three four five\n\nok\n', 'nousable.en');
     const vt = file('eins\nzwei\n   \n', 'nousable.de');
-    const e = await dataError(config(good(), [vs, vt], { max_len: 3 }));
-    expect(e.message).toMatch(/^valid split/);
+    const e = await dataError(config([vs, vt], good(), { max_len: 3 }));
+    expect(e.message).toMatch(/^train split/);
     expect(e.message).toContain(vs);
     expect(e.message).toContain(vt);
     expect(e.message).toMatch(/no usable pairs/);
@@ -95,6 +95,19 @@ describe('reading and filtering', () => {
     expect(d.train.map((p) => [p.source, p.target])).toEqual([['a b', 'x']]);
     expect(d.info.train).toEqual({ pairs: 1, filtered: 4 });
     expect(d.info.valid).toEqual({ pairs: 2, filtered: 0 });
+  });
+
+  it('filters only the train split by max_len: dev and test keep every sentence, however long', async () => {
+    const long = 'a b c d e f g h';
+    const train = [file(`a b\n${long}\n`, 'only-train.en'), file(`x y\n${long}\n`, 'only-train.de')] as [string, string];
+    const valid = [file(`${long}\nc\n`, 'only-train-valid.en'), file(`z\n${long}\n`, 'only-train-valid.de')] as [string, string];
+    const test = [file(`${long} i j\n`, 'only-train-test.en'), file('w\n', 'only-train-test.de')] as [string, string];
+    const d = await prepareData(DataSchema.parse({ corpus: { train, valid, test }, tokenizer: { kind: 'word', vocab: 100 }, max_len: 4 }), join(dir, 'cache'));
+    expect(d.info.train).toEqual({ pairs: 1, filtered: 1 });
+    expect(d.info.valid).toEqual({ pairs: 2, filtered: 0 });
+    expect(d.info.test).toEqual({ pairs: 1, filtered: 0 });
+    expect(d.valid.map((p) => [p.source, p.target])).toEqual([[long, 'z'], ['c', long]]);
+    expect(d.test![0].src.length).toBe(10);
   });
 
   it('reads gzip files and a TSV to the same pairs as plain aligned files', async () => {

@@ -34,7 +34,7 @@ export interface EncodedPair {
 /** Counts recorded with the run. */
 export interface SplitInfo {
   readonly pairs: number;
-  /** Pairs dropped because a side was empty or longer than data.max_len tokens. */
+  /** Pairs dropped because a side was empty or (train split only) longer than data.max_len tokens. */
   readonly filtered: number;
 }
 

@@ -8,7 +8,8 @@ import { createModel } from '../model/transformer';
 import type { Seq2SeqModel } from '../model/types';
 import { rng, tinyConfig, useBackend } from '../../test/support/model';
 import type { ModelConfig } from '../../contract/spec';
-import { beamSearch, greedyDecode, lengthPenalty } from './index';
+import { MAX_LEARNED_POSITIONS } from '../model/positional';
+import { beamSearch, greedyDecode, hypothesisLimit, lengthPenalty } from './index';
 
 const VOCAB = 12;
 let model: Seq2SeqModel | null = null;
@@ -64,6 +65,16 @@ describe('decoding', () => {
       expect(out).toHaveLength(1);
       expect(out[0].length).toBeLessThanOrEqual(3);
     }
+  });
+
+  it('decodes a long dev/test source with learned positions: the limit stops at the position table', async () => {
+    await useBackend('cpu');
+    const m = build({ positional: 'learned' }, 8);
+    const long = Int32Array.from({ length: 500 }, (_, i) => 4 + (i % (VOCAB - 4)));
+    expect(hypothesisLimit(m, 500, 50)).toBe(MAX_LEARNED_POSITIONS - 1);
+    expect(hypothesisLimit({ config: { ...m.config, positional: 'sinusoidal' } }, 500, 50)).toBe(550); // no table to run out of
+    const [out] = await greedyDecode(m, [long], { maxLenOffset: 50 });
+    expect(out.length).toBeLessThanOrEqual(MAX_LEARNED_POSITIONS - 1);
   });
 
   it('finds a hypothesis at least as probable as greedy under the length-normalised score', async () => {

@@ -7,11 +7,13 @@
  * slow path that the equality test compares against.
  *
  * Outputs are target ids without BOS/EOS. A hypothesis that reaches source length + maxLenOffset
- * tokens without EOS stops there.
+ * tokens without EOS stops there; with learned positions the limit is also capped so the decoder
+ * never reads past its position table (dev and test sentences are not length-filtered).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BOS_ID, EOS_ID, PAD_ID } from '../data/types';
 import type { DecoderCache, EncoderOutput, Seq2SeqModel } from '../model/types';
+import { MAX_LEARNED_POSITIONS } from '../model/positional';
 
 export interface DecodeOptions {
   /** Extra target tokens allowed beyond the source length (the paper: 50). */
@@ -27,6 +29,16 @@ export interface BeamOptions extends DecodeOptions {
   readonly beam: number;
   /** Length-penalty exponent α of ((5 + len) / 6)^α (GNMT; the paper uses 0.6). */
   readonly alpha: number;
+}
+
+/**
+ * Longest hypothesis (tokens, EOS excluded) for a source: source length + maxLenOffset, and with
+ * learned positions at most MAX_LEARNED_POSITIONS − 1, so BOS + hypothesis (+ a forced EOS step)
+ * stays inside the position table.
+ */
+export function hypothesisLimit(model: Pick<Seq2SeqModel, 'config'>, srcLen: number, maxLenOffset: number): number {
+  const limit = srcLen + maxLenOffset;
+  return model.config.positional === 'learned' ? Math.min(limit, MAX_LEARNED_POSITIONS - 1) : limit;
 }
 
 /** GNMT / tensor2tensor length penalty lp(len) = ((5 + len) / 6)^α; scores are divided by it. */
@@ -147,7 +159,7 @@ function makeStepper(model: Seq2SeqModel, chunk: readonly Int32Array[], copies: 
 }
 
 async function greedyChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts: DecodeOptions): Promise<number[][]> {
-  const maxLen = chunk.map((s) => s.length + opts.maxLenOffset);
+  const maxLen = chunk.map((s) => hypothesisLimit(model, s.length, opts.maxLenOffset));
   const out: number[][] = chunk.map(() => []);
   const done = maxLen.map((m) => m <= 0);
   const prefixes: number[][] = chunk.map(() => [BOS_ID]);
@@ -186,7 +198,7 @@ interface Hypothesis {
 async function beamChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts: BeamOptions): Promise<number[][]> {
   const K = opts.beam;
   const B = chunk.length;
-  const maxLen = chunk.map((s) => s.length + opts.maxLenOffset);
+  const maxLen = chunk.map((s) => hypothesisLimit(model, s.length, opts.maxLenOffset));
   const maxLp = maxLen.map((m) => lengthPenalty(m, opts.alpha));
   // Only beam 0 starts alive, so the K identical BOS rows do not yield K copies of one hypothesis.
   let alive: Hypothesis[][] = chunk.map(() => Array.from({ length: K }, (_, k) => ({ tokens: [], score: k === 0 ? 0 : -Infinity })));

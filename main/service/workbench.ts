@@ -14,6 +14,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { openStore, type Store } from '../../db/store';
 import { buildResultTable, formatResultTable } from '../../db/export';
 import { checkRequeue } from '../../db/requeue';
+import { learnedPositionProblems } from '../../experiments/data/positions';
 import type { MetricSeries, RunRow, RunState } from '../../contract/rows';
 import { SpecError, type ExpandedRun } from '../../contract/spec';
 import type { BackendName } from '../../contract/backends';
@@ -188,6 +189,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       const spec = parseSpecText(text);
       name = spec.name;
       runs = expandLoaded({ spec, specDir: null });
+      checkPositions(runs);
       checkRequeue(this.store, name, runs);
     } catch (err) {
       if (err instanceof SpecError) return { ok: false, issues: err.issues };
@@ -220,6 +222,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
    */
   enqueue(loaded: LoadedSpec, options: { readonly force?: boolean; readonly backend?: string } = {}): EnqueueResult {
     const runs = expandLoaded(loaded);
+    checkPositions(runs);
     checkRequeue(this.store, loaded.spec.name, runs);
     const backend = options.backend ?? this.opts.backend ?? loaded.spec.backend ?? 'auto';
     const skipped: { variant: string; seed: number; existingRunId: number }[] = [];
@@ -394,6 +397,12 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   private currentQueueStatus(): QueueStatus {
     return { paused: this.scheduler.paused, slots: this.scheduler.slotCount, running: this.scheduler.runningIds };
   }
+}
+
+/** Learned position tables must cover every dev/test sentence: refused when queued, never after training. */
+function checkPositions(runs: readonly ExpandedRun[]): void {
+  const problems = learnedPositionProblems(runs);
+  if (problems.length) throw new SpecError(problems);
 }
 
 function isAlive(pid: number): boolean {
