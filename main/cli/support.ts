@@ -94,6 +94,17 @@ function etaText(s: number | null): string {
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
+/** A progress bar's fields; the time left is `left` (cli-progress owns the name `eta`). */
+export function progressPayload(label: string, loss: number, etaSeconds: number | null): { label: string; loss: string; left: string } {
+  return { label, loss: fmt(loss, 3), left: etaText(etaSeconds) };
+}
+
+/** The line `ablate run` ends with: how to see the curves of what it trained. */
+export function curvesHint(db: string): string {
+  const flag = db === DEFAULT_DB ? '' : ` --db ${/^[\w./-]+$/.test(db) ? db : JSON.stringify(db)}`;
+  return `see the curves: npx ablate serve${flag}   (then open http://127.0.0.1:8737/)`;
+}
+
 /**
  * Shows the workbench's progress on stderr until the returned function is called: a bar per run
  * (step, loss, ETA) on a terminal, a line per run every `intervalMs` otherwise, and one line when
@@ -104,7 +115,8 @@ export function showProgress(wb: Workbench, opts: { intervalMs?: number } = {}):
   const intervalMs = opts.intervalMs ?? 10_000;
   const multibar = tty
     ? new cliProgress.MultiBar(
-        { stream: process.stderr, format: ' {label} |{bar}| {value}/{total} steps | loss {loss} | ETA {eta}', hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 24 },
+        // `{left}`, not `{eta}`: cli-progress fills its own `eta` (seconds, NULL at first) over a payload of that name.
+        { stream: process.stderr, format: ' {label} |{bar}| {value}/{total} steps | loss {loss} | ETA {left}', hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 24 },
         cliProgress.Presets.shades_classic,
       )
     : null;
@@ -126,7 +138,7 @@ export function showProgress(wb: Workbench, opts: { intervalMs?: number } = {}):
   const onEvent = (e: WorkbenchEvent) => {
     if (e.type === 'progress') {
       if (finished.has(e.runId)) return;
-      const payload = { label: label(e.runId), loss: fmt(e.loss, 3), eta: etaText(e.etaSeconds) };
+      const payload = progressPayload(label(e.runId), e.loss, e.etaSeconds);
       if (multibar) {
         let bar = bars.get(e.runId);
         if (!bar) {
@@ -139,7 +151,7 @@ export function showProgress(wb: Workbench, opts: { intervalMs?: number } = {}):
         const now = Date.now();
         if (now - (lastLine.get(e.runId) ?? 0) >= intervalMs) {
           lastLine.set(e.runId, now);
-          log(`${payload.label}: step ${e.step}/${e.totalSteps} loss ${payload.loss} ${Math.round(e.tokensPerSecond)} tok/s ETA ${payload.eta}`);
+          log(`${payload.label}: step ${e.step}/${e.totalSteps} loss ${payload.loss} ${Math.round(e.tokensPerSecond)} tok/s ETA ${payload.left}`);
         }
       }
     } else if (e.type === 'runs-changed') {
@@ -166,6 +178,9 @@ export function showProgress(wb: Workbench, opts: { intervalMs?: number } = {}):
     log,
     stop: () => {
       off();
+      // MultiBar.log only buffers until the next redraw and stop() does not flush: redraw once so
+      // the last run's "done" line is printed.
+      multibar?.update();
       multibar?.stop();
     },
   };

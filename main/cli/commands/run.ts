@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { RunRow } from '../../../contract/rows';
-import { addDbOptions, parseBackend, parseSlots, resolveDb, runJson, showProgress, stopOnSignal, type DbOptions } from '../support';
+import { addDbOptions, curvesHint, parseBackend, parseSlots, resolveDb, runJson, showProgress, stopOnSignal, type DbOptions } from '../support';
 import { loadSpecArg } from '../../service/spec-edge';
 import { Workbench } from '../../service/workbench';
 
@@ -56,6 +56,7 @@ export function register(program: Command): void {
         offSignal();
         await wb.close();
       }
+      process.stderr.write(`${curvesHint(opts.db)}\n`);
       const bad = runs.filter((r) => r.state !== 'done');
       if (bad.length) {
         process.stderr.write(`ablate: ${bad.length} of ${runs.length} run(s) did not finish: ${bad.map((r) => `run ${r.id} ${r.state}${r.error ? ` (${r.error})` : ''}`).join('; ')}\n`);

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveDataRoots, resolveToken } from './serve';
+import { checkServeDb, resolveDataRoots, resolveToken } from './serve';
 
 const dir = mkdtempSync(join(tmpdir(), 'ablate-serve-flags-'));
 
@@ -33,5 +33,15 @@ describe('the data roots', () => {
   it('are the database folder plus each --data-root, which must be a folder', () => {
     expect(resolveDataRoots(join(dir, 'db.sqlite'), [dir])).toEqual([dir, dir]);
     expect(() => resolveDataRoots(join(dir, 'db.sqlite'), [join(dir, 'nope')])).toThrow(`--data-root ${join(dir, 'nope')}: no such folder`);
+  });
+});
+
+describe('the database', () => {
+  it('must exist when named (a typo refused, as `runs` and `export` do), unless --new or the default', () => {
+    expect(() => checkServeDb({ db: join(dir, 'typo.db') })).toThrow(`--db ${join(dir, 'typo.db')}: no such database (check the name; \`ablate serve --db ${join(dir, 'typo.db')} --new\` starts an empty one)`);
+    expect(() => checkServeDb({ db: join(dir, 'typo.db'), new: true })).not.toThrow();
+    expect(() => checkServeDb({ db: 'ablate.sqlite' })).not.toThrow();
+    writeFileSync(join(dir, 'there.db'), '');
+    expect(() => checkServeDb({ db: join(dir, 'there.db') })).not.toThrow();
   });
 });

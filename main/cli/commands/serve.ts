@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { BACKENDS } from '../../../contract/backends';
-import { addDbOptions, parseBackend, parseSlots, resolveDb, type DbOptions } from '../support';
+import { addDbOptions, DEFAULT_DB, parseBackend, parseSlots, resolveDb, type DbOptions } from '../support';
 import { UserError } from '../../../contract/errors';
 import { defaultRendererDir, isLoopbackHost, startServer } from '../../server/server';
 import { Workbench } from '../../service/workbench';
@@ -62,6 +62,7 @@ interface ServeOptions extends DbOptions {
   dataRoot: string[];
   slots?: string;
   backend?: string;
+  new?: boolean;
 }
 
 /** The server's token: $ABLATE_TOKEN or the first line of --token-file; `--token` is refused (visible in `ps`). */
@@ -88,6 +89,15 @@ export function resolveDataRoots(dbPath: string, roots: readonly string[]): stri
   return [dirname(dbPath), ...roots.map((r) => resolve(r))];
 }
 
+/**
+ * A named --db must exist unless --new asks for an empty one (a typo must not start an empty
+ * workbench, as `runs` and `export` refuse it); the default database is created on a first start.
+ */
+export function checkServeDb(opts: { db: string; new?: boolean }): void {
+  if (opts.new || opts.db === DEFAULT_DB || existsSync(resolve(opts.db))) return;
+  throw new UserError(`--db ${opts.db}: no such database (check the name; \`ablate serve --db ${opts.db} --new\` starts an empty one)`);
+}
+
 export function register(program: Command): void {
   addDbOptions(program.command('serve').description('serve the workbench UI over HTTP (API on a WebSocket); loopback only unless --token is set'))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -97,6 +107,7 @@ export function register(program: Command): void {
     .option('--data-root <dir>', 'also allow specs from clients to read corpora under DIR (repeatable; the database\'s folder is always allowed)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--slots <n>', 'runs trained at the same time (default 1)')
     .option('--backend <name>', `backend for runs queued without one (${BACKENDS.join(', ')})`)
+    .option('--new', 'create the database named by --db when it does not exist')
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected an integer 0–65535, got "${opts.port}"`);
@@ -104,6 +115,7 @@ export function register(program: Command): void {
       const backend = parseBackend(opts.backend);
       const token = resolveToken(opts);
       if (!isLoopbackHost(opts.host) && !token) throw new UserError(`--host ${opts.host}: refusing to listen beyond this machine without a token (anyone who reaches it could queue runs); set ABLATE_TOKEN or use --token-file FILE`);
+      checkServeDb(opts);
       const { dbPath, dataDir } = resolveDb(opts, false);
       const dataRoots = resolveDataRoots(dbPath, opts.dataRoot);
 
