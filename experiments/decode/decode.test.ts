@@ -9,7 +9,7 @@ import type { Seq2SeqModel } from '../model/types';
 import { rng, tinyConfig, useBackend } from '../../test/support/model';
 import type { ModelConfig } from '../../contract/spec';
 import { MAX_LEARNED_POSITIONS } from '../model/positional';
-import { beamSearch, greedyDecode, hypothesisLimit, lengthPenalty } from './index';
+import { NEVER_EMITTED, beamSearch, greedyDecode, hypothesisLimit, lengthPenalty } from './index';
 
 const VOCAB = 12;
 let model: Seq2SeqModel | null = null;
@@ -18,6 +18,26 @@ afterEach(() => { model?.dispose(); model = null; });
 function sources(count: number, seed: number): Int32Array[] {
   const random = rng(seed);
   return Array.from({ length: count }, () => Int32Array.from({ length: 1 + Math.floor(random() * 7) }, () => 4 + Math.floor(random() * (VOCAB - 4))));
+}
+
+/**
+ * A model whose next-token distribution is a function of the prefix (uncached decoding only):
+ * `probs(prefix)` names some ids' probabilities; the rest share what is left (floored at 1e-9).
+ */
+function scriptedModel(probs: (prefix: number[]) => Record<number, number>): Seq2SeqModel {
+  const forward = (_src: tf.Tensor2D, tgtIn: tf.Tensor2D) => {
+    const rows = tgtIn.arraySync();
+    const t = rows[0].length;
+    const out = rows.map((row) =>
+      Array.from({ length: t }, (_, i) => {
+        const named = probs(row.slice(0, i + 1));
+        const rest = Math.max(1e-9, (1 - Object.values(named).reduce((a, b) => a + b, 0)) / (VOCAB - Object.keys(named).length));
+        return Array.from({ length: VOCAB }, (_, v) => Math.log(named[v] ?? rest));
+      }),
+    );
+    return tf.tensor3d(out);
+  };
+  return { config: tinyConfig({}), forward } as unknown as Seq2SeqModel;
 }
 
 function build(overrides: Partial<ModelConfig>, seed: number): Seq2SeqModel {
@@ -85,17 +105,43 @@ describe('decoding', () => {
     const alpha = 0.6;
     const greedy = await greedyDecode(m, src, { maxLenOffset: 3 });
     const beam = await beamSearch(m, src, { beam: 6, alpha, maxLenOffset: 3 });
+    // fairseq's score: every hypothesis pays for its EOS, forced or not, and its length counts it.
     const score = (s: Int32Array, out: number[]) => tf.tidy(() => {
-      const maxLen = s.length + 3;
-      const ended = out.length < maxLen; // hypotheses at the limit carry no EOS
       const tgtIn = tf.tensor2d([[1, ...out]], [1, out.length + 1], 'int32');
       const logp = tf.logSoftmax(m.forward(tf.tensor2d([Array.from(s)], [1, s.length], 'int32'), tgtIn, false)).arraySync() as number[][][];
       const next = [...out, 2];
       let sum = 0;
-      for (let t = 0; t < (ended ? next.length : out.length); t++) sum += logp[0][t][next[t]];
-      return sum / lengthPenalty(ended ? out.length + 1 : out.length, alpha);
+      for (let t = 0; t < next.length; t++) sum += logp[0][t][next[t]];
+      return sum / lengthPenalty(out.length + 1, alpha);
     });
     src.forEach((s, i) => expect(score(s, beam[i])).toBeGreaterThanOrEqual(score(s, greedy[i]) - 1e-4));
+  });
+
+  it('never emits PAD, BOS or UNK, even when the model prefers them', async () => {
+    await useBackend('cpu');
+    // After any prefix: UNK 0.5, PAD 0.2, BOS 0.15, token 5 0.1, EOS 0.05 (rest tiny).
+    const fake = scriptedModel(() => ({ 3: 0.5, 0: 0.2, 1: 0.15, 5: 0.1, 2: 0.05 }));
+    const src = [Int32Array.from([4, 4, 4])];
+    const greedy = await greedyDecode(fake, src, { maxLenOffset: 2, useCache: false });
+    const beam = await beamSearch(fake, src, { beam: 3, alpha: 0.6, maxLenOffset: 2, useCache: false });
+    expect(greedy).toEqual([[5, 5, 5, 5, 5]]);
+    for (const out of [...greedy, ...beam]) for (const id of out) expect(NEVER_EMITTED).not.toContain(id);
+  });
+
+  it('forces EOS on a hypothesis cut at the length limit and charges its cost (fairseq)', async () => {
+    await useBackend('cpu');
+    // Empty source, maxLenOffset 2: at most 2 tokens. Without the EOS cost, [5, 5] wins:
+    // log 0.6 + log 0.99 = −0.52 beats [6] + EOS = log 0.4 + log 0.9 = −1.02. With it, [5, 5] pays
+    // log P(EOS | 5 5) = log 1e-6, so [6] wins (alpha 0: raw log-probabilities).
+    const fake = scriptedModel((prefix) => {
+      const key = prefix.slice(1).join(' ');
+      if (key === '') return { 5: 0.6, 6: 0.4 };
+      if (key === '5') return { 5: 0.99, 2: 0.01 };
+      if (key === '5 5') return { 7: 1 - 1e-6, 2: 1e-6 };
+      if (key === '6') return { 2: 0.9, 7: 0.1 };
+      return { 2: 1 };
+    });
+    expect(await beamSearch(fake, [new Int32Array(0)], { beam: 2, alpha: 0, maxLenOffset: 2, useCache: false })).toEqual([[6]]);
   });
 
   it('leaves no tensor behind', async () => {

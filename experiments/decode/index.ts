@@ -6,12 +6,17 @@
  * `useCache: false` each step recomputes the whole decoder on the full prefix (model.forward), the
  * slow path that the equality test compares against.
  *
+ * PAD, BOS and UNK are never emitted: their log-probabilities are set to −∞ before any choice (as
+ * fairseq does for PAD and BOS, and for UNK with --unkpen ∞); the rest are not renormalised.
+ *
  * Outputs are target ids without BOS/EOS. A hypothesis that reaches source length + maxLenOffset
- * tokens without EOS stops there; with learned positions the limit is also capped so the decoder
+ * tokens without EOS is forced to end: greedy stops there; beam search takes one more step in
+ * which only EOS is allowed and charges its log-probability, with the length counting that EOS
+ * (fairseq's rule), so a capped hypothesis competes with finished ones on equal terms. With learned positions the limit is also capped so the decoder
  * never reads past its position table (dev and test sentences are not length-filtered).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BOS_ID, EOS_ID, PAD_ID } from '../data/types';
+import { BOS_ID, EOS_ID, PAD_ID, UNK_ID } from '../data/types';
 import type { DecoderCache, EncoderOutput, Seq2SeqModel } from '../model/types';
 import { MAX_LEARNED_POSITIONS } from '../model/positional';
 
@@ -56,8 +61,8 @@ export async function greedyDecode(model: Seq2SeqModel, src: readonly Int32Array
 
 /**
  * Beam search with K hypotheses per sentence. Candidates are ranked by summed log-probability;
- * finished hypotheses (EOS among the top K candidates, or the length limit) are scored by
- * logP / lp(len) with len counting EOS, and kept until K are finished or no live hypothesis can
+ * finished hypotheses (EOS among the top K candidates, or EOS forced at the length limit) are
+ * scored by logP / lp(len) with logP and len counting EOS, and kept until K are finished or no live hypothesis can
  * beat the best finished one. Returns the best finished hypothesis per sentence.
  */
 export async function beamSearch(model: Seq2SeqModel, src: readonly Int32Array[], opts: BeamOptions): Promise<number[][]> {
@@ -154,8 +159,34 @@ function uncachedStepper(model: Seq2SeqModel, chunk: readonly Int32Array[], copi
   };
 }
 
-function makeStepper(model: Seq2SeqModel, chunk: readonly Int32Array[], copies: number, useCache: boolean): Stepper {
-  return useCache ? cachedStepper(model, chunk, copies) : uncachedStepper(model, chunk, copies);
+/** Ids a hypothesis may never contain. */
+export const NEVER_EMITTED = [PAD_ID, BOS_ID, UNK_ID] as const;
+
+/**
+ * The stepper whose log-probabilities have NEVER_EMITTED at −∞ and, for the rows in `forceEos`,
+ * everything but EOS at −∞ (the row reached its length limit).
+ */
+function makeStepper(model: Seq2SeqModel, chunk: readonly Int32Array[], copies: number, useCache: boolean): Stepper & { forceEos(rows: readonly number[]): void } {
+  const inner = useCache ? cachedStepper(model, chunk, copies) : uncachedStepper(model, chunk, copies);
+  let forced: readonly number[] = [];
+  return {
+    step(prefixes) {
+      const logProbs = inner.step(prefixes);
+      const [rows, V] = logProbs.shape;
+      const bias = new Float32Array(rows * V);
+      for (let r = 0; r < rows; r++) for (const id of NEVER_EMITTED) if (id < V) bias[r * V + id] = -Infinity;
+      for (const r of forced) for (let v = 0; v < V; v++) if (v !== EOS_ID) bias[r * V + v] = -Infinity;
+      forced = [];
+      const masked = tf.tidy(() => tf.add(logProbs, tf.tensor2d(bias, [rows, V])) as tf.Tensor2D);
+      logProbs.dispose();
+      return masked;
+    },
+    reorder: (indices) => inner.reorder(indices),
+    dispose: () => inner.dispose(),
+    forceEos(rows) {
+      forced = rows;
+    },
+  };
 }
 
 async function greedyChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts: DecodeOptions): Promise<number[][]> {
@@ -199,7 +230,8 @@ async function beamChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts
   const K = opts.beam;
   const B = chunk.length;
   const maxLen = chunk.map((s) => hypothesisLimit(model, s.length, opts.maxLenOffset));
-  const maxLp = maxLen.map((m) => lengthPenalty(m, opts.alpha));
+  // The longest a hypothesis can end: maxLen tokens plus the forced EOS.
+  const maxLp = maxLen.map((m) => lengthPenalty(m + 1, opts.alpha));
   // Only beam 0 starts alive, so the K identical BOS rows do not yield K copies of one hypothesis.
   let alive: Hypothesis[][] = chunk.map(() => Array.from({ length: K }, (_, k) => ({ tokens: [], score: k === 0 ? 0 : -Infinity })));
   const finished: { tokens: number[]; norm: number }[][] = chunk.map(() => []);
@@ -220,6 +252,7 @@ async function beamChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts
       const [values, indices] = await Promise.all([top.values.data(), top.indices.data()]);
       tf.dispose([top.values, top.indices]);
       const parents = new Int32Array(B * K);
+      const forced: number[] = [];
       const nextPrefixes: number[][] = new Array(B * K);
       const nextAlive: Hypothesis[][] = [];
       for (let b = 0; b < B; b++) {
@@ -245,22 +278,20 @@ async function beamChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts
           kept.push({ hyp: { tokens: [...prev, token], score }, parent });
         }
         const len = alive[b][0].tokens.length + 1; // every live hypothesis has the same length
-        if (len >= maxLen[b]) {
-          // Length limit: the live hypotheses end here, without EOS.
-          for (const { hyp } of kept) finished[b].push({ tokens: hyp.tokens, norm: hyp.score / lengthPenalty(len, opts.alpha) });
-          done[b] = true;
-        } else if (finished[b].length >= K) {
+        if (finished[b].length >= K) {
           done[b] = true;
         } else if (finished[b].length > 0 && kept.length > 0 && opts.alpha >= 0) {
-          // No live hypothesis can end better: log-probabilities only fall, lp only grows up to maxLen.
+          // No live hypothesis can end better: log-probabilities only fall, lp only grows up to maxLen + 1.
           const bestFinished = Math.max(...finished[b].map((f) => f.norm));
           if (bestFinished >= kept[0].hyp.score / maxLp[b]) done[b] = true;
         }
         if (kept.length === 0) {
-          // Nothing left to extend (tiny vocabularies): settle for the best live hypothesis so far.
+          // Nothing left to extend (after the forced EOS, or tiny vocabularies): settle for the best live hypothesis so far.
           if (finished[b].length === 0) finished[b].push({ tokens: alive[b][0].tokens, norm: alive[b][0].score / lengthPenalty(len, opts.alpha) });
           done[b] = true;
         }
+        // Length limit: the next step may only end these hypotheses, paying for their EOS.
+        if (!done[b] && len >= maxLen[b]) for (let k = 0; k < K; k++) forced.push(row(k));
         const padded = [...kept];
         while (padded.length < K) padded.push({ hyp: { tokens: kept[0]?.hyp.tokens ?? [], score: -Infinity }, parent: kept[0]?.parent ?? 0 });
         padded.forEach(({ hyp, parent }, k) => {
@@ -271,7 +302,10 @@ async function beamChunk(model: Seq2SeqModel, chunk: readonly Int32Array[], opts
       }
       alive = nextAlive;
       prefixes = nextPrefixes;
-      if (!done.every(Boolean)) stepper.reorder(parents);
+      if (!done.every(Boolean)) {
+        stepper.reorder(parents);
+        stepper.forceEos(forced);
+      }
     }
   } finally {
     stepper.dispose();
