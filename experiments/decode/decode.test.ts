@@ -133,7 +133,7 @@ describe('decoding', () => {
     // Empty source, maxLenOffset 2: at most 2 tokens. Without the EOS cost, [5, 5] wins:
     // log 0.6 + log 0.99 = −0.52 beats [6] + EOS = log 0.4 + log 0.9 = −1.02. With it, [5, 5] pays
     // log P(EOS | 5 5) = log 1e-6, so [6] wins (alpha 0: raw log-probabilities).
-    const fake = scriptedModel((prefix) => {
+    const fake = scriptedModel((prefix): Record<number, number> => {
       const key = prefix.slice(1).join(' ');
       if (key === '') return { 5: 0.6, 6: 0.4 };
       if (key === '5') return { 5: 0.99, 2: 0.01 };
