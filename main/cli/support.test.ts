@@ -17,7 +17,6 @@ afterEach(() => Object.assign(stderr, saved));
 function terminal(): { text: () => string } {
   let out = '';
   Object.assign(stderr, { isTTY: true, columns: 200, write: (s: string) => ((out += s), true) });
-  // eslint-disable-next-line no-control-regex
   return { text: () => out.replace(/\x1B\[[0-9;?]*[A-Za-z]|\x1B[78]/g, '') };
 }
 

@@ -2,13 +2,13 @@
 import { shallowRef } from 'vue';
 
 export type Route =
-  | { readonly view: 'queue' | 'live' | 'compare' | 'results' }
+  | { readonly view: 'queue' | 'runs' | 'live' | 'compare' | 'results' }
   | { readonly view: 'run'; readonly runId: number };
 
 export function parseRoute(hash: string): Route {
   const m = /^#\/(\w+)(?:\/(\d+))?/.exec(hash);
   if (m?.[1] === 'run' && m[2]) return { view: 'run', runId: Number(m[2]) };
-  if (m && ['queue', 'live', 'compare', 'results'].includes(m[1])) return { view: m[1] as 'queue' };
+  if (m && ['queue', 'runs', 'live', 'compare', 'results'].includes(m[1])) return { view: m[1] as 'queue' };
   return { view: 'queue' };
 }
 
