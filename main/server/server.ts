@@ -58,7 +58,7 @@ export interface RunningServer {
 
 /** out/renderer of this checkout (where vite and electron-vite put the built renderer). */
 export function defaultRendererDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '../out/renderer');
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../out/renderer');
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);

@@ -18,7 +18,7 @@ import { UserError } from '../../../contract/errors';
 import { defaultRendererDir, isLoopbackHost, startServer } from '../../server/server';
 import { Workbench } from '../../service/workbench';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Newest modification time under `dir` (ms), skipping nothing but dot-folders. */
 function newestMtime(path: string): number {
