@@ -39,7 +39,8 @@ function newestMtime(path: string): number {
  */
 export async function ensureRendererBuilt(outDir: string = defaultRendererDir(), log: (line: string) => void = () => {}): Promise<void> {
   const index = join(outDir, 'index.html');
-  const sources = [join(ROOT, 'renderer'), join(ROOT, 'preload/api.ts')];
+  // The renderer and what it imports (contract/, common/): a change there means a rebuild.
+  const sources = [join(ROOT, 'renderer'), join(ROOT, 'contract'), join(ROOT, 'common')];
   if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
   log('building the renderer (vite)…');
   const { build } = await import('vite');
