@@ -4,8 +4,8 @@
  * of the CLI contract, and the live progress display (cli-progress bars on a TTY, plain periodic
  * lines otherwise) — all on stderr, so stdout carries only the result.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { RunRow } from '../../contract/rows';
@@ -29,9 +29,18 @@ export function addDbOptions(cmd: Command): Command {
     .option('--data-dir <dir>', 'checkpoints and data caches (default: .ablate/ next to the database)');
 }
 
+let lastDb: string | undefined;
+
+/** The database the running command opened (names the file in a SQLite error's one line). */
+export function currentDb(): string | undefined {
+  return lastDb;
+}
+
 export function resolveDb(opts: DbOptions, mustExist: boolean): { dbPath: string; dataDir: string } {
   const dbPath = resolve(opts.db);
+  lastDb = opts.db;
   if (mustExist && !existsSync(dbPath)) throw new UserError(`--db ${opts.db}: no such database (create one with \`ablate run\` or \`ablate queue\`)`);
+  if (existsSync(dbPath) && statSync(dbPath).isDirectory()) throw new UserError(`--db ${opts.db}: is a folder; name the database file (e.g. ${join(opts.db, DEFAULT_DB)})`);
   return { dbPath, dataDir: resolve(opts.dataDir ?? defaultDataDir(dbPath)) };
 }
 

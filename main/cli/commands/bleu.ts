@@ -13,6 +13,10 @@ import { corpusBleu, formatBleu, sentenceBleu, SMOOTH_METHODS, type BleuOptions,
 import { referenceFileLines, stdinLines } from '../../../experiments/metrics/text-lines';
 import { isSacrebleuTokenizer, SACREBLEU_TOKENIZERS } from '../../../experiments/metrics/tokenizers';
 import { UserError } from '../../../contract/errors';
+import { decodeUtf8Strict } from '../../../contract/text-safety';
+
+/** Highest n-gram order accepted: sacreBLEU's default is 4; far above 10 only burns memory and time. */
+export const MAX_NGRAM_ORDER_LIMIT = 10;
 
 interface BleuCliOptions {
   tokenize: string;
@@ -25,22 +29,25 @@ interface BleuCliOptions {
   json?: boolean;
 }
 
+/** Stdin as UTF-8, or a one-line UserError with the byte offset of the first invalid byte. */
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeUtf8Strict(Buffer.concat(chunks), 'stdin (hypotheses)');
 }
 
 /** A reference file's lines, or a one-line UserError naming the file. */
 export function readReferenceFile(file: string): string[] {
+  let bytes: Buffer;
   try {
-    return referenceFileLines(readFileSync(file, 'utf8'));
+    bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UserError(`reference file not found: ${file}`);
     if (code === 'EISDIR') throw new UserError(`reference file is a directory: ${file}`);
     throw new UserError(`cannot read reference file ${file}: ${(err as Error).message}`);
   }
+  return referenceFileLines(decodeUtf8Strict(bytes, `reference file ${file}`));
 }
 
 /** The flags as BleuOptions, each bad value a one-line UserError naming the flag and the value. */
@@ -56,6 +63,7 @@ export function parseBleuFlags(opts: BleuCliOptions): BleuOptions {
   if (!/^\s*\d+\s*$/.test(opts.maxNgramOrder) || !Number.isInteger(maxNgramOrder) || maxNgramOrder < 1) {
     throw new UserError(`--max-ngram-order: expected a positive integer, got "${opts.maxNgramOrder}"`);
   }
+  if (maxNgramOrder > MAX_NGRAM_ORDER_LIMIT) throw new UserError(`--max-ngram-order: at most ${MAX_NGRAM_ORDER_LIMIT}, got ${maxNgramOrder}`);
   return {
     tokenize: opts.tokenize,
     lowercase: opts.lowercase ?? false,

@@ -1,17 +1,29 @@
 /**
- * `ablate export --db FILE --format csv|md|latex [--experiment NAME] [--out FILE]`: the
+ * `ablate export --db FILE --format csv|md|latex [--experiment NAME] [--out FILE] [--stats]`: the
  * Table-3-style result table (db/export.ts). Without --experiment: the most recent experiment.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXPORT_FORMATS, type ExportFormat } from '../../../contract/api';
 import { UserError } from '../../../contract/errors';
 import { addDbOptions, openReader, type DbOptions } from '../support';
+import { environmentError } from '../environment-errors';
+
+/** Refuses an --out that cannot be written before any work: a folder, or a file in a missing folder. */
+export function checkOutPath(out: string): void {
+  const abs = resolve(out);
+  if (existsSync(abs) && statSync(abs).isDirectory()) throw new UserError(`--out ${out}: is a folder; name the file to write (e.g. ${out.replace(/\/+$/, '')}/table.md)`);
+  const dir = dirname(abs);
+  if (!existsSync(dir)) throw new UserError(`--out ${out}: the folder ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new UserError(`--out ${out}: ${dir} is not a folder`);
+}
 
 interface ExportOptions extends DbOptions {
   format: string;
   experiment?: string;
   out?: string;
+  stats?: boolean;
 }
 
 export function register(program: Command): void {
@@ -19,16 +31,25 @@ export function register(program: Command): void {
     .option('--format <format>', 'csv, md or latex', 'md')
     .option('--experiment <name>', 'experiment to tabulate (default: the most recent)')
     .option('--out <file>', 'write to FILE instead of stdout')
+    .option('--stats', 'add the significance table: per variant vs base, MultEval mean/s_dev/s_sel/p (approximate randomization) and sacreBLEU paired bootstrap per seed pair')
     .action(async (opts: ExportOptions) => {
       if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) throw new UserError(`--format: expected one of ${EXPORT_FORMATS.join(', ')}, got "${opts.format}"`);
+      if (opts.out !== undefined) checkOutPath(opts.out);
       const wb = await openReader(opts);
       try {
         const exp = opts.experiment !== undefined ? wb.experimentNamed(opts.experiment) : wb.latestExperiment();
         if (!exp) throw new UserError(`${opts.db}: no experiments yet`);
-        const text = await wb.exportTable(exp.id, opts.format as ExportFormat);
+        const text = await wb.exportTable(exp.id, opts.format as ExportFormat, { stats: opts.stats });
         const out = text.endsWith('\n') ? text : `${text}\n`;
         if (opts.out) {
-          writeFileSync(opts.out, out);
+          try {
+            writeFileSync(opts.out, out);
+          } catch (err) {
+            const env = environmentError(err);
+            if (!env) throw err;
+            // A write error (ENOSPC) carries no path: name the file here.
+            throw new UserError(`--out ${opts.out}: ${env.message.startsWith(opts.out) ? env.message.slice(opts.out.length + 2) : env.message}`);
+          }
           process.stderr.write(`wrote ${opts.out} (${exp.name}, ${opts.format})\n`);
         } else process.stdout.write(out);
       } finally {
