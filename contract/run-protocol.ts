@@ -42,7 +42,7 @@ export type ParentToRun =
   | { readonly type: 'infer'; readonly id: number; readonly request: InferenceRequest };
 
 /** Why a run failed; the scheduler stores `reason` in runs.error. */
-export type FailureKind = 'diverged' | 'out-of-memory' | 'data' | 'backend' | 'error';
+export type FailureKind = 'diverged' | 'out-of-memory' | 'disk-full' | 'data' | 'backend' | 'error';
 
 export interface MetricPoint {
   readonly split: MetricSplit;

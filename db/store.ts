@@ -98,11 +98,30 @@ export interface Store {
   getMetrics(q: MetricsQuery): MetricRow[];
   /** The same points as getMetrics, one column-wise series per (run, split, name), in that order (no per-point objects: the compare path). */
   getMetricSeries(q: MetricsQuery): MetricSeries[];
+  /** The run's points with step > `step`, ordered by split, name, step (an observer's live feed). */
+  metricsAfter(runId: number, step: number): MetricRow[];
   /** The distinct (split, name) pairs these runs have recorded, sorted: what a chart can offer before loading any point. */
   getMetricKeys(runIds: readonly number[]): { split: string; name: string }[];
 
   addCheckpoint(runId: number, step: number, path: string): void;
   latestCheckpoint(runId: number): CheckpointRow | undefined;
+  /** Every checkpoint recorded for the run, newest first (files may have been pruned since). */
+  listCheckpoints(runId: number): CheckpointRow[];
+
+  /** Automatic resumes used since a person last queued the run (runs.attempts). */
+  attempts(runId: number): number;
+  /** Sets runs.attempts (a resume adds one; a retry or a finished run resets it to 0). */
+  setAttempts(runId: number, n: number): void;
+
+  /** Adds a command for the process holding the worker lock; returns its id. */
+  addCommand(cmd: NewCommand): number;
+  /** Commands not carried out yet, oldest first. */
+  pendingCommands(): CommandRow[];
+  /** Stamps a command done (error null) or refused (the one-line reason). */
+  finishCommand(id: number, error: string | null): void;
+  getCommand(id: number): CommandRow | undefined;
+  /** PRAGMA data_version: changes when another connection commits (cheap change polling). */
+  dataVersion(): number;
   addSamples(runId: number, step: number, samples: readonly SampleTranslation[]): void;
   /** Ordered by step, then insertion. */
   getSamples(runId: number): SampleRow[];
@@ -111,6 +130,25 @@ export interface Store {
   getLogs(runId: number): LogRow[];
   getSetting(key: string): string | undefined;
   setSetting(key: string, value: string): void;
+}
+
+export type CommandKind = 'cancel' | 'retry' | 'move' | 'pause' | 'resume';
+
+export interface NewCommand {
+  readonly kind: CommandKind;
+  readonly runId?: number | null;
+  /** JSON text (move: the position; retry: { fromScratch }). */
+  readonly arg?: string | null;
+}
+
+export interface CommandRow {
+  readonly id: number;
+  readonly kind: CommandKind;
+  readonly runId: number | null;
+  readonly arg: string | null;
+  readonly createdAt: number;
+  readonly doneAt: number | null;
+  readonly error: string | null;
 }
 
 export interface OpenStoreOptions {
@@ -234,7 +272,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
   try {
     db = new Database(file);
   } catch (e) {
-    throw new UserError(`${file}: cannot open the database (${(e as Error).message})`);
+    throw new Error(`${file}: cannot open the database (${(e as Error).message})`);
   }
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
@@ -242,7 +280,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
     try {
       version = db.pragma('user_version', { simple: true }) as number;
     } catch (e) {
-      throw new UserError(`${file}: not a SQLite database (${(e as Error).message})`);
+      throw new Error(`${file}: cannot read as a SQLite database (${(e as Error).message})`);
     }
     if (version > latest) throw new StoreVersionError(file, version, latest);
     // WAL: readers never block the single writer; NORMAL sync is durable at checkpoints and
@@ -532,6 +570,11 @@ class SqliteStore implements Store {
     return [...seen.keys()].sort().map((k) => seen.get(k)!); // "split\0name" sorts as (split, name)
   }
 
+  metricsAfter(runId: number, step: number): MetricRow[] {
+    const rows = this.stmt(`SELECT run_id, split, name, step, value, kind, time FROM metrics WHERE run_id = ? AND step > ? ORDER BY split, name, step`).raw().all(runId, step) as [number, string, string, number, number | null, number, number][];
+    return rows.map(([r, split, name, st, value, kind, time]) => ({ runId: r, split, name, step: st, value: metricValue(value, kind), time }));
+  }
+
   getMetrics(q: MetricsQuery): MetricRow[] {
     const out: MetricRow[] = [];
     for (const s of this.getMetricSeries(q))
@@ -547,6 +590,38 @@ class SqliteStore implements Store {
 
   latestCheckpoint(runId: number): CheckpointRow | undefined {
     return this.stmt(`SELECT run_id AS runId, step, path, created_at AS createdAt FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1`).get(runId) as CheckpointRow | undefined;
+  }
+
+  listCheckpoints(runId: number): CheckpointRow[] {
+    return this.stmt(`SELECT run_id AS runId, step, path, created_at AS createdAt FROM checkpoints WHERE run_id = ? ORDER BY step DESC`).all(runId) as CheckpointRow[];
+  }
+
+  attempts(runId: number): number {
+    return (this.stmt(`SELECT attempts FROM runs WHERE id = ?`).get(runId) as { attempts: number } | undefined)?.attempts ?? 0;
+  }
+
+  setAttempts(runId: number, n: number): void {
+    this.stmt(`UPDATE runs SET attempts = ? WHERE id = ?`).run(n, runId);
+  }
+
+  addCommand(cmd: NewCommand): number {
+    return Number(this.stmt(`INSERT INTO commands (kind, run_id, arg, created_at) VALUES (?, ?, ?, ?)`).run(cmd.kind, cmd.runId ?? null, cmd.arg ?? null, Date.now()).lastInsertRowid);
+  }
+
+  pendingCommands(): CommandRow[] {
+    return this.stmt(`SELECT id, kind, run_id AS runId, arg, created_at AS createdAt, done_at AS doneAt, error FROM commands WHERE done_at IS NULL ORDER BY id`).all() as CommandRow[];
+  }
+
+  finishCommand(id: number, error: string | null): void {
+    this.stmt(`UPDATE commands SET done_at = ?, error = ? WHERE id = ?`).run(Date.now(), error, id);
+  }
+
+  getCommand(id: number): CommandRow | undefined {
+    return this.stmt(`SELECT id, kind, run_id AS runId, arg, created_at AS createdAt, done_at AS doneAt, error FROM commands WHERE id = ?`).get(id) as CommandRow | undefined;
+  }
+
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
   }
 
   addSamples(runId: number, step: number, samples: readonly SampleTranslation[]): void {

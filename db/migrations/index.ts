@@ -1,10 +1,11 @@
 /** Every schema version in order; openStore applies the ones a database has not seen yet. */
 import { initial } from './001-initial';
+import { attemptsAndCommands } from './002-attempts-commands';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, attemptsAndCommands];
 
 /** The schema version this code writes. */
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

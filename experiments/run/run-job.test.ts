@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunJob, RunToParent } from '../../contract/run-protocol';
 import { expandSpec, parseSpec, type SpecInput } from '../../contract/spec';
 import { runJob } from './run-job';
+import { canMountTmpfs, withTmpfs } from '../../test/support/tmpfs';
 
 const dir = mkdtempSync(join(tmpdir(), 'ablate-runjob-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,5 +102,55 @@ describe('runJob', () => {
     const backend = await collect(job(small, { backend: 'tensorflow' }));
     expect(last(backend)).toMatchObject({ type: 'failed', kind: 'backend' });
     expect((last(backend) as { reason: string }).reason).toMatch(/^backend tensorflow unavailable: /);
+  });
+
+  it('records the same curve when stopped between logging steps and resumed: no point at the stop step, the same averages', async () => {
+    const spec = { ...small, train: { ...small.train, steps: 24, eval_every: 12, checkpoint_every: 12 } };
+    const trainPoints = (ms: RunToParent[]) => ms.flatMap((m) => (m.type === 'metrics' ? m.points : [])).filter((p) => p.split === 'train' && p.name === 'loss');
+    const straight = trainPoints(await collect(job(spec)));
+    const j = job(spec);
+    const first = await collect(j, (m) => m.type === 'checkpoint' && m.step === 12);
+    const stopped = last(first);
+    expect(stopped.type).toBe('stopped');
+    const stopStep = (stopped as { step: number }).step;
+    expect(stopStep % 10).not.toBe(0);
+    const ckpt = first.filter((m) => m.type === 'checkpoint').pop() as { path: string; step: number };
+    expect(ckpt.step).toBe(stopStep);
+    const second = await collect({ ...j, resumeFrom: { path: ckpt.path, step: ckpt.step } });
+    const recorded = [...trainPoints(first), ...trainPoints(second)];
+    expect(recorded.map((p) => p.step)).toEqual(straight.map((p) => p.step));
+    recorded.forEach((p, i) => expect(p.value, `step ${p.step}`).toBeCloseTo(straight[i].value, 5));
+  });
+
+  it('resumes from the previous checkpoint when the latest does not verify, and says which in the log', async () => {
+    const j = job(small);
+    const ms = await collect(j);
+    const ckpts = ms.filter((m) => m.type === 'checkpoint') as { path: string; step: number }[];
+    expect(ckpts.map((c) => c.step)).toEqual([6, 12]);
+    const [older, latest] = ckpts;
+    const bytes = readFileSync(latest.path);
+    bytes[40] ^= 0x10;
+    writeFileSync(latest.path, bytes);
+    writeFileSync(`${latest.path}.tmp-99999`, 'half a checkpoint');
+    const resumed = await collect({ ...j, resumeFrom: latest });
+    expect(resumed.find((m) => m.type === 'ready')).toMatchObject({ startStep: older.step });
+    const logs = resumed.filter((m) => m.type === 'log').map((m) => (m as { text: string }).text);
+    expect(logs).toContainEqual(expect.stringContaining(`checkpoint ${latest.path} not used: checksum mismatch`));
+    expect(logs).toContainEqual(expect.stringContaining(`resumed from ${older.path} at step ${older.step}`));
+    expect(logs).toContainEqual(expect.stringContaining('removed 1 unfinished checkpoint file(s)'));
+    expect(readdirSync(j.checkpointDir).some((f) => f.includes('.tmp-'))).toBe(false);
+    expect(last(resumed)).toMatchObject({ type: 'done', step: 12 });
+  });
+
+  it.skipIf(!canMountTmpfs())('fails as disk-full, naming the checkpoint file, when the checkpoint folder has no space', async () => {
+    const full = join(dir, 'full-disk');
+    await withTmpfs(full, '64k', async () => {
+      const j = job(small, { checkpointDir: join(full, 'run') });
+      const ms = await collect(j);
+      const failed = last(ms);
+      expect(failed).toMatchObject({ type: 'failed', kind: 'disk-full' });
+      expect((failed as { reason: string }).reason).toMatch(new RegExp(`^no space left on device: cannot write checkpoint ${join(full, 'run', 'step-00000006.ckpt')}`));
+      expect(readdirSync(join(full, 'run'))).toEqual([]);
+    });
   });
 });

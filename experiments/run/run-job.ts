@@ -18,9 +18,9 @@ import { createModel } from '../model/transformer';
 import type { Seq2SeqModel } from '../model/types';
 import type { FailureKind, MetricPoint, RunJob, RunToParent, SampleTranslation } from '../../contract/run-protocol';
 import { TRAIN_METRICS, VALID_METRICS, type FinalMetrics } from '../../contract/metrics';
-import { checkpointFileName, pruneCheckpoints, readCheckpoint, restoreTrainer, saveCheckpoint } from '../train/checkpoint';
+import { CheckpointWriteError, checkpointFileName, cleanTempFiles, loadNewestVerified, pruneCheckpoints, restoreTrainer, saveCheckpoint } from '../train/checkpoint';
 import { Trainer, trainLoop } from '../train/loop';
-import { evaluateLoss, translateAndScore } from './evaluate';
+import { AVERAGED_CHECKPOINTS, averageCheckpoints, evaluateLoss, translateAndScore } from './evaluate';
 
 export interface RunIO {
   emit(msg: RunToParent): void;
@@ -28,7 +28,7 @@ export interface RunIO {
   shouldStop(): boolean;
 }
 
-/** Steps between 'progress' messages and train metric points (also sent at least every PROGRESS_SECONDS). */
+/** Steps between train metric points and 'progress' messages (progress alone also at least every PROGRESS_SECONDS). */
 const PROGRESS_EVERY = 10;
 const PROGRESS_SECONDS = 2;
 /** Checkpoint files kept on disk per run (older ones are deleted; the DB keeps the newest path). */
@@ -59,6 +59,9 @@ const OOM = /out of memory|\bOOM\b|allocation failed|failed to allocate|cannot a
 export function classifyFailure(err: unknown): { kind: FailureKind; reason: string } {
   const message = err instanceof Error ? err.message : String(err);
   const line = (message.split('\n').find((l) => l.trim()) ?? message).trim();
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') return { kind: 'disk-full', reason: `no space left on device: ${line}` };
+  if (err instanceof CheckpointWriteError) return { kind: 'error', reason: line };
   if (err instanceof BackendUnavailableError) return { kind: 'backend', reason: line };
   if (err instanceof DataError) return { kind: 'data', reason: line };
   if (err instanceof RangeError && /Array buffer|typed array/i.test(message)) return { kind: 'out-of-memory', reason: `out of memory: ${line}` };
@@ -91,14 +94,23 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
     let counters = freshCounters();
     let lastCheckpointStep = -1;
 
+    // A writer killed mid-checkpoint leaves `<name>.tmp-<pid>`: never a checkpoint, only space.
+    const leftovers = cleanTempFiles(job.checkpointDir);
+    if (leftovers.length) log(`removed ${leftovers.length} unfinished checkpoint file(s) of an earlier attempt: ${leftovers.join(', ')}`);
+
     if (job.resumeFrom) {
-      const ckpt = readCheckpoint(job.resumeFrom.path);
-      restoreTrainer(trainer, ckpt);
-      stream.restore(ckpt.header.batchPosition as BatchPosition);
-      counters = { ...freshCounters(), ...(ckpt.header.extra.counters as Partial<Counters> | undefined) };
-      step = ckpt.header.step;
-      lastCheckpointStep = step;
-      log(`resumed from ${job.resumeFrom.path} at step ${step}`);
+      // The newest checkpoint that verifies: a corrupt or truncated latest falls back to the one before.
+      const { loaded, skipped } = loadNewestVerified(job.resumeFrom.path);
+      for (const s of skipped) log(`checkpoint ${s.path} not used: ${s.reason}`, 'warn');
+      if (loaded) {
+        const ckpt = loaded.checkpoint;
+        restoreTrainer(trainer, ckpt);
+        stream.restore(ckpt.header.batchPosition as BatchPosition);
+        counters = { ...freshCounters(), ...(ckpt.header.extra.counters as Partial<Counters> | undefined) };
+        step = ckpt.header.step;
+        lastCheckpointStep = step;
+        log(`resumed from ${loaded.path} at step ${step}${skipped.length ? ` (the newest checkpoint that verifies)` : ''}${ckpt.verified ? '' : ' (an older checkpoint without a checksum: not verified)'}`, skipped.length || !ckpt.verified ? 'warn' : 'info');
+      } else log(`no checkpoint verifies (${skipped.length} tried): starting again from step 0`, 'warn');
     }
 
     io.emit({ type: 'ready', backend, device, params: model.paramCount, data: dataFacts(data), startStep: step });
@@ -111,7 +123,8 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       await saveCheckpoint(path, { trainer: trainer!, config: cfg, batchPosition: stream.position, tokenizers, vocab, extra: { counters } });
       lastCheckpointStep = step;
       io.emit({ type: 'checkpoint', step, path });
-      pruneCheckpoints(job.checkpointDir, KEEP_CHECKPOINTS);
+      // average_last keeps its K checkpoints (the ones averaged at the end).
+      pruneCheckpoints(job.checkpointDir, Math.max(KEEP_CHECKPOINTS, t.average_last ?? 0));
     };
 
     const evaluate = async (): Promise<void> => {
@@ -128,19 +141,26 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
     };
 
     let lastProgressAt = performance.now();
-    const report = (): void => {
+    /**
+     * A progress message, and at logging steps (every PROGRESS_EVERY, and the last) the train
+     * metric points of the window since the previous one. Points only at logging steps: the curve
+     * is the same however often the run was stopped, resumed or slow (a point "every 2 s" would
+     * depend on wall-clock time and on when the run stopped).
+     */
+    const report = (points: boolean): void => {
       const w = counters.win;
       if (!w.steps) return;
       const loss = w.lossTokens / Math.max(w.tokens, 1);
       const tps = w.tokens / Math.max(w.seconds, 1e-9);
       const lr = trainer!.nextLearningRate();
       io.emit({ type: 'progress', step, totalSteps: t.steps, loss, lr, tokensPerSecond: tps, tokensSeen: counters.tokensSeen });
+      lastProgressAt = performance.now();
+      if (!points) return;
       io.emit({
         type: 'metrics',
         points: [point('train', TRAIN_METRICS.loss, loss), point('train', TRAIN_METRICS.lr, lr), point('train', TRAIN_METRICS.tokensPerSecond, tps), point('train', TRAIN_METRICS.tokensSeen, counters.tokensSeen)],
       });
       counters.win = { lossTokens: 0, tokens: 0, seconds: 0, steps: 0 };
-      lastProgressAt = performance.now();
     };
 
     for await (const r of trainLoop(trainer, stream, { totalSteps: t.steps, shouldStop: () => io.shouldStop() })) {
@@ -159,24 +179,49 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       counters.evalWin.lossTokens += r.loss * r.tokens;
       counters.evalWin.tokens += r.tokens;
       counters.lastTrainLoss = counters.evalWin.lossTokens / counters.evalWin.tokens;
-      if (step % PROGRESS_EVERY === 0 || step === t.steps || (performance.now() - lastProgressAt) / 1000 >= PROGRESS_SECONDS) report();
+      if (step % PROGRESS_EVERY === 0 || step === t.steps) report(true);
+      else if ((performance.now() - lastProgressAt) / 1000 >= PROGRESS_SECONDS) report(false);
       if (step % t.eval_every === 0 || step === t.steps) await evaluate();
       if (step % t.checkpoint_every === 0) await checkpoint();
     }
 
     if (step < t.steps) {
-      // Stopped between steps: keep what was trained so a later attempt resumes here.
-      report();
+      // Stopped between steps: keep what was trained so a later attempt resumes here. No progress
+      // point at the stop step: the partial window travels in the checkpoint (counters.win) and is
+      // reported at the next logging step, so the curve is the uninterrupted run's.
       await checkpoint();
       io.emit({ type: 'stopped', step });
       return;
     }
     await checkpoint();
 
-    // Final evaluation: full valid and test splits, decoded as configured (beam by default).
+    // Final evaluation: full valid and test splits (every sentence), decoded as configured (beam by default).
     const settings = { beam: t.decode.beam, alpha: t.decode.alpha, maxLenOffset: t.decode.max_len_offset };
-    const valid = await evaluateLoss(model, data.valid, t.batch_tokens);
-    const validDecode = await translateAndScore(model, data.valid, data.tgtTokenizer, settings);
+    const m = model;
+    const finalEvaluation = async () => ({
+      valid: await evaluateLoss(m, data.valid, t.batch_tokens),
+      validDecode: await translateAndScore(m, data.valid, data.tgtTokenizer, settings),
+      testDecode: data.test?.length ? await translateAndScore(m, data.test, data.tgtTokenizer, settings) : undefined,
+    });
+    let scored = await finalEvaluation();
+    if ((t.average_last ?? 0) >= 2) {
+      // Checkpoint averaging (the paper's Table 2 recipe): the last weights' scores are kept as *_last.
+      const last = scored;
+      const averaged = averageCheckpoints(model, job.checkpointDir, t.average_last!);
+      for (const s of averaged.skipped) log(`checkpoint ${s.path} not averaged: ${s.reason}`, 'warn');
+      if (averaged.steps.length >= 2) {
+        scored = await finalEvaluation();
+        const lastPoints = [point('final', 'valid_loss_last', last.valid.loss), point('final', 'valid_ppl_last', last.valid.ppl), point('final', 'valid_bleu_last', last.validDecode.bleu)];
+        if (last.testDecode) lastPoints.push(point('final', 'test_bleu_last', last.testDecode.bleu));
+        lastPoints.push(point('final', AVERAGED_CHECKPOINTS, averaged.steps.length));
+        io.emit({ type: 'metrics', points: lastPoints });
+        log(`averaged the last ${averaged.steps.length} checkpoints (steps ${averaged.steps.join(', ')}): valid BLEU ${last.validDecode.bleu.toFixed(2)} (last) → ${scored.validDecode.bleu.toFixed(2)} (averaged)`);
+      } else log(`average_last ${t.average_last}: only ${averaged.steps.length} checkpoint(s) on disk; the last weights are scored`, 'warn');
+    }
+    const { valid, validDecode, testDecode } = scored;
+    // Every hypothesis of the scored model, for significance tests and later metrics (no decoding again).
+    io.emit({ type: 'hypotheses', split: 'valid', step, hypotheses: validDecode.hypotheses, references: data.valid.map((p) => p.target) });
+    if (testDecode && data.test) io.emit({ type: 'hypotheses', split: 'test', step, hypotheses: testDecode.hypotheses, references: data.test.map((p) => p.target) });
     const metrics: FinalMetrics = {
       train_loss: counters.lastTrainLoss,
       valid_loss: valid.loss,
@@ -186,7 +231,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       train_seconds: counters.trainSeconds,
       tokens_per_second: counters.tokensSeen / Math.max(counters.trainSeconds, 1e-9),
     };
-    if (data.test?.length) metrics.test_bleu = (await translateAndScore(model, data.test, data.tgtTokenizer, settings)).bleu;
+    if (testDecode) metrics.test_bleu = testDecode.bleu;
     // Final metrics travel once, in 'done'; the parent records them under split 'final'.
     io.emit({ type: 'done', metrics, step });
   } catch (err) {

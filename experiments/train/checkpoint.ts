@@ -2,21 +2,51 @@
  * Checkpoints: everything needed to continue a run on the same curve, or to translate with it.
  *
  * One file per checkpoint:
- *   "ABLCKPT1" (8 bytes) | u32 LE header length | header JSON (UTF-8) | zero padding to 4 bytes |
- *   float32 LE payload (weights, then Adam m, then Adam v, each at header.tensors[i].offset)
+ *   "ABLCKPT2" (8 bytes) | u32 LE header length | header JSON (UTF-8) | zero padding to 4 bytes |
+ *   float32 LE payload (weights, then Adam m, then Adam v, each at header.tensors[i].offset) |
+ *   SHA-256 (32 bytes) of everything before it
  * The header holds the RunConfig, the step, the BatchStream position, the RNG state, both
  * tokenizers' JSON, the loop's own counters and the tensor index. Written to a temporary file
- * in the same directory, fsynced, then renamed over the final name, so a crash leaves either the
- * old checkpoint or the new one, never half of one.
+ * (`<name>.tmp-<pid>`) in the same directory, fsynced, then renamed over the final name, so a crash
+ * leaves either the old checkpoint or the new one, never half of one; the checksum catches what
+ * the disk or a copy changed afterwards (a flipped bit is refused, not trained on). Files of the
+ * first format ("ABLCKPT1", no checksum) still load; `verified` says which kind was read.
+ * A resume takes the newest checkpoint that verifies (loadNewestVerified) and says which.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { createHash } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, fsyncSync, closeSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { RunConfig } from '../../contract/spec';
 import type { Trainer } from './loop';
 
-const MAGIC = 'ABLCKPT1';
-export const CHECKPOINT_FORMAT = 1;
+const MAGIC_V1 = 'ABLCKPT1';
+const MAGIC = 'ABLCKPT2';
+export const CHECKPOINT_FORMAT = 2;
+const CHECKSUM_BYTES = 32;
+
+/** A checkpoint file that cannot be used (bad magic, truncated, checksum mismatch …); the message names the file. */
+export class CheckpointError extends Error {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`${path}: ${problem}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+/** A checkpoint could not be written (no space, read-only folder …): the message names the file; `code` is the system's. */
+export class CheckpointWriteError extends Error {
+  constructor(
+    readonly path: string,
+    readonly code: string | undefined,
+    cause: Error,
+  ) {
+    super(`cannot write checkpoint ${path}: ${cause.message}`);
+    this.name = 'CheckpointWriteError';
+  }
+}
 
 export type TensorGroup = 'weight' | 'adam_m' | 'adam_v';
 
@@ -103,46 +133,129 @@ export async function saveCheckpoint(path: string, input: CheckpointInput): Prom
   prefix.writeUInt32LE(json.length, 8);
   const pad = Buffer.alloc((4 - ((12 + json.length) % 4)) % 4);
 
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  let fd: number | undefined;
   try {
-    for (const part of [prefix, json, pad]) writeSync(fd, part);
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(tmp, 'w');
+    const hash = createHash('sha256');
+    const write = (bytes: Uint8Array) => {
+      hash.update(bytes);
+      // writeSync may write less than asked (a nearly full disk): loop until all is written.
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd!, bytes, done, bytes.length - done);
+    };
+    for (const part of [prefix, json, pad]) write(part);
     // Float32Array views are little-endian on every platform Node runs on.
-    for (const c of chunks) writeSync(fd, new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+    for (const c of chunks) write(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+    writeSync(fd, hash.digest());
     fsyncSync(fd);
-  } catch (err) {
     closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      if (fd !== undefined) closeSync(fd);
+      rmSync(tmp, { force: true });
+    } catch {
+      // the folder itself is the problem: nothing was left behind
+    }
+    throw new CheckpointWriteError(path, (err as NodeJS.ErrnoException).code, err as Error);
   }
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 export interface LoadedCheckpoint {
   readonly header: CheckpointHeader;
+  /** True when the file carried a checksum and it matched; false for a first-format file (none stored). */
+  readonly verified: boolean;
   /** Values by group and variable name. */
   readonly tensors: Readonly<Record<TensorGroup, ReadonlyMap<string, Float32Array>>>;
 }
 
-/** Reads and validates a checkpoint file (no tensors are created). */
+/** Reads and verifies a checkpoint file (no tensors are created); throws CheckpointError naming the file. */
 export function readCheckpoint(path: string): LoadedCheckpoint {
-  const buf = readFileSync(path);
-  if (buf.length < 12 || buf.toString('ascii', 0, 8) !== MAGIC) throw new Error(`${path}: not an ablate checkpoint (bad magic)`);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (err) {
+    throw new CheckpointError(path, `cannot read (${(err as Error).message})`);
+  }
+  const magic = buf.length >= 12 ? buf.toString('ascii', 0, 8) : '';
+  if (magic !== MAGIC && magic !== MAGIC_V1) throw new CheckpointError(path, buf.length < 12 ? `truncated (${buf.length} bytes)` : 'not an ablate checkpoint (bad magic)');
+  const verified = magic === MAGIC;
+  let end = buf.length;
+  if (verified) {
+    if (buf.length < 12 + CHECKSUM_BYTES) throw new CheckpointError(path, `truncated (${buf.length} bytes)`);
+    end = buf.length - CHECKSUM_BYTES;
+    const want = buf.subarray(end);
+    const got = createHash('sha256').update(buf.subarray(0, end)).digest();
+    if (!got.equals(want)) throw new CheckpointError(path, 'checksum mismatch: the file is corrupt or truncated');
+  }
   const jsonLen = buf.readUInt32LE(8);
-  const header = JSON.parse(buf.toString('utf8', 12, 12 + jsonLen)) as CheckpointHeader;
-  if (header.format !== CHECKPOINT_FORMAT) throw new Error(`${path}: checkpoint format ${header.format} is not supported (expected ${CHECKPOINT_FORMAT})`);
+  if (12 + jsonLen > end) throw new CheckpointError(path, 'truncated header');
+  let header: CheckpointHeader;
+  try {
+    header = JSON.parse(buf.toString('utf8', 12, 12 + jsonLen)) as CheckpointHeader;
+  } catch (err) {
+    throw new CheckpointError(path, `unreadable header (${(err as Error).message})`);
+  }
+  if (header.format !== CHECKPOINT_FORMAT && header.format !== 1) throw new CheckpointError(path, `checkpoint format ${header.format} is not supported (expected ${CHECKPOINT_FORMAT})`);
   let start = 12 + jsonLen;
   start += (4 - (start % 4)) % 4;
+  if ((end - start) % 4 !== 0 || start > end) throw new CheckpointError(path, 'truncated payload');
   // Copy into an aligned buffer: Buffer slices of readFileSync may not be 4-byte aligned.
-  const payload = new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + buf.length));
+  const payload = new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + end));
   const tensors: Record<TensorGroup, Map<string, Float32Array>> = { weight: new Map(), adam_m: new Map(), adam_v: new Map() };
   for (const e of header.tensors) {
-    if (e.offset + e.size > payload.length) throw new Error(`${path}: truncated checkpoint (tensor ${e.group}/${e.name})`);
+    if (e.offset + e.size > payload.length) throw new CheckpointError(path, `truncated checkpoint (tensor ${e.group}/${e.name})`);
     tensors[e.group].set(e.name, payload.subarray(e.offset, e.offset + e.size));
   }
-  return { header, tensors };
+  return { header, tensors, verified };
+}
+
+/** The step in a checkpoint file name (step-00000040.ckpt → 40), or NaN. */
+export function checkpointStep(path: string): number {
+  const m = /^step-(\d+)\.ckpt$/.exec(basename(path));
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+export interface VerifiedLoad {
+  readonly path: string;
+  readonly checkpoint: LoadedCheckpoint;
+  /** Newer files that were skipped, with why. */
+  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
+}
+
+/**
+ * The newest checkpoint that verifies: `preferred` first, then the files in its folder with a
+ * lower step, newest first. Null when none does (every reason is in `skipped`).
+ */
+export function loadNewestVerified(preferred: string): { loaded: VerifiedLoad | null; skipped: VerifiedLoad['skipped'] } {
+  const limit = checkpointStep(preferred);
+  const older = listCheckpoints(dirname(preferred))
+    .filter((f) => f !== preferred && !(checkpointStep(f) >= limit))
+    .reverse();
+  const skipped: { path: string; reason: string }[] = [];
+  for (const path of [preferred, ...older]) {
+    try {
+      const checkpoint = readCheckpoint(path);
+      return { loaded: { path, checkpoint, skipped }, skipped };
+    } catch (err) {
+      skipped.push({ path, reason: err instanceof CheckpointError ? err.problem : (err as Error).message });
+    }
+  }
+  return { loaded: null, skipped };
+}
+
+/** Deletes `*.tmp-<pid>` files a crashed writer left in `dir`; returns their names. */
+export function cleanTempFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((f) => /\.tmp-\d+$/.test(f));
+  } catch {
+    return [];
+  }
+  for (const f of names) rmSync(join(dir, f), { force: true });
+  return names;
 }
 
 /** Assigns saved weights to `variables` by name; every variable must be present with its shape. */

@@ -104,7 +104,9 @@ function makeProcess(pid: number | undefined, send: (m: ParentToRun) => void, ki
  * stdout is piped (tfjs prints a banner there, and `ablate run --json` must own stdout).
  */
 export function forkSpawner(opts: { entry?: string; execArgv?: readonly string[]; env?: NodeJS.ProcessEnv; execPath?: string } = {}): RunSpawner {
-  const entry = opts.entry ?? RUN_PROCESS_ENTRY;
+  // ABLATE_RUN_PROCESS: another run-process entry speaking the same protocol (the fault-injection
+  // suite and CLI tests use test/fixtures/toy-run-process.ts to drive `ablate worker` in seconds).
+  const entry = opts.entry ?? (process.env.ABLATE_RUN_PROCESS || RUN_PROCESS_ENTRY);
   const execArgv = opts.execArgv ?? (entry.endsWith('.ts') ? ['--import', tsxLoaderUrl()] : []);
   return () => {
     const child = fork(entry, [], {

@@ -46,6 +46,9 @@ export class RunRecorder {
     const id = this.runId;
     switch (m.type) {
       case 'ready':
+        // The run process fell back to an older checkpoint than the one offered (the newer one did
+        // not verify): what lies after its step is measured again.
+        if (m.startStep < this.step) this.store.deleteMetricsAfter(id, m.startStep);
         this.store.updateRun(id, { backend: m.backend, device: m.device, params: m.params, dataInfo: m.data, step: m.startStep });
         this.store.addLog(id, 'info', `started on ${m.backend} (${m.device}) at step ${m.startStep}, ${m.params} parameters`);
         this.step = m.startStep;

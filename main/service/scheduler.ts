@@ -3,17 +3,37 @@
  * kills processes, and decides each run's final state. What a process says is recorded by its
  * RunRecorder (run-recorder.ts). A run that resumes drops its metrics after the checkpoint step
  * (they are measured again), so none is duplicated.
+ *
+ * How a run ends decides what happens next (classifyEnding):
+ * - its process killed by a signal (the out-of-memory killer, a native crash, a GPU reset) or
+ *   reporting out of memory: `interrupted`, resumed from its last checkpoint at once, at most
+ *   MAX_AUTO_RESUMES times in a row (runs.attempts), then `failed` with the reason;
+ * - no space left for a checkpoint: `interrupted` and parked (not resumed by this scheduler, which
+ *   would fill the disk again); the next worker or `ablate retry` resumes it once space is back;
+ * - divergence, bad data or spec, a backend that will not load, an exit without a result: `failed`.
+ * A database that cannot be written (disk full, read-only, I/O error) stops the scheduler through
+ * `onStorageError`: nothing half-recorded, the runs' rows say `running` and the next start marks
+ * them interrupted.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
 import type { Store } from '../../db/store';
 import type { RunRow } from '../../contract/rows';
-import type { RunJob, RunToParent } from '../../contract/run-protocol';
+import type { FailureKind, RunJob, RunToParent } from '../../contract/run-protocol';
 import type { RunProcess, RunSpawner, RunExit } from './run-host';
 import { RunRecorder, type RecorderListener, type RunEnding } from './run-recorder';
 
 /** Settings key of the persisted pause flag. */
 export const PAUSED_SETTING = 'queue.paused';
+
+/** Automatic resumes of a run whose process was killed, before it is failed for good. */
+export const MAX_AUTO_RESUMES = 3;
+
+/** A database error that means the storage, not the code, is at fault: stop cleanly, resume later. */
+export function isStorageError(err: unknown): boolean {
+  const code = String((err as { code?: unknown } | null)?.code ?? '');
+  return /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(code) || /^(ENOSPC|EDQUOT|EFBIG|EROFS|EIO)$/.test(code);
+}
 
 export interface SchedulerOptions {
   readonly store: Store;
@@ -26,6 +46,8 @@ export interface SchedulerOptions {
   /** Human-readable lines ("run 3 (base, seed 1) resumed from step 200"). */
   readonly log?: (line: string) => void;
   readonly notify: SchedulerListener;
+  /** The database could not be written (see isStorageError): the owner stops the scheduler. Default: rethrow. */
+  readonly onStorageError?: (err: Error) => void;
 }
 
 export interface SchedulerListener extends RecorderListener {
@@ -60,6 +82,9 @@ export class Scheduler {
   private closing = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private readonly stopDeadlineMs: number;
+  /** Runs interrupted by a full checkpoint disk: not resumed again by this scheduler. */
+  private readonly parked = new Set<number>();
+  private storageFailed = false;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.slots = Math.max(1, Math.floor(opts.slots));
@@ -112,17 +137,46 @@ export class Scheduler {
   /** Fills free slots. Cheap and idempotent: called after every change. */
   pump(): void {
     if (!this.started || this.closing) return;
-    while (this.active.size < this.slots && !this.paused) {
-      const next = this.nextRun();
-      if (!next) break;
-      this.launch(next);
-    }
+    this.guard(() => {
+      while (this.active.size < this.slots && !this.paused) {
+        const next = this.nextRun();
+        if (!next) break;
+        this.launch(next);
+      }
+    });
     this.checkIdle();
+  }
+
+  /** Runs `fn`; a storage error goes to onStorageError (once), anything else is rethrown. */
+  guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (!isStorageError(err)) throw err;
+      this.storageError(err as Error);
+    }
+  }
+
+  private storageError(err: Error): void {
+    if (this.storageFailed) return;
+    this.storageFailed = true;
+    if (!this.opts.onStorageError) throw err;
+    this.opts.onStorageError(err);
+  }
+
+  /** True once a database write failed for lack of space or permission: nothing more is recorded. */
+  get storageFailedNow(): boolean {
+    return this.storageFailed;
+  }
+
+  /** Lets a parked run (interrupted by a full disk) be resumed by this scheduler again. */
+  unpark(runId: number): void {
+    this.parked.delete(runId);
   }
 
   /** Interrupted runs resume before queued runs start: they already hold a slot's worth of work. */
   private nextRun(): RunRow | undefined {
-    const interrupted = this.store.listRuns({ states: ['interrupted'] }).find((r) => !this.active.has(r.id));
+    const interrupted = this.store.listRuns({ states: ['interrupted'] }).find((r) => !this.active.has(r.id) && !this.parked.has(r.id));
     return interrupted ?? this.store.nextQueuedRun();
   }
 
@@ -136,7 +190,7 @@ export class Scheduler {
 
   private isIdle(): boolean {
     if (this.active.size > 0) return false;
-    if (!this.started || this.paused || this.closing) return true;
+    if (!this.started || this.closing || this.storageFailed || this.paused) return true;
     return this.nextRun() === undefined;
   }
 
@@ -169,7 +223,7 @@ export class Scheduler {
     this.pollTimer = null;
     for (const live of this.active.values()) this.requestStop(live, 'shutdown');
     await Promise.all([...this.active.values()].map((a) => a.exited));
-    this.flush();
+    if (!this.storageFailed) this.guard(() => this.flush());
     this.checkIdle();
   }
 
@@ -189,13 +243,24 @@ export class Scheduler {
     return run.checkpointDir ?? join(this.opts.dataDir, 'checkpoints', `run-${run.id}`);
   }
 
-  /** The checkpoint a run resumes from: the latest one recorded, if it lies in the run's current checkpoint folder and still exists. */
-  private resumePoint(run: RunRow, dir: string): { path: string; step: number } | undefined {
-    const ckpt = this.store.latestCheckpoint(run.id);
-    if (!ckpt) return undefined;
-    const rel = relative(dir, ckpt.path);
-    if (rel.startsWith('..') || isAbsolute(rel) || !existsSync(ckpt.path)) return undefined;
-    return { path: ckpt.path, step: ckpt.step };
+  /**
+   * The checkpoint a run resumes from: the newest one recorded that lies in the run's current
+   * checkpoint folder and still exists (a deleted latest file falls back to the one before, said in
+   * the run's log). The run process verifies it and falls back further if it does not verify.
+   */
+  private resumePoint(run: RunRow, dir: string, label: string): { path: string; step: number } | undefined {
+    const recorded = this.store.listCheckpoints(run.id).filter((c) => {
+      const rel = relative(dir, c.path);
+      return !(rel.startsWith('..') || isAbsolute(rel));
+    });
+    const found = recorded.find((c) => existsSync(c.path));
+    const missing = recorded.filter((c) => c.step > (found?.step ?? -1));
+    if (missing.length) {
+      const line = `checkpoint file missing: ${missing.map((c) => c.path).join(', ')}; ${found ? `resuming from the previous one (${found.path}, step ${found.step})` : 'no older checkpoint is left: restarting from step 0'}`;
+      this.store.addLog(run.id, 'warn', line);
+      this.opts.log?.(`${label}: ${line}`);
+    }
+    return found && { path: found.path, step: found.step };
   }
 
   private launch(run: RunRow): void {
@@ -204,8 +269,8 @@ export class Scheduler {
     const cacheDir = join(this.opts.dataDir, 'cache');
     mkdirSync(checkpointDir, { recursive: true });
     mkdirSync(cacheDir, { recursive: true });
-    const resumeFrom = this.resumePoint(run, checkpointDir);
     const label = runLabel(run);
+    const resumeFrom = this.resumePoint(run, checkpointDir, label);
     // Metrics after the resume point are measured again by this attempt: drop them so none is duplicated.
     this.store.deleteMetricsAfter(run.id, resumeFrom ? resumeFrom.step : -1);
     if (resumeFrom) {
@@ -251,9 +316,11 @@ export class Scheduler {
     };
     this.active.set(run.id, live);
     proc.onMessage((m) => {
+      if (this.storageFailed) return;
       try {
         this.onMessage(live, m);
       } catch (err) {
+        if (isStorageError(err)) return this.storageError(err as Error);
         // A database error must not leave the run half-recorded and the process orphaned.
         this.opts.log?.(`${label}: could not record '${m.type}': ${(err as Error).message}`);
       }
@@ -263,11 +330,18 @@ export class Scheduler {
         live.stderrTail.push(line);
         if (live.stderrTail.length > 5) live.stderrTail.shift();
       }
-      live.recorder.output(stream, proc.pid, line);
+      if (!this.storageFailed) this.guard(() => live.recorder.output(stream, proc.pid, line));
     });
     proc.onExit((exit) => {
-      this.onExit(live, exit);
-      resolveExit();
+      try {
+        if (!this.storageFailed) this.guard(() => this.onExit(live, exit));
+      } finally {
+        if (live.killTimer) clearTimeout(live.killTimer);
+        // The same run may be active again already (resumed at once): only this attempt leaves.
+        if (this.active.get(live.id) === live) this.active.delete(live.id);
+        resolveExit();
+        this.checkIdle();
+      }
     });
     proc.send({ type: 'start', job });
     this.changed(run.id);
@@ -283,12 +357,40 @@ export class Scheduler {
 
   /** The final state a run's last message means: done, failed, or (stopped) cancelled or interrupted. */
   private end(live: ActiveRun, m: RunEnding): void {
-    if (m.type === 'done') this.settle(live, { state: 'done', step: m.step, error: null, ...(m.metrics.params !== undefined ? { params: m.metrics.params } : {}) });
-    else if (m.type === 'failed') {
-      this.settle(live, { state: 'failed', step: Math.max(m.step, live.recorder.step), error: m.reason });
-      this.opts.log?.(`${live.label} failed: ${m.reason}`);
-    } else if (live.stopReason === 'cancel') this.settle(live, { state: 'cancelled', step: m.step, error: null });
+    if (m.type === 'done') {
+      this.store.setAttempts(live.id, 0);
+      this.settle(live, { state: 'done', step: m.step, error: null, ...(m.metrics.params !== undefined ? { params: m.metrics.params } : {}) });
+    } else if (m.type === 'failed') this.ended(live, classifyFailureKind(m.kind), m.reason, Math.max(m.step, live.recorder.step));
+    else if (live.stopReason === 'cancel') this.settle(live, { state: 'cancelled', step: m.step, error: null });
     else this.settle(live, { state: 'interrupted', step: m.step, error: 'stopped when the workbench shut down' });
+  }
+
+  /**
+   * A run that ended without finishing: resumed at once (a killed process, up to MAX_AUTO_RESUMES
+   * times), parked until space is back (a full checkpoint disk), or failed.
+   */
+  private ended(live: ActiveRun, cause: EndCause, reason: string, step: number): void {
+    if (cause === 'resume') {
+      const used = this.store.attempts(live.id);
+      if (used < MAX_AUTO_RESUMES) {
+        this.store.setAttempts(live.id, used + 1);
+        const line = `${reason}; resuming from the last checkpoint (automatic attempt ${used + 1} of ${MAX_AUTO_RESUMES})`;
+        this.store.addLog(live.id, 'warn', line);
+        this.opts.log?.(`${live.label} interrupted: ${line}`);
+        this.settle(live, { state: 'interrupted', step, error: reason });
+        return;
+      }
+      reason = `${reason} (gave up after ${MAX_AUTO_RESUMES} automatic resumes; \`ablate retry ${live.id}\` resumes it again)`;
+    } else if (cause === 'park') {
+      this.parked.add(live.id);
+      const line = `${reason}; interrupted: it resumes from its last checkpoint once space is back (\`ablate retry ${live.id}\` or the next worker)`;
+      this.store.addLog(live.id, 'error', line);
+      this.opts.log?.(`${live.label}: ${line}`);
+      this.settle(live, { state: 'interrupted', step, error: reason });
+      return;
+    }
+    this.opts.log?.(`${live.label} failed: ${reason}`);
+    this.settle(live, { state: 'failed', step, error: reason });
   }
 
   private settle(live: ActiveRun, patch: { state: RunRow['state']; step: number; error: string | null; params?: number }): void {
@@ -299,6 +401,7 @@ export class Scheduler {
 
   private onExit(live: ActiveRun, exit: RunExit): void {
     if (live.killTimer) clearTimeout(live.killTimer);
+    if (this.active.get(live.id) === live) this.active.delete(live.id);
     live.recorder.flush();
     if (!live.recorder.isSettled) {
       const step = live.recorder.step;
@@ -307,19 +410,19 @@ export class Scheduler {
       else {
         const reason = exitReason(exit, live.stderrTail);
         this.store.addLog(live.id, 'error', reason);
-        this.opts.log?.(`${live.label} failed: ${reason}`);
-        this.settle(live, { state: 'failed', step, error: reason });
+        this.ended(live, classifyExit(exit, live.stderrTail), reason, step);
       }
     }
-    if (live.killTimer) clearTimeout(live.killTimer);
-    this.active.delete(live.id);
     this.opts.notify.queueChanged();
     this.pump();
   }
 
   /** Writes every live run's buffered metrics (the service calls this once per event batch). */
   flush(): void {
-    for (const live of this.active.values()) live.recorder.flush();
+    if (this.storageFailed) return;
+    this.guard(() => {
+      for (const live of this.active.values()) live.recorder.flush();
+    });
   }
 
   private changed(runId: number): void {
@@ -327,10 +430,35 @@ export class Scheduler {
   }
 }
 
+/** What happens to a run that ended without finishing. */
+export type EndCause = 'resume' | 'park' | 'fail';
+
+const DISK_FULL = /ENOSPC|EDQUOT|no space left on device|disk quota exceeded|File too large|EFBIG/i;
+const OUT_OF_MEMORY = /out of memory|heap limit|Allocation failed|ENOMEM/i;
+
+/** A failure the run process reported: out of memory resumes, a full disk parks, the rest fail. */
+export function classifyFailureKind(kind: FailureKind): EndCause {
+  if (kind === 'out-of-memory') return 'resume';
+  if (kind === 'disk-full') return 'park';
+  return 'fail';
+}
+
+/**
+ * A process that died without a result: a signal (SIGKILL from the out-of-memory killer, SIGSEGV,
+ * SIGABRT of a native crash or V8's heap limit) or out-of-memory text resumes; a full disk parks;
+ * an exit code without a result (the code gave up) fails.
+ */
+export function classifyExit(exit: RunExit, stderrTail: readonly string[]): EndCause {
+  const tail = stderrTail.join('\n');
+  if (DISK_FULL.test(tail)) return 'park';
+  if (exit.signal || OUT_OF_MEMORY.test(tail)) return 'resume';
+  return 'fail';
+}
+
 /** Why a process ended without reporting a result. */
 export function exitReason(exit: RunExit, stderrTail: readonly string[]): string {
   const tail = stderrTail.join(' | ');
-  const oom = /out of memory|heap limit|Allocation failed|ENOMEM/i.test(tail);
+  const oom = OUT_OF_MEMORY.test(tail);
   let reason = exit.signal ? `run process killed by ${exit.signal}` : `run process exited with code ${exit.code} without a result`;
   if (oom) reason = `out of memory: ${reason}`;
   else if (exit.signal === 'SIGKILL') reason += ' (out of memory?)';

@@ -9,9 +9,10 @@
  *   await wb.waitForIdle();
  *   await wb.close();
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { openStore, type Store } from '../../db/store';
+import { openStore, type CommandRow, type Store } from '../../db/store';
+import { acquireWorkerLock, WorkerLockedError, type WorkerLock } from '../../db/worker-lock';
 import { buildResultTable, formatResultTable } from '../../db/export';
 import { checkRequeue } from '../../db/requeue';
 import { learnedPositionProblems } from '../../experiments/data/positions';
@@ -37,7 +38,8 @@ import type {
 import { UserError } from '../../contract/errors';
 import { lttbIndices } from '../../common/lttb';
 import { forkSpawner, type RunSpawner } from './run-host';
-import { Scheduler, runLabel } from './scheduler';
+import { Scheduler, isStorageError, runLabel } from './scheduler';
+import { CommandInbox, ObserverFeed, sendCommand } from './observer';
 import { EventBatcher } from './event-batcher';
 import { InferenceHost } from './inference-host';
 import { expandLoaded, parseSpecText, type LoadedSpec } from './spec-edge';
@@ -58,6 +60,11 @@ export interface WorkbenchOptions {
   readonly log?: (line: string) => void;
   /** Milliseconds a cancelled run gets to stop before it is killed (default 10 000). */
   readonly stopDeadlineMs?: number;
+  /**
+   * When another process holds the worker lock, attach as an observer (live reads, commands sent
+   * to the holder, takeover when it goes away) instead of refusing. `ablate serve` and the app.
+   */
+  readonly attach?: boolean;
 }
 
 /** States a config hash counts as "already there" in (skipped unless forced). */
@@ -73,8 +80,12 @@ export function defaultDataDir(dbPath: string): string {
 export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   readonly scheduler: Scheduler;
   private readonly events: EventBatcher;
-  private lockFile: string | null = null;
+  private lock: WorkerLock | null = null;
   private closed = false;
+  private closing = false;
+  private readonly inbox: CommandInbox;
+  private observer: ObserverFeed | null = null;
+  private fatal: string | null = null;
   private readonly inference: InferenceHost;
 
   private constructor(
@@ -98,7 +109,9 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       stopDeadlineMs: opts.stopDeadlineMs,
       log: opts.log,
       notify: this.events,
+      onStorageError: (err) => this.storageFailure(err),
     });
+    this.inbox = new CommandInbox(store, (cmd) => this.execute(cmd), () => this.scheduler.pump());
   }
 
   /** Opens (creating or migrating) the database; with autoStart (default) recovers crashed runs and starts the queue. */
@@ -123,24 +136,98 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
    * and resume from their latest checkpoint before queued runs start.
    */
   start(): void {
-    this.acquireLock();
-    const recovered = this.store.markRunningAsInterrupted('the workbench stopped while this run was running');
-    for (const run of recovered) this.opts.log?.(`${runLabel(run)} was interrupted at step ${run.step}; it will resume`);
-    for (const run of recovered) this.events.runChanged(run.id);
+    // One scheduler per database (db/worker-lock.ts): a second live worker would mark the first
+    // one's runs interrupted. With `attach`, a refused process observes instead.
+    try {
+      this.lock = acquireWorkerLock(this.store.file);
+    } catch (err) {
+      if (!(err instanceof WorkerLockedError) || !this.opts.attach) throw err;
+      const h = err.holder;
+      this.opts.log?.(`attached to ${this.store.file} as an observer: ${h ? `pid ${h.pid} on ${h.host}` : 'another process'} runs its queue; commands go to it`);
+      this.observer = new ObserverFeed(this.store, this.events, () => this.tryTakeOver());
+      this.observer.start();
+      this.events.start();
+      return;
+    }
+    try {
+      const recovered = this.store.markRunningAsInterrupted('the workbench stopped while this run was running');
+      for (const run of recovered) this.opts.log?.(`${runLabel(run)} was interrupted at step ${run.step}; it will resume`);
+      for (const run of recovered) this.events.runChanged(run.id);
+    } catch (err) {
+      this.lock.release();
+      this.lock = null;
+      if (isStorageError(err)) throw new UserError(`${this.store.file}: cannot write the database (${(err as Error).message}); nothing was started`);
+      throw err;
+    }
     this.events.start();
     this.scheduler.start();
+    this.inbox.start();
   }
 
-  /** One scheduler per database: a second live worker would mark the first one's runs interrupted. */
-  private acquireLock(): void {
-    const file = `${this.store.file}.worker.pid`;
-    if (existsSync(file)) {
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
-        throw new UserError(`${this.store.file}: another workbench process (pid ${pid}) is running this queue; stop it first or use another --db`);
+  /** An observer whose holder went away takes the lock and schedules (at most every 2 s). */
+  private lastTakeOver = 0;
+  private tryTakeOver(): void {
+    if (!this.observer || this.closing || Date.now() - this.lastTakeOver < 2000) return;
+    this.lastTakeOver = Date.now();
+    try {
+      this.lock = acquireWorkerLock(this.store.file);
+    } catch {
+      return;
     }
-    writeFileSync(file, String(process.pid));
-    this.lockFile = file;
+    this.lock.release();
+    this.lock = null;
+    this.observer.stop();
+    this.observer = null;
+    this.opts.log?.(`the process running ${this.store.file} went away: this one runs the queue now`);
+    try {
+      this.start();
+    } catch (err) {
+      this.opts.log?.(`could not take the queue over: ${(err as Error).message}`);
+    }
+  }
+
+  /** Whether this process schedules the queue (holds the worker lock). */
+  get isScheduler(): boolean {
+    return this.lock !== null;
+  }
+
+  /** Whether this process observes a queue another process schedules. */
+  get isObserver(): boolean {
+    return this.observer !== null;
+  }
+
+  /** True once close() began (a signal, or the database could not be written). */
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** The one line that stopped the scheduler (the database could not be written), or null. */
+  get fatalError(): string | null {
+    return this.fatal;
+  }
+
+  /** A command an observer left for this process (CommandInbox). */
+  private async execute(cmd: CommandRow): Promise<void> {
+    const arg = cmd.arg === null ? undefined : (JSON.parse(cmd.arg) as unknown);
+    const runId = cmd.runId ?? -1;
+    if (cmd.kind === 'cancel') return this.cancelRun(runId);
+    if (cmd.kind === 'retry') return this.retryRun(runId, (arg ?? {}) as { fromScratch?: boolean });
+    if (cmd.kind === 'move') return this.moveRun(runId, Number(arg));
+    if (cmd.kind === 'pause') return this.pauseQueue();
+    if (cmd.kind === 'resume') return this.resumeQueue();
+  }
+
+  /**
+   * The database cannot be written (disk full, read-only, I/O error): stop every run, record
+   * nothing more, release the lock. Runs whose rows still say `running` become interrupted at the
+   * next start and resume from their checkpoints.
+   */
+  private storageFailure(err: Error): void {
+    if (this.fatal) return;
+    const code = (err as { code?: string }).code ?? 'error';
+    this.fatal = `${this.store.file}: cannot write the database (${code}: ${err.message}); worker stopped, its runs are interrupted and resume with the next worker once the database can be written`;
+    this.opts.log?.(this.fatal);
+    void this.close();
   }
 
   /** Subscribes to event batches (one array per ~150 ms window); returns the unsubscribe function. */
@@ -169,11 +256,23 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing = true;
+    this.inbox.stop();
+    this.observer?.stop();
     await this.scheduler.shutdown();
-    this.events.stop();
-    if (this.lockFile) rmSync(this.lockFile, { force: true });
+    const quiet = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        if (!this.fatal) throw err;
+      }
+    };
+    quiet(() => this.events.stop());
+    if (this.fatal && this.lock) quiet(() => void this.store.markRunningAsInterrupted(this.fatal!));
+    this.lock?.release();
+    this.lock = null;
     this.inference.close();
-    this.store.close();
+    quiet(() => this.store.close());
   }
 
   // ---- specs and the queue ----
@@ -303,18 +402,21 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
 
   async cancelRun(runId: number): Promise<void> {
     this.requireRun(runId);
+    if (this.observer) return sendCommand(this.store, 'cancel', runId, undefined);
     this.scheduler.cancel(runId);
   }
 
   /**
-   * Queues a failed, cancelled or interrupted run again. A cancelled or interrupted run resumes
-   * from its latest checkpoint; a failed run starts over in a fresh checkpoint folder (resuming a
-   * diverged run would diverge again from the same weights).
+   * Queues a failed, cancelled or interrupted run again, at the head of the queue. It resumes from
+   * its newest checkpoint that verifies (the run process checks, and falls back to older ones);
+   * `fromScratch` starts over at step 0 in a fresh checkpoint folder (a diverged run resumed from
+   * the same weights may diverge again). Automatic resume attempts start again from 0.
    */
-  async retryRun(runId: number): Promise<void> {
+  async retryRun(runId: number, opts: { readonly fromScratch?: boolean } = {}): Promise<void> {
     const run = this.requireRun(runId);
     if (!RETRYABLE.includes(run.state)) throw new UserError(`run ${runId} is ${run.state}; only failed, cancelled or interrupted runs can be retried`);
-    const fresh = run.state === 'failed';
+    if (this.observer) return sendCommand(this.store, 'retry', runId, { fromScratch: Boolean(opts.fromScratch) });
+    const fresh = Boolean(opts.fromScratch);
     if (fresh) this.store.deleteMetricsAfter(runId, -1);
     this.store.updateRun(runId, {
       state: 'queued',
@@ -322,12 +424,16 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       finishedAt: null,
       ...(fresh ? { step: 0, checkpointDir: run.checkpointDir ? `${run.checkpointDir.replace(/-retry\d+$/, '')}-retry${Date.now()}` : null } : {}),
     });
+    this.store.setAttempts(runId, 0);
+    this.store.addLog(runId, 'info', fresh ? 'retried from scratch (step 0)' : 'retried: resumes from its last checkpoint that verifies');
     this.store.moveRun(runId, 0);
+    this.scheduler.unpark(runId);
     this.events.runChanged(runId);
     this.scheduler.pump();
   }
 
   async moveRun(runId: number, position: number): Promise<void> {
+    if (this.observer) return sendCommand(this.store, 'move', runId, position);
     const run = this.requireRun(runId);
     if (run.state !== 'queued') throw new UserError(`run ${runId} is ${run.state}; only queued runs can be moved`);
     this.store.moveRun(runId, position);
@@ -336,10 +442,12 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   }
 
   async pauseQueue(): Promise<void> {
+    if (this.observer) return sendCommand(this.store, 'pause', null, undefined);
     this.scheduler.pause();
   }
 
   async resumeQueue(): Promise<void> {
+    if (this.observer) return sendCommand(this.store, 'resume', null, undefined);
     this.scheduler.resume();
   }
 
@@ -395,7 +503,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   }
 
   private currentQueueStatus(): QueueStatus {
-    return { paused: this.scheduler.paused, slots: this.scheduler.slotCount, running: this.scheduler.runningIds };
+    return { paused: this.scheduler.paused, slots: this.scheduler.slotCount, running: this.observer ? this.observer.runningIds() : this.scheduler.runningIds };
   }
 }
 
@@ -403,13 +511,4 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
 function checkPositions(runs: readonly ExpandedRun[]): void {
   const problems = learnedPositionProblems(runs);
   if (problems.length) throw new SpecError(problems);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import * as run from './run';
 import * as queue from './queue';
 import * as worker from './worker';
+import * as retry from './retry';
 import * as runs from './runs';
 import * as exportTable from './export';
 import * as translate from './translate';
@@ -18,4 +19,4 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
-export const COMMANDS: readonly CommandModule[] = [run, queue, worker, runs, exportTable, translate, serve, bleu, tokenize];
+export const COMMANDS: readonly CommandModule[] = [run, queue, worker, retry, runs, exportTable, translate, serve, bleu, tokenize];

@@ -1,7 +1,9 @@
 /**
  * `ablate worker --db FILE [--slots N] [--backend B]`: processes the queue until it is empty.
  * Runs a crashed process left `running` become `interrupted` and resume first, from their latest
- * checkpoint ("run 3 (base, seed 1) resumed from step 200").
+ * checkpoint ("run 3 (base, seed 1) resumed from step 200"). Exits 1 when a run failed while it
+ * worked or the database could not be written; stopped by a signal it says nothing about an empty
+ * queue (stopOnSignal exits 130 once its runs are interrupted).
  */
 import type { Command } from 'commander';
 import { addDbOptions, parseSlots, resolveDb, showProgress, stopOnSignal, type DbOptions } from '../support';
@@ -25,12 +27,23 @@ export function register(program: Command): void {
       const offSignal = stopOnSignal(wb, progress.log);
       try {
         if (wb.scheduler.paused) progress.log('the queue is paused (`ablate queue --resume` resumes it); no run will start');
+        const failedBefore = new Set((await wb.listRuns()).filter((r) => r.state === 'failed').map((r) => r.id));
         wb.start();
         await wb.waitForIdle();
+        if (wb.fatalError) {
+          process.exitCode = 1;
+          return;
+        }
+        if (wb.isClosing) return;
         wb.flushEvents();
         const runs = await wb.listRuns();
         const count = (s: string) => runs.filter((r) => r.state === s).length;
+        const failedNow = runs.filter((r) => r.state === 'failed' && !failedBefore.has(r.id));
         progress.log(`worker: queue empty (${count('done')} done, ${count('failed')} failed, ${count('cancelled')} cancelled, ${count('queued')} queued)`);
+        if (failedNow.length) {
+          progress.log(`worker: ${failedNow.length} run(s) failed: ${failedNow.map((r) => r.id).join(', ')} (\`ablate retry RUN\` resumes one)`);
+          process.exitCode = 1;
+        }
       } finally {
         progress.stop();
         offSignal();

@@ -1,0 +1,146 @@
+/**
+ * Many observers, one scheduler. The process holding the worker lock (db/worker-lock.ts) schedules
+ * a database's queue; any number of others (`ablate serve` beside `ablate worker`, a second
+ * window) attach as observers:
+ * - they read live: every POLL_MS they compare SQLite's `PRAGMA data_version` (which changes when
+ *   another connection commits) and, when it moved, turn what changed into the same events the
+ *   holder's own runs produce (runs changed, new metric points, progress, queue status);
+ * - they send commands (cancel, retry, move, pause, resume) through the `commands` table, which
+ *   the holder polls (CommandInbox) and carries out, stamping each done or with its error;
+ * - when the holder goes away they try to take the lock over and become the scheduler.
+ */
+import type { CommandKind, CommandRow, Store } from '../../db/store';
+import type { RunRow } from '../../contract/rows';
+import type { MetricPoint } from '../../contract/run-protocol';
+import { UserError } from '../../contract/errors';
+import { TRAIN_METRICS } from '../../contract/metrics';
+import type { SchedulerListener } from './scheduler';
+
+export const POLL_MS = 250;
+
+/** The holder's side: carries out commands observers left in the table. */
+export class CommandInbox {
+  private timer: NodeJS.Timeout | null = null;
+  private version = -1;
+
+  constructor(
+    private readonly store: Store,
+    private readonly execute: (cmd: CommandRow) => void | Promise<void>,
+    /** Called after another connection committed (new runs queued by `ablate queue`, commands). */
+    private readonly changed: () => void,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.poll(), POLL_MS);
+    this.timer.unref();
+    void this.poll();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Carries out pending commands if anything changed since the last poll. */
+  async poll(): Promise<void> {
+    const v = this.store.dataVersion();
+    if (v === this.version) return;
+    this.version = v;
+    for (const cmd of this.store.pendingCommands()) {
+      let error: string | null = null;
+      try {
+        await this.execute(cmd);
+      } catch (err) {
+        error = err instanceof UserError ? err.message : `${(err as Error).message}`;
+      }
+      this.store.finishCommand(cmd.id, error);
+    }
+    this.changed();
+  }
+}
+
+/** Leaves a command for the holder and waits until it was carried out; its error is thrown as a UserError. */
+export async function sendCommand(store: Store, kind: CommandKind, runId: number | null, arg: unknown, timeoutMs = 15_000): Promise<void> {
+  const id = store.addCommand({ kind, runId, arg: arg === undefined ? null : JSON.stringify(arg) });
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const row = store.getCommand(id);
+    if (row?.doneAt) {
+      if (row.error) throw new UserError(row.error);
+      return;
+    }
+    if (Date.now() > end) throw new UserError(`${store.file}: the process running this queue did not carry out '${kind}' within ${timeoutMs / 1000} s (it stays queued as command ${id})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The observer's side: turns other connections' commits into events. */
+export class ObserverFeed {
+  private timer: NodeJS.Timeout | null = null;
+  private version = -1;
+  private readonly seen = new Map<number, string>();
+  /** Highest metric step delivered per run. */
+  private readonly lastStep = new Map<number, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly notify: SchedulerListener,
+    /** Called every poll (the Workbench tries to take the lock over here). */
+    private readonly tick: () => void,
+  ) {}
+
+  start(): void {
+    // The current state is the baseline: only what changes from here on is an event.
+    for (const r of this.store.listRuns()) {
+      this.seen.set(r.id, fingerprint(r));
+      this.lastStep.set(r.id, r.step);
+    }
+    this.version = this.store.dataVersion();
+    this.timer ??= setInterval(() => this.poll(), POLL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Running run ids as the database says (the observer has no processes of its own). */
+  runningIds(): number[] {
+    return this.store.listRuns({ states: ['running'] }).map((r) => r.id);
+  }
+
+  poll(): void {
+    const v = this.store.dataVersion();
+    if (v !== this.version) {
+      this.version = v;
+      let queue = false;
+      for (const r of this.store.listRuns()) {
+        const f = fingerprint(r);
+        if (this.seen.get(r.id) !== f) {
+          this.seen.set(r.id, f);
+          this.notify.runChanged(r.id);
+          queue = true;
+        }
+        if (r.state === 'running' || (this.lastStep.get(r.id) ?? -1) < r.step) this.newPoints(r);
+      }
+      if (queue) this.notify.queueChanged();
+    }
+    this.tick();
+  }
+
+  private newPoints(r: RunRow): void {
+    const after = this.lastStep.get(r.id) ?? -1;
+    const points = this.store.metricsAfter(r.id, after);
+    if (!points.length) return;
+    this.notify.metrics(r.id, points.map((p) => ({ split: p.split as MetricPoint['split'], name: p.name, step: p.step, value: p.value, time: p.time })));
+    this.lastStep.set(r.id, Math.max(after, ...points.map((p) => p.step)));
+    const loss = points.filter((p) => p.split === 'train' && p.name === TRAIN_METRICS.loss).pop();
+    const tps = points.filter((p) => p.split === 'train' && p.name === TRAIN_METRICS.tokensPerSecond).pop();
+    if (loss && r.state === 'running') this.notify.progress({ runId: r.id, step: loss.step, totalSteps: r.totalSteps, loss: loss.value, tokensPerSecond: tps?.value ?? 0, etaSeconds: null });
+  }
+}
+
+function fingerprint(r: RunRow): string {
+  return `${r.state}|${r.step}|${r.priority}|${r.error}|${r.finishedAt}|${Object.keys(r.metrics).length}`;
+}
