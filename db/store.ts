@@ -272,7 +272,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
   try {
     db = new Database(file);
   } catch (e) {
-    throw new Error(`${file}: cannot open the database (${(e as Error).message})`);
+    throw new UserError(`${file}: cannot open the database (${(e as Error).message})`);
   }
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
@@ -280,7 +280,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
     try {
       version = db.pragma('user_version', { simple: true }) as number;
     } catch (e) {
-      throw new Error(`${file}: cannot read as a SQLite database (${(e as Error).message})`);
+      throw new UserError(`${file}: not a SQLite database (${(e as Error).message})`);
     }
     if (version > latest) throw new StoreVersionError(file, version, latest);
     // WAL: readers never block the single writer; NORMAL sync is durable at checkpoints and
