@@ -122,7 +122,8 @@ export function register(program: Command): void {
 
       const log = (line: string) => process.stderr.write(`ablate serve: ${line}\n`);
       await ensureRendererBuilt(defaultRendererDir(), log);
-      const workbench = await Workbench.open({ dbPath, dataDir, slots, backend, autoStart: true, log });
+      // attach: beside an `ablate worker` on the same database, watch it and send it commands (one scheduler).
+      const workbench = await Workbench.open({ dbPath, dataDir, slots, backend, autoStart: true, attach: true, log });
       const server = await startServer(workbench, { host: opts.host, port, token, dataRoots, log });
       process.stdout.write(`ablate serve: ${server.url}\n`);
 
