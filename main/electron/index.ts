@@ -2,19 +2,21 @@
  * The desktop app's entry (thin): one secure window (main/window-options.ts), the Workbench on a
  * database in the app's data directory, the API over IPC (main/ipc.ts), runs in Electron utility
  * processes, native dialogs and a menu. Everything the app does is in the Workbench; everything it
- * shows is in renderer/.
+ * shows is in renderer/. App-wide hardening (every webContents guarded, app:// instead of
+ * file://, permissions and device pickers refused) is hardening.ts; fuses are fuses.ts.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, Menu, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, Menu, protocol, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
 import { registerIpc } from './ipc';
 import { findSystemNode, forkSpawner, routeByBackend, utilityProcessSpawner, type RunSpawner, type UtilityProcessLike } from '../service/run-host';
 import { readSpecFile, expandLoaded } from '../service/spec-edge';
 import { userErrorMessage } from '../../contract/errors';
 import { Workbench } from '../service/workbench';
-import { blockNavigation, denyWindowOpen, mainWindowOptions } from './window-options';
+import { mainWindowOptions } from './window-options';
 import { contentSecurityPolicy } from '../../contract/content-policy';
+import { hardenSession, installWebContentsGuard, registerAppScheme, rendererUrl, serveAppProtocol } from './hardening';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SETTINGS = () => join(app.getPath('userData'), 'settings.json');
@@ -35,10 +37,8 @@ function readSettings(): Settings {
 let workbench: Workbench | null = null;
 let unregister: (() => void) | null = null;
 
-function appUrl(): string {
-  // electron-vite dev serves the renderer; the built app loads it from out/renderer.
-  return process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(join(HERE, '../renderer/index.html')).href;
-}
+/** The built renderer, served as app://workbench/ (hardening.ts). */
+const RENDERER_DIR = join(HERE, '../renderer');
 
 async function openWorkbench(dbPath: string): Promise<Workbench> {
   return Workbench.open({
@@ -72,15 +72,13 @@ async function createWindow(): Promise<void> {
 
   const win = new BrowserWindow(mainWindowOptions(join(HERE, '../preload/index.cjs')));
   win.setTitle(`Ablation Workbench — ${dbPath}`);
-  const url = appUrl();
-  win.webContents.on('will-navigate', blockNavigation);
-  win.webContents.on('will-redirect', blockNavigation);
-  win.webContents.on('will-attach-webview', (e) => e.preventDefault());
-  win.webContents.setWindowOpenHandler(denyWindowOpen);
+  // electron-vite dev serves the renderer (unpackaged only); otherwise app://workbench/index.html.
+  const url = rendererUrl(process.env, app.isPackaged);
+  // Navigation, new windows and webviews are refused for every webContents (installWebContentsGuard).
   unregister = registerIpc(workbench, { window: win, appUrl: url, saveDir: app.getPath('documents') });
   win.once('ready-to-show', () => win.show());
   Menu.setApplicationMenu(buildMenu(win));
-  await (process.env.ELECTRON_RENDERER_URL ? win.loadURL(url) : win.loadFile(fileURLToPath(url)));
+  await win.loadURL(url);
 }
 
 async function openDatabase(win: BrowserWindow): Promise<void> {
@@ -151,14 +149,17 @@ function buildMenu(win: BrowserWindow): Menu {
 }
 
 app.enableSandbox();
+// Before ready: the scheme's privileges, and the guard on every webContents from the first one.
+registerAppScheme(protocol);
+installWebContentsGuard(app);
 app.whenReady().then(async () => {
   // Same CSP as the <meta> tag, as a header too (covers the dev server).
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy()] } });
   });
-  // Only writing text to the clipboard (the Results view's Copy buttons) is ever allowed.
-  session.defaultSession.setPermissionRequestHandler((_wc, permission, callback) => callback(permission === 'clipboard-sanitized-write'));
-  session.defaultSession.setPermissionCheckHandler((_wc, permission) => permission === 'clipboard-sanitized-write');
+  // Only writing text to the clipboard (the Results view's Copy buttons) is ever allowed; no device.
+  hardenSession(session.defaultSession);
+  serveAppProtocol(protocol, RENDERER_DIR);
   try {
     await createWindow();
   } catch (err) {

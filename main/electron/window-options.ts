@@ -1,9 +1,10 @@
 /**
  * The Electron window's security settings as plain data and functions, kept apart from
  * main/electron/index.ts so tests can check them without an Electron binary (it only imports
- * electron's types). main/electron/index.ts applies exactly these.
+ * electron's types). main/electron/index.ts applies exactly these; the app-wide guards (navigation,
+ * new windows, webviews, permissions, devices) are hardening.ts.
  */
-import type { BrowserWindowConstructorOptions, HandlerDetails, WebFrameMain } from 'electron';
+import type { BrowserWindowConstructorOptions, WebFrameMain } from 'electron';
 
 /** The main window: isolated, sandboxed renderer with no Node, only the preload's typed API. */
 export function mainWindowOptions(preloadPath: string): BrowserWindowConstructorOptions {
@@ -31,24 +32,16 @@ export function mainWindowOptions(preloadPath: string): BrowserWindowConstructor
 }
 
 /**
- * will-navigate handler: the app is a single page, so any navigation away (a dropped file, a link,
- * a script setting location) is refused. In-page hash changes do not fire will-navigate.
+ * Whether `url` is the app's own page: app://workbench/… (the built renderer, hardening.ts), or
+ * the dev server's origin in `electron-vite dev`. Scheme and host are compared, never the bare
+ * origin (it is "null" for every non-web scheme, app: and javascript: alike).
  */
-export function blockNavigation(event: { preventDefault(): void }, _url: string): void {
-  event.preventDefault();
-}
-
-/** setWindowOpenHandler: no new windows, ever (external links are not part of this app). */
-export function denyWindowOpen(_details: HandlerDetails | { url: string }): { action: 'deny' } {
-  return { action: 'deny' };
-}
-
-/** The app's own page URL prefix: file:// of the built renderer, or the dev server in `electron-vite dev`. */
 export function isAppUrl(url: string, appUrl: string): boolean {
   try {
     const u = new URL(url);
     const a = new URL(appUrl);
     if (a.protocol === 'file:') return u.protocol === 'file:' && u.pathname === a.pathname;
+    if (a.protocol !== 'http:' && a.protocol !== 'https:') return u.protocol === a.protocol && u.host === a.host && u.host !== '';
     return u.origin === a.origin;
   } catch {
     return false;

@@ -33,6 +33,7 @@ import { ApiArgumentError } from '../../contract/api-schemas';
 import { SpecError } from '../../contract/spec';
 import { parseSpecText } from '../service/spec-edge';
 import { DataRoots } from './data-roots';
+import { MIME } from './mime';
 
 export interface ServerOptions {
   readonly host: string;
@@ -66,18 +67,6 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
 
 const TOKEN_COOKIE = 'ablate_token';
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
