@@ -280,7 +280,10 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
     try {
       version = db.pragma('user_version', { simple: true }) as number;
     } catch (e) {
-      throw new UserError(`${file}: not a SQLite database (${(e as Error).message})`);
+      const code = (e as { code?: unknown }).code;
+      if (code === 'SQLITE_NOTADB') throw new UserError(`${file}: not a SQLite database (${(e as Error).message})`);
+      // A full or read-only disk fails here too: keep SQLite's code so each front can say which.
+      throw Object.assign(new Error(`${file}: cannot read the database (${(e as Error).message})`), { code });
     }
     if (version > latest) throw new StoreVersionError(file, version, latest);
     // WAL: readers never block the single writer; NORMAL sync is durable at checkpoints and

@@ -98,6 +98,11 @@ describe('databases and files the CLI cannot use', () => {
       expectOneLine(ablate([...args, '--db', 'rodir/ok.sqlite'], { unprivileged: true }), /^ablate: \S*rodir\S*: (permission denied|the database is read-only)/);
   });
 
+  it('a full disk (a file-size limit): one line naming the database for queue', () => {
+    const res = spawnSync('bash', ['-c', `ulimit -f 1; exec "${process.execPath}" "${join(ROOT, 'bin/ablate.mjs')}" queue spec.yaml --db ok.sqlite --force`], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    expectOneLine({ code: res.status, stderr: res.stderr }, /^ablate: ok\.sqlite: input\/output error writing the database \(a full or read-only disk\?\) \(SQLITE_IOERR\w*\)$/);
+  });
+
   it('runs --db on a file that is not a database', () => {
     expectOneLine(ablate(['runs', '--db', 'notdb.sqlite']), /^ablate: \S*notdb\.sqlite: not a SQLite database \(file is not a database\)$/);
   });
