@@ -22,7 +22,8 @@ export interface PreviewRun {
 }
 
 export type SpecPreview =
-  | { readonly ok: true; readonly name: string; readonly runs: readonly PreviewRun[] }
+  /** `warnings`: valid but probably unintended (e.g. changed heads inheriting an explicit base d_k); show them beside the runs. */
+  | { readonly ok: true; readonly name: string; readonly runs: readonly PreviewRun[]; readonly warnings?: readonly string[] }
   /** `issues` are the schema's own `path: message` lines. */
   | { readonly ok: false; readonly issues: readonly string[] };
 
@@ -31,6 +32,8 @@ export interface EnqueueResult {
   readonly queued: readonly number[];
   /** Runs skipped because the same config hash is already queued, running or done. */
   readonly skipped: readonly { readonly variant: string; readonly seed: number; readonly existingRunId: number }[];
+  /** The spec's warnings (as in SpecPreview): queued anyway. */
+  readonly warnings?: readonly string[];
 }
 
 export interface QueueStatus {
@@ -71,12 +74,73 @@ export type WorkbenchEvent =
   | { readonly type: 'progress'; readonly runId: number; readonly step: number; readonly totalSteps: number; readonly loss: number; readonly tokensPerSecond: number; readonly etaSeconds: number | null }
   | { readonly type: 'queue'; readonly status: QueueStatus };
 
+/**
+ * sacreBLEU's signature of every BLEU the workbench reports (experiments/metrics/bleu.ts
+ * CORPUS_BLEU_DEFAULTS, checked against it in experiments/run/evaluate.test.ts): one reference,
+ * case-sensitive, 13a tokenization, exponential smoothing, no effective order; the numbers match
+ * sacreBLEU 2.6.0. Not the paper's BLEU: its numbers are tokenized, compound-split multi-bleu.
+ */
+export const BLEU_SIGNATURE = 'nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0';
+
+/**
+ * Final metric (split 'final') of a run scored with checkpoint averaging (`train.average_last`):
+ * how many checkpoints were averaged. Its valid_bleu/test_bleu/valid_ppl are then the averaged
+ * model's, and the last weights' are stored as valid_bleu_last, test_bleu_last, valid_ppl_last.
+ */
+export const AVERAGED_CHECKPOINTS = 'averaged_checkpoints';
+
 /** The result table as data (the renderer renders it; export formats are text). */
 export interface ResultTable {
   readonly experiment: string;
+  /** sacreBLEU signature of the table's BLEU columns (BLEU_SIGNATURE): show it under the table. */
+  readonly bleuSignature?: string;
+  /** Which weights the scores come from, e.g. "last checkpoint" or "mean of the last 5 checkpoints": show it under the table. */
+  readonly scoredWeights?: string;
   /** Columns the variants change, then the metric columns. */
   readonly columns: readonly string[];
   readonly rows: readonly ResultRow[];
+}
+
+/** sacreBLEU's paired bootstrap (`--paired-bs`) of one variant run against the base run of the same seed. */
+export interface SeedPairBootstrap {
+  readonly seed: number;
+  /** BLEU of the base run and of the variant run on the whole split. */
+  readonly baseBleu: number;
+  readonly bleu: number;
+  /** The variant's bootstrap mean and 95% interval (sacreBLEU's `score (mean ± ci)`). */
+  readonly mean: number;
+  readonly ci: number;
+  readonly lower: number;
+  readonly upper: number;
+  /** sacreBLEU's p-value of the difference (significant at p < 0.05). */
+  readonly pValue: number;
+}
+
+/**
+ * A variant against the base on one split, over the seeds both finished with stored hypotheses:
+ * Clark et al. (2011) / MultEval (mean, s_dev over seeds, s_sel from bootstrap resampling of
+ * sentences, p from stratified approximate randomization over the pooled replicates) and
+ * sacreBLEU's paired bootstrap per seed pair.
+ */
+export interface RowSignificance {
+  readonly split: 'test' | 'valid';
+  /** Seeds paired (replicate r of base and of the variant share seeds[r]). */
+  readonly seeds: readonly number[];
+  readonly mean: number;
+  readonly sDev: number | null;
+  readonly sSel: number;
+  readonly baseMean: number;
+  readonly baseSDev: number | null;
+  readonly baseSSel: number;
+  /** Approximate randomization p-value (MultEval); `significant` is p < 0.05. */
+  readonly pValue: number;
+  readonly significant: boolean;
+  readonly pairs: readonly SeedPairBootstrap[];
+  /** Resampling settings: MultEval's bootstrap and shuffles, sacreBLEU's paired-bootstrap resamples, one numpy seed. */
+  readonly bootSamples: number;
+  readonly shuffles: number;
+  readonly pairedSamples: number;
+  readonly seed: number;
 }
 
 export interface ResultCell {
@@ -103,6 +167,12 @@ export interface ResultRow {
   readonly seeds?: readonly number[];
   /** Finished runs beyond the first of their seed (`--force` repeats): shown, never averaged in as seeds. */
   readonly repeats?: number;
+  /** Experiments whose runs this row reuses (the same config was already trained there, so queueing skipped it); empty when all are this experiment's. */
+  readonly reusedFrom?: readonly string[];
+  /** Checkpoints averaged for the row's scores (the most over its seeds); 0: the last weights. */
+  readonly averagedCheckpoints?: number;
+  /** This variant against the base (none for the base row, or without stored hypotheses for both). */
+  readonly significance?: RowSignificance | null;
 }
 
 export interface WorkbenchApi {

@@ -93,3 +93,12 @@ export interface LogRow {
   readonly level: 'info' | 'warn' | 'error';
   readonly text: string;
 }
+
+/** Every hypothesis of one run's final evaluation on one split, in corpus order, with the references. */
+export interface RunOutputs {
+  readonly runId: number;
+  readonly split: 'valid' | 'test';
+  readonly step: number;
+  readonly hypotheses: readonly string[];
+  readonly references: readonly string[];
+}

@@ -87,6 +87,8 @@ export type RunToParent =
     }
   | { readonly type: 'metrics'; readonly points: readonly MetricPoint[] }
   | { readonly type: 'samples'; readonly step: number; readonly samples: readonly SampleTranslation[] }
+  /** Every hypothesis of the final evaluation on `split` (corpus order) with its reference; sent before 'done'. */
+  | { readonly type: 'hypotheses'; readonly split: 'valid' | 'test'; readonly step: number; readonly hypotheses: readonly string[]; readonly references: readonly string[] }
   /** A checkpoint file was written completely (atomic rename) at `step`. */
   | { readonly type: 'checkpoint'; readonly step: number; readonly path: string }
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly text: string }

@@ -167,6 +167,12 @@ const trainFields = {
   eval_bleu_sentences: positiveInt,
   /** Sample translations stored per evaluation for the UI. */
   samples: nonNegativeInt,
+  /**
+   * Average the weights of the last K checkpoints (written every checkpoint_every steps, the last at
+   * the final step) before the final evaluation, as the paper does (Table 2: 5 for base, 20 for
+   * big); 0 or 1: the last weights. Both scores are recorded; the table says which it shows.
+   */
+  average_last: nonNegativeInt.max(100, 'must be at most 100'),
 };
 
 export const TrainSchema = z.strictObject({
@@ -179,6 +185,8 @@ export const TrainSchema = z.strictObject({
   checkpoint_every: trainFields.checkpoint_every.default(200),
   eval_bleu_sentences: trainFields.eval_bleu_sentences.default(200),
   samples: trainFields.samples.default(5),
+  // No default: configs without it keep their hashes (dedupe and table rows stay stable).
+  average_last: trainFields.average_last.optional(),
   seeds: z
     .array(nonNegativeInt, { error: 'must be a list of non-negative integers' })
     .nonempty('must list at least one seed')

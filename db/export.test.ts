@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expandSpec, parseSpec } from '../contract/spec';
 import type { FinalMetrics } from '../contract/metrics';
 import type { RunState } from '../contract/rows';
-import { buildResultTable, formatResultTable } from './export';
+import { buildResultTable, formatResultTable, type SignificanceTest } from './export';
 import { escapeLatex } from './formats/latex';
 import { openStore, type Store } from './store';
 
@@ -196,6 +196,102 @@ describe('one config per row over distinct seeds', () => {
   });
 });
 
+describe('derived head widths', () => {
+  it('shows d_k and d_v beside a heads change: derived from d_model / heads, or inherited from an explicit base', () => {
+    const derived = parseSpec({ name: 'heads-derived', data: { task: 'synthetic-copy' }, base: { d_model: 128, heads: 4 }, variants: [{ name: 'h8', heads: 8 }] });
+    addDone(derived, () => 1);
+    const t = buildResultTable(store, store.getExperimentByName('heads-derived')!.id);
+    expect(t.columns.slice(0, 3)).toEqual(['heads', 'd_k', 'd_v']);
+    expect(t.rows.map((r) => [r.variant, r.params.heads, r.params.d_k, r.params.d_v])).toEqual([
+      ['base', '4', '32', '32'],
+      ['h8', '8', '16', '16'],
+    ]);
+    const inherited = parseSpec({ name: 'heads-inherited', data: { task: 'synthetic-copy' }, base: { d_model: 128, heads: 4, d_k: 32, d_v: 32 }, variants: [{ name: 'h8', heads: 8 }] });
+    addDone(inherited, () => 1);
+    const u = buildResultTable(store, store.getExperimentByName('heads-inherited')!.id);
+    // Blank = same as base (the paper's convention): h8 keeps d_k 32, so h·d_k = 256 ≠ 128 is visible.
+    expect(u.rows.map((r) => [r.variant, r.params.heads, r.params.d_k])).toEqual([
+      ['base', '4', '32'],
+      ['h8', '8', ''],
+    ]);
+  });
+});
+
+describe('significance against base', () => {
+  const fakeTest: SignificanceTest = (split, base, variant) => ({
+    split,
+    seeds: base.map((b) => b.seed),
+    mean: variant.length,
+    sDev: 0.5,
+    sSel: 0.25,
+    baseMean: base.length,
+    baseSDev: null,
+    baseSSel: 0.125,
+    pValue: variant[0].outputs.hypotheses[0] === 'same' ? 0.5 : 0.001,
+    significant: variant[0].outputs.hypotheses[0] !== 'same',
+    pairs: base.map((b) => ({ seed: b.seed, baseBleu: 1, bleu: 2, mean: 2, ci: 0.5, lower: 1.5, upper: 2.5, pValue: 0.002 })),
+    bootSamples: 10000,
+    shuffles: 10000,
+    pairedSamples: 1000,
+    seed: 12345,
+  });
+  const refs = ['r1', 'r2'];
+
+  function withOutputs(split: 'valid' | 'test', hyps: (variant: string) => string[] | undefined): ReturnType<typeof buildResultTable> {
+    for (const r of store.listRuns({ experimentId })) {
+      const h = hyps(r.variant);
+      if (r.state === 'done' && h) store.setHypotheses(r.id, split, 10, h, refs);
+    }
+    return buildResultTable(store, experimentId, { significance: fakeTest });
+  }
+
+  it('tests each variant against base on test, over the seeds both finished with stored hypotheses, paired by seed', () => {
+    const seen: number[][] = [];
+    const t = buildResultTable(store, experimentId, {
+      significance: (split, base, variant) => {
+        seen.push([...base.map((b) => b.seed), ...variant.map((v) => v.seed)]);
+        return fakeTest(split, base, variant);
+      },
+    });
+    expect(t.rows.every((r) => !r.significance)).toBe(true); // nothing stored yet
+    const u = withOutputs('test', (v) => (v === 'base' ? ['a', 'b'] : v === '(A) h=1' ? ['c', 'd'] : ['same', 'x']));
+    expect(u.rows.map((r) => [r.variant, r.significance?.split, r.significance?.seeds])).toEqual([
+      ['base', undefined, undefined],
+      ['(A) h=1', 'test', [1, 2]],
+      ['(B) d_k=16 & 50%_more', 'test', [1]],
+    ]);
+  });
+
+  it('falls back to dev when no test hypotheses were stored', () => {
+    const t = withOutputs('valid', (v) => (v === 'base' ? ['a', 'b'] : ['c', 'd']));
+    expect(t.rows[1].significance?.split).toBe('valid');
+  });
+
+  it('marks p < 0.05 in Markdown and LaTeX with a footnote, adds the --stats table, and fills the CSV columns', () => {
+    const t = withOutputs('test', (v) => (v === 'base' ? ['a', 'b'] : v === '(A) h=1' ? ['c', 'd'] : ['same', 'x']));
+    const md = formatResultTable(t, 'md');
+    const rowOf = (text: string, v: string) => text.split('\n').find((l) => l.startsWith(`| ${v}`))!;
+    expect(rowOf(md, '(A) h=1')).toContain('| – * |'); // the BLEU (test) cell ((A) has no test_bleu metric in this fixture)
+    expect(rowOf(md, '(B)')).not.toContain(' * |');
+    expect(md).toContain('\\* p < 0.05 against base on test BLEU: stratified approximate randomization');
+    expect(md).not.toContain('| variant | split | seeds |');
+    const stats = formatResultTable(t, 'md', { stats: true });
+    expect(stats).toContain('| variant | split | seeds | BLEU mean | s_dev | s_sel | p (AR) | paired bootstrap per seed: BLEU [95% CI] p |');
+    expect(stats).toContain('| (A) h=1 | test | 1 2 | 2.00 | 0.50 | 0.25 | 0.0010* | s1 2.00 [1.50, 2.50] p=0.0020*; s2 2.00 [1.50, 2.50] p=0.0020* |');
+    expect(stats).toContain('| base | test | 1 2 | 2.00 | – | 0.13 |  |  |');
+    const tex = formatResultTable(t, 'latex', { stats: true });
+    expect(tex).toContain('{\\footnotesize $^{*}$ $p < 0.05$ against base on test BLEU');
+    expect(tex.split('\n').find((l) => l.startsWith('(A) h=1'))).toContain('--$^{*}$');
+    expect(tex).toContain('\\begin{tabular}{lllrrrrl}');
+    const csv = parseCsv(formatResultTable(t, 'csv'));
+    const col = (name: string) => csv[0].indexOf(name);
+    const a = csv.find((r) => r[0] === '(A) h=1')!;
+    expect([a[col('sig_split')], a[col('sig_seeds')], a[col('sig_p_ar')], a[col('sig_p_lt_0_05')]]).toEqual(['test', '1 2', '0.001', 'true']);
+    expect(JSON.parse(a[col('paired_bs')])).toHaveLength(2);
+    expect(csv.find((r) => r[0] === 'base')![col('sig_p_ar')]).toBe('');
+  });
+});
+
 describe('formatResultTable', () => {
   it('writes Markdown cells as mean ± std (n, Δ) with the best in bold and a footnote for incomplete groups', () => {
     const md = formatResultTable(buildResultTable(store, experimentId), 'md');
@@ -235,7 +331,7 @@ describe('formatResultTable', () => {
     const get = (variant: string, col: string) => csv.find((r) => r[0] === variant)![header.indexOf(col)];
     expect(header.slice(0, 5)).toEqual(['variant', 'is_base', 'heads', 'd_k', 'd_v']);
     expect(header).toContain('valid_ppl_std');
-    expect(header.slice(-6)).toEqual(['seeds_done', 'seeds_expected', 'complete', 'seeds', 'repeats', 'config_hash']);
+    expect(header.slice(header.indexOf('seeds_done'), header.indexOf('seeds_done') + 8)).toEqual(['seeds_done', 'seeds_expected', 'complete', 'seeds', 'repeats', 'config_hash', 'reused_from', 'bleu_signature']);
     expect(get('base', 'seeds')).toBe('1 2 3');
     expect(get('base', 'repeats')).toBe('0');
     expect(Number(get('base', 'valid_bleu_std'))).toBeCloseTo(Math.sqrt(13), 12);
@@ -257,6 +353,16 @@ describe('formatResultTable', () => {
       'csv',
     );
     expect(parseCsv(csv)[1].slice(0, 3)).toEqual(['heads=1, d_k="x"', 'false', '1']);
+  });
+
+  it('puts sacreBLEU\'s signature under every table: Markdown line, LaTeX footnote, CSV column, and the data for the UI', () => {
+    const sig = 'nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0';
+    const t = buildResultTable(store, experimentId);
+    expect(t.bleuSignature).toBe(sig);
+    expect(formatResultTable(t, 'md')).toContain(`BLEU: sacreBLEU signature \`${sig}\``);
+    expect(formatResultTable(t, 'latex')).toContain('{\\footnotesize BLEU: sacreBLEU signature \\texttt{nrefs:1\\textbar{}case:mixed\\textbar{}eff:no\\textbar{}tok:13a\\textbar{}smooth:exp\\textbar{}version:2.6.0}');
+    const csv = parseCsv(formatResultTable(t, 'csv'));
+    expect(csv.slice(1).map((r) => r[csv[0].indexOf('bleu_signature')])).toEqual([sig, sig, sig]);
   });
 
   it('rejects an unknown format by name', () => {

@@ -8,8 +8,8 @@
  *   const table = buildResultTable(store, experiment.id);
  *   writeFileSync('table3.tex', formatResultTable(table, 'latex'));
  */
-import type { ExportFormat, ResultCell, ResultRow, ResultTable } from '../contract/api';
-import type { RunRow } from '../contract/rows';
+import { AVERAGED_CHECKPOINTS, BLEU_SIGNATURE, type ExportFormat, type ResultCell, type ResultRow, type ResultTable, type RowSignificance } from '../contract/api';
+import type { RunOutputs, RunRow } from '../contract/rows';
 import { configField, configHash, type RunConfig } from '../contract/spec';
 import type { Store } from './store';
 import { METRIC_COLUMNS, type MetricColumn } from './formats/columns';
@@ -71,15 +71,72 @@ function distinctSeeds(runs: readonly RunRow[]): { done: RunRow[]; repeats: numb
   return { done: [...bySeed.values()].sort((a, b) => a.seed - b.seed), repeats };
 }
 
+/** One seed's stored outputs, as a significance test takes them. */
+export interface SeedOutputs {
+  readonly seed: number;
+  readonly outputs: RunOutputs;
+}
+
+/** Compares a variant's seeds with the base's on one split (experiments/run/evaluate.ts compareReplicates); db/ only gathers the outputs. */
+export type SignificanceTest = (split: RowSignificance['split'], base: readonly SeedOutputs[], variant: readonly SeedOutputs[]) => RowSignificance;
+
+export interface ResultTableOptions {
+  /** When given, each variant row gets its significance against base from the stored hypotheses. */
+  readonly significance?: SignificanceTest;
+}
+
+/**
+ * Each variant against base: test when the base's runs stored test hypotheses, dev otherwise;
+ * over the seeds both finished with stored outputs on the same references (paired by seed).
+ */
+function addSignificance(store: Store, rows: { isBase: boolean }[], groups: Group[], test: SignificanceTest): void {
+  const baseIndex = rows.findIndex((r) => r.isBase);
+  if (baseIndex < 0) return;
+  const baseRuns = distinctSeeds(groups[baseIndex].runs).done;
+  const split: RowSignificance['split'] = baseRuns.some((r) => store.getHypotheses(r.id, 'test')) ? 'test' : 'valid';
+  const outputs = (runs: RunRow[]) => new Map(runs.flatMap((r) => {
+    const o = store.getHypotheses(r.id, split);
+    return o ? [[r.seed, o] as const] : [];
+  }));
+  const base = outputs(baseRuns);
+  rows.forEach((row, i) => {
+    if (row.isBase) return;
+    const mine = outputs(distinctSeeds(groups[i].runs).done);
+    const seeds = [...mine.keys()].filter((s) => {
+      const b = base.get(s);
+      return b !== undefined && sameLines(b.references, mine.get(s)!.references);
+    }).sort((a, b) => a - b);
+    (row as { significance?: RowSignificance | null }).significance = seeds.length
+      ? test(split, seeds.map((seed) => ({ seed, outputs: base.get(seed)! })), seeds.map((seed) => ({ seed, outputs: mine.get(seed)! })))
+      : null;
+  });
+}
+
+/** "last checkpoint", "mean of the last 5 checkpoints", or per row when rows differ. */
+function scoredWeights(rows: readonly { variant: string; seedsDone: number; averagedCheckpoints: number }[]): string {
+  const describe = (k: number) => (k >= 2 ? `mean of the last ${k} checkpoints (last weights' scores stored as *_last)` : 'last checkpoint');
+  const kinds = [...new Set(rows.filter((r) => r.seedsDone).map((r) => r.averagedCheckpoints))];
+  if (kinds.length <= 1) return describe(kinds[0] ?? 0);
+  return rows.filter((r) => r.seedsDone).map((r) => `${r.variant}: ${describe(r.averagedCheckpoints)}`).join('; ');
+}
+
+function sameLines(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((l, i) => l === b[i]);
+}
+
 /** Builds the result table of one experiment from its runs' final metrics. Throws for an unknown experiment id. */
-export function buildResultTable(store: Store, experimentId: number): ResultTable {
+export function buildResultTable(store: Store, experimentId: number, options: ResultTableOptions = {}): ResultTable {
   const experiment = store.getExperiment(experimentId);
   if (!experiment) throw new Error(`no experiment with id ${experimentId}`);
-  const runs = store.listRuns({ experimentId });
+  // Runs reused from other experiments (same config, skipped when queued) count as this experiment's own.
+  const runs = [...store.listRuns({ experimentId }), ...store.listLinkedRuns(experimentId)].sort((a, b) => a.id - b.id);
 
   const groups = groupRuns(runs);
   const changed: string[] = [];
   for (const g of groups) for (const key of Object.keys(g.runs[0].config.changes)) if (!changed.includes(key)) changed.push(key);
+  // d_k and d_v follow heads and d_model unless set: a row changing those shows the derived widths
+  // (a heads change inheriting an explicit base d_k has h·d_k ≠ d_model, invisible otherwise).
+  if (changed.includes('heads') || changed.includes('d_model')) for (const key of ['d_k', 'd_v']) if (!changed.includes(key)) changed.push(key);
 
   const metricCols = METRIC_COLUMNS.filter((c) => !c.optional || runs.some((r) => r.state === 'done' && r.metrics[c.metric] !== undefined));
   const baseGroup = groups.find((g) => g.variant === BASE);
@@ -108,9 +165,12 @@ export function buildResultTable(store: Store, experimentId: number): ResultTabl
       configHash: g.key,
       seeds: done.map((r) => r.seed),
       repeats,
+      reusedFrom: [...new Set(g.runs.filter((r) => r.experimentId !== experimentId).map((r) => r.experiment))],
+      averagedCheckpoints: Math.max(0, ...done.map((r) => r.metrics[AVERAGED_CHECKPOINTS] ?? 0)),
     };
   });
 
+  if (options.significance) addSignificance(store, rows, groups, options.significance);
   const base = rows.find((r) => r.isBase);
   for (const col of metricCols) {
     const baseMean = base?.metrics[col.label].mean ?? null;
@@ -120,18 +180,18 @@ export function buildResultTable(store: Store, experimentId: number): ResultTabl
     }
     markBest(rows, col);
   }
-  return { experiment: experiment.name, columns: [...changed, ...metricCols.map((c) => c.label)], rows: rows as ResultRow[] };
+  return { experiment: experiment.name, bleuSignature: BLEU_SIGNATURE, scoredWeights: scoredWeights(rows), columns: [...changed, ...metricCols.map((c) => c.label)], rows: rows as ResultRow[] };
 }
 
-/** Renders the table as CSV (separate mean/std/n/delta columns), Markdown or LaTeX (booktabs). */
-export function formatResultTable(table: ResultTable, format: ExportFormat): string {
+/** Renders the table as CSV (separate mean/std/n/delta columns, significance columns), Markdown or LaTeX (booktabs); `stats` adds the significance table (the CSV always has it). */
+export function formatResultTable(table: ResultTable, format: ExportFormat, opts: { readonly stats?: boolean } = {}): string {
   switch (format) {
     case 'csv':
       return formatCsv(table);
     case 'md':
-      return formatMarkdown(table);
+      return formatMarkdown(table, opts);
     case 'latex':
-      return formatLatex(table);
+      return formatLatex(table, opts);
     default:
       throw new Error(`unknown export format "${String(format)}"; one of csv, md, latex`);
   }

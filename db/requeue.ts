@@ -19,7 +19,7 @@ export function checkRequeue(store: Store, experiment: string, runs: readonly Ex
   const existing = store.getExperimentByName(experiment);
   if (!existing) return;
   const old = new Map<string, RunConfig>();
-  for (const r of store.listRuns({ experimentId: existing.id })) if (!old.has(r.variant)) old.set(r.variant, r.config);
+  for (const r of [...store.listRuns({ experimentId: existing.id }), ...store.listLinkedRuns(existing.id)]) if (!old.has(r.variant)) old.set(r.variant, r.config);
   const problems: string[] = [];
   const seen = new Set<string>();
   for (const r of runs) {

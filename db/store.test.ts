@@ -44,7 +44,7 @@ describe('opening', () => {
     expect(raw.pragma('user_version', { simple: true })).toBe(LATEST_VERSION);
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     const tables = (raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-    expect(tables).toEqual(['checkpoints', 'commands', 'experiments', 'logs', 'metrics', 'runs', 'samples', 'settings']);
+    expect(tables).toEqual(['checkpoints', 'commands', 'experiment_runs', 'experiments', 'hypotheses', 'logs', 'metrics', 'runs', 'samples', 'settings']);
     raw.close();
     // Connection-level settings are checked on the store's own connection through their effects:
     // a run for a missing experiment violates the foreign key.
@@ -417,5 +417,24 @@ describe('checkpoints, samples, logs and settings', () => {
     s.setSetting('queue.paused', 'true');
     s.setSetting('queue.paused', 'false');
     expect(s.getSetting('queue.paused')).toBe('false');
+  });
+});
+
+describe('hypotheses', () => {
+  it('stores every hypothesis of a split with its reference, in corpus order, replacing an earlier set', () => {
+    const store = openStore(':memory:');
+    try {
+      const exp = store.upsertExperiment('h', {}, null);
+      const [id] = store.insertRuns(exp.id, [{ variant: 'base', seed: 1, config: {}, configHash: 'h', backendRequested: 'cpu', totalSteps: 1 }]);
+      expect(store.getHypotheses(id, 'test')).toBeUndefined();
+      store.setHypotheses(id, 'test', 5, ['a', 'b', ''], ['A', 'B', 'C']);
+      store.setHypotheses(id, 'test', 7, ['x', 'y', 'z'], ['A', 'B', 'C']);
+      store.setHypotheses(id, 'valid', 7, ['v'], ['V']);
+      expect(store.getHypotheses(id, 'test')).toEqual({ runId: id, split: 'test', step: 7, hypotheses: ['x', 'y', 'z'], references: ['A', 'B', 'C'] });
+      expect(store.getHypotheses(id, 'valid')?.hypotheses).toEqual(['v']);
+      expect(() => store.setHypotheses(id, 'test', 7, ['x'], [])).toThrow('1 hypotheses but 0 references');
+    } finally {
+      store.close();
+    }
   });
 });

@@ -16,7 +16,7 @@ import { METRIC_SPLITS } from '../contract/metrics';
 import { UserError } from '../contract/errors';
 import type { BackendName } from '../contract/backends';
 import { MIGRATIONS, type Migration } from './migrations';
-import type { CheckpointRow, ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, RunState, SampleRow } from '../contract/rows';
+import type { CheckpointRow, ExperimentRow, LogRow, MetricRow, MetricSeries, RunOutputs, RunRow, RunState, SampleRow } from '../contract/rows';
 
 /** A database written by a newer version of the workbench: refused rather than misread. */
 export class StoreVersionError extends UserError {
@@ -82,6 +82,10 @@ export interface Store {
   getRun(id: number): RunRow | undefined;
   /** Ordered by id; `metrics` holds each run's split-'final' metrics. */
   listRuns(filter?: { readonly experimentId?: number; readonly states?: readonly RunState[] }): RunRow[];
+  /** Links runs of other experiments into `experimentId` under its variant names (a second link of the same run is ignored). */
+  linkRuns(experimentId: number, links: readonly { readonly runId: number; readonly variant: string }[]): void;
+  /** Runs of other experiments this experiment reuses, ordered by id, each with `variant` set to this experiment's name for it. */
+  listLinkedRuns(experimentId: number): RunRow[];
   /** The queued run to start next: lowest priority, then lowest id. */
   nextQueuedRun(): RunRow | undefined;
   /** Moves a queued run to `position` (0 = next) among the queued runs. */
@@ -122,6 +126,10 @@ export interface Store {
   getCommand(id: number): CommandRow | undefined;
   /** PRAGMA data_version: changes when another connection commits (cheap change polling). */
   dataVersion(): number;
+  /** Replaces the run's stored hypotheses of `split` (one row per sentence, with its reference). */
+  setHypotheses(runId: number, split: RunOutputs['split'], step: number, hypotheses: readonly string[], references: readonly string[]): void;
+  /** The run's stored hypotheses of `split` in corpus order; undefined when none were stored. */
+  getHypotheses(runId: number, split: RunOutputs['split']): RunOutputs | undefined;
   addSamples(runId: number, step: number, samples: readonly SampleTranslation[]): void;
   /** Ordered by step, then insertion. */
   getSamples(runId: number): SampleRow[];
@@ -462,6 +470,23 @@ class SqliteStore implements Store {
     return runs.map((r) => toRun(r, byRun.get(r.id) ?? {}));
   }
 
+  linkRuns(experimentId: number, links: readonly { readonly runId: number; readonly variant: string }[]): void {
+    const insert = this.stmt(`INSERT OR IGNORE INTO experiment_runs (experiment_id, run_id, variant) VALUES (?, ?, ?)`);
+    this.db.transaction(() => {
+      for (const l of links) insert.run(experimentId, l.runId, l.variant);
+    })();
+  }
+
+  listLinkedRuns(experimentId: number): RunRow[] {
+    const links = this.stmt(`SELECT run_id, variant FROM experiment_runs WHERE experiment_id = ? ORDER BY run_id`).all(experimentId) as { run_id: number; variant: string }[];
+    const out: RunRow[] = [];
+    for (const l of links) {
+      const run = this.getRun(l.run_id);
+      if (run) out.push({ ...run, variant: l.variant });
+    }
+    return out;
+  }
+
   nextQueuedRun(): RunRow | undefined {
     const r = this.stmt(`${RUN_SELECT} WHERE r.state = 'queued' ORDER BY r.priority, r.id LIMIT 1`).get() as RunDbRow | undefined;
     return r && this.withFinalMetrics([r])[0];
@@ -625,6 +650,21 @@ class SqliteStore implements Store {
 
   dataVersion(): number {
     return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  setHypotheses(runId: number, split: RunOutputs['split'], step: number, hypotheses: readonly string[], references: readonly string[]): void {
+    if (hypotheses.length !== references.length) throw new Error(`setHypotheses: ${hypotheses.length} hypotheses but ${references.length} references`);
+    const insert = this.stmt(`INSERT INTO hypotheses (run_id, split, line, step, hypothesis, reference) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.db.transaction(() => {
+      this.stmt(`DELETE FROM hypotheses WHERE run_id = ? AND split = ?`).run(runId, split);
+      hypotheses.forEach((h, i) => insert.run(runId, split, i, step, h, references[i]));
+    })();
+  }
+
+  getHypotheses(runId: number, split: RunOutputs['split']): RunOutputs | undefined {
+    const rows = this.stmt(`SELECT step, hypothesis, reference FROM hypotheses WHERE run_id = ? AND split = ? ORDER BY line`).raw().all(runId, split) as [number, string, string][];
+    if (!rows.length) return undefined;
+    return { runId, split, step: rows[0][0], hypotheses: rows.map((r) => r[1]), references: rows.map((r) => r[2]) };
   }
 
   addSamples(runId: number, step: number, samples: readonly SampleTranslation[]): void {

@@ -2,7 +2,7 @@
  * The metric columns of the result table, shared by buildResultTable (which fills them) and the
  * formatters (which render them). A ResultRow's `metrics` is keyed by `label`.
  */
-import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
+import type { ResultCell, ResultRow, ResultTable, RowSignificance } from '../../contract/api';
 
 export interface MetricColumn {
   /** Column heading, and the key in ResultRow.metrics. */
@@ -52,6 +52,19 @@ export function repeatNote(row: ResultRow): string {
   return n ? ` (+${n} repeat${n === 1 ? '' : 's'} of a seed, not averaged)` : '';
 }
 
+/** The line under a table naming the BLEU it reports; null for a table without a signature. */
+export function signatureNote(table: ResultTable): string | null {
+  const weights = table.scoredWeights ? ` Scores from: ${table.scoredWeights}.` : '';
+  return table.bleuSignature ? `BLEU: sacreBLEU signature ${table.bleuSignature} (detokenized; the paper's BLEU is tokenized, compound-split multi-bleu, about +0.7: compare directions and deltas).${weights}` : null;
+}
+
+/** The note under a table naming rows that reuse runs of other experiments; null when none does. */
+export function reusedNote(table: ResultTable): string | null {
+  const rows = table.rows.filter((r) => r.reusedFrom?.length);
+  if (!rows.length) return null;
+  return `Reused runs (same config, trained in another experiment): ${rows.map((r) => `${r.variant} from ${r.reusedFrom!.join(', ')}`).join('; ')}.`;
+}
+
 export function isIncomplete(row: ResultRow): boolean {
   return row.seedsDone < row.seedsExpected;
 }
@@ -62,3 +75,40 @@ export function signed(col: MetricColumn, d: number): string {
 }
 
 export const EMPTY_CELL: ResultCell = { mean: null, std: null, n: 0, delta: null, best: false };
+
+/** The metric column that carries the significance marker: BLEU on the split the test used. */
+export function significanceColumn(table: ResultTable): string | null {
+  const sig = table.rows.find((r) => r.significance)?.significance;
+  return sig ? (sig.split === 'test' ? 'BLEU (test)' : 'BLEU (dev)') : null;
+}
+
+/** The footnote explaining the marker; null when no row was tested. */
+export function significanceNote(table: ResultTable): string | null {
+  const sig = table.rows.find((r) => r.significance)?.significance;
+  if (!sig) return null;
+  return `p < 0.05 against base on ${sig.split === 'test' ? 'test' : 'dev'} BLEU: stratified approximate randomization over the seed pairs' sentences (${sig.shuffles} shuffles; Clark et al. 2011, MultEval's procedure); per seed pair, sacreBLEU's paired bootstrap (${sig.pairedSamples} resamples, seed ${sig.seed}) in \`ablate export --stats\` and the CSV.`;
+}
+
+const f2 = (v: number | null) => (v === null ? '–' : v.toFixed(2));
+
+/** `s1 67.08 [59.15, 74.85] p=0.0010` per seed pair. */
+export function pairsText(sig: RowSignificance): string {
+  return sig.pairs.map((p) => `s${p.seed} ${p.bleu.toFixed(2)} [${p.lower.toFixed(2)}, ${p.upper.toFixed(2)}] p=${p.pValue.toFixed(4)}${p.pValue < 0.05 ? '*' : ''}`).join('; ');
+}
+
+/** The `--stats` table as rows of text cells: variant, split, seeds, mean, s_dev, s_sel, p (AR), paired bootstrap. */
+export function statsRows(table: ResultTable): string[][] | null {
+  const tested = table.rows.filter((r) => r.significance);
+  if (!tested.length) return null;
+  const base = table.rows.find((r) => r.isBase);
+  const first = tested[0].significance!;
+  const rows: string[][] = [];
+  if (base) rows.push([base.variant, first.split, first.seeds.join(' '), f2(first.baseMean), f2(first.baseSDev), f2(first.baseSSel), '', '']);
+  for (const r of tested) {
+    const s = r.significance!;
+    rows.push([r.variant, s.split, s.seeds.join(' '), f2(s.mean), f2(s.sDev), f2(s.sSel), `${s.pValue.toFixed(4)}${s.significant ? '*' : ''}`, pairsText(s)]);
+  }
+  return rows;
+}
+
+export const STATS_HEADER = ['variant', 'split', 'seeds', 'BLEU mean', 's_dev', 's_sel', 'p (AR)', 'paired bootstrap per seed: BLEU [95% CI] p'];

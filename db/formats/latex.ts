@@ -4,7 +4,7 @@
  * with a note under the table. Needs \usepackage{booktabs} in the preamble.
  */
 import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
-import { isIncomplete, type MetricColumn, repeatNote, signed, splitColumns } from './columns';
+import { isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, signed, splitColumns, STATS_HEADER, statsRows } from './columns';
 
 const SPECIAL: Record<string, string> = {
   '\\': '\\textbackslash{}',
@@ -35,9 +35,9 @@ function cell(col: MetricColumn, c: ResultCell | undefined): string {
   return `${mean}${std} {\\scriptsize (n=${c.n}${delta})}`;
 }
 
-const variantName = (r: ResultRow) => `${escapeLatex(r.variant)}${isIncomplete(r) ? '$^\\dagger$' : ''}${escapeLatex(repeatNote(r))}`;
+const variantName = (r: ResultRow) => `${escapeLatex(r.variant)}${isIncomplete(r) ? '$^\\dagger$' : ''}${escapeLatex(repeatNote(r))}${r.reusedFrom?.length ? '$^\\ddagger$' : ''}`;
 
-export function formatLatex(table: ResultTable): string {
+export function formatLatex(table: ResultTable, opts: { readonly stats?: boolean } = {}): string {
   const { params, metrics } = splitColumns(table);
   const spec = `l${'c'.repeat(params.length)}${'r'.repeat(metrics.length)}`;
   const header = ['Variant', ...params.map(escapeLatex), ...metrics.map((m) => escapeLatex(m.label))];
@@ -49,7 +49,8 @@ export function formatLatex(table: ResultTable): string {
     '\\midrule',
   ];
   for (const row of table.rows) {
-    const cells = [variantName(row), ...params.map((p) => escapeLatex(row.params[p] ?? '')), ...metrics.map((m) => cell(m, row.metrics[m.label]))];
+    const marked = row.significance?.significant ? significanceColumn(table) : null;
+    const cells = [variantName(row), ...params.map((p) => escapeLatex(row.params[p] ?? '')), ...metrics.map((m) => `${cell(m, row.metrics[m.label])}${m.label === marked ? '$^{*}$' : ''}`)];
     lines.push(`${cells.join(' & ')} \\\\`);
   }
   lines.push('\\bottomrule', '\\end{tabular}');
@@ -58,5 +59,17 @@ export function formatLatex(table: ResultTable): string {
     lines.push('');
     lines.push(`{\\footnotesize $^\\dagger$ Incomplete seed group, averaged over the finished seeds only: ${incomplete.map((r) => `${escapeLatex(r.variant)} (${r.seedsDone} of ${r.seedsExpected} seeds done)`).join('; ')}.}`);
   }
+  const reused = reusedNote(table);
+  if (reused) lines.push('', `{\\footnotesize $^\\ddagger$ ${escapeLatex(reused)}}`);
+  const sigNote = significanceNote(table);
+  if (sigNote) lines.push('', `{\\footnotesize $^{*}$ ${escapeLatex(sigNote).replace('p \\textless{} 0.05', '$p < 0.05$')}}`);
+  const stats = opts.stats ? statsRows(table) : null;
+  if (stats) {
+    lines.push('', `\\begin{tabular}{lllrrrrl}`, '\\toprule', `${STATS_HEADER.map(escapeLatex).join(' & ')} \\\\`, '\\midrule');
+    for (const r of stats) lines.push(`${r.map(escapeLatex).join(' & ')} \\\\`);
+    lines.push('\\bottomrule', '\\end{tabular}');
+  }
+  const signature = signatureNote(table);
+  if (signature) lines.push('', `{\\footnotesize ${escapeLatex(signature).replace(escapeLatex(table.bleuSignature!), `\\texttt{${escapeLatex(table.bleuSignature!)}}`)}}`);
   return `${lines.join('\n')}\n`;
 }

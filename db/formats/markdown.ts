@@ -3,7 +3,7 @@
  * incomplete seed groups marked † with a footnote under the table.
  */
 import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
-import { isIncomplete, type MetricColumn, repeatNote, signed, splitColumns } from './columns';
+import { isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, signed, splitColumns, STATS_HEADER, statsRows } from './columns';
 
 /** Pipes would split the cell; backslash-escape them (and backslashes themselves). */
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -17,14 +17,15 @@ function cell(col: MetricColumn, c: ResultCell | undefined): string {
   return `${mean}${std} (n=${c.n}${delta})`;
 }
 
-const variantName = (r: ResultRow) => `${esc(r.variant)}${isIncomplete(r) ? ' †' : ''}${esc(repeatNote(r))}`;
+const variantName = (r: ResultRow) => `${esc(r.variant)}${isIncomplete(r) ? ' †' : ''}${esc(repeatNote(r))}${r.reusedFrom?.length ? ' ‡' : ''}`;
 
-export function formatMarkdown(table: ResultTable): string {
+export function formatMarkdown(table: ResultTable, opts: { readonly stats?: boolean } = {}): string {
   const { params, metrics } = splitColumns(table);
   const header = ['variant', ...params.map(esc), ...metrics.map((m) => m.label)];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i > params.length ? ' ---: ' : ' --- ')).join('|')}|`];
   for (const row of table.rows) {
-    const cells = [variantName(row), ...params.map((p) => esc(row.params[p] ?? '')), ...metrics.map((m) => cell(m, row.metrics[m.label]))];
+    const marked = row.significance?.significant ? significanceColumn(table) : null;
+    const cells = [variantName(row), ...params.map((p) => esc(row.params[p] ?? '')), ...metrics.map((m) => `${cell(m, row.metrics[m.label])}${m.label === marked ? ' *' : ''}`)];
     lines.push(`| ${cells.join(' | ')} |`);
   }
   const incomplete = table.rows.filter(isIncomplete);
@@ -32,5 +33,16 @@ export function formatMarkdown(table: ResultTable): string {
     lines.push('');
     lines.push(`† Incomplete seed group, averaged over the finished seeds only: ${incomplete.map((r) => `${esc(r.variant)} (${r.seedsDone} of ${r.seedsExpected} seeds done)`).join('; ')}.`);
   }
+  const reused = reusedNote(table);
+  if (reused) lines.push('', `‡ ${esc(reused)}`);
+  const sigNote = significanceNote(table);
+  if (sigNote) lines.push('', `\\* ${sigNote}`);
+  const stats = opts.stats ? statsRows(table) : null;
+  if (stats) {
+    lines.push('', `| ${STATS_HEADER.join(' | ')} |`, `|${STATS_HEADER.map(() => ' --- ').join('|')}|`);
+    for (const r of stats) lines.push(`| ${r.map(esc).join(' | ')} |`);
+  }
+  const signature = signatureNote(table);
+  if (signature) lines.push('', signature.replace(table.bleuSignature!, `\`${table.bleuSignature!}\``));
   return `${lines.join('\n')}\n`;
 }

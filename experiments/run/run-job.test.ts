@@ -67,6 +67,33 @@ describe('runJob', () => {
     }
   });
 
+  it('sends every dev and test hypothesis with its reference at the final evaluation', async () => {
+    const ms = await collect(job(small));
+    const hyps = ms.filter((m) => m.type === 'hypotheses');
+    expect(hyps.map((m) => m.type === 'hypotheses' && [m.split, m.step, m.hypotheses.length, m.references.length])).toEqual([
+      ['valid', 12, 12, 12],
+      ['test', 12, 6, 6],
+    ]);
+    // Before 'done', so the recorder stores them with the run.
+    expect(ms.findIndex((m) => m.type === 'hypotheses')).toBeLessThan(ms.findIndex((m) => m.type === 'done'));
+  });
+
+  it('average_last: averages the last K checkpoints before the final evaluation, keeps them, and records the last weights\' scores too', async () => {
+    const j = job({ ...small, train: { ...small.train, steps: 18, average_last: 3 } });
+    const ms = await collect(j);
+    const done = last(ms);
+    expect(done.type).toBe('done');
+    // The K checkpoints averaged stay on disk (2 are kept otherwise).
+    expect(readdirSync(j.checkpointDir).filter((f) => !f.includes('.tmp')).length).toBe(3);
+    const finals = Object.fromEntries(ms.flatMap((m) => (m.type === 'metrics' ? m.points : [])).filter((p) => p.split === 'final').map((p) => [p.name, p.value]));
+    expect(Object.keys(finals).sort()).toEqual(['averaged_checkpoints', 'test_bleu_last', 'valid_bleu_last', 'valid_loss_last', 'valid_ppl_last']);
+    expect(finals.averaged_checkpoints).toBe(3);
+    if (done.type !== 'done') return;
+    // The reported scores are the averaged weights', not the last ones'.
+    expect(done.metrics.valid_ppl).not.toBe(finals.valid_ppl_last);
+    expect(ms.some((m) => m.type === 'log' && /averaged the last 3 checkpoints \(steps 6, 12, 18\)/.test(m.text))).toBe(true);
+  });
+
   it('saves a checkpoint and reports stopped when asked to stop, and a resumed job finishes from there', async () => {
     const j = job(small);
     const ms = await collect(j, (m) => m.type === 'progress' && m.step >= 3);

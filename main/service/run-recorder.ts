@@ -72,6 +72,9 @@ export class RunRecorder {
       case 'samples':
         this.store.addSamples(id, m.step, m.samples);
         return null;
+      case 'hypotheses':
+        this.store.setHypotheses(id, m.split, m.step, m.hypotheses, m.references);
+        return null;
       case 'checkpoint':
         this.flush();
         this.store.addCheckpoint(id, m.step, m.path);

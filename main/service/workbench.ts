@@ -13,11 +13,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openStore, type CommandRow, type Store } from '../../db/store';
 import { acquireWorkerLock, WorkerLockedError, type WorkerLock } from '../../db/worker-lock';
-import { buildResultTable, formatResultTable } from '../../db/export';
+import { buildResultTable, formatResultTable, type SignificanceTest } from '../../db/export';
+import { compareReplicates } from '../../experiments/run/evaluate';
 import { checkRequeue } from '../../db/requeue';
 import { learnedPositionProblems } from '../../experiments/data/positions';
 import type { MetricSeries, RunRow, RunState } from '../../contract/rows';
 import { SpecError, type ExpandedRun } from '../../contract/spec';
+import { specWarnings } from '../../contract/spec-warnings';
 import type { BackendName } from '../../contract/backends';
 import { PRESETS } from '../../experiments/presets';
 import type {
@@ -30,6 +32,7 @@ import type {
   PresetInfo,
   QueueStatus,
   ResultTable,
+  RowSignificance,
   SampleRow,
   SpecPreview,
   WorkbenchApi,
@@ -299,6 +302,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     return {
       ok: true,
       name,
+      warnings: specWarnings(runs),
       runs: runs.map((r) => {
         const existing = this.store.findRunByHash(r.hash, DUPLICATE_STATES);
         const duplicateOf = existing ? existing.id : planned.has(r.hash) ? -1 : null;
@@ -335,6 +339,9 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       seen.add(r.hash);
     }
     const experiment = this.store.upsertExperiment(loaded.spec.name, loaded.spec, loaded.specDir);
+    // A config already trained (or queued) in another experiment is reused in this one's table.
+    const reused = skipped.map((s) => ({ runId: s.existingRunId, variant: s.variant, run: this.store.getRun(s.existingRunId) }));
+    this.store.linkRuns(experiment.id, reused.filter((r) => r.run && r.run.experimentId !== experiment.id));
     const queued = this.store.insertRuns(
       experiment.id,
       toInsert.map((r) => ({ variant: r.config.variant, seed: r.config.seed, config: r.config, configHash: r.hash, backendRequested: backend, totalSteps: r.config.train.steps })),
@@ -342,7 +349,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     for (const id of queued) this.events.runChanged(id);
     this.events.queueChanged();
     this.scheduler.pump();
-    return { experimentId: experiment.id, queued, skipped };
+    return { experimentId: experiment.id, queued, skipped, warnings: specWarnings(runs) };
   }
 
   async listExperiments(): Promise<readonly ExperimentRow[]> {
@@ -456,12 +463,27 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   }
 
   async resultTable(experimentId: number): Promise<ResultTable> {
-    return buildResultTable(this.store, experimentId);
+    return buildResultTable(this.store, experimentId, { significance: this.significance });
   }
 
-  async exportTable(experimentId: number, format: ExportFormat): Promise<string> {
-    return formatResultTable(buildResultTable(this.store, experimentId), format);
+  /** `stats`: add the significance table (MultEval per variant, sacreBLEU's paired bootstrap per seed pair). */
+  async exportTable(experimentId: number, format: ExportFormat, opts: { readonly stats?: boolean } = {}): Promise<string> {
+    return formatResultTable(buildResultTable(this.store, experimentId, { significance: this.significance }), format, opts);
   }
+
+  /** Significance results by the runs compared (seconds each on a real test set; the UI asks for the table often). */
+  private readonly significanceCache = new Map<string, RowSignificance>();
+  private readonly significance: SignificanceTest = (split, base, variant) => {
+    const id = (reps: typeof base) => reps.map((r) => `${r.outputs.runId}@${r.outputs.step}:${r.outputs.hypotheses.length}`).join(',');
+    const key = `${split}|${id(base)}|${id(variant)}`;
+    let result = this.significanceCache.get(key);
+    if (!result) {
+      result = compareReplicates(split, base, variant);
+      if (this.significanceCache.size >= 1000) this.significanceCache.clear();
+      this.significanceCache.set(key, result);
+    }
+    return result;
+  };
 
   /** Decodes `sentence` with the run's latest checkpoint and returns every attention map (in the inference process). */
   async attention(runId: number, sentence: string): Promise<AttentionMaps> {

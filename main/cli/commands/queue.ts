@@ -40,6 +40,7 @@ export function register(program: Command): void {
           const result = wb.enqueue(loaded, { force: opts.force, backend });
           if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
           else {
+            for (const w of result.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
             for (const s of result.skipped) process.stderr.write(`skipped ${s.variant} seed ${s.seed}: same config as run ${s.existingRunId} (use --force to train it again)\n`);
             process.stdout.write(`${loaded.spec.name}: queued ${result.queued.length} run(s)${result.queued.length ? ` (${result.queued.join(', ')})` : ''}${result.skipped.length ? `, skipped ${result.skipped.length}` : ''}\n`);
           }

@@ -43,6 +43,7 @@ export function register(program: Command): void {
         wb.start();
         if (wb.scheduler.paused) progress.log('the queue is paused (`ablate queue --resume` resumes it): the runs are queued but none will start');
         const result = wb.enqueue(loaded, { force: opts.force, backend });
+        for (const w of result.warnings ?? []) progress.log(`warning: ${w}`);
         for (const s of result.skipped) progress.log(`skipped ${s.variant} seed ${s.seed}: same config as run ${s.existingRunId} (use --force to train it again)`);
         progress.log(`${loaded.spec.name}: ${result.queued.length} run(s) queued${result.skipped.length ? `, ${result.skipped.length} skipped` : ''}`);
         const ids = [...result.queued, ...result.skipped.map((s) => s.existingRunId)];
