@@ -28,6 +28,11 @@
 #  - mpi/pmix errors: MpiDefault=none.
 #  - policy-rc.d denying the packages' service start is expected (no systemd); munge's postinst
 #    still writes the key (created here if it did not).
+#  - Found here: another session's apt may hold dpkg's lock (waited for); sacct shows no Comment
+#    without AccountingStoreFlags=job_comment; a changed AccountingStorageType needs a restart,
+#    not `scontrol reconfigure` (the daemons this script started are restarted when the config changes).
+# Packages: slurmctld, slurmd, slurm-client and munge: exactly what Debian's slurm-wlm metapackage
+# depends on (plus munge), named one by one so a missing one is found with dpkg -s.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -93,7 +98,9 @@ write_conf() {
   host=$(hostname -s)
   cpus=${SLURM_CPUS:-$(nproc)}
   local acct="AccountingStorageType=accounting_storage/none"
-  [ "$A" = 1 ] && acct="AccountingStorageType=accounting_storage/slurmdbd"
+  # job_comment: without it sacct shows an empty Comment, and the --comment tag is how our jobs are found.
+  [ "$A" = 1 ] && acct="AccountingStorageType=accounting_storage/slurmdbd
+AccountingStoreFlags=job_comment"
   tmp=$(mktemp)
   cat >"$tmp" <<CONF
 # Written by scripts/slurm-cluster.sh (ablation workbench); rewritten on every start.
@@ -174,10 +181,18 @@ cmd_start() {
   local changed=0
   write_conf && changed=1
   [ "$A" = 1 ] && { timeout 10 sacctmgr -i add cluster ablate >/dev/null 2>&1 || true; }
-  if alive "$D/slurmctld.pid"; then
-    # Already running (a second start): pick up a changed config without a restart.
-    [ "$changed" = 1 ] && { timeout 10 scontrol reconfigure || die "scontrol reconfigure failed"; }
-  else
+  if alive "$D/slurmctld.pid" && [ "$changed" = 1 ]; then
+    # Running with another config (e.g. ACCOUNTING changed, which `scontrol reconfigure` cannot
+    # apply): restart the daemons this script started; ask others to reconfigure.
+    if grep -qs '^slurmctld ' "$STARTED"; then
+      log "config changed: restarting slurmctld and slurmd"
+      stop_daemon slurmd "$D/slurmd.pid"
+      stop_daemon slurmctld "$D/slurmctld.pid"
+    else
+      timeout 10 scontrol reconfigure || die "config changed and scontrol reconfigure failed"
+    fi
+  fi
+  if ! alive "$D/slurmctld.pid"; then
     /usr/sbin/slurmctld
     mark_started slurmctld
   fi

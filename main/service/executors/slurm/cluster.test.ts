@@ -20,6 +20,7 @@ import type { RunToParent } from '../../../../contract/run-protocol';
 import { readEventsFrom } from './events-file';
 import { nodeHostCommand } from './job-host';
 import { parseAttemptFileName, parseSubmissionComment, runPaths, submitArray, type ArraySubmission } from './sbatch';
+import { sacctAttempts } from './sacct';
 import { requeueArgv, scancelArgv, showJob, startNowArgv } from './scontrol';
 import { localShell } from './shell';
 import { FINISHED_STATES, pollSqueue, type SlurmJob } from './squeue';
@@ -35,6 +36,11 @@ const SKIP = !hasSbatch
     ? 'no Slurm cluster is up and starting one needs root (scripts/slurm-cluster.sh start)'
     : null;
 
+/**
+ * 500 toy steps of 60 ms: a run lasts ~30 s, longer than the worst wait seen for a requeued job to
+ * leave COMPLETING (~15 s), so every event of the scenario happens while the runs still train.
+ */
+const STEPS = 500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''}`, () => {
@@ -55,7 +61,10 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
     }
   }, 320_000);
 
+  const submitted: number[] = [];
   afterAll(() => {
+    // A failed run leaves its jobs behind: cancel them (only ours), then stop what we started.
+    for (const id of submitted) spawnSync('scancel', [String(id)], { timeout: 10_000 });
     if (startedHere) execFileSync(SCRIPT, ['stop'], { stdio: 'pipe', timeout: 120_000 });
     console.log(`slurm cluster test timeline:\n  ${log.join('\n  ')}`);
   }, 130_000);
@@ -71,7 +80,11 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
     for (;;) {
       const v = await probe();
       if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${log.join('\n')}`);
+      if (Date.now() > end) {
+        const jobs = (await pollSqueue(shell)).filter((j) => !FINISHED_STATES.has(j.state)).map((j) => `${j.slurmId} ${j.state} ${j.reason ?? ''} restarts=${j.restarts}`);
+        const node = (await shell.run(['sinfo', '-h', '-N', '-o', '%T'])).stdout.trim();
+        throw new Error(`timed out waiting for ${what}\n${log.join('\n')}\nnow: node ${node}; ${jobs.join('; ')}`);
+      }
       await sleep(250);
     }
   }
@@ -100,7 +113,10 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
    */
   async function releaseWhenPending(slurmId: string): Promise<void> {
     const nodeBusy = async () => /completing/i.test((await shell.run(['sinfo', '-h', '-N', '-o', '%T'])).stdout);
-    await waitFor(`${slurmId} PENDING on a settled node`, async () => (await showJob(shell, slurmId)).some((j) => j.state === 'PENDING' && j.reason === 'BeginTime') && !(await nodeBusy()));
+    await waitFor(`${slurmId} PENDING`, async () => (await showJob(shell, slurmId)).some((j) => j.state === 'PENDING' && j.reason === 'BeginTime'));
+    note(`${slurmId} PENDING`);
+    await waitFor(`${slurmId} PENDING on a settled node`, async () => !(await nodeBusy()));
+    note(`node settled`);
     await sleep(1000);
     expect((await shell.run(startNowArgv(slurmId))).code).toBe(0);
   }
@@ -109,11 +125,12 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
     const runKeys = ['r1', 'r2', 'r3'];
     for (const key of runKeys) {
       mkdirSync(runPaths(root, key).dir, { recursive: true });
-      const job = { runId: runKeys.indexOf(key) + 1, config: { train: { steps: 240, eval_every: 20, checkpoint_every: 10, lr_factor: 1 } }, backend: 'cpu', checkpointDir: '', cacheDir: tmpdir() };
+      const job = { runId: runKeys.indexOf(key) + 1, config: { train: { steps: STEPS, eval_every: 20, checkpoint_every: 10, lr_factor: 1 } }, backend: 'cpu', checkpointDir: '', cacheDir: tmpdir() };
       writeFileSync(runPaths(root, key).job, JSON.stringify(job));
     }
     const s: ArraySubmission = { clusterRoot: root, submissionId: `t${Date.now().toString(36)}`, runKeys, hostCommand: nodeHostCommand(), maxParallel: 2, signalSeconds: 60 };
     const { jobId } = await submitArray(shell, s);
+    submitted.push(jobId);
     note(`submitted array ${jobId}`);
     const id = (task: number) => `${jobId}_${task}`;
 
@@ -131,13 +148,15 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
 
     // 2. Preemption: a `high` job needing both cores evicts the running `low` tasks; they get USR1
     //    (preempt_send_user_signal), checkpoint, and requeue themselves.
-    const high = await shell.run(['sbatch', '--parsable', '-p', 'high', '-c', '2', '-o', '/dev/null', '--wrap', 'sleep 4']);
+    const high = await shell.run(['sbatch', '--parsable', '-p', 'high', '-c', '2', '-o', '/dev/null', '--wrap', 'sleep 8']);
     expect(high.code, high.stderr).toBe(0);
     const highId = Number(high.stdout.trim());
+    submitted.push(highId);
     note(`high job ${highId} submitted`);
-    await waitFor('the high job running', async () => (await showJob(shell, highId))[0]?.state === 'RUNNING' || (await showJob(shell, highId))[0]?.state === 'COMPLETED');
+    await waitFor('the high job running', async () => (await showJob(shell, highId))[0]?.state === 'RUNNING');
+    // While it runs, no low task may run: the ones that ran were preempted (requeued, PENDING).
+    await waitFor('no low task running next to the high job', async () => [...(await ours(s.submissionId)).values()].every((j) => j.state === 'PENDING'), 8_000);
     note('high job running: low tasks preempted');
-    await waitFor('no low task running or completing', async () => [...(await ours(s.submissionId)).values()].every((j) => j.state === 'PENDING'));
     // Preempted tasks wait out the requeue delay (BeginTime) like a manual requeue: release them.
     for (const [t, j] of await ours(s.submissionId)) if (j.state === 'PENDING' && j.reason === 'BeginTime') await releaseWhenPending(id(t));
     await waitFor('the high job done', async () => (await showJob(shell, highId))[0]?.state === 'COMPLETED');
@@ -174,11 +193,11 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
       expect(readies[0]!.startStep).toBe(0);
       // Every later attempt that got as far as 'ready' resumed from a checkpoint: step > 0.
       for (const rd of readies.slice(1)) if (rd) expect(rd.startStep).toBeGreaterThan(0);
-      expect(list.at(-1)!.events.at(-1)).toMatchObject({ type: 'done', step: 240 });
+      expect(list.at(-1)!.events.at(-1)).toMatchObject({ type: 'done', step: STEPS });
       // Steps repeat across attempts (the work after the last checkpoint is redone): ingest must key by step.
       const steps = list.flatMap((a) => a.events.flatMap((m) => (m.type === 'metrics' ? m.points.map((p) => p.step) : [])));
       expect(new Set(steps).size).toBeLessThan(steps.length);
-      expect(Math.max(...steps)).toBe(240);
+      expect(Math.max(...steps)).toBe(STEPS);
       note(`${key}: attempts ${list.map((a, i) => `${a.name.split('.').slice(1, 3).join('.')}@${readies[i]?.startStep ?? '-'}→${a.events.filter((m) => ['done', 'stopped', 'failed'].includes(m.type)).map((m) => m.type).join('/') || 'killed'}`).join(', ')}`);
     }
     // The USR1 path is graceful: its attempt ends 'stopped' and the task (only it) requeued itself.
@@ -189,6 +208,17 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
     // A manual `scontrol requeue` TERMs every process of the job: the run process dies before its
     // checkpoint (run-process.ts does not wait for its parent's stop), and the attempt says so.
     expect((await attempts('r1'))[0].events.at(-1)).toMatchObject({ type: 'failed', reason: expect.stringMatching(/killed by Slurm's SIGTERM/) });
+    // Accounting, where the cluster has it (ACCOUNTING=1), holds every attempt; else sacct says so.
+    const history = await sacctAttempts(shell, [jobId]);
+    if (history === null) note('accounting off: sacct disabled, scontrol/squeue are the source');
+    else {
+      const of = (t: number) => history.filter((h) => h.arrayTaskId === t).map((h) => h.state);
+      note(`sacct: ${[0, 1, 2].map((t) => `${t}: ${of(t).join(' → ')}`).join('; ')}`);
+      expect(of(0).at(-1)).toBe('COMPLETED');
+      expect(of(1)).toEqual([...of(1).slice(0, -1).map(() => 'REQUEUED'), 'COMPLETED']);
+      expect(of(1).length).toBe(final.get(1)!.restarts + 1);
+      expect(history.every((h) => parseSubmissionComment(h.comment)?.submissionId === s.submissionId)).toBe(true);
+    }
     // The Slurm log of each task is appended across attempts (--open-mode=append).
     const out = readFileSync(join(root, 'submissions', s.submissionId, `${jobId}_1.out`), 'utf8');
     expect(out.match(/^ablate: run r2 attempt \d+ of job/gm)!.length).toBeGreaterThanOrEqual(3);
