@@ -66,7 +66,7 @@ describe('averageCheckpoints', () => {
       const v = model.variables[0];
       const save = async (step: number, fill: (i: number) => number) => {
         v.assign(tf.tensor(Float32Array.from({ length: v.size }, (_, i) => fill(i)), v.shape));
-        await saveCheckpoint(join(dir, checkpointFileName(step)), { trainer, config: {} as never, batchPosition: {}, tokenizers: {}, vocab: { src: 12, tgt: 12 } });
+        await saveCheckpoint(join(dir, checkpointFileName(step)), { trainer, config: {} as never, batchPosition: {}, tokenizers: { src: null, tgt: null, shared: true }, vocab: { src: 12, tgt: 12 } });
       };
       await save(1, () => 100); // oldest: not among the newest 2
       await save(2, (i) => i);
