@@ -125,6 +125,8 @@ if (parentPort) {
   process.on('disconnect', () => process.exit(2));
   // Ctrl-C in a terminal reaches the whole process group; the parent decides how its runs stop.
   process.on('SIGINT', () => undefined);
+  // Slurm's TERM (scancel, requeue, preemption) reaches every process of the job: the host decides (stop → checkpoint).
+  process.on('SIGTERM', () => undefined);
 } else {
   process.stderr.write('run-process: no parent channel (start me with child_process.fork or utilityProcess.fork)\n');
   process.exit(2);
