@@ -9,6 +9,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { ROOT } from './support/workbench';
 
 const dir = mkdtempSync(join(tmpdir(), 'ablate-refusals-'));
@@ -101,6 +102,18 @@ describe('databases and files the CLI cannot use', () => {
   it('a full disk (a file-size limit): one line naming the database for queue', () => {
     const res = spawnSync('bash', ['-c', `ulimit -f 1; exec "${process.execPath}" "${join(ROOT, 'bin/ablate.mjs')}" queue spec.yaml --db ok.sqlite --force`], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
     expectOneLine({ code: res.status, stderr: res.stderr }, /^ablate: ok\.sqlite: input\/output error writing the database \(a full or read-only disk\?\) \(SQLITE_IOERR\w*\)$/);
+  });
+
+  it('runs shows a stored name with a bidi mark or NUL escaped, never raw', () => {
+    copyFileSync(join(dir, 'ok.sqlite'), join(dir, 'ctl.sqlite'));
+    const db = new Database(join(dir, 'ctl.sqlite'));
+    db.prepare('UPDATE runs SET variant = ?, error = ? WHERE id = 1').run('evil\u202Etxt.exe', 'line one\nline\u0000two');
+    db.close();
+    const res = ablate(['runs', '--db', 'ctl.sqlite']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('evil\\u{202e}txt.exe');
+    expect(res.stdout).toContain('line one line\\u{0000}two');
+    expect(res.stdout).not.toMatch(/[\u0000\u202e]/);
   });
 
   it('runs --db on a file that is not a database', () => {

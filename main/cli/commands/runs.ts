@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { addDbOptions, openReader, runJson, type DbOptions } from '../support';
+import { escapeUnsafeChars } from '../../../contract/text-safety';
 
 interface RunsOptions extends DbOptions {
   json?: boolean;
@@ -26,10 +27,11 @@ export function register(program: Command): void {
           return;
         }
         const header = ['id', 'experiment', 'variant', 'seed', 'state', 'hash', 'step', 'backend', 'valid_ppl', 'valid_bleu', 'test_bleu', 'params', 'error'];
+        // Names and errors from older databases may hold control or bidi characters: shown escaped.
         const rows = runs.map((r) => [
           String(r.id),
-          r.experiment,
-          r.variant,
+          escapeUnsafeChars(r.experiment),
+          escapeUnsafeChars(r.variant),
           String(r.seed),
           r.state,
           r.configHash,
@@ -39,7 +41,7 @@ export function register(program: Command): void {
           num(r.metrics.valid_bleu, 2),
           num(r.metrics.test_bleu, 2),
           r.params === null ? '' : String(r.params),
-          r.error ?? '',
+          escapeUnsafeChars(r.error ?? '').replace(/\n/g, ' '),
         ]);
         const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
         const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
