@@ -5,6 +5,8 @@
  *
  * Config A: vocab 1000, d_model 64, 4 heads, d_ff 256, 2+2 layers, batch 32 × 20/20 tokens.
  * Config B: vocab 8000, d_model 256, 8 heads, d_ff 1024, 3+3 layers, batch 32 × 32/32 tokens.
+ * Config base (GPU machines, --configs=base): the paper's base model, vocab 37000, d_model 512,
+ * 8 heads, d_ff 2048, 6+6 layers, batch 390 × 64/64 tokens (~25k target tokens).
  *
  * Flags (env TORCH_PYTHON picks the python that has torch): --configs=A,B  --backends=wasm,cpu,webgpu,tensorflow  --steps=N  --profile (per-kernel
  * time table of one step per backend/config)  --no-torch  --cpu-b (the pure-JS cpu backend on
@@ -63,6 +65,9 @@ interface BenchConfig {
 const CONFIGS: readonly BenchConfig[] = [
   { name: 'A', vocab: 1000, dModel: 64, heads: 4, dFf: 256, layers: 2, batch: 32, srcLen: 20, tgtLen: 20 },
   { name: 'B', vocab: 8000, dModel: 256, heads: 8, dFf: 1024, layers: 3, batch: 32, srcLen: 32, tgtLen: 32 },
+  // The paper's base model at ~25k target tokens a batch (390 × 64 = 24,960), for GPU machines only
+  // (--configs=base); bench/reference/torch_step.py has the same three configs.
+  { name: 'base', vocab: 37000, dModel: 512, heads: 8, dFf: 2048, layers: 6, batch: 390, srcLen: 64, tgtLen: 64 },
 ];
 
 interface Row {
@@ -166,8 +171,8 @@ function torchHasCuda(): boolean {
 
 export async function run(args: string[]): Promise<void> {
   const configs = (flag(args, 'configs') ?? 'A,B').split(',').map((n) => {
-    const c = CONFIGS.find((x) => x.name === n.trim().toUpperCase());
-    if (!c) throw new Error(`--configs: unknown config "${n}" (A or B)`);
+    const c = CONFIGS.find((x) => x.name.toLowerCase() === n.trim().toLowerCase());
+    if (!c) throw new Error(`--configs: unknown config "${n}" (A, B or base)`);
     return c;
   });
   const backends = (flag(args, 'backends') ?? 'tensorflow,webgpu,wasm,cpu').split(',').map((b) => b.trim());
