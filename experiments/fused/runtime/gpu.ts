@@ -61,13 +61,18 @@ export class Gpu {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private recording: StepRecorder | null = null;
   /**
-   * Every buffer created and not destroyed. dawn.node destroys a GPUBuffer when its JS wrapper is
-   * garbage-collected, even while a bind group still uses it (seen here as segfaults in lavapipe), so
-   * buffers reachable only through a bind group (kernel uniforms) must stay referenced from JS.
+   * Every buffer created and not destroyed, kept reachable from JS as a precaution: a buffer used only
+   * through a bind group (kernel uniforms) must not depend on how dawn.node ties wrapper lifetime to
+   * the native object (a collected GPU instance did crash lavapipe, see `owners`).
    */
   private readonly live = new Set<GPUBuffer>();
-  /** A 16-byte storage buffer bound where a kernel variant does not use a binding (auto layouts need one). */
+  /**
+   * 16-byte storage buffers bound where a kernel variant does not use a binding (auto layouts need
+   * one): `dummy` for read-only bindings, `dummyOut` for writable ones (WebGPU rejects a dispatch that
+   * binds one buffer both writable and read-only).
+   */
   readonly dummy: GPUBuffer;
+  readonly dummyOut: GPUBuffer;
 
   constructor(
     readonly device: GPUDevice,
@@ -77,6 +82,7 @@ export class Gpu {
     private readonly owners: readonly unknown[] = [],
   ) {
     this.dummy = this.createBuffer('dummy', 16, STORAGE);
+    this.dummyOut = this.createBuffer('dummy-out', 16, STORAGE);
   }
 
   createBuffer(label: string, bytes: number, usage: number = STORAGE | COPY_SRC | COPY_DST): GPUBuffer {
@@ -176,11 +182,14 @@ export class Gpu {
     return buf;
   }
 
-  /** Test helper: records `dispatches` as one step, submits and waits for the queue. */
+  /** Test helper: records `dispatches` as one step, submits, waits for the queue; throws on a validation error. */
   async run(dispatches: readonly Dispatch[]): Promise<void> {
+    this.device.pushErrorScope('validation');
     const step = this.beginStep();
     step.recordAll(dispatches);
     step.end();
+    const error = await this.device.popErrorScope();
+    if (error) throw new Error(`WebGPU validation: ${error.message}`);
     await this.device.queue.onSubmittedWorkDone();
   }
 }
