@@ -44,11 +44,11 @@ describe('fused residual + dropout + LayerNorm', () => {
       const [sB, yB, stats, ds, df] = [B('s', rows * d), B('y', rows * d), B('stats', rows * 2), B('ds', rows * d), B('df', rows * d)];
       const partial = B('partial', normPartialBlocks(rows) * 2 * d);
       const dgb = B('dgb', 2 * d);
-      const gammaB = gpu.upload('gamma', gamma);
+      const gammaB = gpu.upload('gamma', Float32Array.from([...gamma, ...beta]));
       await gpu.run([
-        residualNormForward(gpu, 'fwd', { rows, d, p, site: SITE }, stepParams.buffer, { x: gpu.upload('x', x), f: gpu.upload('f', f), s: sB, y: yB, stats, gamma: gammaB, beta: gpu.upload('beta', beta) }),
+        residualNormForward(gpu, 'fwd', { rows, d, p, site: SITE }, stepParams.buffer, { x: gpu.upload('x', x), f: gpu.upload('f', f), s: sB, y: yB, stats, gammaBeta: gammaB }),
         ...residualNormBackward(gpu, 'bwd', { rows, d, p, site: SITE, hasF: true }, stepParams.buffer, {
-          dy: gpu.upload('dy', ry), s: sB, stats, gamma: gammaB, dres: gpu.upload('dres', rs), ds, df: p > 0 ? df : undefined, partial, dGammaBeta: dgb,
+          dy: gpu.upload('dy', ry), s: sB, stats, gammaBeta: gammaB, dres: gpu.upload('dres', rs), ds, df: p > 0 ? df : undefined, partial, dGammaBeta: dgb,
         }),
       ]);
       const want = cpuForward(x, f, gamma, beta, rows, d, p);
@@ -91,11 +91,11 @@ describe('fused residual + dropout + LayerNorm', () => {
     const stats = gpu.createBuffer('stats', rows * 8);
     const ds = gpu.createBuffer('ds', rows * d * 4);
     const dgb = gpu.createBuffer('dgb', 2 * d * 4);
-    const gammaB = gpu.upload('g', gamma);
+    const gammaB = gpu.upload('g', Float32Array.from([...gamma, ...beta]));
     await gpu.run([
-      residualNormForward(gpu, 'fwd', { rows, d }, stepParams.buffer, { x: xB, y: yB, stats, gamma: gammaB, beta: gpu.upload('b', beta) }),
+      residualNormForward(gpu, 'fwd', { rows, d }, stepParams.buffer, { x: xB, y: yB, stats, gammaBeta: gammaB }),
       ...residualNormBackward(gpu, 'bwd', { rows, d, hasF: false }, stepParams.buffer, {
-        dy: gpu.upload('dy', ry), s: xB, stats, gamma: gammaB, ds, partial: gpu.createBuffer('p', normPartialBlocks(rows) * 2 * d * 4), dGammaBeta: dgb,
+        dy: gpu.upload('dy', ry), s: xB, stats, gammaBeta: gammaB, ds, partial: gpu.createBuffer('p', normPartialBlocks(rows) * 2 * d * 4), dGammaBeta: dgb,
       }),
     ]);
     expectClose(await gpu.read(yB), cpuForward(x, null, gamma, beta, rows, d, 0).y, 2e-5, 1e-5, 'y');
@@ -112,9 +112,9 @@ describe('fused residual + dropout + LayerNorm', () => {
     for (const [step, site] of [[7, 3], [8, 3], [7, 4]]) {
       stepParams.set({ step, seed: SEED, stepSize: 0, invBias2: 0, tokenScale: 0 });
       const s = gpu.createBuffer('s', rows * d * 4);
-      const g = gpu.upload('g', new Float32Array(d).fill(1));
+      const g = gpu.upload('g', Float32Array.from({ length: 2 * d }, (_, i) => (i < d ? 1 : 0)));
       await gpu.run([residualNormForward(gpu, 'drop', { rows, d, p, site }, stepParams.buffer, {
-        x: gpu.upload('x', new Float32Array(rows * d)), f: gpu.upload('f', ones), s, y: gpu.createBuffer('y', rows * d * 4), stats: gpu.createBuffer('st', rows * 8), gamma: g, beta: g,
+        x: gpu.upload('x', new Float32Array(rows * d)), f: gpu.upload('f', ones), s, y: gpu.createBuffer('y', rows * d * 4), stats: gpu.createBuffer('st', rows * 8), gammaBeta: g,
       })]);
       const got = await gpu.read(s);
       const want = Array.from({ length: rows * d }, (_, i) => Math.fround(dropoutScale(SEED, step, site, i, p)));

@@ -17,6 +17,8 @@
  *   df[rows, d]  = ds ⊙ dropout mask       (only when `hasF` and p > 0; otherwise df is ds)
  *   partial[blocks, 2d] = per-block Σ dy⊙x̂ (dγ) and Σ dy (dβ)
  * then a fixed-order column sum of `partial` writes [dγ | dβ] (2d contiguous floats): deterministic.
+ * γ and β live side by side as one [γ | β] block of 2d floats (the parameter slab keeps them so), so
+ * one binding serves the forward and the gradient is one contiguous write.
  * The dropout mask is regenerated from (seed, step, site, element index), never stored.
  */
 import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
@@ -57,8 +59,7 @@ struct U { rows: u32, d: u32, p: f32, site: u32, has_f: u32, eps: f32 }
 @group(0) @binding(4) var<storage, read_write> s: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(7) var<storage, read> gamma: array<f32>;
-@group(0) @binding(8) var<storage, read> beta: array<f32>;
+@group(0) @binding(7) var<storage, read> gb: array<f32>; // [γ (d) | β (d)]
 ${REDUCE_WGSL}
 fn input(i: u32) -> f32 {
   if (u.has_f != 0u) { return s[i]; }
@@ -87,7 +88,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
   let rstd = inverseSqrt(wg_sum(acc2, tid) / f32(u.d) + u.eps);
   for (var c = tid; c < u.d; c += ${WG}u) {
-    y[base + c] = (input(base + c) - mean) * rstd * gamma[c] + beta[c];
+    y[base + c] = (input(base + c) - mean) * rstd * gb[c] + gb[u.d + c];
   }
   if (tid == 0u) {
     stats[2u * row] = mean;
@@ -105,7 +106,7 @@ struct U { rows: u32, d: u32, p: f32, site: u32, has_f: u32, has_dres: u32, rows
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read> s: array<f32>;
 @group(0) @binding(4) var<storage, read> stats: array<f32>;
-@group(0) @binding(5) var<storage, read> gamma: array<f32>;
+@group(0) @binding(5) var<storage, read> gamma: array<f32>; // [γ (d) | β (d)]: γ is read
 @group(0) @binding(6) var<storage, read> dres: array<f32>;
 @group(0) @binding(7) var<storage, read_write> ds: array<f32>;
 @group(0) @binding(8) var<storage, read_write> df: array<f32>;
@@ -163,13 +164,13 @@ export interface ResidualNormOptions {
  */
 export function residualNormForward(
   gpu: Gpu, label: string, o: ResidualNormOptions, step: GPUBuffer,
-  buf: { x: Binding; f?: Binding; s?: Binding; y: Binding; stats: Binding; gamma: Binding; beta: Binding },
+  buf: { x: Binding; f?: Binding; s?: Binding; y: Binding; stats: Binding; gammaBeta: Binding },
 ): Dispatch {
   if (!!buf.f !== !!buf.s) throw new Error(`${label}: f and s go together`);
   const pipeline = gpu.pipeline('residual_ln_fwd', FWD_WGSL);
   const uniform = gpu.uniform(`${label}/u`, packUniform([['u32', o.rows], ['u32', o.d], ['f32', o.p ?? 0], ['u32', o.site ?? 0], ['u32', buf.f ? 1 : 0], ['f32', LAYER_NORM_EPS]]));
   const bindGroup = gpu.bindGroup(label, pipeline, [
-    { buffer: uniform }, { buffer: step }, buf.x, buf.f ?? gpu.dummy, buf.s ?? gpu.dummyOut, buf.y, buf.stats, buf.gamma, buf.beta,
+    { buffer: uniform }, { buffer: step }, buf.x, buf.f ?? gpu.dummy, buf.s ?? gpu.dummyOut, buf.y, buf.stats, buf.gammaBeta,
   ]);
   return { label, pipeline, bindGroup, groups: [o.rows, 1, 1] };
 }
@@ -189,7 +190,7 @@ export function normPartialBlocks(rows: number): number {
  */
 export function residualNormBackward(
   gpu: Gpu, label: string, o: ResidualNormOptions & { hasF: boolean }, step: GPUBuffer,
-  buf: { dy: Binding; s: Binding; stats: Binding; gamma: Binding; dres?: Binding; ds: Binding; df?: Binding; partial: Binding; dGammaBeta: Binding },
+  buf: { dy: Binding; s: Binding; stats: Binding; gammaBeta: Binding; dres?: Binding; ds: Binding; df?: Binding; partial: Binding; dGammaBeta: Binding },
 ): Dispatch[] {
   const p = o.hasF ? o.p ?? 0 : 0;
   if ((p > 0) !== !!buf.df) throw new Error(`${label}: df is needed exactly when f had dropout`);
@@ -199,7 +200,7 @@ export function residualNormBackward(
   ]));
   const blocks = normPartialBlocks(o.rows);
   const bindGroup = gpu.bindGroup(label, pipeline, [
-    { buffer: uniform }, { buffer: step }, buf.dy, buf.s, buf.stats, buf.gamma, buf.dres ?? gpu.dummy, buf.ds, buf.df ?? gpu.dummyOut, buf.partial,
+    { buffer: uniform }, { buffer: step }, buf.dy, buf.s, buf.stats, buf.gammaBeta, buf.dres ?? gpu.dummy, buf.ds, buf.df ?? gpu.dummyOut, buf.partial,
   ]);
   return [
     { label, pipeline, bindGroup, groups: [blocks, 1, 1] },

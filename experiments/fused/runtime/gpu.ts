@@ -194,6 +194,14 @@ export class Gpu {
   }
 }
 
+export interface BufferCopy {
+  readonly src: GPUBuffer;
+  readonly srcOffset: number;
+  readonly dst: GPUBuffer;
+  readonly dstOffset: number;
+  readonly bytes: number;
+}
+
 /** Records one step into a single encoder; `submit()` may split it into a few chunks. */
 export class StepRecorder {
   dispatches = 0;
@@ -231,9 +239,13 @@ export class StepRecorder {
     this.pass = this.encoder.beginComputePass();
   }
 
-  /** Ends the step: submits the last chunk. Returns dispatch/submit counts and host milliseconds. */
-  end(): { dispatches: number; submits: number; hostMs: number } {
+  /**
+   * Ends the step: submits the last chunk, with `copies` (e.g. the loss into a read-back staging
+   * buffer) recorded after the compute pass in the same encoder. Returns counts and host milliseconds.
+   */
+  end(copies: readonly BufferCopy[] = []): { dispatches: number; submits: number; hostMs: number } {
     this.pass.end();
+    for (const c of copies) this.encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
     this.gpu.device.queue.submit([this.encoder.finish()]);
     this.submits++;
     this.hostMs = performance.now() - this.started;
