@@ -155,7 +155,7 @@ export function positionsBackward(gpu: Gpu, label: string, o: EmbeddingOptions &
  * sums them in a fixed order). offsets [V + 1], order [rows]. Writes into the given arrays (the
  * memory plan's upload staging), allocating nothing when they are passed.
  */
-export function tokenIndex(ids: ArrayLike<number>, vocab: number, offsets = new Uint32Array(vocab + 1), order = new Uint32Array(ids.length)): { offsets: Uint32Array; order: Uint32Array } {
+export function tokenIndex(ids: ArrayLike<number>, vocab: number, offsets: Uint32Array = new Uint32Array(vocab + 1), order: Uint32Array = new Uint32Array(ids.length)): { offsets: Uint32Array; order: Uint32Array } {
   offsets.fill(0);
   for (let r = 0; r < ids.length; r++) {
     const id = ids[r];

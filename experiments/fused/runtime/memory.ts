@@ -35,9 +35,18 @@ export class MemoryPlan {
     return this.add(name, floats, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
   }
 
+  /** Declares and creates a buffer at once (plans built in one pass; call before `allocate()` seals it). */
+  alloc(name: string, floats: number, usage?: number): GPUBuffer {
+    this.add(name, floats, usage);
+    const d = this.decls.get(name)!;
+    const b = this.gpu.createBuffer(name, d.bytes, d.usage);
+    this.buffers.set(name, b);
+    return b;
+  }
+
   allocate(): this {
     if (this.allocated) throw new Error('memory plan allocated twice');
-    for (const [name, d] of this.decls) this.buffers.set(name, this.gpu.createBuffer(name, d.bytes, d.usage));
+    for (const [name, d] of this.decls) if (!this.buffers.has(name)) this.buffers.set(name, this.gpu.createBuffer(name, d.bytes, d.usage));
     this.allocated = true;
     return this;
   }
