@@ -402,17 +402,38 @@ export class FusedTransformer {
 
   /** Copies weights in (by tfjs name) and resets the optimizer; `get` returns each weight's values. */
   setWeights(get: (name: string) => ArrayLike<number>): void {
-    const slab = new Float32Array(this.slab.floats);
-    for (const [name, e] of this.params) {
-      const v = get(name);
-      if (v.length !== e.size) throw new Error(`weight ${name}: ${v.length} values, want ${e.size}`);
-      slab.set(v, e.offset);
-    }
-    this.gpu.write(this.plan.get('params'), slab);
+    this.writeSlab('params', get);
     const zeros = new Float32Array(this.slab.floats);
     this.gpu.write(this.plan.get('adam/m'), zeros);
     this.gpu.write(this.plan.get('adam/v'), zeros);
     this.t = 0;
+  }
+
+  private writeSlab(which: 'params' | 'adam/m' | 'adam/v', get: (name: string) => ArrayLike<number> | undefined): void {
+    const slab = new Float32Array(this.slab.floats);
+    for (const [name, e] of this.params) {
+      const v = get(name);
+      if (!v) throw new Error(`no ${which === 'params' ? 'weight' : `Adam ${which.slice(5)}`} for ${name}`);
+      if (v.length !== e.size) throw new Error(`${which} ${name}: ${v.length} values, want ${e.size}`);
+      slab.set(v, e.offset);
+    }
+    this.gpu.write(this.plan.get(which), slab);
+  }
+
+  /**
+   * Everything a resumed run needs, by the tfjs engine's weight names (the groups of a checkpoint:
+   * weights, Adam m, Adam v, and the step t): see experiments/train/checkpoint.ts.
+   */
+  async exportState(): Promise<{ t: number; weights: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array> }> {
+    return { t: this.t, weights: await this.readSlab('params'), m: await this.readSlab('adam/m'), v: await this.readSlab('adam/v') };
+  }
+
+  /** Restores exportState()'s result (or a tfjs checkpoint's tensors): the next step is t + 1. */
+  importState(state: { t: number; weights: ReadonlyMap<string, ArrayLike<number>>; m: ReadonlyMap<string, ArrayLike<number>>; v: ReadonlyMap<string, ArrayLike<number>> }): void {
+    this.writeSlab('params', (n) => state.weights.get(n));
+    this.writeSlab('adam/m', (n) => state.m.get(n));
+    this.writeSlab('adam/v', (n) => state.v.get(n));
+    this.t = state.t;
   }
 
   /** Reads a slab ('params', 'grads', 'adam/m', 'adam/v') back by weight name. Not for the steady state. */
