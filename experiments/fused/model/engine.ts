@@ -89,6 +89,8 @@ export class FusedTransformer {
   readonly stepParams: StepParams;
   /** Dispatches of one training step, in order. */
   readonly trainDispatches: Dispatch[] = [];
+  /** Forward with dropout (as training) + loss, no gradients. */
+  readonly trainLossDispatches: Dispatch[] = [];
   /** Forward + loss without gradients and without dropout (evaluation, parity tests). */
   readonly evalDispatches: Dispatch[] = [];
   /** Optimizer updates applied so far. */
@@ -292,6 +294,9 @@ export class FusedTransformer {
     ];
 
     buildForward(this.trainDispatches, config.dropout);
+    // The training forward's loss without gradients (same dropout masks as trainStep at the same step):
+    // gradient checks by finite differences through dropout.
+    this.trainLossDispatches.push(...this.trainDispatches, ...classifier(false));
     this.trainDispatches.push(...classifier(true));
     if (config.dropout > 0) buildForward(this.evalDispatches, 0);
     else this.evalDispatches.push(...this.trainDispatches.slice(0, this.trainDispatches.length - 2));
@@ -510,6 +515,14 @@ export class FusedTransformer {
     const [sum, nll] = await this.gpu.read(this.plan.get('loss/sums'), 0, 8);
     const logits = readLogits ? (await this.gpu.read(this.plan.get('logits'), 0, this.rowsD * this.tgtVocab * 4)).slice(0, this.rowsD * this.tgtVocab) : undefined;
     return { loss: sum / Math.max(this.tokens, 1), sumNll: nll, tokens: this.tokens, logits };
+  }
+
+  /** The training loss (dropout on, masks of step t + 1) of the current weights, without gradients. */
+  async trainingLoss(batch: FusedBatch): Promise<number> {
+    this.upload(batch, this.t + 1, 0, 0);
+    await this.gpu.run(this.trainLossDispatches);
+    const [sum] = await this.gpu.read(this.plan.get('loss/sums'), 0, 8);
+    return sum / Math.max(this.tokens, 1);
   }
 
   /** Forward + backward only (no update), for gradient tests: leaves the gradients in the 'grads' slab. */
