@@ -1,0 +1,274 @@
+/// <reference types="@webgpu/types" />
+/**
+ * Fused masked multi-head attention, §3.2.1 eq. (1) and §3.2.2 (Vaswani et al. 2017):
+ *   head_i = softmax(Q_i·K_iᵀ · scale + bias) · V_i,   scale = 1/sqrt(d_k) (or 1 without scaling)
+ * for all heads and sentences at once, reading the per-head column blocks of the projected Q, K, V
+ * directly and writing the concatenated heads ([rows, h·d_v], the input of W^O): no split/merge
+ * transposes. bias is the model's additive mask (experiments/model/layers.ts): −1e9 on padded keys
+ * (token id 0) plus −1e9 above the diagonal when causal (decoder self-attention, "masking out …
+ * illegal connections", §3.2.3), added in fp32 to the scaled logits exactly as the tfjs model does.
+ *
+ * Buffers (row-major; ld* are row strides and *_off element offsets, so Q, K, V may be column
+ * blocks of one fused projection buffer; a gradient buffer uses the layout of its input):
+ *   q    [B·t, ·] head h at columns q_off + h·d_k … + d_k     (query rows of sentence b: b·t … b·t + t)
+ *   k    [B·S, ·] head h at columns k_off + h·d_k
+ *   v    [B·S, ·] head h at columns v_off + h·d_v
+ *   kid  [B, S] i32 key token ids (0 = PAD)
+ *   o    [B·t, ·] head h at columns o_off + h·d_v
+ *   lse  [B, h, t] log-sum-exp of each softmax row (saved for the backward)
+ *   D    [B, h, t] rowsum(dO ⊙ O) (backward scratch)
+ * Forward: one workgroup per (query row, head, sentence). Backward (FlashAttention-2 style
+ * recomputation of P from lse, so probabilities are never stored): kernel 1 gives dQ and D per query
+ * row; kernel 2 gives dK, dV per key row by looping over the queries. Each output element is written
+ * by one thread in a fixed order: deterministic, no atomics. Lengths t, S ≤ 256, d_k, d_v ≤ 256.
+ */
+import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
+
+export const MAX_ATTENTION_LEN = 256;
+export const MAX_HEAD_DIM = 256;
+const WG = 64;
+
+const COMMON = /* wgsl */ `
+struct U {
+  B: u32, t: u32, S: u32, h: u32, dk: u32, dv: u32,
+  ldq: u32, ldk: u32, ldv: u32, ldo: u32, q_off: u32, k_off: u32, v_off: u32, o_off: u32,
+  scale: f32, causal: u32,
+}
+@group(0) @binding(0) var<uniform> u: U;
+var<workgroup> red: array<f32, ${WG}>;
+fn wg_sum(v: f32, tid: u32) -> f32 {
+  red[tid] = v;
+  workgroupBarrier();
+  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
+    if (tid < o) { red[tid] = red[tid] + red[tid + o]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+fn wg_max(v: f32, tid: u32) -> f32 {
+  red[tid] = v;
+  workgroupBarrier();
+  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
+    if (tid < o) { red[tid] = max(red[tid], red[tid + o]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+// The additive mask of layers.ts: paddingBias (−1e9 at PAD keys) + the look-ahead band (−1e9).
+fn mask_bias(b: u32, i: u32, j: u32) -> f32 {
+  var bias = 0.0;
+  if (kid[b * u.S + j] == 0) { bias = -1e9; }
+  if (u.causal != 0u && j > i) { bias = bias + -1e9; }
+  return bias;
+}
+fn qi(b: u32, i: u32, hh: u32) -> u32 { return u.q_off + (b * u.t + i) * u.ldq + hh * u.dk; }
+fn ki(b: u32, j: u32, hh: u32) -> u32 { return u.k_off + (b * u.S + j) * u.ldk + hh * u.dk; }
+fn vi(b: u32, j: u32, hh: u32) -> u32 { return u.v_off + (b * u.S + j) * u.ldv + hh * u.dv; }
+fn oi(b: u32, i: u32, hh: u32) -> u32 { return u.o_off + (b * u.t + i) * u.ldo + hh * u.dv; }
+fn row_id(b: u32, hh: u32, i: u32) -> u32 { return (b * u.h + hh) * u.t + i; }
+`;
+
+const FWD_WGSL = /* wgsl */ `
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> kid: array<i32>;
+@group(0) @binding(5) var<storage, read_write> o: array<f32>;
+@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+${COMMON}
+var<workgroup> qs: array<f32, ${MAX_HEAD_DIM}>;
+var<workgroup> ps: array<f32, ${MAX_ATTENTION_LEN}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = wid.x; let hh = wid.y; let b = wid.z; let tid = lid.x;
+  let q0 = qi(b, i, hh);
+  for (var c = tid; c < u.dk; c += ${WG}u) { qs[c] = q[q0 + c]; }
+  workgroupBarrier();
+  var mx = -3.0e38;
+  for (var j = tid; j < u.S; j += ${WG}u) {
+    let k0 = ki(b, j, hh);
+    var sdot = 0.0;
+    for (var c = 0u; c < u.dk; c++) { sdot = sdot + qs[c] * k[k0 + c]; }
+    let sc = sdot * u.scale + mask_bias(b, i, j);
+    ps[j] = sc;
+    mx = max(mx, sc);
+  }
+  let m = wg_max(mx, tid);
+  var sum = 0.0;
+  for (var j = tid; j < u.S; j += ${WG}u) {
+    let e = exp(ps[j] - m);
+    ps[j] = e;
+    sum = sum + e;
+  }
+  let l = wg_sum(sum, tid);
+  for (var j = tid; j < u.S; j += ${WG}u) { ps[j] = ps[j] / l; }
+  workgroupBarrier();
+  let o0 = oi(b, i, hh);
+  for (var c = tid; c < u.dv; c += ${WG}u) {
+    var acc = 0.0;
+    for (var j = 0u; j < u.S; j++) { acc = acc + ps[j] * v[vi(b, j, hh) + c]; }
+    o[o0 + c] = acc;
+  }
+  if (tid == 0u) { lse[row_id(b, hh, i)] = m + log(l); }
+}
+`;
+
+const BWD_Q_WGSL = /* wgsl */ `
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> kid: array<i32>;
+@group(0) @binding(5) var<storage, read> o: array<f32>;
+@group(0) @binding(6) var<storage, read> lse: array<f32>;
+@group(0) @binding(7) var<storage, read> dout: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dq: array<f32>;
+@group(0) @binding(9) var<storage, read_write> dd: array<f32>;
+${COMMON}
+var<workgroup> qs: array<f32, ${MAX_HEAD_DIM}>;
+var<workgroup> dos: array<f32, ${MAX_HEAD_DIM}>;
+var<workgroup> ds: array<f32, ${MAX_ATTENTION_LEN}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = wid.x; let hh = wid.y; let b = wid.z; let tid = lid.x;
+  let q0 = qi(b, i, hh);
+  let o0 = oi(b, i, hh);
+  for (var c = tid; c < u.dk; c += ${WG}u) { qs[c] = q[q0 + c]; }
+  var dacc = 0.0;
+  for (var c = tid; c < u.dv; c += ${WG}u) { dos[c] = dout[o0 + c]; dacc = dacc + dout[o0 + c] * o[o0 + c]; }
+  let D = wg_sum(dacc, tid); // also a barrier: qs, dos are ready
+  let L = lse[row_id(b, hh, i)];
+  for (var j = tid; j < u.S; j += ${WG}u) {
+    let k0 = ki(b, j, hh);
+    var sdot = 0.0;
+    for (var c = 0u; c < u.dk; c++) { sdot = sdot + qs[c] * k[k0 + c]; }
+    let p = exp(sdot * u.scale + mask_bias(b, i, j) - L);
+    let v0 = vi(b, j, hh);
+    var dp = 0.0;
+    for (var c = 0u; c < u.dv; c++) { dp = dp + dos[c] * v[v0 + c]; }
+    ds[j] = p * (dp - D);
+  }
+  workgroupBarrier();
+  for (var c = tid; c < u.dk; c += ${WG}u) {
+    var acc = 0.0;
+    for (var j = 0u; j < u.S; j++) { acc = acc + ds[j] * k[ki(b, j, hh) + c]; }
+    dq[q0 + c] = acc * u.scale;
+  }
+  if (tid == 0u) { dd[row_id(b, hh, i)] = D; }
+}
+`;
+
+const BWD_KV_WGSL = /* wgsl */ `
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> kid: array<i32>;
+@group(0) @binding(5) var<storage, read> lse: array<f32>;
+@group(0) @binding(6) var<storage, read> dd: array<f32>;
+@group(0) @binding(7) var<storage, read> dout: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(9) var<storage, read_write> dv: array<f32>;
+${COMMON}
+var<workgroup> ks: array<f32, ${MAX_HEAD_DIM}>;
+var<workgroup> vs: array<f32, ${MAX_HEAD_DIM}>;
+var<workgroup> ps: array<f32, ${MAX_ATTENTION_LEN}>;
+var<workgroup> ds: array<f32, ${MAX_ATTENTION_LEN}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let j = wid.x; let hh = wid.y; let b = wid.z; let tid = lid.x;
+  let k0 = ki(b, j, hh);
+  let v0 = vi(b, j, hh);
+  for (var c = tid; c < u.dk; c += ${WG}u) { ks[c] = k[k0 + c]; }
+  for (var c = tid; c < u.dv; c += ${WG}u) { vs[c] = v[v0 + c]; }
+  workgroupBarrier();
+  for (var i = tid; i < u.t; i += ${WG}u) {
+    let q0 = qi(b, i, hh);
+    var sdot = 0.0;
+    for (var c = 0u; c < u.dk; c++) { sdot = sdot + q[q0 + c] * ks[c]; }
+    let r = row_id(b, hh, i);
+    let p = exp(sdot * u.scale + mask_bias(b, i, j) - lse[r]);
+    let o0 = oi(b, i, hh);
+    var dp = 0.0;
+    for (var c = 0u; c < u.dv; c++) { dp = dp + dout[o0 + c] * vs[c]; }
+    ps[i] = p;
+    ds[i] = p * (dp - dd[r]);
+  }
+  workgroupBarrier();
+  for (var c = tid; c < u.dv; c += ${WG}u) {
+    var acc = 0.0;
+    for (var i = 0u; i < u.t; i++) { acc = acc + ps[i] * dout[oi(b, i, hh) + c]; }
+    dv[v0 + c] = acc;
+  }
+  for (var c = tid; c < u.dk; c += ${WG}u) {
+    var acc = 0.0;
+    for (var i = 0u; i < u.t; i++) { acc = acc + ds[i] * q[qi(b, i, hh) + c]; }
+    dk[k0 + c] = acc * u.scale;
+  }
+}
+`;
+
+export interface AttentionShapeOptions {
+  /** Sentences, query length, key length. */
+  readonly B: number;
+  readonly t: number;
+  readonly S: number;
+  readonly heads: number;
+  readonly dk: number;
+  readonly dv: number;
+  /** Multiply logits by 1/sqrt(d_k) (eq. 1); false is the ablation without it. */
+  readonly scale: boolean;
+  /** Look-ahead mask (decoder self-attention). */
+  readonly causal: boolean;
+  /** Row strides and element offsets of q, k, v, o (defaults: dense [rows, h·d] at offset 0). */
+  readonly ldq?: number;
+  readonly ldk?: number;
+  readonly ldv?: number;
+  readonly ldo?: number;
+  readonly qOffset?: number;
+  readonly kOffset?: number;
+  readonly vOffset?: number;
+  readonly oOffset?: number;
+}
+
+function attentionUniform(gpu: Gpu, label: string, o: AttentionShapeOptions): GPUBuffer {
+  if (o.t > MAX_ATTENTION_LEN || o.S > MAX_ATTENTION_LEN) throw new Error(`${label}: lengths ${o.t}, ${o.S} exceed ${MAX_ATTENTION_LEN}`);
+  if (o.dk > MAX_HEAD_DIM || o.dv > MAX_HEAD_DIM) throw new Error(`${label}: d_k ${o.dk} / d_v ${o.dv} exceed ${MAX_HEAD_DIM}`);
+  const hk = o.heads * o.dk;
+  const hv = o.heads * o.dv;
+  return gpu.uniform(`${label}/u`, packUniform([
+    ['u32', o.B], ['u32', o.t], ['u32', o.S], ['u32', o.heads], ['u32', o.dk], ['u32', o.dv],
+    ['u32', o.ldq ?? hk], ['u32', o.ldk ?? hk], ['u32', o.ldv ?? hv], ['u32', o.ldo ?? hv],
+    ['u32', o.qOffset ?? 0], ['u32', o.kOffset ?? 0], ['u32', o.vOffset ?? 0], ['u32', o.oOffset ?? 0],
+    ['f32', o.scale ? 1 / Math.sqrt(o.dk) : 1], ['u32', o.causal ? 1 : 0],
+  ]));
+}
+
+/** Forward: o = MultiHead attention context (before W^O), lse saved. One dispatch. */
+export function attentionForward(
+  gpu: Gpu, label: string, o: AttentionShapeOptions,
+  buf: { q: Binding; k: Binding; v: Binding; keyIds: Binding; out: Binding; lse: Binding },
+): Dispatch {
+  const pipeline = gpu.pipeline('attention_fwd', FWD_WGSL);
+  const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: attentionUniform(gpu, label, o) }, buf.q, buf.k, buf.v, buf.keyIds, buf.out, buf.lse]);
+  return { label, pipeline, bindGroup, groups: [o.t, o.heads, o.B] };
+}
+
+/**
+ * Backward: [dQ and D per query row, dK and dV per key row]. dq/dk/dv use the layouts of q/k/v,
+ * dOut that of out. `D` is [B, h, t] scratch.
+ */
+export function attentionBackward(
+  gpu: Gpu, label: string, o: AttentionShapeOptions,
+  buf: { q: Binding; k: Binding; v: Binding; keyIds: Binding; out: Binding; lse: Binding; dOut: Binding; D: Binding; dq: Binding; dk: Binding; dv: Binding },
+): Dispatch[] {
+  const uniform = { buffer: attentionUniform(gpu, label, o) };
+  const pq = gpu.pipeline('attention_bwd_q', BWD_Q_WGSL);
+  const pkv = gpu.pipeline('attention_bwd_kv', BWD_KV_WGSL);
+  return [
+    { label: `${label}/dq`, pipeline: pq, groups: [o.t, o.heads, o.B], bindGroup: gpu.bindGroup(`${label}/dq`, pq, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.out, buf.lse, buf.dOut, buf.dq, buf.D]) },
+    { label: `${label}/dkv`, pipeline: pkv, groups: [o.S, o.heads, o.B], bindGroup: gpu.bindGroup(`${label}/dkv`, pkv, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.lse, buf.D, buf.dOut, buf.dk, buf.dv]) },
+  ];
+}

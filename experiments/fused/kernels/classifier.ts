@@ -1,0 +1,104 @@
+/// <reference types="@webgpu/types" />
+/**
+ * Fused log-softmax + label-smoothed cross-entropy + its gradient (§5.4 "label smoothing of value
+ * ε_ls = 0.1"; llm.c fused_classifier): one workgroup per target token reads its logits row, writes
+ * the per-token loss, and overwrites the logits with dloss/dlogits. Probabilities are never stored.
+ *
+ * Conventions are those of experiments/train/loss.ts exactly:
+ *   q(k) = (1 − ε)·[k = y] + ε/K·[k ∈ S],  S = all V classes ('all', K = V, PyTorch's convention)
+ *                                          or every class but PAD = 0 ('non-pad', K = V − 1);
+ *   loss_token = −Σ_k q(k)·log p(k) = Σ_k q(k)·(lse − z_k);  PAD targets (id 0) contribute nothing;
+ *   batch loss = Σ loss_token / max(#non-pad targets, 1)  (the host knows the count: step.token_scale);
+ *   dz_k = token_scale·(p_k − q(k)) for non-pad targets, 0 for PAD targets.
+ * Also the unsmoothed NLL (lse − z_y) per token, for perplexity.
+ *
+ * Buffers: logits [N, V] (in: logits; out: gradient when `writeGrad`), targets [N] i32,
+ * rowLoss [N, 2] = (smoothed loss, NLL), 0 at PAD targets. Sum rowLoss with columnSum (2 columns).
+ */
+import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
+import { STEP_WGSL } from './common';
+import type { SmoothingSupport } from '../../train/loss';
+
+const WG = 256;
+
+const WGSL = /* wgsl */ `
+${STEP_WGSL}
+struct U { N: u32, V: u32, eps: f32, K: f32, all_classes: u32, write_grad: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(3) var<storage, read> targets: array<i32>;
+@group(0) @binding(4) var<storage, read_write> row_loss: array<f32>;
+var<workgroup> red: array<f32, ${WG}>;
+fn wg_reduce(v: f32, tid: u32, is_max: bool) -> f32 {
+  red[tid] = v;
+  workgroupBarrier();
+  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
+    if (tid < o) { red[tid] = select(red[tid] + red[tid + o], max(red[tid], red[tid + o]), is_max); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= u.N) { return; }
+  let tid = lid.x;
+  let base = row * u.V;
+  let y = targets[row];
+  let valid = y != 0;
+  let zy = logits[base + u32(y)];
+  var mx = -3.0e38;
+  var zs = 0.0;
+  for (var k = tid; k < u.V; k += ${WG}u) {
+    let z = logits[base + k];
+    mx = max(mx, z);
+    if (u.all_classes != 0u || k != 0u) { zs = zs + z; }
+  }
+  let m = wg_reduce(mx, tid, true);
+  let sum_s = wg_reduce(zs, tid, false);
+  var se = 0.0;
+  for (var k = tid; k < u.V; k += ${WG}u) { se = se + exp(logits[base + k] - m); }
+  let lse = m + log(wg_reduce(se, tid, false));
+  let sm = u.eps / u.K;
+  if (tid == 0u) {
+    let nll = lse - zy;
+    let loss = (1.0 - u.eps) * nll + sm * (u.K * lse - sum_s);
+    row_loss[2u * row] = select(0.0, loss, valid);
+    row_loss[2u * row + 1u] = select(0.0, nll, valid);
+  }
+  if (u.write_grad != 0u) {
+    let w = select(0.0, step.token_scale, valid);
+    for (var k = tid; k < u.V; k += ${WG}u) {
+      var q = 0.0;
+      if (u.all_classes != 0u || k != 0u) { q = sm; }
+      if (k == u32(y)) { q = q + (1.0 - u.eps); }
+      logits[base + k] = w * (exp(logits[base + k] - lse) - q);
+    }
+  }
+}
+`;
+
+export interface ClassifierOptions {
+  readonly N: number;
+  readonly vocab: number;
+  readonly labelSmoothing: number;
+  readonly smoothing?: SmoothingSupport;
+  /** Overwrite the logits with the gradient (training); false for evaluation. */
+  readonly writeGrad: boolean;
+}
+
+export function fusedClassifier(gpu: Gpu, label: string, o: ClassifierOptions, step: GPUBuffer, buf: { logits: Binding; targets: Binding; rowLoss: Binding }): Dispatch {
+  const eps = o.labelSmoothing;
+  if (!(eps >= 0 && eps < 1)) throw new RangeError(`label_smoothing must be in [0, 1), got ${eps}`);
+  const all = (o.smoothing ?? 'non-pad') === 'all';
+  const pipeline = gpu.pipeline('classifier', WGSL);
+  const uniform = gpu.uniform(`${label}/u`, packUniform([
+    ['u32', o.N], ['u32', o.vocab], ['f32', eps], ['f32', all ? o.vocab : o.vocab - 1], ['u32', all ? 1 : 0], ['u32', o.writeGrad ? 1 : 0],
+  ]));
+  const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: uniform }, { buffer: step }, buf.logits, buf.targets, buf.rowLoss]);
+  const gx = Math.min(o.N, 65535);
+  return { label, pipeline, bindGroup, groups: [gx, Math.ceil(o.N / gx), 1] };
+}

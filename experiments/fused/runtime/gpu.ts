@@ -1,0 +1,293 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The fused engine's runtime: one Dawn device, a pipeline cache keyed by kernel + override constants,
+ * counted buffer creation (so a test can assert that the steady state creates and destroys nothing),
+ * bind groups built once, and one command encoder per training step with a dispatch counter and
+ * host-time measurement. Read-back (mapAsync) is refused while a step is being recorded.
+ *
+ * Dawn comes from the `webgpu` npm package (dawn.node), created as experiments/backend.ts does.
+ */
+
+/** A binding: a whole buffer, or a byte range of one (offsets must be 256-byte aligned for storage). */
+export interface Slice {
+  readonly buffer: GPUBuffer;
+  readonly offset?: number;
+  readonly size?: number;
+}
+export type Binding = GPUBuffer | Slice;
+
+/** One recorded compute dispatch: everything built once, reused every step. */
+export interface Dispatch {
+  readonly label: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly groups: readonly [number, number, number];
+}
+
+export interface GpuFeatures {
+  /** The adapter offers WGSL subgroup operations (requested on the device when present). */
+  readonly subgroups: boolean;
+  readonly timestampQuery: boolean;
+}
+
+/** Scalar uniform field: every field is 4 bytes, so a WGSL struct of u32/i32/f32 matches this packing. */
+export type UniformField = ['u32' | 'i32' | 'f32', number];
+
+/** Packs 4-byte scalars in order, padded to 16 bytes (a WGSL uniform struct of scalars has this layout). */
+export function packUniform(fields: readonly UniformField[]): ArrayBuffer {
+  const bytes = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
+  const buf = new ArrayBuffer(bytes);
+  const view = new DataView(buf);
+  fields.forEach(([kind, value], i) => {
+    if (kind === 'f32') view.setFloat32(i * 4, value, true);
+    else if (kind === 'i32') view.setInt32(i * 4, value, true);
+    else view.setUint32(i * 4, value >>> 0, true);
+  });
+  return buf;
+}
+
+const STORAGE = 0x0080; // GPUBufferUsage.STORAGE
+const COPY_SRC = 0x0004;
+const COPY_DST = 0x0008;
+const UNIFORM = 0x0040;
+const MAP_READ = 0x0001;
+export const BufferUsage = { STORAGE, COPY_SRC, COPY_DST, UNIFORM, MAP_READ } as const;
+
+export class Gpu {
+  /** createBuffer calls made through this object (uniforms, plan buffers, staging, test buffers). */
+  buffersCreated = 0;
+  buffersDestroyed = 0;
+  pipelinesCompiled = 0;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private recording: StepRecorder | null = null;
+  /**
+   * Every buffer created and not destroyed, kept reachable from JS as a precaution: a buffer used only
+   * through a bind group (kernel uniforms) must not depend on how dawn.node ties wrapper lifetime to
+   * the native object (a collected GPU instance did crash lavapipe, see `owners`).
+   */
+  private readonly live = new Set<GPUBuffer>();
+  /**
+   * 16-byte storage buffers bound where a kernel variant does not use a binding (auto layouts need
+   * one): `dummy` for read-only bindings, `dummyOut` for writable ones (WebGPU rejects a dispatch that
+   * binds one buffer both writable and read-only).
+   */
+  readonly dummy: GPUBuffer;
+  readonly dummyOut: GPUBuffer;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly features: GpuFeatures,
+    readonly adapterDescription: string,
+    /** The Dawn instance and adapter: held so GC never frees the instance under a live device. */
+    private readonly owners: readonly unknown[] = [],
+  ) {
+    this.dummy = this.createBuffer('dummy', 16, STORAGE);
+    this.dummyOut = this.createBuffer('dummy-out', 16, STORAGE);
+  }
+
+  createBuffer(label: string, bytes: number, usage: number = STORAGE | COPY_SRC | COPY_DST): GPUBuffer {
+    this.buffersCreated++;
+    const buffer = this.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
+    this.live.add(buffer);
+    return buffer;
+  }
+
+  destroyBuffer(buffer: GPUBuffer): void {
+    this.buffersDestroyed++;
+    this.live.delete(buffer);
+    buffer.destroy();
+  }
+
+  /** A uniform buffer holding `data`, created once (a kernel instance's static parameters). */
+  uniform(label: string, data: ArrayBuffer): GPUBuffer {
+    const buf = this.createBuffer(label, data.byteLength, UNIFORM | COPY_DST);
+    this.device.queue.writeBuffer(buf, 0, data);
+    return buf;
+  }
+
+  /** Compiles (once per kernel name + constants) a compute pipeline with an automatic layout. */
+  pipeline(kernel: string, code: string, constants: Readonly<Record<string, number | boolean>> = {}): GPUComputePipeline {
+    const keys = Object.keys(constants).sort();
+    const key = `${kernel}|${keys.map((k) => `${k}=${Number(constants[k])}`).join(',')}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ label: kernel, code });
+      const numeric: Record<string, number> = {};
+      for (const k of keys) numeric[k] = Number(constants[k]);
+      p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: numeric } });
+      this.pipelines.set(key, p);
+      this.pipelinesCompiled++;
+    }
+    return p;
+  }
+
+  /** Bind group for group 0 of `pipeline`; binding i gets bindings[i]. Built once per kernel instance. */
+  bindGroup(label: string, pipeline: GPUComputePipeline, bindings: readonly Binding[]): GPUBindGroup {
+    return this.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      // dawn.node reads an explicit `size: undefined` as a size (crashes lavapipe): leave it out instead.
+      entries: bindings.map((b, i) => ({
+        binding: i,
+        resource: 'buffer' in b ? (b.size === undefined ? { buffer: b.buffer, offset: b.offset ?? 0 } : { buffer: b.buffer, offset: b.offset ?? 0, size: b.size }) : { buffer: b },
+      })),
+    });
+  }
+
+  /** Uploads `data` into `buffer` at `byteOffset` (queue.writeBuffer: no buffer is created). */
+  write(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Starts recording a step: one command encoder, one compute pass. */
+  beginStep(): StepRecorder {
+    if (this.recording) throw new Error('a step is already being recorded');
+    this.recording = new StepRecorder(this, () => (this.recording = null));
+    return this.recording;
+  }
+
+  get inStep(): boolean {
+    return this.recording !== null;
+  }
+
+  /**
+   * Copies `bytes` from `src` at `offset` into `staging` (a MAP_READ|COPY_DST buffer from the memory plan)
+   * and maps it. Only between steps: a read-back inside a step would stall the pipeline.
+   */
+  async readInto(staging: GPUBuffer, src: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+    if (this.recording) throw new Error('read-back inside a step: finish the step first');
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(src, offset, staging, 0, bytes);
+    this.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(MAP_READ, 0, bytes);
+    const out = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    return out;
+  }
+
+  /** Test/debug read-back: creates (and destroys) a staging buffer. Not for the steady state. */
+  async read(src: GPUBuffer, offset = 0, bytes = src.size - offset): Promise<Float32Array> {
+    const staging = this.createBuffer('readback', bytes, MAP_READ | COPY_DST);
+    try {
+      return new Float32Array(await this.readInto(staging, src, offset, Math.ceil(bytes / 4) * 4));
+    } finally {
+      this.destroyBuffer(staging);
+    }
+  }
+
+  /** Test helper: a storage buffer with `data` in it. */
+  upload(label: string, data: Float32Array | Int32Array | Uint32Array): GPUBuffer {
+    const buf = this.createBuffer(label, data.byteLength);
+    this.write(buf, data);
+    return buf;
+  }
+
+  /** Test helper: records `dispatches` as one step, submits, waits for the queue; throws on a validation error. */
+  async run(dispatches: readonly Dispatch[]): Promise<void> {
+    this.device.pushErrorScope('validation');
+    const step = this.beginStep();
+    step.recordAll(dispatches);
+    step.end();
+    const error = await this.device.popErrorScope();
+    if (error) throw new Error(`WebGPU validation: ${error.message}`);
+    await this.device.queue.onSubmittedWorkDone();
+  }
+}
+
+export interface BufferCopy {
+  readonly src: GPUBuffer;
+  readonly srcOffset: number;
+  readonly dst: GPUBuffer;
+  readonly dstOffset: number;
+  readonly bytes: number;
+}
+
+/** Records one step into a single encoder; `submit()` may split it into a few chunks. */
+export class StepRecorder {
+  dispatches = 0;
+  submits = 0;
+  private encoder: GPUCommandEncoder;
+  private pass: GPUComputePassEncoder;
+  private readonly started = performance.now();
+  private hostMs = 0;
+
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly onEnd: () => void,
+  ) {
+    this.encoder = gpu.device.createCommandEncoder();
+    this.pass = this.encoder.beginComputePass();
+  }
+
+  record(d: Dispatch): void {
+    this.pass.setPipeline(d.pipeline);
+    this.pass.setBindGroup(0, d.bindGroup);
+    this.pass.dispatchWorkgroups(d.groups[0], d.groups[1], d.groups[2]);
+    this.dispatches++;
+  }
+
+  recordAll(ds: readonly Dispatch[]): void {
+    for (const d of ds) this.record(d);
+  }
+
+  /** Submits what was recorded so far and opens a fresh encoder (for overlapping host and GPU). */
+  submit(): void {
+    this.pass.end();
+    this.gpu.device.queue.submit([this.encoder.finish()]);
+    this.submits++;
+    this.encoder = this.gpu.device.createCommandEncoder();
+    this.pass = this.encoder.beginComputePass();
+  }
+
+  /**
+   * Ends the step: submits the last chunk, with `copies` (e.g. the loss into a read-back staging
+   * buffer) recorded after the compute pass in the same encoder. Returns counts and host milliseconds.
+   */
+  end(copies: readonly BufferCopy[] = []): { dispatches: number; submits: number; hostMs: number } {
+    this.pass.end();
+    for (const c of copies) this.encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
+    this.gpu.device.queue.submit([this.encoder.finish()]);
+    this.submits++;
+    this.hostMs = performance.now() - this.started;
+    this.onEnd();
+    return { dispatches: this.dispatches, submits: this.submits, hostMs: this.hostMs };
+  }
+}
+
+let shared: Promise<Gpu> | null = null;
+
+/**
+ * The process's Dawn device (created on first use), with the adapter's storage limits and `subgroups`
+ * when the adapter has it. Throws a one-line reason when no adapter exists.
+ */
+export function acquireGpu(): Promise<Gpu> {
+  shared ??= (async () => {
+    const dawn = (await import('webgpu')) as unknown as { create(flags: string[]): GPU; globals: Record<string, unknown> };
+    const g = globalThis as unknown as Record<string, unknown>;
+    if (!g.GPUBufferUsage) Object.assign(globalThis, dawn.globals);
+    const gpu = dawn.create([]);
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) throw new Error('no WebGPU adapter (no Vulkan/Metal/D3D12 device found)');
+    const has = (f: string) => adapter.features.has(f);
+    const requiredFeatures = (['subgroups', 'timestamp-query'] as const).filter(has) as GPUFeatureName[];
+    const l = adapter.limits;
+    const device = await adapter.requestDevice({
+      requiredFeatures,
+      requiredLimits: {
+        maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+        maxBufferSize: l.maxBufferSize,
+      },
+    });
+    device.addEventListener('uncapturederror', (e) => {
+      console.error(`WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
+    });
+    const info = adapter.info;
+    const description = [info.description || info.device, info.vendor].filter(Boolean).join(', ');
+    return new Gpu(device, { subgroups: has('subgroups'), timestampQuery: has('timestamp-query') }, description, [gpu, adapter]);
+  })();
+  return shared;
+}
