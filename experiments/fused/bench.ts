@@ -5,7 +5,7 @@
  * Not a benchmark of record (those go through `npm run bench engine`).
  * Usage: npx tsx experiments/fused/bench.ts [A|B] [steps] [--profile]
  */
-import type { ModelConfig } from '../spec';
+import type { ModelConfig } from '../../contract/spec';
 import { acquireGpu } from './runtime/gpu';
 import { FusedTransformer } from './model/engine';
 

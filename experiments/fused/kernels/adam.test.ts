@@ -6,7 +6,7 @@ import { SlabLayout } from '../runtime/memory';
 import { StepParams } from './common';
 import { adamStepScalars, adamUpdate, gradNorm, NORM_PARTS } from './adam';
 import { Adam, clipByGlobalNorm } from '../../train/optimizer';
-import { expectClose, randn } from '../test/helpers';
+import { expectClose, randn } from '../../../test/support/fused';
 
 describe('flat-slab Adam and global gradient norm', () => {
   for (const clipNorm of [0, 1.5]) {

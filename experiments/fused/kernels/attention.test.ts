@@ -1,7 +1,7 @@
 import { describe, it } from 'vitest';
 import { acquireGpu } from '../runtime/gpu';
 import { attentionBackward, attentionForward, type AttentionShapeOptions } from './attention';
-import { dot, expectClose, finiteDiff, randn } from '../test/helpers';
+import { dot, expectClose, finiteDiff, randn } from '../../../test/support/fused';
 
 /**
  * Float64 reference with the tfjs model's masking (layers.ts): logits·scale + (−1e9 at PAD keys) +

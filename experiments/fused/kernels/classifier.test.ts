@@ -7,7 +7,7 @@ import { StepParams } from './common';
 import { fusedClassifier } from './classifier';
 import { columnSum } from './matmul';
 import { labelSmoothedCrossEntropy, sumNegativeLogLikelihood, type SmoothingSupport } from '../../train/loss';
-import { expectClose, randn } from '../test/helpers';
+import { expectClose, randn } from '../../../test/support/fused';
 
 describe('fused classifier (log-softmax + label-smoothed cross-entropy + gradient)', () => {
   const cases: [number, SmoothingSupport][] = [[0.1, 'non-pad'], [0.1, 'all'], [0, 'non-pad']];

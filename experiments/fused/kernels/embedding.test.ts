@@ -3,7 +3,7 @@ import { acquireGpu } from '../runtime/gpu';
 import { dropoutScale, StepParams } from './common';
 import { embeddingBackward, embeddingForward, positionsBackward, tokenIndex } from './embedding';
 import { sinusoidalTable } from '../../model/positional';
-import { dot, expectClose, finiteDiff, randn } from '../test/helpers';
+import { dot, expectClose, finiteDiff, randn } from '../../../test/support/fused';
 
 const SEED = 99;
 const STEP = 3;

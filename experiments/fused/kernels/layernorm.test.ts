@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { acquireGpu } from '../runtime/gpu';
 import { dropoutScale, StepParams } from './common';
 import { LAYER_NORM_EPS, normPartialBlocks, residualNormBackward, residualNormForward } from './layernorm';
-import { dot, expectClose, finiteDiff, randn } from '../test/helpers';
+import { dot, expectClose, finiteDiff, randn } from '../../../test/support/fused';
 
 const SEED = 1234;
 const STEP = 7;

@@ -1,7 +1,7 @@
 import { describe, it } from 'vitest';
 import { acquireGpu } from '../runtime/gpu';
 import { columnSum, matmul } from './matmul';
-import { cpuMatmul, dot, expectClose, finiteDiff, randn } from '../test/helpers';
+import { cpuMatmul, dot, expectClose, finiteDiff, randn } from '../../../test/support/fused';
 
 // fp32 GPU sums of K ≤ 70 products of N(0,1) values against a float64 reference: |error| ≲ K·2^-24·Σ|a·b|,
 // well under 1e-4 absolute for these sizes.

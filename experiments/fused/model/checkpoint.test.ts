@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '@tensorflow/tfjs'; // gradient registrations (Reshape …), as train/loss.test.ts does
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RunConfig } from '../../spec';
+import type { RunConfig } from '../../../contract/spec';
 import { createModel } from '../../model/transformer';
-import { randomBatch, tinyConfig, useBackend } from '../../model/test-utils';
+import { randomBatch, tinyConfig, useBackend } from '../../../test/support/model';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../../train/checkpoint';
 import { Trainer } from '../../train/loop';
 import { acquireGpu } from '../runtime/gpu';

@@ -6,11 +6,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs'; // gradient registrations (Reshape …), as train/loss.test.ts does
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../../spec';
+import type { ModelConfig } from '../../../contract/spec';
 import { labelSmoothedCrossEntropy, type SmoothingSupport } from '../../train/loss';
 import { Adam, clipByGlobalNorm } from '../../train/optimizer';
 import { createModel } from '../../model/transformer';
-import { int2d, randomBatch, tinyConfig, useBackend } from '../../model/test-utils';
+import { int2d, randomBatch, tinyConfig, useBackend } from '../../../test/support/model';
 import { acquireGpu } from '../runtime/gpu';
 import { FusedTransformer, type FusedBatch } from './engine';
 

@@ -22,7 +22,7 @@
  * Pre-norm: x is the residual stream s_{j−1}, LN the *next* sub-layer's norm (or the stack's final
  * norm), y_j the next sub-layer's normalized input; one extra LN (no f) normalizes the embeddings.
  */
-import type { ModelConfig } from '../../spec';
+import type { ModelConfig } from '../../../contract/spec';
 import { attentionNames, embeddingNames, parameterSpecs } from '../../model/params';
 import { MAX_LEARNED_POSITIONS, sinusoidalTable } from '../../model/positional';
 import type { SmoothingSupport } from '../../train/loss';

@@ -3,7 +3,7 @@
  * finite differences, and a closeness check that reports the worst element.
  */
 import { expect } from 'vitest';
-import { mulberry32 } from '../../train/rng';
+import { mulberry32 } from '../../experiments/seeding';
 
 export function randn(n: number, seed: number, scale = 1): Float32Array {
   const r = mulberry32(seed);
