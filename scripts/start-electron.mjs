@@ -24,7 +24,7 @@ const bin = electronBinary();
 if (!bin) {
   console.log('Electron\'s binary is not installed here, so the desktop window cannot open.');
   console.log('Same UI in a browser:   npx ablate serve --db ablate.sqlite   (then open the printed URL)');
-  console.log('On a remote machine:    npx ablate serve --db ablate.sqlite --host 0.0.0.0 --token <secret>   (or an SSH tunnel to 127.0.0.1)');
+  console.log('On a remote machine:    ABLATE_TOKEN=<secret> npx ablate serve --db ablate.sqlite --host 0.0.0.0   (or an SSH tunnel to 127.0.0.1)');
   console.log('To install Electron:    node node_modules/electron/install.js   (needs access to Electron\'s download host)');
   process.exit(1);
 }
