@@ -66,6 +66,8 @@ interface ActiveRun {
   killTimer: NodeJS.Timeout | null;
   /** Last lines of stderr: the reason when the process dies without saying why. */
   stderrTail: string[];
+  /** The checkpoint step offered to the process (it may fall back to an older one that verifies). */
+  readonly offeredStep: number | null;
   exited: Promise<void>;
 }
 
@@ -312,6 +314,7 @@ export class Scheduler {
       stopReason: null,
       killTimer: null,
       stderrTail: [],
+      offeredStep: resumeFrom?.step ?? null,
       exited: new Promise((r) => (resolveExit = r)),
     };
     this.active.set(run.id, live);
@@ -351,6 +354,8 @@ export class Scheduler {
   // ---- how a run ends ----
 
   private onMessage(live: ActiveRun, m: RunToParent): void {
+    if (m.type === 'ready' && live.offeredStep !== null && m.startStep !== live.offeredStep)
+      this.opts.log?.(`${live.label} resumed from step ${m.startStep} instead: the checkpoint of step ${live.offeredStep} did not verify (the run's log says why)`);
     const ending = live.recorder.receive(m);
     if (ending) this.end(live, ending);
   }
