@@ -1,6 +1,7 @@
 /** The presets shipped with the workbench, by name (`ablate run quick`, the UI's preset list). */
 import { quick } from './quick';
 import { table3Mini } from './table3-mini';
+import { table3Multi30k } from './table3-multi30k';
 
 export interface Preset {
   readonly name: string;
@@ -9,7 +10,7 @@ export interface Preset {
   readonly yaml: string;
 }
 
-export const PRESETS: readonly Preset[] = [quick, table3Mini];
+export const PRESETS: readonly Preset[] = [quick, table3Mini, table3Multi30k];
 
 export function findPreset(name: string): Preset | undefined {
   return PRESETS.find((p) => p.name === name);

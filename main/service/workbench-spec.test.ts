@@ -4,8 +4,10 @@
  * holds rows (A)–(E) of Table 3 of "Attention Is All You Need", each changing only what the
  * paper's row changes.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { specWarnings } from '../../contract/spec-warnings';
+import { learnedPositionProblems } from '../../experiments/data/positions';
 import { describe, expect, it } from 'vitest';
 import { PRESETS, findPreset } from '../../experiments/presets';
 import { SpecError } from '../../contract/spec';
@@ -51,7 +53,7 @@ describe('spec files', () => {
 
   it('looks up presets by name and lists them when the name is unknown', () => {
     expect(loadSpecArg('quick').source).toBe('preset quick');
-    expect(() => loadSpecArg('no-such-preset')).toThrow('no-such-preset: no such spec file or preset (presets: quick, table3-mini)');
+    expect(() => loadSpecArg('no-such-preset')).toThrow('no-such-preset: no such spec file or preset (presets: quick, table3-mini, table3-multi30k)');
   });
 
   it('swaps in a corpus folder for --corpus, and names a missing file', () => {
@@ -76,8 +78,9 @@ describe('presets', () => {
     expect(new Set(runs.map((r) => r.config.seed)).size).toBe(1);
   });
 
-  it('table3-mini has rows A–E, each changing only the fields its row of Table 3 changes', () => {
-    const preset = findPreset('table3-mini')!;
+  for (const name of ['table3-mini', 'table3-multi30k'])
+  it(`${name} has rows A–E, each changing only the fields its row of Table 3 changes`, () => {
+    const preset = findPreset(name)!;
     const runs = expandLoaded({ spec: parseSpecText(preset.yaml), specDir: null });
     const base = runs[0].config.model;
     // The paper's base model has h·d_k = d_model and d_ff = 4·d_model; the mini base keeps both ratios.
@@ -85,7 +88,7 @@ describe('presets', () => {
     expect(base.d_ff).toBe(4 * base.d_model);
     const allowed: Record<string, string[]> = { A: ['heads', 'd_k', 'd_v'], B: ['d_k'], C: ['layers', 'd_ff', 'd_model'], D: ['dropout', 'label_smoothing'], E: ['positional'] };
     const rows = new Set<string>();
-    for (const run of runs.slice(1)) {
+    for (const run of runs.filter((r) => r.config.variant !== 'base')) {
       const row = /^\(([A-E])\)/.exec(run.config.variant)?.[1];
       expect(row, run.config.variant).toBeDefined();
       rows.add(row!);
@@ -96,5 +99,16 @@ describe('presets', () => {
     expect([...rows].sort()).toEqual(['A', 'B', 'C', 'D', 'E']);
     expect(runs.find((r) => r.config.variant.startsWith('(E)'))!.config.model.positional).toBe('learned');
     expect(new Set(runs.map((r) => r.hash)).size).toBe(runs.length);
+  });
+
+  it('table3-multi30k reads ../shared/data/multi30k in place, three seeds, checkpoint averaging, and its learned-position row fits every dev/test sentence', () => {
+    const runs = expandLoaded(loadSpecArg('table3-multi30k'));
+    const base = runs[0].config;
+    expect(base.data.corpus?.test).toEqual([resolve('../shared/data/multi30k/test.en'), resolve('../shared/data/multi30k/test.de')]);
+    expect(new Set(runs.map((r) => r.config.seed))).toEqual(new Set([1, 2, 3]));
+    expect(runs).toHaveLength(16 * 3);
+    expect(base.train.average_last).toBe(5);
+    expect(specWarnings(runs)).toEqual([]);
+    if (existsSync(resolve('../shared/data/multi30k/test.en'))) expect(learnedPositionProblems(runs)).toEqual([]);
   });
 });
