@@ -121,7 +121,7 @@ function trainCurve(db: string, id: number): Curve {
 
 const SPECS = {
   toy: (name: string) => toySpec({ name, steps: 300, checkpointEvery: 20 }),
-  real: (name: string) => tinySpec({ name, steps: 60, eval: 20, checkpoint: 20, dropout: 0 }),
+  real: (name: string) => tinySpec({ name, steps: 100, eval: 20, checkpoint: 20, dropout: 0 }),
 };
 const INTERVAL = { toy: 20, real: 20 };
 const references = new Map<'toy' | 'real', Curve>();
@@ -250,7 +250,7 @@ function checkpointFault(name: string, damage: (path: string) => void, says: Reg
       const q = await freshQueue('real');
       const w = ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env);
       await until(() => (latestCheckpoint(q.db, 1)?.step ?? 0) >= INTERVAL.real, 180_000, 'a first checkpoint');
-      await sleep(rng() * 1500);
+      await sleep(rng() * 600);
       w.kill('SIGTERM');
       await w.done;
       const latest = latestCheckpoint(q.db, 1);
@@ -294,7 +294,18 @@ const fullCheckpointDisk: Fault = {
       rmSync(filler);
       const again = await ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env).done;
       const named = /no space left on device|ENOSPC/i.test(first.stderr);
-      const problem = parked === 'done' ? undefined : parked !== 'interrupted' ? `run was ${parked} after the disk filled` : !named ? 'no line naming the full disk' : again.code !== 0 ? `worker exited ${again.code}` : undefined;
+      const problem =
+        parked === 'done'
+          ? undefined
+          : parked !== 'interrupted'
+            ? `run was ${parked} after the disk filled`
+            : !named
+              ? 'no line naming the full disk'
+              : first.code === 0 || first.stderr.includes('queue empty')
+                ? 'the first worker claimed an empty queue'
+                : again.code !== 0
+                  ? `worker exited ${again.code}`
+                  : undefined;
       return judge('toy', q.db, atFault, resumedStep(again.stderr) ?? 0, problem);
     });
   },

@@ -39,7 +39,12 @@ export function register(program: Command): void {
         const runs = await wb.listRuns();
         const count = (s: string) => runs.filter((r) => r.state === s).length;
         const failedNow = runs.filter((r) => r.state === 'failed' && !failedBefore.has(r.id));
-        progress.log(`worker: queue empty (${count('done')} done, ${count('failed')} failed, ${count('cancelled')} cancelled, ${count('queued')} queued)`);
+        // Runs parked by a full checkpoint disk stay interrupted: the queue is not done.
+        const parked = runs.filter((r) => r.state === 'interrupted');
+        if (parked.length) {
+          progress.log(`worker: stopped with ${parked.length} run(s) interrupted (${parked.map((r) => r.id).join(', ')}): they resume with \`ablate worker\` once the problem in their log is fixed`);
+          process.exitCode = 1;
+        } else progress.log(`worker: queue empty (${count('done')} done, ${count('failed')} failed, ${count('cancelled')} cancelled, ${count('queued')} queued)`);
         if (failedNow.length) {
           progress.log(`worker: ${failedNow.length} run(s) failed: ${failedNow.map((r) => r.id).join(', ')} (\`ablate retry RUN\` resumes one)`);
           process.exitCode = 1;
