@@ -15,6 +15,21 @@ const experimentId = z.number({ error: 'experiment id must be a positive integer
 /** A spec is a text file a person writes; 1 MB is far beyond any real one and bounds parse work. */
 const specText = z.string({ error: 'spec must be text' }).max(1_000_000, 'spec is longer than 1 MB');
 
+const slurmWord = z.string().min(1).max(200).regex(/^[^\n\0]*$/, 'no control characters');
+/** Where queued runs train; the Slurm fields mirror `ablate queue --executor slurm …`. */
+const executorChoice = z.discriminatedUnion('name', [
+  z.strictObject({ name: z.literal('local') }),
+  z.strictObject({
+    name: z.literal('slurm'),
+    clusterRoot: z.string().min(1).max(4096).regex(/^\//, 'the cluster root must be an absolute path'),
+    partition: slurmWord.optional(),
+    gres: slurmWord.optional(),
+    time: slurmWord.optional(),
+    maxParallel: z.number().int().min(1).max(10_000).optional(),
+    sbatchArgs: z.array(slurmWord.regex(/^-/, 'each sbatch argument is one option starting with -')).max(50).optional(),
+  }),
+], { error: 'executor must be {name: "local"} or {name: "slurm", clusterRoot, …}' });
+
 /** Each method's positional arguments as a tuple schema; optional trailing arguments may be omitted. */
 export const API_SCHEMAS = {
   listPresets: z.tuple([]),
@@ -25,6 +40,7 @@ export const API_SCHEMAS = {
       .strictObject({
         force: z.boolean({ error: 'force must be true or false' }).optional(),
         backend: z.enum(BACKENDS, { error: `backend must be one of ${BACKENDS.join(', ')}` }).optional(),
+        executor: executorChoice.optional(),
       })
       .optional(),
   ]),

@@ -3,7 +3,7 @@
  * One definition imported by main (implementation, IPC and WebSocket edges), preload
  * (contextBridge) and the renderer. Browser-safe: types and the method list only.
  */
-import type { ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, SampleRow } from './rows';
+import type { ExecutorChoice, ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, SampleRow } from './rows';
 
 export type { ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, SampleRow, RunState } from './rows';
 
@@ -180,7 +180,8 @@ export interface WorkbenchApi {
   /** Validates a spec (YAML or JSON text) and expands it, without queueing anything. */
   previewSpec(text: string): Promise<SpecPreview>;
   /** Validates and queues; nothing is queued when the spec is invalid (rejects with the issues). */
-  enqueueSpec(text: string, options?: { readonly force?: boolean; readonly backend?: string }): Promise<EnqueueResult>;
+  /** `executor`: where the runs train (default local); a Slurm choice is checked (sbatch, cluster root, partition) before anything is queued. */
+  enqueueSpec(text: string, options?: { readonly force?: boolean; readonly backend?: string; readonly executor?: ExecutorChoice }): Promise<EnqueueResult>;
   listExperiments(): Promise<readonly ExperimentRow[]>;
   listRuns(filter?: { readonly experimentId?: number }): Promise<readonly RunRow[]>;
   getRun(runId: number): Promise<RunRow | null>;

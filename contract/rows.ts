@@ -49,6 +49,45 @@ export interface RunRow {
   readonly finishedAt: number | null;
   /** Final metrics (split 'final'), by name. */
   readonly metrics: Readonly<Record<string, number>>;
+  /** Where a cluster run runs (Slurm job, node, attempt); absent or null for a local run. */
+  readonly cluster?: ClusterFacts | null;
+}
+
+/** The executors a run may be queued on: this machine's scheduler, or a Slurm cluster. */
+export const EXECUTORS = ['local', 'slurm'] as const;
+export type ExecutorName = (typeof EXECUTORS)[number];
+
+/** How a run is submitted to Slurm (`ablate queue --executor slurm …`), stored with the run. */
+export interface SlurmOptions {
+  /** Absolute path of the cluster root on the shared filesystem (the same path on the nodes and here). */
+  readonly clusterRoot: string;
+  readonly partition?: string;
+  /** e.g. gpu:1 */
+  readonly gres?: string;
+  /** Slurm time limit, e.g. 4:00:00 */
+  readonly time?: string;
+  /** Cluster runs in flight at once (each holds one of the worker's slots while queued or running on the cluster). */
+  readonly maxParallel?: number;
+  /** More sbatch options, each one word starting with '-'. */
+  readonly sbatchArgs?: readonly string[];
+}
+
+/** Where queued runs train: `local` (this machine's scheduler, the default) or a Slurm cluster. */
+export type ExecutorChoice = { readonly name: 'local' } | ({ readonly name: 'slurm' } & SlurmOptions);
+
+/** What the desktop knows of a cluster run: from squeue/scontrol, reconciled with the events. */
+export interface ClusterFacts {
+  readonly executor: 'slurm';
+  /** How scontrol/scancel name the current job (`<array>_<task>`); null until submitted. */
+  readonly jobId: string | null;
+  /** Node the current attempt runs (or ran) on; null while pending. */
+  readonly node: string | null;
+  /** Requeues of the current job (SLURM_RESTART_COUNT), 0 for the first attempt. */
+  readonly attempt: number;
+  /** Slurm's state of the job (PENDING, RUNNING, …) when last polled; null until submitted. */
+  readonly slurmState: string | null;
+  /** Why it waits or ended (BeginTime, Resources, …). */
+  readonly reason: string | null;
 }
 
 export interface MetricRow {

@@ -44,7 +44,7 @@ describe('opening', () => {
     expect(raw.pragma('user_version', { simple: true })).toBe(LATEST_VERSION);
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     const tables = (raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-    expect(tables).toEqual(['checkpoints', 'commands', 'experiment_runs', 'experiments', 'hypotheses', 'logs', 'metrics', 'runs', 'samples', 'settings']);
+    expect(tables).toEqual(['checkpoints', 'commands', 'experiment_runs', 'experiments', 'hypotheses', 'ingest_offsets', 'logs', 'metrics', 'run_executors', 'runs', 'samples', 'settings']);
     raw.close();
     // Connection-level settings are checked on the store's own connection through their effects:
     // a run for a missing experiment violates the foreign key.

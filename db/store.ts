@@ -16,7 +16,7 @@ import { METRIC_SPLITS } from '../contract/metrics';
 import { UserError } from '../contract/errors';
 import type { BackendName } from '../contract/backends';
 import { MIGRATIONS, type Migration } from './migrations';
-import type { CheckpointRow, ExperimentRow, LogRow, MetricRow, MetricSeries, RunOutputs, RunRow, RunState, SampleRow } from '../contract/rows';
+import type { CheckpointRow, ClusterFacts, ExperimentRow, LogRow, MetricRow, MetricSeries, RunOutputs, RunRow, RunState, SampleRow, SlurmOptions } from '../contract/rows';
 
 /** A database written by a newer version of the workbench: refused rather than misread. */
 export class StoreVersionError extends UserError {
@@ -138,7 +138,53 @@ export interface Store {
   getLogs(runId: number): LogRow[];
   getSetting(key: string): string | undefined;
   setSetting(key: string, value: string): void;
+
+  // ---- cluster runs (migration 5) ----
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T;
+  /** Marks a run as queued on Slurm with these options; `runKey` names its folder under the cluster root. */
+  setRunExecutor(runId: number, executor: 'slurm', options: SlurmOptions, runKey: string): void;
+  getRunExecutor(runId: number): RunExecutorRow | undefined;
+  /** What squeue/scontrol said of the run's current job (and which submission it is). */
+  updateClusterFacts(runId: number, patch: Partial<ClusterFactsPatch>): void;
+  /** The byte offset up to which an events file is ingested (0 when never read). */
+  ingestOffset(path: string): number;
+  setIngestOffset(runId: number, path: string, offset: number): void;
+  /** Every events file of a run with its ingested offset. */
+  listIngestOffsets(runId: number): { path: string; offset: number }[];
+  /** Samples ingested from an events file, each keyed `<key>#<i>`: a key already stored is skipped. */
+  addSamplesKeyed(runId: number, step: number, samples: readonly SampleTranslation[], key: string): void;
+  /** A log line ingested from an events file, at its written time; a key already stored is skipped. */
+  addLogKeyed(runId: number, time: number, level: LogRow['level'], text: string, key: string): void;
+  /** A checkpoint ingested from an events file, at its written time; an existing (run, step) is kept. */
+  addCheckpointOnce(runId: number, step: number, path: string, time: number): void;
 }
+
+/** A cluster run's executor row (run_executors). */
+export interface RunExecutorRow {
+  readonly runId: number;
+  readonly executor: 'slurm';
+  readonly options: SlurmOptions;
+  readonly runKey: string;
+  readonly submissionId: string | null;
+  readonly jobId: string | null;
+  readonly node: string | null;
+  readonly attempt: number;
+  readonly slurmState: string | null;
+  readonly reason: string | null;
+}
+
+/** What a poll (or a submission) changes of a cluster run's row. */
+export type ClusterFactsPatch = Pick<RunExecutorRow, 'submissionId' | 'jobId' | 'node' | 'attempt' | 'slurmState' | 'reason'>;
+
+const CLUSTER_COLUMNS: Record<keyof ClusterFactsPatch, string> = {
+  submissionId: 'submission_id',
+  jobId: 'job_id',
+  node: 'node',
+  attempt: 'attempt',
+  slurmState: 'slurm_state',
+  reason: 'reason',
+};
 
 export type CommandKind = 'cancel' | 'retry' | 'move' | 'pause' | 'resume';
 
@@ -205,6 +251,12 @@ interface RunDbRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  x_executor?: string | null;
+  x_job_id?: string | null;
+  x_node?: string | null;
+  x_attempt?: number | null;
+  x_slurm_state?: string | null;
+  x_reason?: string | null;
 }
 
 interface ExperimentDbRow {
@@ -229,7 +281,13 @@ const PATCH_COLUMNS: Record<keyof RunPatch, string> = {
   priority: 'priority',
 };
 
-const RUN_SELECT = `SELECT r.*, e.name AS experiment FROM runs r JOIN experiments e ON e.id = r.experiment_id`;
+const RUN_SELECT = `SELECT r.*, e.name AS experiment, x.executor AS x_executor, x.job_id AS x_job_id, x.node AS x_node, x.attempt AS x_attempt, x.slurm_state AS x_slurm_state, x.reason AS x_reason
+  FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN run_executors x ON x.run_id = r.id`;
+
+function clusterFacts(r: RunDbRow): ClusterFacts | null {
+  if (r.x_executor !== 'slurm') return null;
+  return { executor: 'slurm', jobId: r.x_job_id ?? null, node: r.x_node ?? null, attempt: r.x_attempt ?? 0, slurmState: r.x_slurm_state ?? null, reason: r.x_reason ?? null };
+}
 
 function toExperiment(r: ExperimentDbRow): ExperimentRow {
   return { id: r.id, name: r.name, spec: JSON.parse(r.spec), specDir: r.spec_dir, createdAt: r.created_at };
@@ -259,6 +317,7 @@ function toRun(r: RunDbRow, metrics: Record<string, number>): RunRow {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     metrics,
+    cluster: clusterFacts(r),
   };
 }
 
@@ -684,6 +743,55 @@ class SqliteStore implements Store {
 
   getLogs(runId: number): LogRow[] {
     return this.stmt(`SELECT run_id AS runId, time, level, text FROM logs WHERE run_id = ? ORDER BY id`).all(runId) as LogRow[];
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  setRunExecutor(runId: number, executor: 'slurm', options: SlurmOptions, runKey: string): void {
+    this.stmt(`INSERT INTO run_executors (run_id, executor, options, run_key) VALUES (?, ?, ?, ?)
+       ON CONFLICT(run_id) DO UPDATE SET executor = excluded.executor, options = excluded.options`).run(runId, executor, JSON.stringify(options), runKey);
+  }
+
+  getRunExecutor(runId: number): RunExecutorRow | undefined {
+    const r = this.stmt(`SELECT * FROM run_executors WHERE run_id = ?`).get(runId) as
+      | { run_id: number; executor: 'slurm'; options: string; run_key: string; submission_id: string | null; job_id: string | null; node: string | null; attempt: number; slurm_state: string | null; reason: string | null }
+      | undefined;
+    return (
+      r && { runId: r.run_id, executor: r.executor, options: JSON.parse(r.options) as SlurmOptions, runKey: r.run_key, submissionId: r.submission_id, jobId: r.job_id, node: r.node, attempt: r.attempt, slurmState: r.slurm_state, reason: r.reason }
+    );
+  }
+
+  updateClusterFacts(runId: number, patch: Partial<ClusterFactsPatch>): void {
+    const keys = Object.keys(patch) as (keyof ClusterFactsPatch)[];
+    if (!keys.length) return;
+    this.stmt(`UPDATE run_executors SET ${keys.map((k) => `${CLUSTER_COLUMNS[k]} = ?`).join(', ')} WHERE run_id = ?`).run(...keys.map((k) => patch[k] ?? null), runId);
+  }
+
+  ingestOffset(path: string): number {
+    return (this.stmt(`SELECT byte_offset FROM ingest_offsets WHERE path = ?`).get(path) as { byte_offset: number } | undefined)?.byte_offset ?? 0;
+  }
+
+  setIngestOffset(runId: number, path: string, offset: number): void {
+    this.stmt(`INSERT INTO ingest_offsets (path, run_id, byte_offset) VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE SET byte_offset = excluded.byte_offset`).run(path, runId, offset);
+  }
+
+  listIngestOffsets(runId: number): { path: string; offset: number }[] {
+    return this.stmt(`SELECT path, byte_offset AS offset FROM ingest_offsets WHERE run_id = ? ORDER BY path`).all(runId) as { path: string; offset: number }[];
+  }
+
+  addSamplesKeyed(runId: number, step: number, samples: readonly SampleTranslation[], key: string): void {
+    const insert = this.stmt(`INSERT OR IGNORE INTO samples (run_id, step, source, reference, hypothesis, event_key) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.db.transaction(() => samples.forEach((s, i) => insert.run(runId, step, s.source, s.reference, s.hypothesis, `${key}#${i}`)))();
+  }
+
+  addLogKeyed(runId: number, time: number, level: LogRow['level'], text: string, key: string): void {
+    this.stmt(`INSERT OR IGNORE INTO logs (run_id, time, level, text, event_key) VALUES (?, ?, ?, ?, ?)`).run(runId, time, level, text, key);
+  }
+
+  addCheckpointOnce(runId: number, step: number, path: string, time: number): void {
+    this.stmt(`INSERT OR IGNORE INTO checkpoints (run_id, step, path, created_at) VALUES (?, ?, ?, ?)`).run(runId, step, path, time);
   }
 
   getSetting(key: string): string | undefined {

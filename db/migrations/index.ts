@@ -3,11 +3,12 @@ import { initial } from './001-initial';
 import { attemptsAndCommands } from './002-attempts-commands';
 import { reusedRuns } from './003-reused-runs';
 import { hypotheses } from './004-hypotheses';
+import { clusterRuns } from './005-cluster-runs';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [initial, attemptsAndCommands, reusedRuns, hypotheses];
+export const MIGRATIONS: readonly Migration[] = [initial, attemptsAndCommands, reusedRuns, hypotheses, clusterRuns];
 
 /** The schema version this code writes. */
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -17,7 +17,7 @@ import { buildResultTable, formatResultTable, type SignificanceTest } from '../.
 import { compareReplicates } from '../../experiments/run/evaluate';
 import { checkRequeue } from '../../db/requeue';
 import { learnedPositionProblems } from '../../experiments/data/positions';
-import type { MetricSeries, RunRow, RunState } from '../../contract/rows';
+import type { ExecutorChoice, MetricSeries, RunRow, RunState } from '../../contract/rows';
 import { SpecError, type ExpandedRun } from '../../contract/spec';
 import { specWarnings } from '../../contract/spec-warnings';
 import type { BackendName } from '../../contract/backends';
@@ -45,7 +45,8 @@ import { Scheduler, isStorageError, runLabel } from './scheduler';
 import { CommandInbox, ObserverFeed, sendCommand } from './observer';
 import { EventBatcher } from './event-batcher';
 import { InferenceHost } from './inference-host';
-import { expandLoaded, parseSpecText, type LoadedSpec } from './spec-edge';
+import { checkBackendSupport, expandLoaded, parseSpecText, type LoadedSpec } from './spec-edge';
+import { SlurmExecutor, checkSlurmChoice, type SlurmExecutorOptions } from './executors/slurm/executor';
 
 export interface WorkbenchOptions {
   readonly dbPath: string;
@@ -68,6 +69,8 @@ export interface WorkbenchOptions {
    * to the holder, takeover when it goes away) instead of refusing. `ablate serve` and the app.
    */
   readonly attach?: boolean;
+  /** Cluster runs (queued with executor slurm): shell, host command and poll interval; defaults run Slurm's clients here. */
+  readonly slurm?: Pick<SlurmExecutorOptions, 'shell' | 'hostCommand' | 'pollMs'>;
 }
 
 /** States a config hash counts as "already there" in (skipped unless forced). */
@@ -90,6 +93,8 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   private observer: ObserverFeed | null = null;
   private fatal: string | null = null;
   private readonly inference: InferenceHost;
+  /** Runs queued on Slurm: their RunProcess is a facade over a Slurm job (executors/slurm). */
+  readonly slurm: SlurmExecutor;
 
   private constructor(
     private readonly store: Store,
@@ -97,8 +102,10 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   ) {
     // Per-database checkpoint folders, so two databases sharing a data dir never collide.
     const dataDir = resolve(opts.dataDir);
-    const spawner = opts.spawner ?? forkSpawner();
-    this.inference = new InferenceHost(spawner);
+    const local = opts.spawner ?? forkSpawner();
+    this.inference = new InferenceHost(local);
+    this.slurm = new SlurmExecutor({ store, ...opts.slurm, requestCancel: (id) => this.scheduler.cancel(id), runChanged: (id) => this.events.runChanged(id), log: opts.log });
+    const spawner = this.slurm.route(local);
     this.events = new EventBatcher({
       beforeFlush: () => this.scheduler.flush(),
       runs: (ids) => ids.map((id) => this.store.getRun(id)).filter((r): r is RunRow => r !== undefined),
@@ -262,6 +269,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     this.closing = true;
     this.inbox.stop();
     this.observer?.stop();
+    this.slurm.detach(); // cluster jobs keep running; the next start re-attaches
     await this.scheduler.shutdown();
     const quiet = (fn: () => void) => {
       try {
@@ -313,8 +321,9 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   }
 
   /** Validates and queues spec text (YAML or JSON); rejects with a SpecError and queues nothing when it is invalid. */
-  async enqueueSpec(text: string, options: { readonly force?: boolean; readonly backend?: string } = {}): Promise<EnqueueResult> {
+  async enqueueSpec(text: string, options: { readonly force?: boolean; readonly backend?: string; readonly executor?: ExecutorChoice } = {}): Promise<EnqueueResult> {
     const spec = parseSpecText(text);
+    if (options.executor?.name === 'slurm') await checkSlurmChoice(options.executor, this.slurm.shell);
     return this.enqueue({ spec, specDir: null, source: 'text' }, options);
   }
 
@@ -323,11 +332,12 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
    * queued, running, interrupted or done unless `force`, and inserts the rest in one transaction.
    * Everything that can fail runs before the first write, so a bad spec changes nothing.
    */
-  enqueue(loaded: LoadedSpec, options: { readonly force?: boolean; readonly backend?: string } = {}): EnqueueResult {
+  enqueue(loaded: LoadedSpec, options: { readonly force?: boolean; readonly backend?: string; readonly executor?: ExecutorChoice } = {}): EnqueueResult {
     const runs = expandLoaded(loaded);
     checkPositions(runs);
     checkRequeue(this.store, loaded.spec.name, runs);
     const backend = options.backend ?? this.opts.backend ?? loaded.spec.backend ?? 'auto';
+    checkBackendSupport(runs, backend); // e.g. lengths beyond the fused attention kernel: refused here, never mid-run
     const skipped: { variant: string; seed: number; existingRunId: number }[] = [];
     const toInsert: ExpandedRun[] = [];
     const seen = new Set<string>();
@@ -342,14 +352,28 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     // A config already trained (or queued) in another experiment is reused in this one's table.
     const reused = skipped.map((s) => ({ runId: s.existingRunId, variant: s.variant, run: this.store.getRun(s.existingRunId) }));
     this.store.linkRuns(experiment.id, reused.filter((r) => r.run && r.run.experimentId !== experiment.id));
-    const queued = this.store.insertRuns(
-      experiment.id,
-      toInsert.map((r) => ({ variant: r.config.variant, seed: r.config.seed, config: r.config, configHash: r.hash, backendRequested: backend, totalSteps: r.config.train.steps })),
-    );
+    const executor = options.executor;
+    const queued = this.store.transaction(() => {
+      const ids = this.store.insertRuns(
+        experiment.id,
+        toInsert.map((r) => ({ variant: r.config.variant, seed: r.config.seed, config: r.config, configHash: r.hash, backendRequested: backend, totalSteps: r.config.train.steps })),
+      );
+      // Cluster runs: options stored with the run (checked by checkSlurmChoice first), checkpoints under the cluster root.
+      if (executor?.name === 'slurm') for (const id of ids) this.assignSlurm(id, executor);
+      return ids;
+    });
     for (const id of queued) this.events.runChanged(id);
     this.events.queueChanged();
     this.scheduler.pump();
     return { experimentId: experiment.id, queued, skipped, warnings: specWarnings(runs) };
+  }
+
+  /** Queues run `id` on Slurm (a queued local run too: `ablate worker --executor slurm`). */
+  assignSlurm(id: number, choice: Extract<ExecutorChoice, { name: 'slurm' }>): void {
+    const { name: _name, ...options } = choice;
+    const runKey = `run-${id}-${Date.now().toString(36)}`;
+    this.store.setRunExecutor(id, 'slurm', options, runKey);
+    this.store.updateRun(id, { checkpointDir: `${options.clusterRoot.replace(/\/+$/, '')}/runs/${runKey}/checkpoints` });
   }
 
   async listExperiments(): Promise<readonly ExperimentRow[]> {

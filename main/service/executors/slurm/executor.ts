@@ -1,0 +1,395 @@
+/**
+ * The Slurm executor: a RunSpawner whose RunProcess is a facade over one Slurm job, so the
+ * Scheduler, the RunRecorder, cancel, retry and crash recovery work for cluster runs unchanged.
+ *
+ *   send(start)  → job.json under <root>/runs/<key>/ and `sbatch` (an array of one, sbatch.ts), or,
+ *                  after a desktop restart, re-attach to the run's job while Slurm still holds it
+ *   polls        → one `squeue --json` per interval for all runs (SlurmExecutor.squeue), then each
+ *                  attempt's events file from its saved offset (ingest.ts: rows + offset in one
+ *                  transaction); ready/progress/metrics go on to the recorder (live UI)
+ *   job finished → the newest attempt's done/failed/stopped goes to the scheduler; CANCELLED
+ *                  (scancel from outside) becomes a cancel; no result → an exit the scheduler
+ *                  classifies like a dead local process
+ *   send(stop)   → `scancel` (cancel); while the workbench closes, detach instead: the job keeps
+ *                  running on the cluster and the next start re-attaches
+ *   kill()       → `scancel --signal=KILL`
+ * Requeues (manual, preemption, time limit: USR1 → checkpoint → requeue, job-host/job-entry.ts)
+ * stay inside one facade: the job goes PENDING, a new attempt file appears, ingest goes on.
+ * Runs without a run_executors row are handed to the local spawner.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import type { Store, RunExecutorRow } from '../../../../db/store';
+import type { SlurmOptions } from '../../../../contract/rows';
+import type { ParentToRun, RunJob, RunToParent } from '../../../../contract/run-protocol';
+import { UserError } from '../../../../contract/errors';
+import type { RunExit, RunProcess, RunSpawner } from '../../run-host';
+import { attemptFiles, ingestFile, lastTerminal, reingestRun } from './ingest';
+import { nodeHostCommand } from './job-host';
+import { parseSubmissionComment, runPaths, sbatchRejection, submitArray } from './sbatch';
+import { scancelArgv } from './scontrol';
+import { localShell, type Shell } from './shell';
+import { FINISHED_STATES, pollSqueue, type SlurmJob } from './squeue';
+
+export interface SlurmExecutorOptions {
+  readonly store: Store;
+  /** Where sbatch/squeue/scancel run (default: this machine). The cluster root must be mounted here too. */
+  readonly shell?: Shell;
+  /** What the job execs (default: this Node, tsx and job-entry.ts at the same paths on the nodes). */
+  readonly hostCommand?: readonly string[];
+  /** Milliseconds between polls (squeue + events files); default 1000. */
+  readonly pollMs?: number;
+  /** A job cancelled outside the workbench (scancel): cancel the run as a person would. */
+  readonly requestCancel: (runId: number) => void;
+  /** The run's cluster facts (job, node, attempt) changed: push the row to the fronts. */
+  readonly runChanged?: (runId: number) => void;
+  readonly log?: (line: string) => void;
+}
+
+const FORWARDED = new Set<RunToParent['type']>(['ready', 'progress', 'metrics']);
+/** A job sbatch accepted but squeue never listed (purged, or another controller): given up after this. */
+const UNSEEN_GRACE_MS = 60_000;
+
+/** sbatch options a submission of `o` adds (also what the queue-time check passes to `sbatch --test-only`). */
+export function slurmOptionArgs(o: SlurmOptions): string[] {
+  const argv: string[] = [];
+  if (o.partition) argv.push(`--partition=${o.partition}`);
+  if (o.gres) argv.push(`--gres=${o.gres}`);
+  if (o.time) argv.push(`--time=${o.time}`);
+  for (const a of o.sbatchArgs ?? []) {
+    if (!a.startsWith('-')) throw new UserError(`--sbatch-arg must be one option starting with '-', got ${JSON.stringify(a)}`);
+    if (/^--(array|parsable|comment|output|error|open-mode|signal|requeue|no-requeue|wrap)\b/.test(a)) throw new UserError(`--sbatch-arg ${a} is set by the workbench itself`);
+    argv.push(a);
+  }
+  return argv;
+}
+
+/**
+ * Checks a Slurm choice before anything is queued: the cluster root is an absolute folder this
+ * machine can write (events and checkpoints are read from it here), sbatch is installed, and
+ * Slurm accepts the options (`sbatch --test-only`: a bad partition, gres or time is refused now,
+ * in sbatch's words, not when the run starts). Throws one UserError line naming the cause.
+ */
+export async function checkSlurmChoice(o: SlurmOptions, shell: Shell = localShell()): Promise<void> {
+  if (!posix.isAbsolute(o.clusterRoot)) throw new UserError(`--cluster-root must be an absolute path, got ${JSON.stringify(o.clusterRoot)}`);
+  if (/[%\n\0]/.test(o.clusterRoot)) throw new UserError(`--cluster-root may not contain '%' or control characters: ${JSON.stringify(o.clusterRoot)}`);
+  if (o.maxParallel !== undefined && !(Number.isInteger(o.maxParallel) && o.maxParallel >= 1)) throw new UserError(`--max-parallel must be a positive integer, got ${o.maxParallel}`);
+  try {
+    mkdirSync(posix.join(o.clusterRoot, 'runs'), { recursive: true });
+  } catch (err) {
+    throw new UserError(`the cluster root ${o.clusterRoot} is not reachable from this machine: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`.replace(/\s+/g, ' ').trim());
+  }
+  const r = await shell.run(['sbatch', '--test-only', ...slurmOptionArgs(o), '--wrap=true'], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new UserError(`sbatch rejected the job on ${shell.where}: ${sbatchRejection(r.stderr, r.code)}`);
+}
+
+/** Shared state of every cluster run of one workbench: the shell, the one squeue per poll, detaching. */
+export class SlurmExecutor {
+  readonly shell: Shell;
+  readonly pollMs: number;
+  readonly hostCommand: readonly string[];
+  private detaching = false;
+  private readonly live = new Set<SlurmRun>();
+  private inflight: Promise<SlurmJob[]> | null = null;
+  private last: { at: number; jobs: SlurmJob[] } | null = null;
+  private warned = '';
+
+  constructor(readonly opts: SlurmExecutorOptions) {
+    this.shell = opts.shell ?? localShell();
+    this.pollMs = opts.pollMs ?? 1000;
+    this.hostCommand = opts.hostCommand ?? nodeHostCommand();
+  }
+
+  get store(): Store {
+    return this.opts.store;
+  }
+
+  /** A spawner that starts cluster runs on Slurm and every other run (and inference) with `local`. */
+  route(local: RunSpawner): RunSpawner {
+    return (work) => {
+      const runId = (work as Partial<RunJob>).runId;
+      if (typeof runId === 'number' && this.store.getRunExecutor(runId)?.executor === 'slurm') {
+        const run = new SlurmRun(this, runId);
+        this.live.add(run);
+        run.onExit(() => this.live.delete(run));
+        return run;
+      }
+      return local(work);
+    };
+  }
+
+  /** The workbench closes: cluster runs are left running and their facades end; the next start re-attaches. */
+  detach(): void {
+    this.detaching = true;
+    for (const run of [...this.live]) run.detach();
+  }
+
+  get isDetaching(): boolean {
+    return this.detaching;
+  }
+
+  /** Every job the controller holds, at most one squeue per half poll interval for all runs. */
+  squeue(): Promise<SlurmJob[]> {
+    if (this.last && Date.now() - this.last.at < this.pollMs / 2) return Promise.resolve(this.last.jobs);
+    this.inflight ??= pollSqueue(this.shell)
+      .then((jobs) => {
+        this.last = { at: Date.now(), jobs };
+        return jobs;
+      })
+      .finally(() => (this.inflight = null));
+    return this.inflight;
+  }
+
+  /** A poll problem (slurmctld down, squeue timing out): said once per distinct message, runs keep waiting. */
+  warn(line: string): void {
+    if (line === this.warned) return;
+    this.warned = line;
+    this.opts.log?.(line);
+  }
+}
+
+/** The RunProcess of one cluster run: one Slurm submission, its attempts, its events files. */
+export class SlurmRun implements RunProcess {
+  readonly pid = undefined;
+  private readonly messageListeners: ((m: RunToParent) => void)[] = [];
+  private readonly outputListeners: ((s: 'stdout' | 'stderr', l: string) => void)[] = [];
+  private readonly exitListeners: ((e: RunExit) => void)[] = [];
+  private exited: RunExit | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private rx!: RunExecutorRow;
+  private runKey = '';
+  private submissionId: string | null = null;
+  private slurmId: string | null = null;
+  private submittedAt = 0;
+  private seen = false;
+  private jobFinished = false;
+  private cancelRequested = false;
+  private lastStep = 0;
+  private polling = false;
+
+  constructor(
+    private readonly executor: SlurmExecutor,
+    readonly runId: number,
+  ) {}
+
+  private get store(): Store {
+    return this.executor.store;
+  }
+
+  send(message: ParentToRun): void {
+    if (this.exited) return;
+    if (message.type === 'start') {
+      this.lastStep = message.job.resumeFrom?.step ?? 0;
+      this.begin(message.job).catch((err: unknown) => this.fail(err));
+    } else if (message.type === 'stop') {
+      if (this.executor.isDetaching) this.detach();
+      else this.cancel();
+    }
+  }
+
+  onMessage(listener: (message: RunToParent) => void): void {
+    this.messageListeners.push(listener);
+  }
+
+  onOutput(listener: (stream: 'stdout' | 'stderr', line: string) => void): void {
+    this.outputListeners.push(listener);
+  }
+
+  onExit(listener: (exit: RunExit) => void): void {
+    if (this.exited) listener(this.exited);
+    else this.exitListeners.push(listener);
+  }
+
+  kill(): void {
+    if (this.slurmId && !this.jobFinished) void this.executor.shell.run(['scancel', '--signal=KILL', this.slurmId], { timeoutMs: 15_000 });
+    this.finish({ code: null, signal: 'SIGKILL' });
+  }
+
+  /** Stops watching; the job goes on. */
+  detach(): void {
+    this.finish({ code: null, signal: null });
+  }
+
+  private emit(m: RunToParent): void {
+    for (const l of this.messageListeners) l(m);
+  }
+
+  private say(line: string): void {
+    for (const l of this.outputListeners) l('stderr', line);
+  }
+
+  private finish(exit: RunExit): void {
+    if (this.exited) return;
+    this.exited = exit;
+    if (this.timer) clearTimeout(this.timer);
+    this.exitListeners.splice(0).forEach((l) => l(exit));
+  }
+
+  private fail(err: unknown): void {
+    if (this.exited) return;
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    if (!(err instanceof UserError)) this.say(err instanceof Error ? (err.stack ?? reason) : reason);
+    this.emit({ type: 'failed', kind: 'error', reason, step: this.lastStep });
+    this.finish({ code: 1, signal: null });
+  }
+
+  private cancel(): void {
+    this.cancelRequested = true;
+    if (this.slurmId && !this.jobFinished) {
+      void this.executor.shell.run(scancelArgv(this.slurmId), { timeoutMs: 15_000 }).then((r) => {
+        if (r.code !== 0) this.say(`scancel ${this.slurmId} failed: ${r.stderr.trim().split('\n').pop() || `exit status ${r.code}`}`);
+      }, (err: unknown) => this.say(`scancel ${this.slurmId} failed: ${(err as Error).message}`));
+    } else if (!this.submissionId) {
+      // Not submitted (yet): begin() sees the flag after sbatch answers and cancels the job it got.
+    }
+  }
+
+  private mine(jobs: readonly SlurmJob[]): SlurmJob | undefined {
+    return jobs.find((j) => parseSubmissionComment(j.comment)?.submissionId === this.submissionId);
+  }
+
+  private get eventsDir(): string {
+    return runPaths(this.rx.options.clusterRoot, this.runKey).events;
+  }
+
+  private async begin(job: RunJob): Promise<void> {
+    const rx = this.store.getRunExecutor(this.runId);
+    if (!rx) throw new Error(`run ${this.runId} has no executor row`);
+    this.rx = rx;
+    const root = rx.options.clusterRoot;
+    // A retry from scratch moves the checkpoint folder (…/checkpoints-retryN): a run folder of its own.
+    const dirName = posix.basename(job.checkpointDir);
+    this.runKey = dirName === 'checkpoints' || !job.checkpointDir.startsWith(posix.join(root, 'runs', rx.runKey)) ? rx.runKey : `${rx.runKey}.${dirName.replace(/[^A-Za-z0-9._-]/g, '')}`.slice(0, 64);
+    if (rx.submissionId && rx.jobId && (await this.attachable(rx))) {
+      this.submissionId = rx.submissionId;
+      this.slurmId = rx.jobId;
+      this.seen = true;
+      // The scheduler dropped what lay after the checkpoint when it relaunched the run: read every
+      // attempt again (idempotent) so nothing the job already wrote is missing.
+      await reingestRun(this.store, this.runId, this.eventsDir);
+      this.store.addLog(this.runId, 'info', `attached to Slurm job ${rx.jobId} again (submission ${rx.submissionId})`);
+    } else {
+      await this.submit(job);
+    }
+    this.schedule(0);
+  }
+
+  /** After a desktop restart: the run's job is still on the cluster, or it finished with a result. */
+  private async attachable(rx: RunExecutorRow): Promise<boolean> {
+    this.submissionId = rx.submissionId;
+    const j = this.mine(await this.executor.squeue());
+    if (j && !FINISHED_STATES.has(j.state)) return true;
+    const last = attemptFiles(this.eventsDir, rx.submissionId!).at(-1);
+    return (last ? await lastTerminal(last) : null)?.type === 'done';
+  }
+
+  private async submit(job: RunJob): Promise<void> {
+    const o = this.rx.options;
+    const paths = runPaths(o.clusterRoot, this.runKey);
+    const onCluster: RunJob = { ...job, checkpointDir: paths.checkpoints, cacheDir: posix.join(o.clusterRoot, 'cache') };
+    try {
+      mkdirSync(paths.checkpoints, { recursive: true });
+      mkdirSync(paths.events, { recursive: true });
+      writeFileSync(paths.job, `${JSON.stringify(onCluster, null, 1)}\n`);
+    } catch (err) {
+      throw new UserError(`the cluster root ${o.clusterRoot} is not writable from this machine: ${(err as Error).message}`);
+    }
+    const submissionId = `s${Date.now().toString(36)}r${this.runId}`;
+    const { jobId } = await submitArray(this.executor.shell, {
+      clusterRoot: o.clusterRoot,
+      submissionId,
+      runKeys: [this.runKey],
+      hostCommand: this.executor.hostCommand,
+      extraArgs: slurmOptionArgs(o),
+    });
+    this.submissionId = submissionId;
+    this.slurmId = `${jobId}_0`;
+    this.submittedAt = Date.now();
+    this.store.updateClusterFacts(this.runId, { submissionId, jobId: this.slurmId, node: null, attempt: 0, slurmState: 'PENDING', reason: null });
+    this.store.addLog(this.runId, 'info', `submitted to Slurm as job ${this.slurmId} (submission ${submissionId}${job.resumeFrom ? `, resumes from step ${job.resumeFrom.step}` : ''})`);
+    this.executor.opts.runChanged?.(this.runId);
+    if (this.cancelRequested) this.cancel();
+  }
+
+  private schedule(ms: number): void {
+    if (this.exited) return;
+    this.timer = setTimeout(() => void this.poll(), ms);
+  }
+
+  /** One poll: squeue, then every attempt file from its offset; a finished job ends the facade. */
+  async poll(): Promise<void> {
+    if (this.exited || this.polling) return;
+    this.polling = true;
+    try {
+      let jobs: SlurmJob[] | null = null;
+      try {
+        jobs = await this.executor.squeue();
+      } catch (err) {
+        this.executor.warn(`slurm: ${(err as Error).message} (retrying every ${this.executor.pollMs / 1000} s)`);
+      }
+      const j = jobs ? this.mine(jobs) : undefined;
+      if (j) {
+        this.seen = true;
+        this.noteFacts(j);
+      }
+      const finished = jobs !== null && (j ? FINISHED_STATES.has(j.state) : this.seen || Date.now() - this.submittedAt > UNSEEN_GRACE_MS);
+      if (finished) this.jobFinished = true;
+      const files = attemptFiles(this.eventsDir);
+      const current = new Set(attemptFiles(this.eventsDir, this.submissionId!));
+      const newest = [...current].at(-1);
+      for (const path of files) {
+        if (this.exited) return;
+        const forward = current.has(path) ? (m: RunToParent) => this.forward(m) : undefined;
+        const r = await ingestFile(this.store, this.runId, path, { final: finished || path !== newest, forward });
+        if (r.lastStep !== null && current.has(path)) this.lastStep = Math.max(this.lastStep, r.lastStep);
+      }
+      if (finished) await this.end(j, newest);
+    } catch (err) {
+      if (this.exited) return;
+      this.fail(err);
+    } finally {
+      this.polling = false;
+    }
+    this.schedule(this.executor.pollMs);
+  }
+
+  private forward(m: RunToParent): void {
+    if (!FORWARDED.has(m.type) || this.exited) return;
+    if (m.type === 'ready') this.lastStep = m.startStep;
+    this.emit(m);
+  }
+
+  private noteFacts(j: SlurmJob): void {
+    const rx = this.store.getRunExecutor(this.runId);
+    const facts = { node: j.node, attempt: j.restarts, slurmState: j.state, reason: j.reason };
+    if (rx && rx.node === facts.node && rx.attempt === facts.attempt && rx.slurmState === facts.slurmState && rx.reason === facts.reason) return;
+    this.store.updateClusterFacts(this.runId, { ...facts, node: facts.node ?? rx?.node ?? null });
+    this.executor.opts.runChanged?.(this.runId);
+  }
+
+  /** The job will not run again: the newest attempt's result decides the run's state. */
+  private async end(j: SlurmJob | undefined, newest: string | undefined): Promise<void> {
+    const terminal = newest ? await lastTerminal(newest) : null;
+    if (this.exited) return;
+    const state = j?.state ?? 'gone from squeue';
+    if (state === 'CANCELLED' || this.cancelRequested) {
+      if (!this.cancelRequested) {
+        this.cancelRequested = true;
+        this.store.addLog(this.runId, 'warn', `Slurm job ${this.slurmId} was cancelled outside the workbench (scancel)`);
+        this.executor.opts.requestCancel(this.runId);
+      }
+      this.emit({ type: 'stopped', step: terminal?.step ?? this.lastStep });
+      this.finish({ code: 0, signal: null });
+    } else if (terminal && terminal.type !== 'stopped') {
+      this.emit(terminal);
+      this.finish({ code: terminal.type === 'done' ? 0 : 1, signal: null });
+    } else {
+      // No result (the host was killed, the node failed, the job was purged): the scheduler treats
+      // it as a dead process (a signal resumes from the checkpoint, an exit code fails).
+      const why = `Slurm job ${this.slurmId} ended ${state}${j?.reason ? ` (${j.reason})` : ''}${terminal ? ` after the run stopped at step ${terminal.step} without being requeued` : ' without a result'}`;
+      this.say(why);
+      const signal = state === 'NODE_FAIL' || state === 'PREEMPTED' || state === 'TIMEOUT' || state === 'OUT_OF_MEMORY' || terminal?.type === 'stopped' ? 'SIGTERM' : j?.exit.signal ? `signal ${j.exit.signal}` : null;
+      this.finish({ code: signal ? null : (j?.exit.code ?? 1), signal });
+    }
+  }
+}
