@@ -14,16 +14,17 @@
  * `--corpus DIR` swaps in DIR/{train,valid,test}.{en,de} from anywhere. Nothing is copied.
  *
  * Wall time per run (3,000 steps plus the final beam-4 decode of dev and test, 2,014 sentences):
- * - measured on the 2-core dev VM (wasm, one thread, shared with other jobs, load 11): 250 target
- *   tokens/s, about 7 s a step → about 7 hours a run; the 48 runs (16 rows × 3 seeds) about two
- *   weeks: not a CPU preset.
+ * - measured on the 2-core dev VM (wasm, one thread, shared with other jobs, load 11; 30 steps of
+ *   the base): 123 target tokens/s over the run (250 in its fastest windows), 7–15 s a step → 6–13
+ *   hours of training a run, plus up to ~20 minutes of final beam decoding; the 48 runs (16 rows ×
+ *   3 seeds) weeks: not a CPU preset.
  * - GPU, estimated (no GPU was lent while this preset was sized): the README's H100 rows for a model
  *   of this width and vocabulary (config B, tfjs webgpu) are 0.55–0.98 s a step, bound by per-kernel
  *   overhead rather than batch size → about 30–50 minutes a run, 1–2 days for the grid on one GPU.
  */
 export const table3Multi30k = {
   name: 'table3-multi30k',
-  description: 'Table 3 rows A–E on Multi30k en→de, 3 seeds (48 runs; hours per run on a CPU, ~40 min on a GPU; --corpus DIR)',
+  description: 'Table 3 rows A–E on Multi30k en→de, 3 seeds (48 runs; 6–13 h a run on a 2-core CPU, ~30–50 min on a GPU; --corpus DIR)',
   yaml: `name: table3-multi30k
 description: Rows (A)-(E) of Table 3 on Multi30k en-de, 3 seeds, base halved (d_model 256, N 3)
 data:
