@@ -229,9 +229,9 @@ const runProcessKill: Fault = {
     await until(() => runState(q.db, 1) === 'running' && recordedStep(q.db, 1) > 0, 30_000, 'the run to start');
     await sleep(100 + rng() * 1200);
     const pid = runProcessOf(w.pid);
-    if (pid) process.kill(pid, 'SIGKILL');
-    await sleep(50);
+    // Read before the kill: the worker deletes what it will measure again as soon as it resumes.
     const atFault = recordedStep(q.db, 1);
+    if (pid) process.kill(pid, 'SIGKILL');
     const r = await w.done;
     return judge('toy', q.db, atFault, resumedStep(r.stderr) ?? 0, r.code === 0 && pid ? undefined : `worker exited ${r.code}${pid ? '' : ' (no run process found)'}: ${r.stderr.slice(-300)}`);
   },
