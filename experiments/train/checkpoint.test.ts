@@ -15,6 +15,7 @@ import { createModel } from '../model/transformer';
 import { expandSpec, parseSpec, type RunConfig } from '../../contract/spec';
 import { CheckpointError, CheckpointWriteError, checkpointFileName, cleanTempFiles, loadNewestVerified, readCheckpoint, saveCheckpoint } from './checkpoint';
 import { Trainer } from './loop';
+import { UserError } from '../../contract/errors';
 
 const config: RunConfig = expandSpec(
   parseSpec({
@@ -98,6 +99,8 @@ describe('checkpoint checksum', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(CheckpointError);
+    // A person can act on it (retry, delete the file): every front shows it as one line, no stack.
+    expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message.startsWith(`${path}: `)).toBe(true);
     expect((err as Error).message).toMatch(problem);
   });

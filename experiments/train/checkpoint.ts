@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, fsyncSync, closeSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { RunConfig } from '../../contract/spec';
+import { UserError } from '../../contract/errors';
 import type { Trainer } from './loop';
 
 const MAGIC_V1 = 'ABLCKPT1';
@@ -25,8 +26,8 @@ const MAGIC = 'ABLCKPT2';
 export const CHECKPOINT_FORMAT = 2;
 const CHECKSUM_BYTES = 32;
 
-/** A checkpoint file that cannot be used (bad magic, truncated, checksum mismatch …); the message names the file. */
-export class CheckpointError extends Error {
+/** A checkpoint file that cannot be used (bad magic, truncated, checksum mismatch …); one line naming the file. */
+export class CheckpointError extends UserError {
   constructor(
     readonly path: string,
     readonly problem: string,

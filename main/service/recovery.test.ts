@@ -193,6 +193,8 @@ describe('a database that cannot be written', () => {
       const filler = fillDisk(dbDir);
       await until(() => wb.fatalError !== null, 20_000);
       await wb.waitForIdle();
+      // `ablate run` waits for its runs this way: it returns instead of polling a closed database.
+      await wb.waitForRuns(queued);
       expect(lines.filter((l) => l.includes('cannot write the database'))).toHaveLength(1);
       expect(wb.fatalError).toMatch(new RegExp(`^${dbPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot write the database \\(SQLITE_FULL`));
       await until(() => wb.isClosing && wb.scheduler.runningIds.length === 0);

@@ -250,14 +250,16 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     return this.scheduler.waitForIdle();
   }
 
-  /** Resolves when every run in `ids` is in a final state (done, failed, cancelled) or the queue went idle. */
+  /** Resolves when every run in `ids` is in a final state (done, failed, cancelled), the queue went idle or the workbench is closing. */
   async waitForRuns(ids: readonly number[]): Promise<void> {
     const pending = () => ids.some((id) => {
       const s = this.store.getRun(id)?.state;
       return s === 'queued' || s === 'running' || s === 'interrupted';
     });
-    while (pending()) {
+    // Closing (a signal, or the database could not be written): the runs stay where they are.
+    while (!this.closing && pending()) {
       await Promise.race([this.scheduler.waitForIdle(), new Promise((r) => setTimeout(r, 250))]);
+      if (this.closing) break;
       if (!this.scheduler.runningIds.length && (this.scheduler.paused || !pending())) break;
     }
   }
