@@ -92,8 +92,8 @@ export function lineChartOption(opts: {
     // An axis tooltip lists every series at the cursor: fine for a few, sluggish for 100 runs.
     tooltip:
       series.length > 24
-        ? { trigger: 'item', confine: true, formatter: (p: unknown) => axisTooltip(shortName, [p as TooltipParam]) }
-        : { trigger: 'axis', confine: true, formatter: (p: unknown) => axisTooltip(shortName, p as TooltipParam[]) },
+        ? { trigger: 'item', confine: true, className: 'chart-tooltip', formatter: (p: unknown) => axisTooltip(shortName, [p as TooltipParam]) }
+        : { trigger: 'axis', confine: true, className: 'chart-tooltip', formatter: (p: unknown) => axisTooltip(shortName, p as TooltipParam[]) },
     legend: legend ? { type: 'scroll', bottom: 0, data: [...series.filter((s) => !s.faint).map((s) => s.name), ...marks.map((m) => m.name)] } : undefined,
     dataZoom: opts.zoom
       ? [
@@ -163,6 +163,8 @@ function bandSeries(b: BandSeries): CustomSeriesOption {
 /** ±1 std whiskers drawn over bar i: data items are [i, low, high]. */
 const errorBarItem: CustomSeriesRenderItem = (_params, api) => {
   const x = api.value(0) as number;
+  // One seed (or identical seeds): no spread to draw.
+  if (!(Number(api.value(2)) > Number(api.value(1)))) return null;
   const low = api.coord([x, api.value(1) as number]);
   const high = api.coord([x, api.value(2) as number]);
   const size = api.size?.([1, 0]);

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 /** Compare's curve chart on the "tokens seen" axis: recorded train/tokens_seen first, the estimate only for runs without it. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { defineComponent, h } from 'vue';
 import { flushPromises, mount } from '@vue/test-utils';
 import type { MetricQuery, MetricSeries, RunRow } from '../../../contract/api';
@@ -101,5 +101,37 @@ describe('smoothing in compare', () => {
     const option = w.findAllComponents(Chart).find((c) => c.props('fileName') === 'compare-curves')!.props('option');
     expect(option.yAxis).toMatchObject({ type: 'log', name: 'valid BLEU (0–100)' });
     expect(curves(w).series.map((s) => s.name)).toContain('#1 base s1');
+  });
+});
+
+describe('a run that has just started', () => {
+  it('gets its curve once it records points: the metric keys are asked again as progress arrives', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const started = { ...run(1, seed1.config), state: 'running' as const, finishedAt: null };
+      let recorded: string[] = [];
+      const api = {
+        listRuns: async () => [started],
+        listExperiments: async () => [{ id: 1, name: 'e', spec: {}, specDir: null, createdAt: 0 }],
+        queueStatus: async () => ({ paused: false, slots: 1, running: [1] }),
+        getMetricKeys: async () => recorded,
+        getMetrics: async (q: MetricQuery) => STORED.filter((s) => q.runIds.includes(s.runId) && (!q.names || q.names.includes(s.name))),
+        resultTable: async () => ({ experiment: 'e', columns: [], rows: [] }),
+      };
+      const runs = createRunsStore(api);
+      await runs.refresh();
+      const app = { api, runs, metrics: createMetricsStore(api), compare: createCompareState(), router: { go: () => {} }, notify: () => {} };
+      const w = mount(CompareView, { global: { provide: { [APP]: app }, stubs: { ChartPanel: Chart } } });
+      await flushPromises();
+      expect(w.find('[data-test=compare-metric]').findAll('option')).toHaveLength(0);
+      recorded = ['train/loss'];
+      vi.setSystemTime(Date.now() + 5000);
+      runs.applyEvent({ type: 'progress', runId: 1, step: 10, totalSteps: 20, loss: 3, tokensPerSecond: 1, etaSeconds: 1 });
+      await flushPromises();
+      expect(app.compare.metric).toBe('train/loss');
+      expect(curves(w).series.map((s) => s.name)).toContain('base (n=1)');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
