@@ -49,18 +49,10 @@ import { BOS_ID, EOS_ID, type Batch } from '../experiments/data/types';
 import { createModel } from '../experiments/model/transformer';
 import type { ModelConfig } from '../contract/spec';
 import { Trainer } from '../experiments/train/loop';
+import { formatFusedProfile, measureFused, type FusedBenchConfig, type FusedMeasurement } from './fused-measure';
 
-interface BenchConfig {
-  readonly name: string;
-  readonly vocab: number;
-  readonly dModel: number;
-  readonly heads: number;
-  readonly dFf: number;
-  readonly layers: number;
-  readonly batch: number;
-  readonly srcLen: number;
-  readonly tgtLen: number;
-}
+/** A config's shape (shared with the fused engine's measurement). */
+type BenchConfig = FusedBenchConfig;
 
 const CONFIGS: readonly BenchConfig[] = [
   { name: 'A', vocab: 1000, dModel: 64, heads: 4, dFf: 256, layers: 2, batch: 32, srcLen: 20, tgtLen: 20 },
@@ -175,11 +167,12 @@ export async function run(args: string[]): Promise<void> {
     if (!c) throw new Error(`--configs: unknown config "${n}" (A, B or base)`);
     return c;
   });
-  const backends = (flag(args, 'backends') ?? 'tensorflow,webgpu,wasm,cpu').split(',').map((b) => b.trim());
+  const backends = (flag(args, 'backends') ?? 'tensorflow,webgpu,fused,wasm,cpu').split(',').map((b) => b.trim());
   const stepsFlag = flag(args, 'steps');
   const profile = flag(args, 'profile') !== undefined;
   const rows: Row[] = [];
   const profiles: string[] = [];
+  const fused: FusedMeasurement[] = [];
   const cuda = torchHasCuda();
 
   for (const c of configs) {
@@ -195,6 +188,19 @@ export async function run(args: string[]): Promise<void> {
     for (const name of backends) {
       if (name === 'cpu' && c.name === 'B' && flag(args, 'cpu-b') === undefined) {
         rows.push({ config: c.name, engine: 'tfjs cpu', device: '', msPerStep: NaN, tokensPerSecond: NaN, memory: '', note: 'skipped (~90 s/step; --cpu-b to run)' });
+        continue;
+      }
+      if (name === 'fused') {
+        // The fused WebGPU engine (experiments/fused): its own Dawn device, the same adapter tfjs-webgpu uses.
+        const steps = Number(stepsFlag ?? (c.name === 'A' ? 6 : 3));
+        try {
+          const m = await measureFused(c, steps);
+          fused.push(m);
+          rows.push({ config: c.name, engine: 'fused', device: m.device, msPerStep: m.ms_per_step, tokensPerSecond: m.tokens_per_second, memory: `${m.peak_gpu_mb.toFixed(1)} MB (static plan); ${m.dispatches_per_step} dispatches, host ${m.host_ms_per_step.toFixed(2)} ms, GPU ${m.gpu_ms_per_step === null ? '—' : `${m.gpu_ms_per_step.toFixed(1)} ms`}` });
+          profiles.push(formatFusedProfile(m));
+        } catch (err) {
+          rows.push({ config: c.name, engine: 'fused', device: '', msPerStep: NaN, tokensPerSecond: NaN, memory: '', note: `unavailable: ${(err as Error).message.split('\n')[0]}` });
+        }
         continue;
       }
       let device: string;
@@ -215,6 +221,7 @@ export async function run(args: string[]): Promise<void> {
     }
   }
   printTable(rows);
+  printFusedGoals(rows, fused);
   for (const p of profiles) console.log(p);
   console.log(`process peak RSS (whole bench): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 }
@@ -243,4 +250,22 @@ function formatProfile(title: string, kernels: Map<string, { ms: number; count: 
   const out = [`\nper-kernel time of one step, ${title} (sum ${total.toFixed(1)} ms; profiler syncs each kernel):`];
   for (const [name, k] of top) out.push(`  ${name.padEnd(22)} ${k.ms.toFixed(1).padStart(8)} ms  ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ×${k.count}`);
   return out.join('\n');
+}
+
+/**
+ * Issue 9's goals for the fused engine, each against its reference measured in this run: the speed-up
+ * over tfjs-webgpu on the same device (≥ 5× on lavapipe), dispatches per step (≤ 200 on A, ≤ 260 on B),
+ * host ms per step (≤ 2 ms on A).
+ */
+function printFusedGoals(rows: readonly Row[], fused: readonly FusedMeasurement[]): void {
+  if (!fused.length) return;
+  console.log('\nfused engine vs tfjs-webgpu on the same device, this run (goals: ≥ 5× faster; dispatches ≤ 200 on A, ≤ 260 on B; host ≤ 2 ms on A):');
+  for (const m of fused) {
+    const ref = rows.find((r) => r.config === m.config && r.engine === 'tfjs webgpu' && Number.isFinite(r.msPerStep));
+    const speedup = ref ? `${(ref.msPerStep / m.ms_per_step).toFixed(2)}× (tfjs-webgpu ${ref.msPerStep.toFixed(0)} ms vs fused ${m.ms_per_step.toFixed(0)} ms)` : 'no tfjs-webgpu row in this run';
+    const dispatchGoal = m.config === 'A' ? 200 : m.config === 'B' ? 260 : undefined;
+    console.log(
+      `  ${m.config}: speed-up ${speedup}; ${m.dispatches_per_step} dispatches${dispatchGoal ? ` (goal ≤ ${dispatchGoal})` : ''}; host ${m.host_ms_per_step.toFixed(2)} ms${m.config === 'A' ? ' (goal ≤ 2)' : ''}; GPU ${m.gpu_ms_per_step === null ? '— (no timestamp queries)' : `${m.gpu_ms_per_step.toFixed(1)} ms`}`,
+    );
+  }
 }

@@ -5,6 +5,12 @@
  * - webgpu: tfjs-webgpu on Dawn (the `webgpu` package): Vulkan, Metal or D3D12
  * - wasm: tfjs on WebAssembly with XNNPACK (the CPU path)
  * - cpu: tfjs's plain-JavaScript kernels (slow; a reference)
+ * - fused: the fused WebGPU training engine (experiments/fused: hand-written WGSL forward, backward
+ *   and Adam on Dawn, ~160 dispatches a step); validation loss on it, BLEU decoding on tfjs wasm/cpu
+ *   from the same weights. `auto` takes it first when a hardware WebGPU adapter exists.
  */
-export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu', 'fused'] as const;
 export type BackendName = (typeof BACKENDS)[number];
+
+/** Backends whose runs need Dawn (WebGPU), so a plain Node process rather than Electron's utility process. */
+export const DAWN_BACKENDS: readonly BackendName[] = ['webgpu', 'fused', 'auto'];

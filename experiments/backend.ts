@@ -14,6 +14,7 @@ import { cpus } from 'node:os';
 import type { BackendName } from '../contract/backends';
 import { UserError } from '../contract/errors';
 import { installWasmBatchMatMul, installWasmIdentity } from './wasm-kernels';
+import { acquireGpu, type Gpu } from './fused/runtime/gpu';
 
 /** A requested backend could not be loaded; the message is one line meant for the user. */
 export class BackendUnavailableError extends UserError {
@@ -65,7 +66,7 @@ interface GpuAdapterLike {
 }
 
 /** Software rasterisers (Mesa lavapipe/llvmpipe, SwiftShader): a WebGPU adapter, but running on the CPU. */
-function isSoftwareAdapter(info: NonNullable<GpuAdapterLike['info']>): boolean {
+export function isSoftwareAdapter(info: NonNullable<GpuAdapterLike['info']>): boolean {
   return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device ?? ''} ${info.description ?? ''}`);
 }
 
@@ -136,18 +137,31 @@ async function loadCpu(): Promise<SelectedBackend> {
   return { backend: 'cpu', device: 'CPU (JavaScript, 1 thread)' };
 }
 
+/** tfjs side of a fused run (decoding, inference from its checkpoints): wasm, else cpu. */
+async function loadFusedDecoder(): Promise<SelectedBackend> {
+  try {
+    return await loadWasm();
+  } catch {
+    return loadCpu();
+  }
+}
+
 const LOADERS: Record<Exclude<BackendName, 'auto'>, () => Promise<SelectedBackend>> = {
   tensorflow: loadTensorflow,
   webgpu: () => loadWebgpu(false),
   wasm: loadWasm,
   cpu: loadCpu,
+  fused: loadFusedDecoder,
 };
 
 /** Order `auto` tries. */
 export const AUTO_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+// (`auto` tries the fused engine before these: selectEngine.)
 
 /**
- * Loads `requested` (or the best available for `auto`) and makes it tfjs's active backend.
+ * Loads `requested` (or the best available for `auto`) and makes it tfjs's active backend. `fused`
+ * here means the tfjs side of a fused run (wasm, else cpu: decoding from its weights); the engine
+ * itself is chosen by selectEngine.
  * @example const { backend, device } = await selectBackend('auto'); // { backend: 'wasm', device: 'CPU (wasm SIMD, 1 thread)' }
  */
 export async function selectBackend(requested: BackendName): Promise<SelectedBackend> {
@@ -165,4 +179,55 @@ export async function selectBackend(requested: BackendName): Promise<SelectedBac
     }
   }
   throw new BackendUnavailableError(`no backend could be loaded: ${reasons.join('; ')}`);
+}
+
+/** The engine a run trains on: tfjs on a tfjs backend, or the fused WebGPU engine (its tfjs side decodes). */
+export interface SelectedEngine extends SelectedBackend {
+  readonly engine: 'tfjs' | 'fused';
+  /** The process's Dawn device (fused only). */
+  readonly gpu?: Gpu;
+}
+
+/**
+ * The fused engine's device: Dawn's adapter (lavapipe included when asked for by name; `auto` takes
+ * hardware adapters only), then the tfjs backend that decodes its weights.
+ */
+async function loadFused(auto: boolean): Promise<SelectedEngine> {
+  let gpu: Gpu;
+  try {
+    if (process.versions.electron) throw new Error("Dawn cannot load inside Electron's memory cage; install Node >= 20 on PATH (or set ABLATE_NODE) and the app runs fused runs in a plain Node process");
+    gpu = await acquireGpu();
+  } catch (err) {
+    throw new BackendUnavailableError(`backend fused unavailable: ${firstLine(err)}`);
+  }
+  if (auto && isSoftwareAdapter({ description: gpu.adapterDescription })) throw new BackendUnavailableError(`backend fused skipped: only a software adapter (${gpu.adapterDescription})`);
+  const decode = await loadFusedDecoder();
+  const features = [gpu.features.subgroups && 'subgroups', gpu.features.timestampQuery && 'timestamps'].filter(Boolean).join(', ');
+  return { engine: 'fused', backend: 'fused', gpu, device: `WebGPU (Dawn): ${gpu.adapterDescription}${features ? ` [${features}]` : ''}; decoding on tfjs ${decode.backend}, ${decode.device}` };
+}
+
+/**
+ * Picks the engine and backend of a run. `fused` names the fused engine; `auto` takes it first when a
+ * hardware WebGPU adapter exists and `unsupported` (the config's fused-engine problems) is empty,
+ * else falls back to selectBackend('auto'); every other name is a tfjs backend.
+ * @example const sel = await selectEngine('auto'); // { engine: 'tfjs', backend: 'wasm', … } on a CPU-only machine
+ */
+export async function selectEngine(requested: BackendName, unsupported: () => readonly string[] = () => []): Promise<SelectedEngine & { skipped?: string }> {
+  if (requested === 'fused') {
+    const problems = unsupported();
+    if (problems.length) throw new BackendUnavailableError(problems[0]);
+    return loadFused(false);
+  }
+  let skipped: string | undefined;
+  if (requested === 'auto') {
+    try {
+      const fused = await loadFused(true);
+      const problems = unsupported();
+      if (problems.length) throw new BackendUnavailableError(`backend fused skipped: ${problems[0]}`);
+      return fused;
+    } catch (err) {
+      skipped = firstLine(err);
+    }
+  }
+  return { engine: 'tfjs', ...(await selectBackend(requested)), skipped };
 }

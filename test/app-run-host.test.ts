@@ -60,14 +60,14 @@ describe('routing runs to a host by backend', () => {
     return {} as RunProcess;
   };
 
-  it('sends webgpu and auto runs to the plain Node host and every other run to the default host', () => {
+  it('sends webgpu, fused and auto runs to the plain Node host and every other run to the default host', () => {
     const calls: string[] = [];
     let lookups = 0;
     const spawn = routeByBackend({ defaultHost: recorder('utility', calls), webgpuHost: () => (lookups++, recorder('node', calls)) });
     spawn(job('wasm'));
     expect(lookups).toBe(0); // no Node lookup until a run may use WebGPU
-    for (const b of ['webgpu', 'auto', 'wasm', 'cpu', 'tensorflow'] as const) spawn(job(b));
-    expect(calls).toEqual(['utility:wasm', 'node:webgpu', 'node:auto', 'utility:wasm', 'utility:cpu', 'utility:tensorflow']);
+    for (const b of ['webgpu', 'auto', 'fused', 'wasm', 'cpu', 'tensorflow'] as const) spawn(job(b));
+    expect(calls).toEqual(['utility:wasm', 'node:webgpu', 'node:auto', 'node:fused', 'utility:wasm', 'utility:cpu', 'utility:tensorflow']);
     expect(lookups).toBe(1);
   });
 

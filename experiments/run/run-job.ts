@@ -1,5 +1,5 @@
 /**
- * One run, start to finish, inside its run process: backend → data → model → training loop with
+ * One run, start to finish, inside its run process: engine and backend → data → model → training loop with
  * evaluation every `eval_every` steps and checkpoints every `checkpoint_every` → final beam
  * evaluation → FINAL_METRICS. Everything is reported as contract/run-protocol.ts messages; run
  * failures (bad data, divergence, out of memory, a backend that will not load) become one
@@ -11,16 +11,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
-import { BackendUnavailableError, selectBackend } from '../backend';
+import { BackendUnavailableError, selectEngine } from '../backend';
 import { BatchStream, dataFacts, prepareData, type BatchPosition } from '../data/index';
 import { DataError, type PreparedData } from '../data/types';
 import { createModel } from '../model/transformer';
-import type { Seq2SeqModel } from '../model/types';
 import type { FailureKind, MetricPoint, RunJob, RunToParent, SampleTranslation } from '../../contract/run-protocol';
 import { TRAIN_METRICS, VALID_METRICS, type FinalMetrics } from '../../contract/metrics';
-import { CheckpointWriteError, checkpointFileName, cleanTempFiles, loadNewestVerified, pruneCheckpoints, restoreTrainer, saveCheckpoint } from '../train/checkpoint';
-import { Trainer, trainLoop } from '../train/loop';
-import { AVERAGED_CHECKPOINTS, averageCheckpoints, evaluateLoss, translateAndScore } from './evaluate';
+import { CheckpointWriteError, checkpointFileName, cleanTempFiles, loadNewestVerified, pruneCheckpoints } from '../train/checkpoint';
+import { Trainer } from '../train/loop';
+import { AVERAGED_CHECKPOINTS, translateAndScore } from './evaluate';
+import { tfjsEngine, type RunEngine } from './engine';
+import { FusedRunEngine } from '../fused/run/fused-engine';
+import { fusedProblems } from '../fused/run/support';
 
 export interface RunIO {
   emit(msg: RunToParent): void;
@@ -79,17 +81,23 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
   const cfg = job.config;
   const t = cfg.train;
   let step = 0;
-  let model: Seq2SeqModel | undefined;
-  let trainer: Trainer | undefined;
+  let engine: RunEngine | undefined;
   const log = (text: string, level: 'info' | 'warn' | 'error' = 'info') => io.emit({ type: 'log', level, text });
   const point = (split: MetricPoint['split'], name: string, value: number, at = step): MetricPoint => ({ split, name, step: at, value, time: Date.now() });
 
   try {
-    const { backend, device } = await selectBackend(job.backend);
+    // The engine seam (engine.ts): tfjs on the selected backend, or the fused WebGPU engine.
+    const selected = await selectEngine(job.backend, () => fusedProblems(cfg));
+    const { backend, device } = selected;
+    if (selected.skipped) log(selected.skipped);
     log(`backend ${backend}: ${device}`);
     const data: PreparedData = await prepareData(cfg.data, job.cacheDir, (line) => log(line));
-    model = createModel(cfg.model, data.srcTokenizer.vocabSize, data.tgtTokenizer.vocabSize, cfg.seed);
-    trainer = new Trainer(model, { warmup: t.warmup, lrFactor: t.lr_factor, clipNorm: t.clip_norm, labelSmoothing: cfg.model.label_smoothing, seed: cfg.seed });
+    const model = createModel(cfg.model, data.srcTokenizer.vocabSize, data.tgtTokenizer.vocabSize, cfg.seed);
+    engine =
+      selected.engine === 'fused'
+        ? new FusedRunEngine(selected.gpu!, cfg, { src: data.srcTokenizer.vocabSize, tgt: data.tgtTokenizer.vocabSize }, model)
+        : tfjsEngine(model, new Trainer(model, { warmup: t.warmup, lrFactor: t.lr_factor, clipNorm: t.clip_norm, labelSmoothing: cfg.model.label_smoothing, seed: cfg.seed }));
+    const eng = engine;
     const stream = new BatchStream(data.train, t.batch_tokens, cfg.seed);
     let counters = freshCounters();
     let lastCheckpointStep = -1;
@@ -104,7 +112,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       for (const s of skipped) log(`checkpoint ${s.path} not used: ${s.reason}`, 'warn');
       if (loaded) {
         const ckpt = loaded.checkpoint;
-        restoreTrainer(trainer, ckpt);
+        eng.restore(ckpt);
         stream.restore(ckpt.header.batchPosition as BatchPosition);
         counters = { ...freshCounters(), ...(ckpt.header.extra.counters as Partial<Counters> | undefined) };
         step = ckpt.header.step;
@@ -113,14 +121,14 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       } else log(`no checkpoint verifies (${skipped.length} tried): starting again from step 0`, 'warn');
     }
 
-    io.emit({ type: 'ready', backend, device, params: model.paramCount, data: dataFacts(data), startStep: step });
+    io.emit({ type: 'ready', backend, device, params: eng.paramCount, data: dataFacts(data), startStep: step });
 
     const tokenizers = { src: data.srcTokenizer.toJSON(), tgt: data.tgtTokenizer.toJSON(), shared: data.srcTokenizer === data.tgtTokenizer };
     const vocab = { src: data.srcTokenizer.vocabSize, tgt: data.tgtTokenizer.vocabSize };
     const checkpoint = async (): Promise<void> => {
       if (step === lastCheckpointStep) return;
       const path = join(job.checkpointDir, checkpointFileName(step));
-      await saveCheckpoint(path, { trainer: trainer!, config: cfg, batchPosition: stream.position, tokenizers, vocab, extra: { counters } });
+      await eng.save(path, { config: cfg, batchPosition: stream.position, tokenizers, vocab, extra: { counters } });
       lastCheckpointStep = step;
       io.emit({ type: 'checkpoint', step, path });
       // average_last keeps its K checkpoints (the ones averaged at the end).
@@ -128,9 +136,9 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
     };
 
     const evaluate = async (): Promise<void> => {
-      const lossResult = await evaluateLoss(model!, data.valid, t.batch_tokens);
+      const lossResult = await eng.evaluateLoss(data.valid, t.batch_tokens);
       const subset = data.valid.slice(0, t.eval_bleu_sentences);
-      const greedy = await translateAndScore(model!, subset, data.tgtTokenizer, { beam: 1, alpha: 0, maxLenOffset: t.decode.max_len_offset });
+      const greedy = await translateAndScore(await eng.decoder(), subset, data.tgtTokenizer, { beam: 1, alpha: 0, maxLenOffset: t.decode.max_len_offset });
       io.emit({
         type: 'metrics',
         points: [point('valid', VALID_METRICS.loss, lossResult.loss), point('valid', VALID_METRICS.ppl, lossResult.ppl), point('valid', VALID_METRICS.bleu, greedy.bleu)],
@@ -152,7 +160,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       if (!w.steps) return;
       const loss = w.lossTokens / Math.max(w.tokens, 1);
       const tps = w.tokens / Math.max(w.seconds, 1e-9);
-      const lr = trainer!.nextLearningRate();
+      const lr = eng.nextLearningRate();
       io.emit({ type: 'progress', step, totalSteps: t.steps, loss, lr, tokensPerSecond: tps, tokensSeen: counters.tokensSeen });
       lastProgressAt = performance.now();
       if (!points) return;
@@ -163,7 +171,9 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       counters.win = { lossTokens: 0, tokens: 0, seconds: 0, steps: 0 };
     };
 
-    for await (const r of trainLoop(trainer, stream, { totalSteps: t.steps, shouldStop: () => io.shouldStop() })) {
+    // Steps the loop below logs, evaluates or checkpoints at: an engine with lagged loss read-back settles there.
+    const settleAt = (s: number) => s % PROGRESS_EVERY === 0 || s % t.eval_every === 0 || s % t.checkpoint_every === 0 || s === t.steps;
+    for await (const r of eng.train(stream, { totalSteps: t.steps, shouldStop: () => io.shouldStop(), settleAt })) {
       step = r.step;
       if (!Number.isFinite(r.loss)) {
         io.emit({ type: 'metrics', points: [point('train', TRAIN_METRICS.loss, r.loss)] });
@@ -197,17 +207,16 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
 
     // Final evaluation: full valid and test splits (every sentence), decoded as configured (beam by default).
     const settings = { beam: t.decode.beam, alpha: t.decode.alpha, maxLenOffset: t.decode.max_len_offset };
-    const m = model;
     const finalEvaluation = async () => ({
-      valid: await evaluateLoss(m, data.valid, t.batch_tokens),
-      validDecode: await translateAndScore(m, data.valid, data.tgtTokenizer, settings),
-      testDecode: data.test?.length ? await translateAndScore(m, data.test, data.tgtTokenizer, settings) : undefined,
+      valid: await eng.evaluateLoss(data.valid, t.batch_tokens),
+      validDecode: await translateAndScore(await eng.decoder(), data.valid, data.tgtTokenizer, settings),
+      testDecode: data.test?.length ? await translateAndScore(await eng.decoder(), data.test, data.tgtTokenizer, settings) : undefined,
     });
     let scored = await finalEvaluation();
     if ((t.average_last ?? 0) >= 2) {
       // Checkpoint averaging (the paper's Table 2 recipe): the last weights' scores are kept as *_last.
       const last = scored;
-      const averaged = averageCheckpoints(model, job.checkpointDir, t.average_last!);
+      const averaged = await eng.average(job.checkpointDir, t.average_last!);
       for (const s of averaged.skipped) log(`checkpoint ${s.path} not averaged: ${s.reason}`, 'warn');
       if (averaged.steps.length >= 2) {
         scored = await finalEvaluation();
@@ -227,7 +236,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       valid_loss: valid.loss,
       valid_ppl: valid.ppl,
       valid_bleu: validDecode.bleu,
-      params: model.paramCount,
+      params: eng.paramCount,
       train_seconds: counters.trainSeconds,
       tokens_per_second: counters.tokensSeen / Math.max(counters.trainSeconds, 1e-9),
     };
@@ -239,8 +248,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
     if (kind === 'error' && err instanceof Error && err.stack) log(err.stack, 'error');
     io.emit({ type: 'failed', kind, reason, step });
   } finally {
-    trainer?.dispose();
-    model?.dispose();
+    engine?.dispose();
     // Nothing of this run may outlive it in a long-lived process (tests run several jobs).
     tf.disposeVariables();
   }

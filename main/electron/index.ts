@@ -59,7 +59,7 @@ function appSpawner(): RunSpawner {
     defaultHost,
     webgpuHost: () => {
       const node = findSystemNode({ exclude: process.execPath });
-      console.log(node ? `[workbench] webgpu/auto runs use Node ${node.version} at ${node.path}` : '[workbench] no Node >= 20 on PATH (or $ABLATE_NODE): runs use utility processes, where WebGPU cannot load');
+      console.log(node ? `[workbench] webgpu/fused/auto runs use Node ${node.version} at ${node.path}` : '[workbench] no Node >= 20 on PATH (or $ABLATE_NODE): runs use utility processes, where WebGPU cannot load');
       return node ? forkSpawner({ entry, execArgv: [], execPath: node.path }) : null;
     },
   });

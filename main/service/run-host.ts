@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import type { ParentToRun, RunToParent } from '../../contract/run-protocol';
-import type { BackendName } from '../../contract/backends';
+import { DAWN_BACKENDS, type BackendName } from '../../contract/backends';
 
 /** How a run process ended: an exit code, or the signal that killed it. */
 export interface RunExit {
@@ -194,16 +194,16 @@ export function findSystemNode(opts: { env?: NodeJS.ProcessEnv; exclude?: string
 }
 
 /**
- * The app's spawner: runs that may use WebGPU (backend webgpu or auto) go to the host `webgpuHost()`
- * returns, a plain Node process, because Dawn (the `webgpu` addon) refuses to load inside Electron's
- * V8 memory cage, which utility processes share; every other run, and all runs when it returns
- * null, go to `defaultHost`. `webgpuHost` is asked on the first such run only (finding a Node
+ * The app's spawner: runs that may use WebGPU (backend webgpu, fused or auto: DAWN_BACKENDS) go to the
+ * host `webgpuHost()` returns, a plain Node process, because Dawn (the `webgpu` addon) refuses to load
+ * inside Electron's V8 memory cage, which utility processes share; every other run, and all runs when
+ * it returns null, go to `defaultHost` (where a fused run fails with that reason, auto falls back). `webgpuHost` is asked on the first such run only (finding a Node
  * spawns processes: not something to do at start-up).
  */
 export function routeByBackend(hosts: { defaultHost: RunSpawner; webgpuHost: () => RunSpawner | null }): RunSpawner {
   let webgpu: RunSpawner | null | undefined;
   return (work) => {
-    if (work.backend !== 'webgpu' && work.backend !== 'auto') return hosts.defaultHost(work);
+    if (!DAWN_BACKENDS.includes(work.backend)) return hosts.defaultHost(work);
     if (webgpu === undefined) webgpu = hosts.webgpuHost();
     return (webgpu ?? hosts.defaultHost)(work);
   };

@@ -10,6 +10,7 @@ import { checkSpecTextSize, expandSpec, parseSpec, SpecError, type ExpandedRun, 
 import { decodeUtf8Strict } from '../../contract/text-safety';
 import { findPreset, PRESETS } from '../../experiments/presets';
 import { UserError } from '../../contract/errors';
+import { fusedProblems } from '../../experiments/fused/run/support';
 
 export interface LoadedSpec {
   readonly spec: Spec;
@@ -139,4 +140,16 @@ export function corpusTransform(dir: string, src = 'en', tgt = 'de'): (raw: Reco
 export function expandLoaded(loaded: { spec: Spec; specDir: string | null }): ExpandedRun[] {
   const base = loaded.specDir ?? process.cwd();
   return expandSpec(loaded.spec, (p) => (isAbsolute(p) ? p : resolve(base, p)));
+}
+
+/**
+ * Refuses, when queued, runs the named backend cannot train (one line per problem; nothing queued):
+ * the fused engine's limits (experiments/fused/run/support.ts). `auto` is not checked: it passes over
+ * the fused engine for such a config at run time.
+ */
+export function checkBackendSupport(runs: readonly ExpandedRun[], backend: string): void {
+  if (backend !== 'fused') return;
+  const problems = new Set<string>();
+  for (const r of runs) for (const p of fusedProblems(r.config)) problems.add(p);
+  if (problems.size) throw new SpecError([...problems]);
 }

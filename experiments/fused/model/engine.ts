@@ -453,6 +453,11 @@ export class FusedTransformer {
     return this.t;
   }
 
+  /** Sets the optimizer step (a run's bucket engines hand one state between them: experiments/fused/run). */
+  set step(t: number) {
+    this.t = t;
+  }
+
   /** Uploads a batch (ids and the token indexes of the embedding backward) and the step uniforms. */
   private upload(batch: FusedBatch, step: number, stepSize: number, invBias2: number): void {
     const h = this.host;

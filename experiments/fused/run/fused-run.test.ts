@@ -1,0 +1,139 @@
+/**
+ * Runs on the fused engine through run-job.ts (the same data, schedule, logging, evaluation and
+ * checkpoint cadence as the tfjs engine), on whatever WebGPU adapter exists (lavapipe in CI).
+ * Checkpoints cross engines at the run level: a tfjs (wasm) run stopped at step 10 resumes on the
+ * fused engine, and a fused run resumes on wasm, each finishing on the curve of the run that was
+ * never interrupted.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BackendName } from '../../../contract/backends';
+import type { RunToParent } from '../../../contract/run-protocol';
+import { expandSpec, parseSpec, type RunConfig } from '../../../contract/spec';
+import { BackendUnavailableError, selectEngine } from '../../backend';
+import { runJob } from '../../run/run-job';
+import { acquireGpu } from '../runtime/gpu';
+import { BUCKET_LENGTHS, bucketOf, bucketRows, padBatch } from './buckets';
+import { fusedProblems } from './support';
+
+const gpu = await acquireGpu().then(
+  () => true,
+  (err: Error) => (console.warn(`skipping fused runs: ${err.message}`), false),
+);
+const dir = mkdtempSync(join(tmpdir(), 'ablate-fused-run-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const config = (over: { dropout?: number; steps?: number; maxLen?: number; dk?: number } = {}): RunConfig =>
+  expandSpec(
+    parseSpec({
+      name: 'fused-run',
+      data: { task: 'synthetic-reverse', vocab: 8, min_len: 2, max_len: over.maxLen ?? 7, train_size: 200, valid_size: 12, test_size: 6, seed: 1, tokenizer: { kind: 'word' } },
+      base: { layers: 1, d_model: 16, d_ff: 32, heads: 2, dropout: over.dropout ?? 0.1, label_smoothing: 0.1, ...(over.dk ? { d_k: over.dk } : {}) },
+      train: { steps: over.steps ?? 20, batch_tokens: 96, warmup: 5, clip_norm: 1, eval_every: 10, checkpoint_every: 10, eval_bleu_sentences: 6, samples: 1, decode: { beam: 2, alpha: 0.6, max_len_offset: 3 } },
+    }),
+  )[0].config;
+
+let runs = 0;
+/** Runs a job; `stopAt` stops it between steps once that step was reported. */
+async function run(cfg: RunConfig, backend: BackendName, opts: { stopAt?: number; resumeFrom?: string; ckptDir?: string } = {}): Promise<RunToParent[]> {
+  const messages: RunToParent[] = [];
+  let reached = 0;
+  await runJob(
+    { runId: ++runs, config: cfg, backend, checkpointDir: opts.ckptDir ?? join(dir, `run-${runs}`), cacheDir: join(dir, 'cache'), ...(opts.resumeFrom ? { resumeFrom: { path: opts.resumeFrom, step: 0 } } : {}) },
+    {
+      emit: (m) => {
+        messages.push(m);
+        if (m.type === 'progress') reached = m.step;
+      },
+      shouldStop: () => opts.stopAt !== undefined && reached >= opts.stopAt,
+    },
+  );
+  const failed = messages.find((m) => m.type === 'failed');
+  expect(failed, JSON.stringify(failed)).toBeUndefined();
+  return messages;
+}
+
+const trainLoss = (ms: RunToParent[]) => ms.flatMap((m) => (m.type === 'metrics' ? m.points.filter((p) => p.split === 'train' && p.name === 'loss') : [])).map((p) => [p.step, p.value] as const);
+const done = (ms: RunToParent[]) => {
+  const d = ms[ms.length - 1];
+  if (d.type !== 'done') throw new Error(`run ended with ${JSON.stringify(d)}`);
+  return d;
+};
+const checkpoints = (ms: RunToParent[]) => ms.flatMap((m) => (m.type === 'checkpoint' ? [m] : []));
+
+describe('buckets', () => {
+  it('pads a batch into its bucket and keeps every batch of a length class in one bucket', () => {
+    expect(BUCKET_LENGTHS[BUCKET_LENGTHS.length - 1]).toBe(256);
+    const batch = { size: 2, srcLen: 3, tgtLen: 4, src: Int32Array.from([5, 6, 7, 8, 9, 0]), tgtIn: Int32Array.from([1, 5, 6, 0, 1, 8, 9, 10]), tgtOut: Int32Array.from([5, 6, 2, 0, 8, 9, 10, 2]), targetTokens: 7 };
+    const key = bucketOf(batch, 96);
+    expect(key).toEqual({ rows: Math.floor(96 / 4), len: 4 });
+    const p = padBatch(batch, key);
+    expect(Array.from(p.src.subarray(0, 8))).toEqual([5, 6, 7, 0, 8, 9, 0, 0]);
+    expect(Array.from(p.tgtOut.subarray(0, 8))).toEqual([5, 6, 2, 0, 8, 9, 10, 2]);
+    expect(p.tgtOut.subarray(8).every((x) => x === 0)).toBe(true);
+    // Any batch cut by BatchStream (size × longest ≤ batch_tokens) fits its bucket's rows.
+    for (const longest of [9, 12, 13, 100, 256]) {
+      const k = bucketOf({ ...batch, size: Math.floor(4096 / longest), srcLen: longest, tgtLen: longest }, 4096);
+      expect(k.rows * k.len).toBeLessThanOrEqual(1.5 * 4096);
+      expect(k.rows).toBe(bucketRows(4096, k.len));
+    }
+  });
+
+  it('names what the fused engine cannot train, for the queue-time check', () => {
+    expect(fusedProblems(config())).toEqual([]);
+    expect(fusedProblems(config({ maxLen: 300 }))).toEqual([expect.stringMatching(/^base: backend fused attends over at most 256 positions; data.max_len 300 needs 301/)]);
+    expect(fusedProblems(config({ dk: 300 }))[0]).toMatch(/d_k and d_v up to 256; got d_k 300/);
+  });
+});
+
+describe.skipIf(!gpu)('engine selection', () => {
+  it('auto takes the fused engine only on a hardware adapter and for a config it supports; fused refuses an unsupported config with its reason', async () => {
+    const { description } = await acquireGpu().then((g) => ({ description: g.adapterDescription }));
+    const software = /llvmpipe|lavapipe|swiftshader/i.test(description);
+    const auto = await selectEngine('auto');
+    if (software) {
+      expect(auto.engine).toBe('tfjs');
+      expect(auto.skipped).toMatch(/^backend fused skipped: only a software adapter/);
+    } else expect(auto).toMatchObject({ engine: 'fused', backend: 'fused' });
+    const fallback = await selectEngine('auto', () => ['base: backend fused attends over at most 256 positions']);
+    expect(fallback.engine).toBe('tfjs');
+    if (!software) expect(fallback.skipped).toBe('backend fused skipped: base: backend fused attends over at most 256 positions');
+    await expect(selectEngine('fused', () => ['base: too long'])).rejects.toThrow(new BackendUnavailableError('base: too long'));
+    expect(await selectEngine('fused')).toMatchObject({ engine: 'fused', backend: 'fused', device: expect.stringContaining(description) });
+  }, 60_000);
+});
+
+describe.skipIf(!gpu)('runs on the fused engine', () => {
+  it('trains with dropout, evaluates loss, perplexity and BLEU (decoded by tfjs from the same weights), checkpoints and finishes; the same seed gives the same curve', async () => {
+    const a = await run(config(), 'fused');
+    expect(a.find((m) => m.type === 'ready')).toMatchObject({ backend: 'fused', device: expect.stringMatching(/^WebGPU \(Dawn\): .*decoding on tfjs (wasm|cpu)/) });
+    expect(checkpoints(a).map((m) => m.step)).toEqual([10, 20]);
+    const d = done(a);
+    for (const name of ['train_loss', 'valid_loss', 'valid_ppl', 'valid_bleu', 'test_bleu'] as const) expect(Number.isFinite(d.metrics[name]), name).toBe(true);
+    expect(d.metrics.valid_ppl).toBeCloseTo(Math.exp(d.metrics.valid_loss!), 6);
+    expect(trainLoss(a).map(([s]) => s)).toEqual([10, 20]);
+    const b = await run(config(), 'fused');
+    expect(trainLoss(b)).toEqual(trainLoss(a));
+    expect(done(b).metrics.valid_loss).toBe(d.metrics.valid_loss);
+  }, 120_000);
+
+  it('resumes a tfjs checkpoint on the fused engine and a fused checkpoint on tfjs, continuing the uninterrupted curve', async () => {
+    const cfg = config({ dropout: 0 });
+    for (const [first, second] of [['wasm', 'fused'], ['fused', 'wasm']] as const) {
+      const reference = await run(cfg, first);
+      const ckptDir = join(dir, `cross-${first}`);
+      const stopped = await run(cfg, first, { stopAt: 10, ckptDir });
+      expect(stopped[stopped.length - 1]).toMatchObject({ type: 'stopped', step: 10 });
+      const resumed = await run(cfg, second, { resumeFrom: checkpoints(stopped).pop()!.path, ckptDir });
+      expect(resumed.find((m) => m.type === 'ready')).toMatchObject({ backend: second, startStep: 10 });
+      const want = trainLoss(reference);
+      const got = trainLoss(resumed);
+      expect(got.map(([s]) => s), `${first} → ${second}`).toEqual([20]);
+      // Dropout 0: the engines compute the same function (parity tests); 10 more steps of float drift.
+      expect(Math.abs(got[0][1] - want[1][1]), `${first} → ${second}: train loss at 20`).toBeLessThan(2e-3);
+      expect(Math.abs(done(resumed).metrics.valid_loss! - done(reference).metrics.valid_loss!), `${first} → ${second}: valid loss`).toBeLessThan(2e-3);
+    }
+  }, 240_000);
+});
