@@ -398,7 +398,7 @@ const observerBesideWorker: Fault = {
   interval: INTERVAL.toy,
   async trial(rng) {
     const q = await freshQueue('toy');
-    const env = { ...q.env, TOY_STEP_MS: '10' };
+    const env = { ...q.env, TOY_STEP_MS: '20' };
     const w = ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], env);
     await until(() => runState(q.db, 1) === 'running', 30_000, 'the run to start');
     const wb = await Workbench.open({ dbPath: q.db, dataDir: q.dataDir, attach: true });
