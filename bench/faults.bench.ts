@@ -25,6 +25,7 @@ import { canMountTmpfs, fillDisk, withTmpfs } from '../test/support/tmpfs';
 import { ROOT, TOY_ENTRY, tempDir, tinySpec, toySpec } from '../test/support/workbench';
 import { Workbench } from '../main/service/workbench';
 import type { WorkbenchEvent } from '../contract/api';
+import { mulberry32 } from '../experiments/seeding';
 
 export interface TrialResult {
   readonly finished: boolean;
@@ -46,17 +47,8 @@ export interface Fault {
   trial(rng: () => number): Promise<TrialResult>;
 }
 
-/** A small seeded generator (mulberry32): the same --seed injects at the same moments. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same --seed injects at the same moments. */
+export const seeded = mulberry32;
 
 // ---- driving the CLI ----
 
@@ -156,6 +148,18 @@ async function freshQueue(engine: 'toy' | 'real', dbDir?: string): Promise<{ dir
   return { dir, db, env, dataDir };
 }
 
+type Queue = Awaited<ReturnType<typeof freshQueue>>;
+
+/** Starts `ablate worker` on the queue and resolves once its run has recorded a step. */
+async function workerTraining(q: Queue, env: Record<string, string> = q.env): Promise<Proc> {
+  const w = ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], env);
+  await until(() => runState(q.db, 1) === 'running' && recordedStep(q.db, 1) > 0, 30_000, 'the run to start');
+  return w;
+}
+
+/** Another worker on the queue, to the end. */
+const finishWith = (q: Queue) => ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env).done;
+
 /** Judges a finished trial against the engine's reference curve. */
 async function judge(engine: 'toy' | 'real', db: string, atFault: number, resumedFrom: number | null, problem?: string): Promise<TrialResult> {
   const reference = await referenceCurve(engine);
@@ -207,13 +211,12 @@ const workerKill: Fault = {
   interval: INTERVAL.toy,
   async trial(rng) {
     const q = await freshQueue('toy');
-    const w = ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env);
-    await until(() => runState(q.db, 1) === 'running' && recordedStep(q.db, 1) > 0, 30_000, 'the run to start');
+    const w = await workerTraining(q);
     await sleep(100 + rng() * 1200);
     w.kill('SIGKILL');
     await w.done;
     const atFault = recordedStep(q.db, 1);
-    const again = await ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env).done;
+    const again = await finishWith(q);
     return judge('toy', q.db, atFault, resumedStep(again.stderr) ?? 0, again.code === 0 ? undefined : `second worker exited ${again.code}: ${again.stderr.slice(-300)}`);
   },
 };
@@ -225,8 +228,7 @@ const runProcessKill: Fault = {
   interval: INTERVAL.toy,
   async trial(rng) {
     const q = await freshQueue('toy');
-    const w = ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env);
-    await until(() => runState(q.db, 1) === 'running' && recordedStep(q.db, 1) > 0, 30_000, 'the run to start');
+    const w = await workerTraining(q);
     await sleep(100 + rng() * 1200);
     const pid = runProcessOf(w.pid);
     // Read before the kill: the worker deletes what it will measure again as soon as it resumes.
@@ -257,7 +259,7 @@ function checkpointFault(name: string, damage: (path: string) => void, says: Reg
       if (runState(q.db, 1) === 'done' || !latest) return judge('real', q.db, 0, 0, 'the run finished before the fault');
       const atFault = recordedStep(q.db, 1);
       damage(latest.path);
-      const again = await ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env).done;
+      const again = await finishWith(q);
       const problem = again.code !== 0 ? `worker exited ${again.code}: ${again.stderr.slice(-300)}` : !says.test(again.stderr) ? `the worker did not say which checkpoint it used: ${again.stderr.slice(0, 300)}` : undefined;
       return judge('real', q.db, Math.max(atFault, latest.step), resumedStep(again.stderr) ?? 0, problem);
     },
@@ -284,15 +286,14 @@ const fullCheckpointDisk: Fault = {
   async trial(rng) {
     const q = await freshQueue('toy');
     return withTmpfs(q.dataDir, '2m', async () => {
-      const w = ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env);
-      await until(() => runState(q.db, 1) === 'running' && recordedStep(q.db, 1) > 0, 30_000, 'the run to start');
+      const w = await workerTraining(q);
       await sleep(rng() * 800);
       const filler = fillDisk(q.dataDir);
       const first = await w.done;
       const atFault = recordedStep(q.db, 1);
       const parked = runState(q.db, 1);
       rmSync(filler);
-      const again = await ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env).done;
+      const again = await finishWith(q);
       const named = /no space left on device|ENOSPC/i.test(first.stderr);
       const problem =
         parked === 'done'
@@ -321,14 +322,13 @@ const fullDatabaseDisk: Fault = {
     const dbDir = join(tempDir('ablate-faults-db-'), 'fs');
     return withTmpfs(dbDir, '2m', async () => {
       const q = await freshQueue('toy', dbDir);
-      const w = ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env);
-      await until(() => runState(q.db, 1) === 'running' && recordedStep(q.db, 1) > 0, 30_000, 'the run to start');
+      const w = await workerTraining(q);
       await sleep(rng() * 800);
       const filler = fillDisk(dbDir);
       const first = await w.done;
       const atFault = recordedStep(q.db, 1);
       rmSync(filler);
-      const again = await ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env).done;
+      const again = await finishWith(q);
       const lines = first.stderr.split('\n').filter((l) => l.includes('cannot write the database'));
       const stack = /\n\s+at /.test(first.stderr);
       const problem =
@@ -348,16 +348,15 @@ const readOnlyDatabase: Fault = {
     const dbDir = join(tempDir('ablate-faults-ro-'), 'fs');
     return withTmpfs(dbDir, '4m', async () => {
       const q = await freshQueue('toy', dbDir);
-      const w = ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env);
-      await until(() => runState(q.db, 1) === 'running' && recordedStep(q.db, 1) > 0, 30_000, 'the run to start');
+      const w = await workerTraining(q);
       await sleep(rng() * 800);
       w.kill('SIGTERM');
       await w.done;
       const atFault = recordedStep(q.db, 1);
       execFileSync('mount', ['-o', 'remount,ro', dbDir]);
-      const refused = await ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env).done;
+      const refused = await finishWith(q);
       execFileSync('mount', ['-o', 'remount,rw', dbDir]);
-      const again = await ablate(['worker', '--db', q.db, '--data-dir', q.dataDir], q.env).done;
+      const again = await finishWith(q);
       const lines = refused.stderr.trim().split('\n').filter(Boolean);
       const problem =
         refused.code === 0 ? 'worker on a read-only database exited 0' : /\n\s+at /.test(refused.stderr) ? 'stack trace' : lines.length !== 1 ? `${lines.length} lines: ${refused.stderr.slice(0, 300)}` : again.code !== 0 ? `worker exited ${again.code}` : undefined;
