@@ -135,3 +135,24 @@ describe('a run that has just started', () => {
     }
   });
 });
+
+describe('a shared URL', () => {
+  it('keeps the experiments it names while the lists load (a reload used to throw in setup)', async () => {
+    const api = {
+      listRuns: async () => [run(1, seed1.config), run(2, seed2.config)],
+      listExperiments: async () => [{ id: 1, name: 'e', spec: {}, specDir: null, createdAt: 0 }],
+      queueStatus: async () => ({ paused: false, slots: 1, running: [] }),
+      getMetricKeys: async () => ['train/loss'],
+      getMetrics: async (q: MetricQuery) => STORED.filter((s) => q.runIds.includes(s.runId) && (!q.names || q.names.includes(s.name))),
+      resultTable: async () => ({ experiment: 'e', columns: [], rows: [] }),
+    };
+    const runs = createRunsStore(api);
+    const compare = createCompareState('#/compare?e=1&r=2');
+    const w = mount(CompareView, { global: { provide: { [APP]: { api, runs, metrics: createMetricsStore(api), compare, router: { go: () => {} }, notify: () => {} } }, stubs: { ChartPanel: Chart } } });
+    expect(compare.experimentIds).toEqual([1]);
+    await runs.refresh();
+    await flushPromises();
+    expect(compare.experimentIds).toEqual([1]);
+    expect(w.findAll('label.run input').map((i) => (i.element as HTMLInputElement).checked)).toEqual([false, true]);
+  });
+});
