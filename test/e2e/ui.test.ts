@@ -57,7 +57,7 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'ablate-e2e-'));
-    server = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), 'serve', '--db', join(dir, 'e2e.sqlite'), '--port', '0', '--backend', 'wasm', '--slots', '2'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), 'serve', '--db', join(dir, 'e2e.sqlite'), '--new', '--port', '0', '--backend', 'wasm', '--slots', '2'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     url = await new Promise<string>((ok, fail) => {
@@ -76,7 +76,7 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     // A fresh profile per run: no cached renderer, no state from an earlier run.
     context = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, args: LAUNCH_ARGS, viewport: { width: 1280, height: 800 }, acceptDownloads: true });
     page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('pageerror', (e) => pageErrors.push(e.stack ?? e.message));
     page.on('console', (m) => {
       if (m.type() === 'error') pageErrors.push(m.text());
     });
@@ -92,13 +92,35 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
   });
 
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  /** The view at 1280 and 1024 wide, light and dark. */
+  const shots = async (name: string) => {
+    for (const theme of ['light', 'dark'] as const) {
+      if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== theme) await page.getByRole('button', { name: new RegExp(`${theme} theme`) }).click();
+      for (const width of [1280, 1024]) {
+        await page.setViewportSize({ width, height: 800 });
+        await page.waitForTimeout(400);
+        await shot(`${name}-${theme}-${width}`);
+      }
+    }
+    await page.getByRole('button', { name: /light theme/ }).click();
+    await page.setViewportSize({ width: 1280, height: 800 });
+  };
+  const tooltipShown = () =>
+    page.evaluate(() => [...document.querySelectorAll<HTMLElement>('[data-chart=compare-curves] .chart-tooltip')].some((el) => getComputedStyle(el).visibility !== 'hidden' && getComputedStyle(el).display !== 'none' && Number(getComputedStyle(el).opacity) > 0));
   const openTab = async (view: string) => {
     await page.getByRole('tab', { name: new RegExp(`^${view}`, 'i') }).click();
   };
 
-  it('queues a spec typed into the editor, showing the schema’s messages and the expanded runs first', async () => {
+  it('opens an empty database on Queue, and the other views point there', async () => {
     await page.goto(url);
     await expect.poll(() => page.locator('.conn').textContent()).toBe('open');
+    expect(await page.getByRole('tab', { name: 'Queue' }).getAttribute('aria-selected')).toBe('true');
+    await page.keyboard.press('c');
+    await page.getByRole('link', { name: 'Queue a spec' }).click();
+    expect(await page.getByRole('tab', { name: 'Queue' }).getAttribute('aria-selected')).toBe('true');
+  });
+
+  it('queues a spec typed into the editor, showing the schema’s messages and the expanded runs first', async () => {
     const editor = page.locator('[data-test=spec-text]');
     // A mistake first: the schema's own message for the field appears as the user types.
     await editor.fill(SPEC.replace('heads: 2', 'heads: -2'));
@@ -123,6 +145,7 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     await page.locator('[data-chart=training-loss] canvas').waitFor({ timeout: 120_000 });
     await page.waitForTimeout(1000);
     await shot('live');
+    await shots('live');
     await openTab('Queue');
     await expect
       .poll(async () => page.locator('[data-test=run-table] tr[data-state=done]').count(), { timeout: 240_000, interval: 1000 })
@@ -138,7 +161,7 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     await page.locator('[data-chart=parallel] canvas').waitFor();
     // Another metric loads on demand (Compare fetches only the metric on screen).
     await page.locator('[data-test=compare-metric]').selectOption('valid/valid_bleu');
-    await expect.poll(() => page.locator('[data-chart=compare-curves] figcaption strong').textContent()).toBe('valid/valid_bleu by step');
+    await expect.poll(() => page.locator('[data-chart=compare-curves] figcaption strong').textContent()).toBe('valid BLEU (0–100) by step');
     await page.locator('[data-chart=compare-curves] canvas').waitFor();
     await page.locator('[data-test=compare-metric]').selectOption('train/loss');
     await page.waitForTimeout(800);
@@ -154,6 +177,39 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     const svgPath = join(ARTIFACTS, 'final-bleu.svg');
     await (await download).saveAs(svgPath);
     expect(readFileSync(svgPath, 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
+  });
+
+  it('groups by a config field, keeps the view in the URL across tabs and a reload', async () => {
+    await page.locator('[data-test=group-by]').selectOption('heads');
+    await page.locator('[data-test=compare-metric]').selectOption('valid/valid_bleu');
+    await page.locator('[data-test=band]').selectOption('minmax');
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain('g=heads');
+    expect(await page.locator('.picker .vname strong').allTextContents()).toEqual(['heads=1', 'heads=2']);
+    await openTab('Results');
+    await openTab('Compare');
+    expect(await page.locator('[data-test=group-by]').inputValue()).toBe('heads');
+    await page.reload();
+    await page.locator('[data-chart=compare-curves] canvas').waitFor();
+    expect(await page.locator('[data-test=compare-metric]').inputValue()).toBe('valid/valid_bleu');
+    expect(await page.locator('[data-test=band]').inputValue()).toBe('minmax');
+    await page.waitForTimeout(600);
+    await shots('compare-grouped');
+    await page.locator('[data-test=group-by]').selectOption('variant');
+    await page.locator('[data-test=compare-metric]').selectOption('train/loss');
+  });
+
+  it('lists every run in the runs table, sorts, filters and plots the ticked rows', async () => {
+    await openTab('Runs');
+    await page.locator('[data-test=runs-table] tbody tr[data-run]').nth(3).waitFor();
+    await page.locator('[data-sort="m:valid_bleu"]').click();
+    expect(await page.locator('[data-test=runs-table] tbody tr[data-run]').count()).toBe(4);
+    await page.locator('[data-test=runs-text]').fill('h=1');
+    await expect.poll(() => page.locator('[data-test=runs-table] tbody tr[data-run]').count()).toBe(2);
+    await shots('runs');
+    await page.getByLabel('tick every shown run').check();
+    await page.locator('[data-test=plot-selected]').click();
+    expect(await page.getByRole('tab', { name: 'Compare' }).getAttribute('aria-selected')).toBe('true');
+    expect(await page.locator('.picker label.run input:checked').count()).toBe(2);
   });
 
   it('shows the result table and exports it as LaTeX', async () => {
@@ -172,6 +228,7 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     expect(await page.locator('[data-test=export-preview]').textContent()).toBe(tex);
     await page.locator('[data-chart=results-bleu] canvas').waitFor();
     await shot('results');
+    await shots('results');
   });
 
   it('opens a run: config against base, samples, logs and attention for a typed sentence', async () => {
@@ -187,7 +244,7 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     await page.waitForTimeout(500);
     await shot('run-detail');
     await page.locator('.attention').screenshot({ path: join(ARTIFACTS, 'run-detail-attention.png') });
-    expect(pageErrors).toEqual([]);
+    expect(pageErrors.join('\n')).toBe('');
   });
 
   it('pauses the queue, reorders, cancels and retries queued runs', async () => {
@@ -215,8 +272,56 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     // Keyboard: the tabs take focus and arrow keys move between views.
     await page.getByRole('tab', { name: 'Queue' }).focus();
     await page.keyboard.press('ArrowRight');
-    expect(await page.getByRole('tab', { name: /^Live/ }).getAttribute('aria-selected')).toBe('true');
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-view'))).toBe('live');
-    expect(pageErrors).toEqual([]);
+    expect(await page.getByRole('tab', { name: 'Runs' }).getAttribute('aria-selected')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-view'))).toBe('runs');
+    // One key per view: R is Results.
+    await page.locator('body').click({ position: { x: 5, y: 300 } });
+    await page.keyboard.press('r');
+    expect(await page.getByRole('tab', { name: 'Results' }).getAttribute('aria-selected')).toBe('true');
+    expect(pageErrors.join('\n')).toBe('');
   });
+
+  it('opens on Compare when every run has finished, and says "no such run" for #/run/99', async () => {
+    await page.goto(url);
+    await expect.poll(() => page.getByRole('tab', { name: 'Compare' }).getAttribute('aria-selected')).toBe('true');
+    await page.evaluate(() => (location.hash = '#/run/99'));
+    await page.locator('[data-test=no-such-run]').waitFor();
+    expect(await page.locator('[data-test=no-such-run] h2').textContent()).toBe('No such run: #99');
+  });
+
+  it('keeps tooltips and zoom on the curves while a run trains', async () => {
+    await openTab('Queue');
+    await page.locator('[data-test=spec-text]').fill(SPEC.replace('name: e2e-tiny', 'name: e2e-long').replace('steps: 30', 'steps: 3000').replace('seeds: [1, 2]', 'seeds: [5]').replace(/variants:[\s\S]*$/, ''));
+    await page.locator('[data-test=spec-ok]').waitFor();
+    await page.locator('[data-test=enqueue]').click();
+    await page.locator('[data-test=run-table] tr[data-state=running]').first().waitFor({ timeout: 120_000 });
+    await openTab('Compare');
+    const long = await page.locator('[data-test=compare-experiments] label', { hasText: 'e2e-long' }).locator('input').getAttribute('data-experiment');
+    await page.locator(`[data-test=compare-experiments] input[data-experiment="${long}"]`).check();
+    const others = await page.locator('[data-test=compare-experiments] input:checked').evaluateAll((boxes) => boxes.map((b) => b.getAttribute('data-experiment')));
+    for (const id of others) if (id !== long) await page.locator(`[data-test=compare-experiments] input[data-experiment="${id}"]`).uncheck();
+    const canvas = page.locator('[data-chart=compare-curves] canvas').first();
+    await canvas.waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(1500);
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.4);
+    // Sampled over a few seconds of streaming points: the tooltip never vanishes.
+    const seen: boolean[] = [];
+    for (let i = 0; i < 8; i++) {
+      await page.waitForTimeout(400);
+      seen.push(await tooltipShown());
+    }
+    await shot('compare-live-tooltip');
+    // Sampled while the run was still streaming points (else the test would prove nothing).
+    expect(await page.locator('.picker label.run', { hasText: 'seed 5' }).textContent()).toContain('running');
+    expect(seen).toEqual(Array(8).fill(true));
+  }, 200_000);
+
+  it('shows a clear state when the server dies', async () => {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    await page.locator('[data-test=server-lost]').waitFor({ timeout: 20_000 });
+    expect(await page.locator('[data-test=queue-state]').textContent()).toContain('queue unknown');
+    await shot('server-lost');
+  }, 90_000);
 });
