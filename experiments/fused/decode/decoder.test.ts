@@ -1,0 +1,104 @@
+/**
+ * The fused decoder against the tfjs decoder (experiments/decode, cpu backend, the reference): the
+ * same weights give the same tokens, greedy and beam, with the tfjs decoder's cache on and off, for
+ * each structural switch of ModelConfig; and a FusedTransformer's weights decode as the tfjs model
+ * holding the same weights does.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../../contract/spec';
+import { beamSearch, greedyDecode } from '../../decode/index';
+import { createModel } from '../../model/transformer';
+import type { Seq2SeqModel } from '../../model/types';
+import { rng, tinyConfig, useBackend } from '../../../test/support/model';
+import { acquireGpu } from '../runtime/gpu';
+import { FusedTransformer } from '../model/engine';
+import { FusedDecoder } from './decoder';
+
+const VOCAB = 12;
+
+function sources(count: number, seed: number, vocab = VOCAB): Int32Array[] {
+  const random = rng(seed);
+  return Array.from({ length: count }, () => Int32Array.from({ length: 1 + Math.floor(random() * 7) }, () => 4 + Math.floor(random() * (vocab - 4))));
+}
+
+function weightsOf(model: Seq2SeqModel): Map<string, Float32Array> {
+  return new Map(model.variables.map((v) => [v.name, v.dataSync() as Float32Array]));
+}
+
+/** Nudges LayerNorm gains and biases off 1/0 and scales weights up so decisions are not near-ties of a flat distribution. */
+function perturb(model: Seq2SeqModel, seed: number): void {
+  const random = rng(seed);
+  tf.tidy(() => {
+    for (const v of model.variables) {
+      const n = v.shape.reduce((a, b) => a * b, 1);
+      const noise = tf.tensor(Float32Array.from({ length: n }, () => random() - 0.5), v.shape);
+      if (v.name.endsWith('/gamma')) v.assign(tf.add(v, tf.mul(noise, 0.4)));
+      else if (v.name.endsWith('/beta') || v.name.endsWith('/b1') || v.name.endsWith('/b2')) v.assign(tf.mul(noise, 0.4));
+      else v.assign(tf.mul(v, 2));
+    }
+  });
+}
+
+const variants: [string, Partial<ModelConfig>][] = [
+  ['post-norm, sinusoidal, tied embeddings', {}],
+  ['pre-norm, learned positions', { norm: 'pre', positional: 'learned' }],
+  ['separate embeddings, share_qk, no scaling, h·d_k ≠ d_model, no positions', {
+    share_embeddings: false, share_qk: true, attention_scale: false, heads: 3, d_k: 4, d_v: 7, positional: 'none',
+  }],
+];
+
+describe('fused decoder vs the tfjs decoder (cpu)', () => {
+  for (const [name, overrides] of variants) {
+    it(`same greedy and beam tokens, tfjs cache on and off: ${name}`, async () => {
+      await useBackend('cpu');
+      const gpu = await acquireGpu();
+      const config = tinyConfig(overrides);
+      for (const seed of [1, 2]) {
+        const model = createModel(config, VOCAB, VOCAB, seed);
+        perturb(model, seed);
+        const decoder = new FusedDecoder(gpu, config, VOCAB, VOCAB, weightsOf(model), { maxRows: 12, maxSrcLen: 8, maxLenOffset: 4 });
+        try {
+          const src = sources(9, seed);
+          const opts = { maxLenOffset: 4, maxRows: 12 };
+          const greedyRef = await greedyDecode(model, src, opts);
+          expect(await greedyDecode(model, src, { ...opts, useCache: false })).toEqual(greedyRef);
+          expect(await decoder.greedy(src, opts)).toEqual(greedyRef);
+          for (const beam of [1, 3]) {
+            const beamOpts = { ...opts, beam, alpha: 0.6 };
+            const beamRef = await beamSearch(model, src, beamOpts);
+            expect(await beamSearch(model, src, { ...beamOpts, useCache: false })).toEqual(beamRef);
+            expect(await decoder.beam(src, beamOpts), `beam ${beam}, seed ${seed}`).toEqual(beamRef);
+          }
+          // Outputs must vary in length (EOS and the limit both reached) or the comparison proves little.
+          const lengths = new Set(greedyRef.map((h) => h.length));
+          expect(lengths.size).toBeGreaterThan(1);
+        } finally {
+          decoder.destroy();
+          model.dispose();
+        }
+      }
+    });
+  }
+
+  it('decodes a FusedTransformer\'s weights as the tfjs model with the same weights', async () => {
+    await useBackend('cpu');
+    const gpu = await acquireGpu();
+    const config = tinyConfig({ norm: 'pre' });
+    const model = createModel(config, VOCAB, VOCAB, 5);
+    perturb(model, 5);
+    const engine = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 2, srcLen: 4, tgtLen: 4 }, { labelSmoothing: 0, clipNorm: 0, seed: 1 });
+    const w = weightsOf(model);
+    engine.setWeights((n) => w.get(n)!);
+    const decoder = await FusedDecoder.fromEngine(gpu, engine, { maxRows: 8, maxSrcLen: 8, maxLenOffset: 3 });
+    try {
+      const src = sources(7, 11);
+      expect(await decoder.greedy(src, { maxLenOffset: 3 })).toEqual(await greedyDecode(model, src, { maxLenOffset: 3 }));
+      expect(await decoder.beam(src, { maxLenOffset: 3, beam: 2, alpha: 0.6 })).toEqual(await beamSearch(model, src, { maxLenOffset: 3, beam: 2, alpha: 0.6 }));
+    } finally {
+      decoder.destroy();
+      engine.plan.destroy();
+      model.dispose();
+    }
+  });
+});
