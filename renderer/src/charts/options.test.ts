@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axisTooltip, barErrorOption, formatAxisValue, heatmapOption, lineChartOption, parallelOption } from './options';
+import { axisTooltip, barErrorOption, formatAxisValue, heatmapOption, lineChartOption, parallelOption, scatterOption } from './options';
 
 describe('chart options', () => {
   it('never animates, and gives a mean ± std band the extent of its data (so the axis does not start at 0)', () => {
@@ -73,5 +73,31 @@ describe('parallel axes', () => {
     expect(axes[1].minInterval).toBeUndefined();
     expect(axes[1].name).toBe('test BLEU (beam)');
     expect((opt.series as { color: string }[]).map((s) => s.color)).toEqual(['#111111', '#222222']);
+  });
+});
+
+describe('log-scale y', () => {
+  it('leaves points at or below 0 as gaps (a log axis cannot place them)', () => {
+    const opt = lineChartOption({ series: [{ name: 'bleu', data: [[10, 0], [20, 5], [30, -1]] }], yLog: true });
+    expect((opt.yAxis as { type: string }).type).toBe('log');
+    expect((opt.series as { data: unknown }[])[0].data).toEqual([[10, null], [20, 5], [30, null]]);
+  });
+});
+
+describe('metric vs hyper-parameter scatter', () => {
+  it('puts a numeric field on a value axis with integer ticks, each group in its colour', () => {
+    const opt = scatterOption({
+      points: [{ x: 1, y: 70, group: 'heads=1', name: '#1' }, { x: 4, y: 75, group: 'heads=4', name: '#2' }],
+      groups: ['heads=1', 'heads=4'],
+      colors: new Map([['heads=1', '#111111'], ['heads=4', '#222222']]),
+      xName: 'heads',
+      yName: 'test BLEU (beam)',
+    });
+    expect(opt.xAxis).toMatchObject({ type: 'value', name: 'heads', minInterval: 1 });
+    expect((opt.series as { color: string; data: { value: unknown[] }[] }[]).map((s) => [s.color, s.data[0].value])).toEqual([['#111111', [1, 70]], ['#222222', [4, 75]]]);
+  });
+  it('puts a text field on a category axis in the given order', () => {
+    const opt = scatterOption({ points: [{ x: 'relu', y: 1, group: 'a', name: '#1' }], groups: ['a'], colors: new Map(), xName: 'act', yName: 'y', categories: ['gelu', 'relu'] });
+    expect(opt.xAxis).toMatchObject({ type: 'category', data: ['gelu', 'relu'] });
   });
 });

@@ -108,7 +108,8 @@ export function lineChartOption(opts: {
       ...series.map((s, i) => ({
         type: 'line' as const,
         name: s.name,
-        data: s.data as [number, number][],
+        // A log axis has no place for 0 or below (a BLEU of 0): those points are left as gaps.
+        data: opts.yLog ? s.data.map(([x, y]) => [x, y > 0 ? y : null]) : (s.data as [number, number][]),
         showSymbol: s.data.length < 30 && !s.faint,
         symbolSize: 4,
         sampling: 'lttb' as const,

@@ -156,3 +156,20 @@ describe('a shared URL', () => {
     expect(w.findAll('label.run input').map((i) => (i.element as HTMLInputElement).checked)).toEqual([false, true]);
   });
 });
+
+describe('small multiples and the config diff', () => {
+  it('draws an added metric beside the first, each with its own units', async () => {
+    const { w, compare } = await mountCompare('#/compare?m=train/loss&mm=valid/valid_bleu');
+    await flushPromises();
+    const panels = w.findAllComponents(Chart).filter((c) => String(c.props('fileName')).startsWith('compare-'));
+    expect(panels.map((c) => c.props('fileName'))).toEqual(['compare-curves', 'compare-valid/valid_bleu']);
+    expect(panels[1].props('option').yAxis.name).toBe('valid BLEU (0–100)');
+    compare.extraMetrics = [];
+    await flushPromises();
+    expect(w.findAllComponents(Chart).filter((c) => String(c.props('fileName')).startsWith('compare-'))).toHaveLength(1);
+  });
+  it('diffs two runs of one config as the same config', async () => {
+    const { w } = await mountCompare();
+    expect(w.find('[data-test=config-diff-two]').text()).toContain('Same config but for experiment, variant and seed.');
+  });
+});
