@@ -4,22 +4,15 @@
  * makes the worker exit 1, retry resumes from the last checkpoint unless --from-scratch, and a
  * second worker is refused with the holder's pid and host.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../db/store';
-import { ROOT, TOY_ENTRY, tempDir, toySpec } from './support/workbench';
+import { TOY_ENTRY, ablateChild, tempDir, toySpec } from './support/workbench';
 
 function ablateToy(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), ...args], { cwd: ROOT, env: { ...process.env, ABLATE_RUN_PROCESS: TOY_ENTRY, TOY_STEP_MS: '5', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-  return { child, done, stderr: () => stderr };
+  return ablateChild(args, { ABLATE_RUN_PROCESS: TOY_ENTRY, TOY_STEP_MS: '5', ...env });
 }
 
 const until = async (cond: () => boolean, ms = 60_000) => {

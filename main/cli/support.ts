@@ -92,6 +92,7 @@ export function runJson(run: RunRow) {
     total_steps: run.totalSteps,
     error: run.error,
     metrics,
+    ...(run.cluster ? { cluster: run.cluster } : {}),
   };
 }
 

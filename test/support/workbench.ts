@@ -78,3 +78,14 @@ export function ablate(args: string[], opts: { input?: string; cwd?: string; tim
     child.stdin.end(opts.input ?? '');
   });
 }
+
+/** `ablate ARGS` as a child the caller can signal while it works: its exit (code, output) in `done`. */
+export function ablateChild(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  return { child, done, stderr: () => stderr };
+}

@@ -8,8 +8,10 @@ import { UserError } from '../../../contract/errors';
 import { addDbOptions, parseBackend, resolveDb, type DbOptions } from '../support';
 import { loadSpecArg } from '../../service/spec-edge';
 import { Workbench } from '../../service/workbench';
+import { addExecutorOptions, parseExecutorFlags, type ExecutorFlags } from '../../service/executors/slurm/options';
+import { checkSlurmChoice } from '../../service/executors/slurm/executor';
 
-interface QueueOptions extends DbOptions {
+interface QueueOptions extends DbOptions, ExecutorFlags {
   force?: boolean;
   backend?: string;
   corpus?: string;
@@ -19,7 +21,7 @@ interface QueueOptions extends DbOptions {
 }
 
 export function register(program: Command): void {
-  addDbOptions(program.command('queue').argument('[spec]', 'spec file (YAML/JSON) or preset name').description('queue a spec\'s runs without training them (see `ablate worker`)'))
+  addExecutorOptions(addDbOptions(program.command('queue').argument('[spec]', 'spec file (YAML/JSON) or preset name').description('queue a spec\'s runs without training them (see `ablate worker`)')))
     .option('--force', 'queue runs even when the same config is already queued or done')
     .option('--backend <name>', 'backend for the runs (auto, tensorflow, webgpu, wasm, cpu)')
     .option('--corpus <dir>', 'train on DIR/{train,valid,test}.{en,de} instead of the spec\'s data')
@@ -31,13 +33,16 @@ export function register(program: Command): void {
       if (opts.pause && opts.resume) throw new UserError('--pause and --resume exclude each other');
       if (!specArg && !opts.pause && !opts.resume) throw new UserError('queue: give a spec file or preset name (or --pause / --resume)');
       const loaded = specArg ? loadSpecArg(specArg, { corpus: opts.corpus }) : undefined;
+      const executor = parseExecutorFlags(opts);
+      // sbatch, the cluster root and the options are checked before the database is touched.
+      if (executor && loaded) await checkSlurmChoice(executor);
       const { dbPath, dataDir } = resolveDb(opts, false);
       const wb = await Workbench.open({ dbPath, dataDir, backend, autoStart: false });
       try {
         if (opts.pause) await wb.pauseQueue();
         if (opts.resume) await wb.resumeQueue();
         if (loaded) {
-          const result = wb.enqueue(loaded, { force: opts.force, backend });
+          const result = wb.enqueue(loaded, { force: opts.force, backend, executor });
           if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
           else {
             for (const w of result.warnings ?? []) process.stderr.write(`warning: ${w}\n`);

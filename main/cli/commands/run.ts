@@ -9,8 +9,10 @@ import type { RunRow } from '../../../contract/rows';
 import { addDbOptions, curvesHint, parseBackend, parseSlots, resolveDb, runJson, showProgress, stopOnSignal, type DbOptions } from '../support';
 import { loadSpecArg } from '../../service/spec-edge';
 import { Workbench } from '../../service/workbench';
+import { addExecutorOptions, parseExecutorFlags, parseMaxParallel, type ExecutorFlags } from '../../service/executors/slurm/options';
+import { checkSlurmChoice } from '../../service/executors/slurm/executor';
 
-interface RunOptions extends DbOptions {
+interface RunOptions extends DbOptions, ExecutorFlags {
   backend?: string;
   json?: boolean;
   force?: boolean;
@@ -19,7 +21,7 @@ interface RunOptions extends DbOptions {
 }
 
 export function register(program: Command): void {
-  addDbOptions(program.command('run').argument('<spec>', 'spec file (YAML/JSON) or preset name (quick, table3-mini)').description('queue a spec and train its runs; prints the result table'))
+  addExecutorOptions(addDbOptions(program.command('run').argument('<spec>', 'spec file (YAML/JSON) or preset name (quick, table3-mini)').description('queue a spec and train its runs; prints the result table')))
     .option('--backend <name>', 'backend for the runs (auto, tensorflow, webgpu, wasm, cpu)')
     .option('--json', 'print the runs and their final metrics as JSON (stdout holds nothing else)')
     .option('--force', 'queue runs even when the same config is already queued or done')
@@ -27,9 +29,11 @@ export function register(program: Command): void {
     .option('--corpus <dir>', 'train on DIR/{train,valid,test}.{en,de} instead of the spec\'s data')
     .action(async (specArg: string, opts: RunOptions) => {
       const backend = parseBackend(opts.backend);
-      const slots = parseSlots(opts.slots);
+      const executor = parseExecutorFlags(opts);
+      const slots = parseMaxParallel(opts) ?? parseSlots(opts.slots);
       // Validate before the database is touched: a bad spec changes nothing.
       const loaded = loadSpecArg(specArg, { corpus: opts.corpus });
+      if (executor) await checkSlurmChoice(executor);
       const { dbPath, dataDir } = resolveDb(opts, false);
       // Lines logged while the workbench opens go straight to stderr; afterwards through the bars.
       const sink: { log: (line: string) => void } = { log: (line) => void process.stderr.write(`${line}\n`) };
@@ -42,7 +46,7 @@ export function register(program: Command): void {
         // Start first: if another process is running this database's queue, fail before queueing anything.
         wb.start();
         if (wb.scheduler.paused) progress.log('the queue is paused (`ablate queue --resume` resumes it): the runs are queued but none will start');
-        const result = wb.enqueue(loaded, { force: opts.force, backend });
+        const result = wb.enqueue(loaded, { force: opts.force, backend, executor });
         for (const w of result.warnings ?? []) progress.log(`warning: ${w}`);
         for (const s of result.skipped) progress.log(`skipped ${s.variant} seed ${s.seed}: same config as run ${s.existingRunId} (use --force to train it again)`);
         progress.log(`${loaded.spec.name}: ${result.queued.length} run(s) queued${result.skipped.length ? `, ${result.skipped.length} skipped` : ''}`);

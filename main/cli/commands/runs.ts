@@ -26,7 +26,9 @@ export function register(program: Command): void {
           process.stdout.write(`${JSON.stringify(runs.map(runJson), null, 2)}\n`);
           return;
         }
-        const header = ['id', 'experiment', 'variant', 'seed', 'state', 'hash', 'step', 'backend', 'valid_ppl', 'valid_bleu', 'test_bleu', 'params', 'error'];
+        // Cluster runs add a column: the Slurm job, its attempt (requeues) and node.
+        const cluster = runs.some((r) => r.cluster);
+        const header = ['id', 'experiment', 'variant', 'seed', 'state', 'hash', 'step', 'backend', ...(cluster ? ['slurm'] : []), 'valid_ppl', 'valid_bleu', 'test_bleu', 'params', 'error'];
         // Names and errors from older databases may hold control or bidi characters: shown escaped.
         const rows = runs.map((r) => [
           String(r.id),
@@ -37,6 +39,7 @@ export function register(program: Command): void {
           r.configHash,
           `${r.step}/${r.totalSteps}`,
           r.backend ?? '',
+          ...(cluster ? [r.cluster ? `${r.cluster.jobId ?? 'unsubmitted'} r${r.cluster.attempt}${r.cluster.node ? ` on ${r.cluster.node}` : ''}` : 'local'] : []),
           num(r.metrics.valid_ppl, 2),
           num(r.metrics.valid_bleu, 2),
           num(r.metrics.test_bleu, 2),

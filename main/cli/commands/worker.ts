@@ -8,16 +8,20 @@
 import type { Command } from 'commander';
 import { addDbOptions, parseSlots, resolveDb, showProgress, stopOnSignal, type DbOptions } from '../support';
 import { Workbench } from '../../service/workbench';
+import { addExecutorOptions, parseExecutorFlags, parseMaxParallel, type ExecutorFlags } from '../../service/executors/slurm/options';
+import { checkSlurmChoice } from '../../service/executors/slurm/executor';
 
-interface WorkerOptions extends DbOptions {
+interface WorkerOptions extends DbOptions, ExecutorFlags {
   slots?: string;
 }
 
 export function register(program: Command): void {
-  addDbOptions(program.command('worker').description('train queued runs until the queue is empty, resuming interrupted runs first'))
+  addExecutorOptions(addDbOptions(program.command('worker').description('train queued runs until the queue is empty, resuming interrupted runs first')))
     .option('--slots <n>', 'runs trained at the same time (default 1)')
     .action(async (opts: WorkerOptions) => {
-      const slots = parseSlots(opts.slots);
+      const executor = parseExecutorFlags(opts);
+      const slots = parseMaxParallel(opts) ?? parseSlots(opts.slots);
+      if (executor) await checkSlurmChoice(executor);
       const { dbPath, dataDir } = resolveDb(opts, true);
       // Lines logged while the workbench opens go straight to stderr; afterwards through the bars.
       const sink: { log: (line: string) => void } = { log: (line) => void process.stderr.write(`${line}\n`) };
@@ -28,6 +32,8 @@ export function register(program: Command): void {
       try {
         if (wb.scheduler.paused) progress.log('the queue is paused (`ablate queue --resume` resumes it); no run will start');
         const failedBefore = new Set((await wb.listRuns()).filter((r) => r.state === 'failed').map((r) => r.id));
+        // --executor slurm: the queued runs not on a cluster yet go to this one.
+        if (executor) for (const r of await wb.listRuns()) if (r.state === 'queued' && !r.cluster) wb.assignSlurm(r.id, executor);
         wb.start();
         await wb.waitForIdle();
         if (wb.fatalError) {

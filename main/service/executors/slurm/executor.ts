@@ -17,14 +17,14 @@
  * stay inside one facade: the job goes PENDING, a new attempt file appears, ingest goes on.
  * Runs without a run_executors row are handed to the local spawner.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Store, RunExecutorRow } from '../../../../db/store';
 import type { SlurmOptions } from '../../../../contract/rows';
 import type { ParentToRun, RunJob, RunToParent } from '../../../../contract/run-protocol';
 import { UserError } from '../../../../contract/errors';
 import type { RunExit, RunProcess, RunSpawner } from '../../run-host';
-import { attemptFiles, ingestFile, lastTerminal, reingestRun } from './ingest';
+import { attemptFiles, ingestFile, lastTerminal, reingestRun, writeFinals } from './ingest';
 import { nodeHostCommand } from './job-host';
 import { parseSubmissionComment, runPaths, sbatchRejection, submitArray } from './sbatch';
 import { scancelArgv } from './scontrol';
@@ -74,11 +74,10 @@ export async function checkSlurmChoice(o: SlurmOptions, shell: Shell = localShel
   if (!posix.isAbsolute(o.clusterRoot)) throw new UserError(`--cluster-root must be an absolute path, got ${JSON.stringify(o.clusterRoot)}`);
   if (/[%\n\0]/.test(o.clusterRoot)) throw new UserError(`--cluster-root may not contain '%' or control characters: ${JSON.stringify(o.clusterRoot)}`);
   if (o.maxParallel !== undefined && !(Number.isInteger(o.maxParallel) && o.maxParallel >= 1)) throw new UserError(`--max-parallel must be a positive integer, got ${o.maxParallel}`);
-  try {
-    mkdirSync(posix.join(o.clusterRoot, 'runs'), { recursive: true });
-  } catch (err) {
-    throw new UserError(`the cluster root ${o.clusterRoot} is not reachable from this machine: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`.replace(/\s+/g, ' ').trim());
-  }
+  // mkdir(1), not fs.mkdirSync: Node's recursive mkdir spins for a minute under /proc.
+  const mk = await shell.run(['mkdir', '-p', '--', posix.join(o.clusterRoot, 'runs')], { timeoutMs: 30_000 });
+  if (mk.code !== 0) throw new UserError(`the cluster root ${o.clusterRoot} is not reachable from ${shell.where}: ${mk.stderr.trim().split('\n').pop() || `mkdir exit status ${mk.code}`}`);
+  if (!existsSync(posix.join(o.clusterRoot, 'runs'))) throw new UserError(`the cluster root ${o.clusterRoot} is not mounted on this machine (events and checkpoints are read here)`);
   const r = await shell.run(['sbatch', '--test-only', ...slurmOptionArgs(o), '--wrap=true'], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new UserError(`sbatch rejected the job on ${shell.where}: ${sbatchRejection(r.stderr, r.code)}`);
 }
@@ -280,7 +279,7 @@ export class SlurmRun implements RunProcess {
     const j = this.mine(await this.executor.squeue());
     if (j && !FINISHED_STATES.has(j.state)) return true;
     const last = attemptFiles(this.eventsDir, rx.submissionId!).at(-1);
-    return (last ? await lastTerminal(last) : null)?.type === 'done';
+    return (last ? await lastTerminal(last) : null)?.msg.type === 'done';
   }
 
   private async submit(job: RunJob): Promise<void> {
@@ -369,7 +368,8 @@ export class SlurmRun implements RunProcess {
 
   /** The job will not run again: the newest attempt's result decides the run's state. */
   private async end(j: SlurmJob | undefined, newest: string | undefined): Promise<void> {
-    const terminal = newest ? await lastTerminal(newest) : null;
+    const found = newest ? await lastTerminal(newest) : null;
+    const terminal = found?.msg ?? null;
     if (this.exited) return;
     const state = j?.state ?? 'gone from squeue';
     if (state === 'CANCELLED' || this.cancelRequested) {
@@ -382,6 +382,8 @@ export class SlurmRun implements RunProcess {
       this.finish({ code: 0, signal: null });
     } else if (terminal && terminal.type !== 'stopped') {
       this.emit(terminal);
+      // The recorder stamps final metrics with the time it got 'done'; the line's time is what any ingest writes.
+      if (terminal.type === 'done') this.store.transaction(() => writeFinals(this.store, this.runId, terminal, found!.time));
       this.finish({ code: terminal.type === 'done' ? 0 : 1, signal: null });
     } else {
       // No result (the host was killed, the node failed, the job was purged): the scheduler treats

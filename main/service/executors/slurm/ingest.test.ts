@@ -74,7 +74,7 @@ describe('events ingest', () => {
     expect(snapshot(store, runId)).toEqual(before);
     expect(store.listIngestOffsets(runId)).toEqual(offsets);
     expect(store.integrityCheck()).toBe('ok');
-    expect((await lastTerminal(files[1]))?.type).toBe('done');
+    expect((await lastTerminal(files[1]))?.msg.type).toBe('done');
   });
 
   it('an unfinished last line waits; rows and offset commit together, so a restart reads on without loss or duplicates', async () => {

@@ -117,13 +117,7 @@ export async function ingestFile(store: Store, runId: number, path: string, opts
           // After this line's own rows: the recorder's rows for it (final metrics stamped at ingest
           // time) are replaced by the line's below, so live and replayed ingest agree.
           opts.forward?.(m, line);
-          if (m.type === 'done') {
-            const finals = Object.entries(m.metrics)
-              .filter(([, v]) => typeof v === 'number')
-              .map(([name, value]) => ({ split: 'final' as const, name, step: m.step, value: value as number, time: line.time }));
-            store.insertMetrics(runId, finals);
-            points += finals.length;
-          }
+          if (m.type === 'done') points += writeFinals(store, runId, m, line.time);
         }
         flushPoints();
         store.setIngestOffset(runId, path, r.nextOffset);
@@ -139,6 +133,15 @@ export async function ingestFile(store: Store, runId: number, path: string, opts
   return { lines, points, torn, offset, terminal, lastStep };
 }
 
+/** A `done` line's final metrics, stamped with the time the job wrote it (so every ingest writes the same rows). */
+export function writeFinals(store: Store, runId: number, m: Extract<RunToParent, { type: 'done' }>, time: number): number {
+  const finals = Object.entries(m.metrics)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([name, value]) => ({ split: 'final' as const, name, step: m.step, value: value as number, time }));
+  store.insertMetrics(runId, finals);
+  return finals.length;
+}
+
 /** Records every attempt of a run folder again from offset 0, oldest first (idempotent: changes nothing already recorded). */
 export async function reingestRun(store: Store, runId: number, eventsDir: string): Promise<number> {
   let lines = 0;
@@ -146,16 +149,16 @@ export async function reingestRun(store: Store, runId: number, eventsDir: string
   return lines;
 }
 
-/** The last done/failed/stopped message of an events file (null when it has none). */
-export async function lastTerminal(path: string): Promise<IngestResult['terminal']> {
+/** The last done/failed/stopped line of an events file (null when it has none). */
+export async function lastTerminal(path: string): Promise<{ msg: NonNullable<IngestResult['terminal']>; time: number } | null> {
   if (!existsSync(path)) return null;
   const handle = await open(path, 'r');
-  let terminal: IngestResult['terminal'] = null;
+  let terminal: { msg: NonNullable<IngestResult['terminal']>; time: number } | null = null;
   try {
     let offset = 0;
     for (;;) {
       const r = await readEventsFrom(handle, offset, { final: true });
-      for (const { line } of r.lines) if (line.msg.type === 'done' || line.msg.type === 'failed' || line.msg.type === 'stopped') terminal = line.msg;
+      for (const { line } of r.lines) if (line.msg.type === 'done' || line.msg.type === 'failed' || line.msg.type === 'stopped') terminal = { msg: line.msg, time: line.time };
       offset = r.nextOffset;
       if (!r.more) break;
     }

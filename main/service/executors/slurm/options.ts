@@ -1,0 +1,62 @@
+/**
+ * The executor flags shared by `ablate queue`, `ablate run` and `ablate worker`:
+ *   --executor slurm --cluster-root DIR [--partition P] [--gres gpu:1] [--time 4:00:00]
+ *   [--max-parallel N] [--sbatch-arg=--qos=high …]
+ * (an --sbatch-arg value that starts with '-' needs the `=` form, or commander reads it as a flag).
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../../../../contract/errors';
+import { EXECUTORS, type ExecutorChoice } from '../../../../contract/rows';
+
+export interface ExecutorFlags {
+  executor?: string;
+  clusterRoot?: string;
+  partition?: string;
+  gres?: string;
+  time?: string;
+  maxParallel?: string;
+  sbatchArg?: string[];
+}
+
+export function addExecutorOptions(cmd: Command): Command {
+  return cmd
+    .option('--executor <name>', `where the runs train: ${EXECUTORS.join(' or ')} (default local)`)
+    .option('--cluster-root <dir>', 'slurm: folder on the shared filesystem for job files, checkpoints and events (mounted here at the same path)')
+    .option('--partition <name>', 'slurm: partition to submit to')
+    .option('--gres <spec>', 'slurm: generic resources per run, e.g. gpu:1')
+    .option('--time <limit>', 'slurm: time limit per job, e.g. 4:00:00 (the run checkpoints and requeues itself 120 s before)')
+    .option('--max-parallel <n>', 'slurm: cluster runs submitted at once (default: --slots, else 1)')
+    .option('--sbatch-arg <option>', 'slurm: one more sbatch option, e.g. --sbatch-arg=--qos=high (repeatable)', (v: string, prev: string[] = []) => [...prev, v]);
+}
+
+/** --max-parallel as a number (undefined when absent). */
+export function parseMaxParallel(f: ExecutorFlags): number | undefined {
+  if (f.maxParallel === undefined) return undefined;
+  const n = Number(f.maxParallel);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--max-parallel: expected a positive integer, got "${f.maxParallel}"`);
+  return n;
+}
+
+/** The executor the flags choose; undefined for local. Slurm flags without `--executor slurm` are refused. */
+export function parseExecutorFlags(f: ExecutorFlags): Extract<ExecutorChoice, { name: 'slurm' }> | undefined {
+  const name = f.executor ?? 'local';
+  if (!(EXECUTORS as readonly string[]).includes(name)) throw new UserError(`--executor: expected ${EXECUTORS.join(' or ')}, got "${name}"`);
+  // --max-parallel alone is fine: `ablate worker --max-parallel N` for runs queued on a cluster before.
+  const slurmFlags = (['clusterRoot', 'partition', 'gres', 'time', 'sbatchArg'] as const).filter((k) => f[k] !== undefined);
+  if (name === 'local') {
+    if (slurmFlags.length) throw new UserError(`--${slurmFlags[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --executor slurm`);
+    return undefined;
+  }
+  if (!f.clusterRoot) throw new UserError('--executor slurm needs --cluster-root DIR (a folder the cluster nodes and this machine share)');
+  const maxParallel = parseMaxParallel(f);
+  return {
+    name: 'slurm',
+    clusterRoot: resolve(f.clusterRoot),
+    ...(f.partition ? { partition: f.partition } : {}),
+    ...(f.gres ? { gres: f.gres } : {}),
+    ...(f.time ? { time: f.time } : {}),
+    ...(maxParallel ? { maxParallel } : {}),
+    ...(f.sbatchArg?.length ? { sbatchArgs: f.sbatchArg } : {}),
+  };
+}
