@@ -276,6 +276,8 @@ const truncated = checkpointFault('latest checkpoint truncated', (path) => {
   const b = readFileSync(path);
   writeFileSync(path, b.subarray(0, Math.floor(b.length / 3)));
 }, /resumed from step \d+ instead: the checkpoint of step \d+ did not verify/);
+/** A clean stop (SIGTERM, as Ctrl-C) between logging steps: the resumed run's curve must be the uninterrupted one, with nothing lost. */
+const cleanStop = checkpointFault('SIGTERM of the worker (clean stop)', () => undefined, /resumed from step \d+/);
 const deleted = checkpointFault('latest checkpoint deleted', (path) => rmSync(path), /checkpoint file missing: .*; resuming from the previous one/);
 
 /** The checkpoint folder's filesystem fills at a random moment: the run is parked interrupted; once space is back a worker finishes it. */
@@ -419,7 +421,7 @@ const observerBesideWorker: Fault = {
   },
 };
 
-export const FAULTS: readonly Fault[] = [workerKill, runProcessKill, corrupt, truncated, deleted, fullCheckpointDisk, fullDatabaseDisk, readOnlyDatabase, concurrentReaders, observerBesideWorker];
+export const FAULTS: readonly Fault[] = [workerKill, runProcessKill, cleanStop, corrupt, truncated, deleted, fullCheckpointDisk, fullDatabaseDisk, readOnlyDatabase, concurrentReaders, observerBesideWorker];
 
 /**
  * Bad-input rows (300 fuzzed specs, 300 malformed WebSocket messages and frames) go here, with
