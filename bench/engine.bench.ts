@@ -8,10 +8,21 @@
  * Config base (GPU machines, --configs=base): the paper's base model, vocab 37000, d_model 512,
  * 8 heads, d_ff 2048, 6+6 layers, batch 390 × 64/64 tokens (~25k target tokens).
  *
- * Flags (env TORCH_PYTHON picks the python that has torch): --configs=A,B  --backends=wasm,cpu,webgpu,tensorflow  --steps=N  --profile (per-kernel
+ * Flags (env TORCH_PYTHON picks the python that has torch): --configs=A,B  --backends=fused,wasm,cpu,webgpu,tensorflow  --steps=N  --profile (per-kernel
  * time table of one step per backend/config)  --no-torch  --cpu-b (the pure-JS cpu backend on
  * config B: ~90 s a step, skipped unless asked).
  * On a CUDA machine the PyTorch reference runs on the GPU when torch.cuda.is_available().
+ *
+ * The fused engine (`fused`, bench/fused-measure.ts) prints, beside its row, the issue-9 goals against
+ * tfjs-webgpu on the same device in this run (speed-up, dispatches, host ms) and its GPU time per
+ * kernel kind from timestamp queries (one pass per dispatch). Measured 2026-12-01 on this VM's
+ * lavapipe with the machine shared by ~6 jobs (load 14–17 on 2 cores, so absolute times are ~3×
+ * an idle machine's; ratios are same-run): A 162 dispatches, host 10 ms/step (recording is ~40 µs a
+ * dispatch under that load; the batch upload and token index are the rest), GPU 4.7 s of 5.5 s; the
+ * three attention kernels take 32% of GPU time (one workgroup per query row: lavapipe runs
+ * workgroups on 2 threads), matmuls ~50%, LayerNorms 12%. Fused vs tfjs-webgpu on lavapipe: 0.88×
+ * on A, i.e. not faster: on a software GPU the arithmetic, not the dispatch count, is the cost, and
+ * tfjs's kernels are not slower per FLOP there. The 5× goal is not met on lavapipe.
  *
  * Where the time goes (measured 2026-11-22 on the 2-core dev machine, shared, so ±20%):
  * - wasm, A: 131 ms/step vs PyTorch 56 ms (2.3×; 4.2× before this work). Half is matMuls already
