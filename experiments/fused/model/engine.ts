@@ -35,7 +35,7 @@ import { fusedClassifier } from '../kernels/classifier';
 import { StepParams } from '../kernels/common';
 import { embeddingBackward, embeddingForward, positionsBackward, tokenIndex } from '../kernels/embedding';
 import { normPartialBlocks, residualNormBackward, residualNormForward } from '../kernels/layernorm';
-import { columnSum, matmul, type MatmulOptions } from '../kernels/matmul';
+import { columnSum, matmul, matmulAuto, type MatmulOptions, splitKFactor } from '../kernels/matmul';
 
 export interface Bucket {
   readonly batch: number;
@@ -65,6 +65,8 @@ export interface StepStats {
   readonly submits: number;
   /** Host milliseconds to upload the batch, record and submit the step. */
   readonly hostMs: number;
+  /** Of which recording the dispatches and submitting (without the batch upload and token indexing). */
+  readonly recordMs: number;
   /** Mean label-smoothed loss over non-pad targets, when the GPU is done. */
   readonly loss: Promise<number>;
 }
@@ -219,6 +221,11 @@ export class FusedTransformer {
     const dmem = A('scratch/dmemory', rowsE * d);
     const normPartial = A('scratch/norm_partial', NORM_PARTS);
     const gnorm = A('grad_norm', 2);
+    // Split-K partial products of weight gradients (matmulAuto): the largest split·size over the 2-D
+    // weights with K = the longest row count (gradients of shape [·, ·] sum over batch rows).
+    let SPLIT_SCRATCH = 4;
+    for (const [, e] of this.params) if (e.shape.length === 2) SPLIT_SCRATCH = Math.max(SPLIT_SCRATCH, splitKFactor(e.shape[0], e.shape[1], maxRows) * e.size);
+    const splitScratch = A('scratch/split_k', SPLIT_SCRATCH);
     plan.allocate();
 
     // ---- forward ----
@@ -306,16 +313,20 @@ export class FusedTransformer {
     const out = this.trainDispatches;
     const p = config.dropout;
     const decOut = dec.per[dec.per.length - 1].y;
+    let dmemWritten = false;
+    /** A weight gradient (long K = rows): split over K when the output has few tiles. */
+    const dW = (label: string, name: string, o: MatmulOptions, a: Binding, b: Binding, accumulate: boolean) => {
+      if (splitKFactor(o.M, o.N, o.K) * o.M * o.N > SPLIT_SCRATCH) throw new Error(`${label}: split-K scratch too small`);
+      out.push(...matmulAuto(gpu, label, { ...o, accumulate }, { a, b, c: G(name), scratch: splitScratch }));
+    };
     // logits = x·Eᵀ (tied) or x·W: dX into the decoder's first gradient buffer, dE / dW into the slab.
     if (config.share_embeddings) {
       mm(out, 'logits/dx', { M: rowsD, N: d, K: tgtVocab }, { a: logits, b: P(names.out), c: dec.g[0] });
-      mm(out, 'logits/dw', { M: tgtVocab, N: d, K: rowsD, transA: true }, { a: logits, b: decOut, c: G(names.out) });
+      dW('logits/dw', names.out, { M: tgtVocab, N: d, K: rowsD, transA: true }, logits, decOut, false);
     } else {
       mm(out, 'logits/dx', { M: rowsD, N: d, K: tgtVocab, transB: true }, { a: logits, b: P(names.out), c: dec.g[0] });
-      mm(out, 'logits/dw', { M: d, N: tgtVocab, K: rowsD, transA: true }, { a: decOut, b: logits, c: G(names.out) });
+      dW('logits/dw', names.out, { M: d, N: tgtVocab, K: rowsD, transA: true }, decOut, logits, false);
     }
-    let dmemWritten = false;
-    const dW = (label: string, name: string, o: MatmulOptions, a: Binding, b: Binding, accumulate: boolean) => mm(out, label, { ...o, accumulate }, { a, b, c: G(name) });
     for (const side of ['decoder', 'encoder'] as const) {
       const a = side === 'encoder' ? enc : dec;
       const sd = sides[side];
@@ -502,7 +513,7 @@ export class FusedTransformer {
       return sum / tokens;
     });
     slot.busy = loss.then(() => undefined);
-    return { dispatches: stats.dispatches, submits: stats.submits, hostMs: performance.now() - started, loss };
+    return { dispatches: stats.dispatches, submits: stats.submits, hostMs: performance.now() - started, recordMs: stats.hostMs, loss };
   }
 
   /**
