@@ -83,20 +83,63 @@ interface Sublayer {
 
 const LOSS_RING = 4;
 
-export class FusedTransformer {
-  readonly plan: MemoryPlan;
+/**
+ * The parameter side of a run: the slab layout, the four slabs (weights, gradients, Adam m and v),
+ * the per-step uniform block and the optimizer step. Engines for several buckets (padded shapes)
+ * share one store, so a run's weights live once whatever the batch shape.
+ */
+export class ParameterStore {
   readonly slab = new SlabLayout();
   /** name → element offset and size in the slabs (γ and β point into their [γ | β] entry). */
   readonly params = new Map<string, { offset: number; size: number; shape: readonly number[] }>();
+  readonly params_: GPUBuffer;
+  readonly grads: GPUBuffer;
+  readonly m: GPUBuffer;
+  readonly v: GPUBuffer;
   readonly stepParams: StepParams;
+  /** Optimizer updates applied so far. */
+  t = 0;
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly config: ModelConfig,
+    readonly srcVocab: number,
+    readonly tgtVocab: number,
+  ) {
+    const d = config.d_model;
+    for (const spec of parameterSpecs(config, srcVocab, tgtVocab)) {
+      const size = spec.shape.reduce((a, b) => a * b, 1);
+      if (spec.name.endsWith('/gamma')) {
+        const prefix = spec.name.slice(0, -'/gamma'.length);
+        const off = this.slab.add(`${prefix}/norm`, 2 * d);
+        this.params.set(spec.name, { offset: off, size: d, shape: spec.shape });
+        this.params.set(`${prefix}/beta`, { offset: off + d, size: d, shape: spec.shape });
+      } else if (!spec.name.endsWith('/beta')) {
+        this.params.set(spec.name, { offset: this.slab.add(spec.name, size), size, shape: spec.shape });
+      }
+    }
+    const n = this.slab.floats;
+    this.params_ = gpu.createBuffer('params', n * 4);
+    this.grads = gpu.createBuffer('grads', n * 4);
+    this.m = gpu.createBuffer('adam/m', n * 4);
+    this.v = gpu.createBuffer('adam/v', n * 4);
+    this.stepParams = new StepParams(gpu);
+  }
+
+  buffer(which: 'params' | 'grads' | 'adam/m' | 'adam/v'): GPUBuffer {
+    return which === 'params' ? this.params_ : which === 'grads' ? this.grads : which === 'adam/m' ? this.m : this.v;
+  }
+}
+
+export class FusedTransformer {
+  readonly plan: MemoryPlan;
+  readonly store: ParameterStore;
   /** Dispatches of one training step, in order. */
   readonly trainDispatches: Dispatch[] = [];
   /** Forward with dropout (as training) + loss, no gradients. */
   readonly trainLossDispatches: Dispatch[] = [];
   /** Forward + loss without gradients and without dropout (evaluation, parity tests). */
   readonly evalDispatches: Dispatch[] = [];
-  /** Optimizer updates applied so far. */
-  private t = 0;
   private readonly rowsE: number;
   private readonly rowsD: number;
   private readonly host: { src: Int32Array; tgtIn: Int32Array; tgtOut: Int32Array; srcOff: Uint32Array; srcOrder: Uint32Array; tgtOff: Uint32Array; tgtOrder: Uint32Array };
@@ -111,7 +154,11 @@ export class FusedTransformer {
     readonly tgtVocab: number,
     readonly bucket: Bucket,
     readonly options: FusedTrainOptions,
+    /** Share the weights/optimizer of another bucket's engine (same config and vocabularies). */
+    store?: ParameterStore,
   ) {
+    if (store && (store.config !== config || store.srcVocab !== srcVocab || store.tgtVocab !== tgtVocab)) throw new Error('a shared parameter store needs the same config and vocabularies');
+    this.store = store ?? new ParameterStore(gpu, config, srcVocab, tgtVocab);
     const { d_model: d, d_ff: dff, heads: h, d_k: dk, d_v: dv } = config;
     const { batch: B, srcLen: s, tgtLen: t } = bucket;
     this.adam = options.adam ?? PAPER_ADAM;
@@ -125,27 +172,12 @@ export class FusedTransformer {
     const hv = h * dv;
     const kvw = hk + hv;
 
-    // ---- parameter slabs ----
-    for (const spec of parameterSpecs(config, srcVocab, tgtVocab)) {
-      const size = spec.shape.reduce((a, b) => a * b, 1);
-      if (spec.name.endsWith('/gamma')) {
-        const prefix = spec.name.slice(0, -'/gamma'.length);
-        const off = this.slab.add(`${prefix}/norm`, 2 * d);
-        this.params.set(spec.name, { offset: off, size: d, shape: spec.shape });
-        this.params.set(`${prefix}/beta`, { offset: off + d, size: d, shape: spec.shape });
-      } else if (!spec.name.endsWith('/beta')) {
-        this.params.set(spec.name, { offset: this.slab.add(spec.name, size), size, shape: spec.shape });
-      }
-    }
+    // ---- parameter slabs (the store's) ----
     const plan = (this.plan = new MemoryPlan(gpu));
     const n = this.slab.floats;
-    const paramsB = plan.alloc('params', n);
-    const gradsB = plan.alloc('grads', n);
-    const mB = plan.alloc('adam/m', n);
-    const vB = plan.alloc('adam/v', n);
+    const { params_: paramsB, grads: gradsB, m: mB, v: vB } = this.store;
     const P = (name: string): Binding => this.slab.slice(paramsB, name);
     const G = (name: string): Binding => this.slab.slice(gradsB, name);
-    this.stepParams = new StepParams(gpu);
     const step = this.stepParams.buffer;
 
     // ---- batch inputs (rewritten every step) ----
@@ -406,7 +438,7 @@ export class FusedTransformer {
         dOut: dx0, offsets: sd.off, order: sd.order, dTable: G(sd.table),
       }));
       if (config.positional === 'learned') {
-        out.push(positionsBackward(gpu, `${side}/positions/bwd`, { B, len: sd.len, d, vocab: sd.vocab, p, site: site(`${side}/embed`) }, step, { dOut: dx0, dPos: G(`${side}/positions`) }));
+        out.push(positionsBackward(gpu, `${side}/positions/bwd`, { B, len: sd.len, d, vocab: sd.vocab, p, site: site(`${side}/embed`), tableRows: MAX_LEARNED_POSITIONS }, step, { dOut: dx0, dPos: G(`${side}/positions`) }));
       }
       free = [];
     }
@@ -420,9 +452,9 @@ export class FusedTransformer {
   setWeights(get: (name: string) => ArrayLike<number>): void {
     this.writeSlab('params', get);
     const zeros = new Float32Array(this.slab.floats);
-    this.gpu.write(this.plan.get('adam/m'), zeros);
-    this.gpu.write(this.plan.get('adam/v'), zeros);
-    this.t = 0;
+    this.gpu.write(this.store.m, zeros);
+    this.gpu.write(this.store.v, zeros);
+    this.store.t = 0;
   }
 
   private writeSlab(which: 'params' | 'adam/m' | 'adam/v', get: (name: string) => ArrayLike<number> | undefined): void {
@@ -433,7 +465,7 @@ export class FusedTransformer {
       if (v.length !== e.size) throw new Error(`${which} ${name}: ${v.length} values, want ${e.size}`);
       slab.set(v, e.offset);
     }
-    this.gpu.write(this.plan.get(which), slab);
+    this.gpu.write(this.store.buffer(which), slab);
   }
 
   /**
@@ -441,7 +473,7 @@ export class FusedTransformer {
    * weights, Adam m, Adam v, and the step t): see experiments/train/checkpoint.ts.
    */
   async exportState(): Promise<{ t: number; weights: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array> }> {
-    return { t: this.t, weights: await this.readSlab('params'), m: await this.readSlab('adam/m'), v: await this.readSlab('adam/v') };
+    return { t: this.store.t, weights: await this.readSlab('params'), m: await this.readSlab('adam/m'), v: await this.readSlab('adam/v') };
   }
 
   /** Restores exportState()'s result (or a tfjs checkpoint's tensors): the next step is t + 1. */
@@ -449,19 +481,19 @@ export class FusedTransformer {
     this.writeSlab('params', (n) => state.weights.get(n));
     this.writeSlab('adam/m', (n) => state.m.get(n));
     this.writeSlab('adam/v', (n) => state.v.get(n));
-    this.t = state.t;
+    this.store.t = state.t;
   }
 
   /** Reads a slab ('params', 'grads', 'adam/m', 'adam/v') back by weight name. Not for the steady state. */
   async readSlab(which: 'params' | 'grads' | 'adam/m' | 'adam/v'): Promise<Map<string, Float32Array>> {
-    const all = await this.gpu.read(this.plan.get(which), 0, this.slab.floats * 4);
+    const all = await this.gpu.read(this.store.buffer(which), 0, this.slab.floats * 4);
     const out = new Map<string, Float32Array>();
     for (const [name, e] of this.params) out.set(name, all.slice(e.offset, e.offset + e.size));
     return out;
   }
 
   get step(): number {
-    return this.t;
+    return this.store.t;
   }
 
   /** Uploads a batch (ids and the token indexes of the embedding backward) and the step uniforms. */
@@ -474,7 +506,7 @@ export class FusedTransformer {
     h.tgtIn.set(batch.tgtIn);
     h.tgtOut.set(batch.tgtOut);
     tokenIndex(h.src, this.srcVocab, h.srcOff, h.srcOrder);
-    tokenIndex(h.tgtIn, this.tgtVocab, h.tgtOff, h.tgtOrder);
+    tokenIndex(h.tgtIn, this.store.tgtVocab, h.tgtOff, h.tgtOrder);
     let count = 0;
     for (let i = 0; i < h.tgtOut.length; i++) if (h.tgtOut[i] !== 0) count++;
     const g = this.gpu;
@@ -492,10 +524,22 @@ export class FusedTransformer {
 
   private tokens = 0;
 
+  get slab(): SlabLayout {
+    return this.store.slab;
+  }
+
+  get params(): ParameterStore['params'] {
+    return this.store.params;
+  }
+
+  get stepParams(): StepParams {
+    return this.store.stepParams;
+  }
+
   /** Records and submits one training step (one encoder, one submit); the loss resolves later. */
   trainStep(batch: FusedBatch, lr: number): StepStats {
     const started = performance.now();
-    const t = this.t + 1;
+    const t = this.store.t + 1;
     const { stepSize, invBias2 } = adamStepScalars(lr, t, this.adam);
     this.upload(batch, t, stepSize, invBias2);
     const slot = this.lossRing[this.lossNext];
@@ -504,7 +548,7 @@ export class FusedTransformer {
     const rec = this.gpu.beginStep();
     rec.recordAll(this.trainDispatches);
     const stats = rec.end([{ src: this.plan.get('loss/sums'), srcOffset: 0, dst: slot.buffer, dstOffset: 0, bytes: 8 }]);
-    this.t = t;
+    this.store.t = t;
     const tokens = Math.max(this.tokens, 1);
     const loss = slot.buffer.mapAsync(GPUMapMode.READ, 0, 8).then(() => {
       const [sum] = new Float32Array(slot.buffer.getMappedRange(0, 8).slice(0));
@@ -521,16 +565,16 @@ export class FusedTransformer {
    * Returns (mean smoothed loss, summed NLL, target tokens).
    */
   async evaluate(batch: FusedBatch, readLogits = false): Promise<{ loss: number; sumNll: number; tokens: number; logits?: Float32Array }> {
-    this.upload(batch, this.t, 0, 0);
+    this.upload(batch, this.store.t, 0, 0);
     await this.gpu.run(this.evalDispatches);
     const [sum, nll] = await this.gpu.read(this.plan.get('loss/sums'), 0, 8);
-    const logits = readLogits ? (await this.gpu.read(this.plan.get('logits'), 0, this.rowsD * this.tgtVocab * 4)).slice(0, this.rowsD * this.tgtVocab) : undefined;
+    const logits = readLogits ? (await this.gpu.read(this.plan.get('logits'), 0, this.rowsD * this.store.tgtVocab * 4)).slice(0, this.rowsD * this.store.tgtVocab) : undefined;
     return { loss: sum / Math.max(this.tokens, 1), sumNll: nll, tokens: this.tokens, logits };
   }
 
   /** The training loss (dropout on, masks of step t + 1) of the current weights, without gradients. */
   async trainingLoss(batch: FusedBatch): Promise<number> {
-    this.upload(batch, this.t + 1, 0, 0);
+    this.upload(batch, this.store.t + 1, 0, 0);
     await this.gpu.run(this.trainLossDispatches);
     const [sum] = await this.gpu.read(this.plan.get('loss/sums'), 0, 8);
     return sum / Math.max(this.tokens, 1);
@@ -538,10 +582,38 @@ export class FusedTransformer {
 
   /** Forward + backward only (no update), for gradient tests: leaves the gradients in the 'grads' slab. */
   async computeGradients(batch: FusedBatch): Promise<{ loss: number }> {
-    this.upload(batch, this.t + 1, 0, 0);
+    this.upload(batch, this.store.t + 1, 0, 0);
     const adamAt = this.trainDispatches.length - 1 - (this.options.clipNorm > 0 ? 2 : 0);
     await this.gpu.run(this.trainDispatches.slice(0, adamAt));
     const [sum] = await this.gpu.read(this.plan.get('loss/sums'), 0, 8);
     return { loss: sum / Math.max(this.tokens, 1) };
   }
+}
+
+/** A batch as the data pipeline makes it (experiments/data/types.ts Batch): row-major, PAD = 0. */
+export interface HostBatch extends FusedBatch {
+  readonly size: number;
+  readonly srcLen: number;
+  readonly tgtLen: number;
+}
+
+/** The smallest bucket (by padded tokens) that holds the batch, or undefined. */
+export function chooseBucket(buckets: readonly Bucket[], b: HostBatch): Bucket | undefined {
+  const fits = buckets.filter((k) => k.batch >= b.size && k.srcLen >= b.srcLen && k.tgtLen >= b.tgtLen);
+  return fits.sort((x, y) => x.batch * (x.srcLen + x.tgtLen) - y.batch * (y.srcLen + y.tgtLen))[0];
+}
+
+/**
+ * Pads a batch to a bucket's shape with PAD: longer rows, and whole PAD sentences at the end. PAD
+ * keys are masked and PAD targets carry no loss, so the loss and every gradient are those of the
+ * unpadded batch (tested).
+ */
+export function padToBucket(b: HostBatch, bucket: Bucket): FusedBatch {
+  if (b.size > bucket.batch || b.srcLen > bucket.srcLen || b.tgtLen > bucket.tgtLen) throw new Error(`batch ${b.size}×${b.srcLen}/${b.tgtLen} does not fit bucket ${bucket.batch}×${bucket.srcLen}/${bucket.tgtLen}`);
+  const pad = (ids: Int32Array, len: number, to: number) => {
+    const out = new Int32Array(bucket.batch * to);
+    for (let r = 0; r < b.size; r++) out.set(ids.subarray(r * len, (r + 1) * len), r * to);
+    return out;
+  };
+  return { src: pad(b.src, b.srcLen, bucket.srcLen), tgtIn: pad(b.tgtIn, b.tgtLen, bucket.tgtLen), tgtOut: pad(b.tgtOut, b.tgtLen, bucket.tgtLen) };
 }
