@@ -144,20 +144,21 @@ export const SPLIT_K_MIN_K = 4096;
 export const SPLIT_K_MIN_CHUNK = 1024;
 
 /** How many K-chunks `matmulAuto` uses for this shape (1: no split). */
-export function splitKFactor(M: number, N: number, K: number): number {
+export function splitKFactor(M: number, N: number, K: number, minK = SPLIT_K_MIN_K): number {
   const tiles = Math.ceil(M / 64) * Math.ceil(N / 64);
-  if (tiles >= SPLIT_K_MAX_TILES || K < SPLIT_K_MIN_K) return 1;
-  return Math.max(1, Math.min(Math.ceil((2 * SPLIT_K_MAX_TILES) / tiles), Math.floor(K / SPLIT_K_MIN_CHUNK)));
+  if (tiles >= SPLIT_K_MAX_TILES || K < minK) return 1;
+  const minChunk = Math.min(SPLIT_K_MIN_CHUNK, Math.max(4, Math.floor(minK / 4)));
+  return Math.max(1, Math.min(Math.ceil((2 * SPLIT_K_MAX_TILES) / tiles), Math.floor(K / minChunk)));
 }
 
 /**
  * C (+)= op(A)·op(B) with split-K when the output has few tiles: [partial products into `scratch`
  * ([split, M, N]), their fixed-order sum into C]. Epilogues (bias, ReLU, gate) and a strided C are
  * not supported on the split path (weight gradients need none). Falls back to one `matmul` dispatch.
- * `scratch` needs splitKFactor(M, N, K)·M·N floats.
+ * `scratch` needs splitKFactor(M, N, K, splitMinK)·M·N floats. `splitMinK` lowers the K threshold (tests).
  */
-export function matmulAuto(gpu: Gpu, label: string, o: MatmulOptions, buf: MatmulBuffers & { scratch?: Binding }): Dispatch[] {
-  const split = buf.scratch ? splitKFactor(o.M, o.N, o.K) : 1;
+export function matmulAuto(gpu: Gpu, label: string, o: MatmulOptions & { splitMinK?: number }, buf: MatmulBuffers & { scratch?: Binding }): Dispatch[] {
+  const split = buf.scratch ? splitKFactor(o.M, o.N, o.K, o.splitMinK) : 1;
   if (split === 1 || buf.bias || buf.gate || o.relu || (o.ldc !== undefined && o.ldc !== o.N) || o.cOffset) return [matmul(gpu, label, o, buf)];
   const lda = o.lda ?? (o.transA ? o.M : o.K);
   const ldb = o.ldb ?? (o.transB ? o.K : o.N);

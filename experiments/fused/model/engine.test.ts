@@ -33,7 +33,7 @@ function expectParity(actual: ArrayLike<number>, expected: ArrayLike<number>, re
   expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(rel);
 }
 
-const variants: [string, Partial<ModelConfig>, SmoothingSupport][] = [
+const variants: [string, Partial<ModelConfig>, SmoothingSupport, { splitMinK?: number }?][] = [
   ['post-norm, sinusoidal, tied embeddings', { norm: 'post', positional: 'sinusoidal' }, 'non-pad'],
   ['pre-norm, sinusoidal', { norm: 'pre', positional: 'sinusoidal' }, 'non-pad'],
   ['post-norm, learned positions', { norm: 'post', positional: 'learned' }, 'all'],
@@ -42,6 +42,8 @@ const variants: [string, Partial<ModelConfig>, SmoothingSupport][] = [
     share_embeddings: false, share_qk: true, attention_scale: false, heads: 3, d_k: 4, d_v: 7, positional: 'none',
   }, 'non-pad'],
   ['pre-norm, share_qk, separate embeddings, one layer', { norm: 'pre', share_qk: true, share_embeddings: false, layers: 1 }, 'all'],
+  // Every weight gradient (K = 15–21 rows) through the split-K path, incl. share_qk's accumulation.
+  ['split-K weight gradients, share_qk, separate embeddings', { share_qk: true, share_embeddings: false }, 'non-pad', { splitMinK: 8 }],
 ];
 
 function toFused(batch: ReturnType<typeof randomBatch>): FusedBatch {
@@ -49,7 +51,7 @@ function toFused(batch: ReturnType<typeof randomBatch>): FusedBatch {
 }
 
 describe('fused engine vs the tfjs engine (cpu backend)', () => {
-  for (const [name, overrides, smoothing] of variants) {
+  for (const [name, overrides, smoothing, extra] of variants) {
     it(`same logits, loss and gradient of every weight: ${name}`, async () => {
       await useBackend('cpu');
       const gpu = await acquireGpu();
@@ -65,7 +67,8 @@ describe('fused engine vs the tfjs engine (cpu backend)', () => {
         const batch = randomBatch([7, 4, 6], [5, 6, 2], VOCAB, 11); // padded sources and targets
         const s = batch.src[0].length;
         const t = batch.tgtIn[0].length;
-        const engine = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 3, srcLen: s, tgtLen: t }, { labelSmoothing: EPS_LS, smoothing, clipNorm: 0, seed: 1 });
+        const engine = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 3, srcLen: s, tgtLen: t }, { labelSmoothing: EPS_LS, smoothing, clipNorm: 0, seed: 1, ...extra });
+        if (extra?.splitMinK) expect(engine.trainDispatches.some((d) => d.label.endsWith('/split'))).toBe(true);
         const byName = new Map(model.variables.map((v) => [v.name, v.dataSync() as Float32Array]));
         expect([...engine.params.keys()].sort()).toEqual([...byName.keys()].sort());
         engine.setWeights((n) => byName.get(n)!);

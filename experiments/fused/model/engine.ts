@@ -51,6 +51,8 @@ export interface FusedTrainOptions {
   /** Dropout RNG seed. */
   readonly seed: number;
   readonly adam?: AdamOptions;
+  /** Split weight-gradient products over K from this many rows (default SPLIT_K_MIN_K; tests lower it). */
+  readonly splitMinK?: number;
 }
 
 /** One batch of the bucket's exact shape, row-major int32 ids (PAD = 0). */
@@ -256,7 +258,7 @@ export class FusedTransformer {
     // Split-K partial products of weight gradients (matmulAuto): the largest split·size over the 2-D
     // weights with K = the longest row count (gradients of shape [·, ·] sum over batch rows).
     let SPLIT_SCRATCH = 4;
-    for (const [, e] of this.params) if (e.shape.length === 2) SPLIT_SCRATCH = Math.max(SPLIT_SCRATCH, splitKFactor(e.shape[0], e.shape[1], maxRows) * e.size);
+    for (const [, e] of this.params) if (e.shape.length === 2) SPLIT_SCRATCH = Math.max(SPLIT_SCRATCH, splitKFactor(e.shape[0], e.shape[1], maxRows, options.splitMinK) * e.size);
     const splitScratch = A('scratch/split_k', SPLIT_SCRATCH);
     plan.allocate();
 
@@ -348,8 +350,8 @@ export class FusedTransformer {
     let dmemWritten = false;
     /** A weight gradient (long K = rows): split over K when the output has few tiles. */
     const dW = (label: string, name: string, o: MatmulOptions, a: Binding, b: Binding, accumulate: boolean) => {
-      if (splitKFactor(o.M, o.N, o.K) * o.M * o.N > SPLIT_SCRATCH) throw new Error(`${label}: split-K scratch too small`);
-      out.push(...matmulAuto(gpu, label, { ...o, accumulate }, { a, b, c: G(name), scratch: splitScratch }));
+      if (splitKFactor(o.M, o.N, o.K, options.splitMinK) * o.M * o.N > SPLIT_SCRATCH) throw new Error(`${label}: split-K scratch too small`);
+      out.push(...matmulAuto(gpu, label, { ...o, accumulate, splitMinK: options.splitMinK }, { a, b, c: G(name), scratch: splitScratch }));
     };
     // logits = x·Eᵀ (tied) or x·W: dX into the decoder's first gradient buffer, dE / dW into the slab.
     if (config.share_embeddings) {
