@@ -71,6 +71,8 @@ export interface StepStats {
   readonly recordMs: number;
   /** Mean label-smoothed loss over non-pad targets, when the GPU is done. */
   readonly loss: Promise<number>;
+  /** GPU milliseconds of the step from timestamp queries (null without `timestamp-query`), with the loss. */
+  readonly gpuMs: Promise<number | null>;
 }
 
 type SublayerKind = 'self' | 'cross' | 'ffn';
@@ -242,7 +244,8 @@ export class FusedTransformer {
     const logits = A('logits', rowsD * tgtVocab);
     const rowLoss = A('loss/rows', rowsD * 2);
     const lossSums = A('loss/sums', 2);
-    for (let i = 0; i < LOSS_RING; i++) this.lossRing.push({ buffer: plan.alloc(`loss/staging${i}`, 2, BufferUsage.MAP_READ | BufferUsage.COPY_DST), busy: null });
+    // Read-back ring: [loss sum, NLL sum, pad, pad, t_begin (u64), t_end (u64)] per step.
+    for (let i = 0; i < LOSS_RING; i++) this.lossRing.push({ buffer: plan.alloc(`loss/staging${i}`, 8, BufferUsage.MAP_READ | BufferUsage.COPY_DST), busy: null });
     const dctx = A('scratch/dctx', maxRows * hv);
     const dq = A('scratch/dq', maxRows * hk);
     // dK and dV keep the K/V buffer's layout (row stride h·d_k + h·d_v) but need separate buffers:
@@ -547,19 +550,27 @@ export class FusedTransformer {
     const slot = this.lossRing[this.lossNext];
     this.lossNext = (this.lossNext + 1) % LOSS_RING;
     if (slot.busy) throw new Error('loss read-back ring full: await an earlier step\'s loss first');
-    const rec = this.gpu.beginStep();
+    const ts = this.gpu.timestamps;
+    const rec = this.gpu.beginStep(ts !== null);
     rec.recordAll(this.trainDispatches);
-    const stats = rec.end([{ src: this.plan.get('loss/sums'), srcOffset: 0, dst: slot.buffer, dstOffset: 0, bytes: 8 }]);
+    const copies = [{ src: this.plan.get('loss/sums'), srcOffset: 0, dst: slot.buffer, dstOffset: 0, bytes: 8 }];
+    if (ts) copies.push({ src: ts.resolve, srcOffset: 0, dst: slot.buffer, dstOffset: 16, bytes: 16 });
+    const stats = rec.end(copies);
     this.store.t = t;
     const tokens = Math.max(this.tokens, 1);
-    const loss = slot.buffer.mapAsync(GPUMapMode.READ, 0, 8).then(() => {
-      const [sum] = new Float32Array(slot.buffer.getMappedRange(0, 8).slice(0));
+    const read = slot.buffer.mapAsync(GPUMapMode.READ, 0, 32).then(() => {
+      const bytes = slot.buffer.getMappedRange(0, 32).slice(0);
       slot.buffer.unmap();
       slot.busy = null;
-      return sum / tokens;
+      const [sum] = new Float32Array(bytes, 0, 1);
+      const [begin, end] = new BigUint64Array(bytes, 16, 2);
+      return { loss: sum / tokens, gpuMs: ts ? Number(end - begin) / 1e6 : null };
     });
-    slot.busy = loss.then(() => undefined);
-    return { dispatches: stats.dispatches, submits: stats.submits, hostMs: performance.now() - started, recordMs: stats.hostMs, loss };
+    slot.busy = read.then(() => undefined);
+    return {
+      dispatches: stats.dispatches, submits: stats.submits, hostMs: performance.now() - started, recordMs: stats.hostMs,
+      loss: read.then((r) => r.loss), gpuMs: read.then((r) => r.gpuMs),
+    };
   }
 
   /**
