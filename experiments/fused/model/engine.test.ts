@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs'; // gradient registrations (Reshape …), as train/loss.test.ts does
 import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../spec';
-import { labelSmoothedCrossEntropy, type SmoothingSupport } from '../../train/loss';
+import { labelSmoothedCrossEntropy, sumNegativeLogLikelihood, type SmoothingSupport } from '../../train/loss';
 import { Adam, clipByGlobalNorm } from '../../train/optimizer';
 import { Trainer } from '../../train/loop';
 import { createModel } from '../../model/transformer';
@@ -83,6 +83,9 @@ describe('fused engine vs the tfjs engine (cpu backend)', () => {
         expectParity(evalOut.logits!, logits.dataSync(), 1e-4, 'logits');
         const { value, grads } = tf.variableGrads(() => labelSmoothedCrossEntropy(model.forward(src, tgtIn, false), tgtOut, { labelSmoothing: EPS_LS, smoothing }));
         expectParity([evalOut.loss], [value.dataSync()[0]], 1e-5, 'loss (eval)');
+        const nll = sumNegativeLogLikelihood(logits, tgtOut); // perplexity's numbers
+        expect(evalOut.tokens).toBe(nll.tokens);
+        expectParity([evalOut.sumNll], [nll.sumNll], 1e-5, 'summed NLL');
 
         const { loss } = await engine.computeGradients(fb);
         expectParity([loss], [value.dataSync()[0]], 1e-5, 'loss (train)');
@@ -209,6 +212,11 @@ describe('fused engine dropout determinism', () => {
 
     // Dropout is live: the training loss differs from the dropout-free evaluation, and a new seed changes it.
     expect(first[0]).not.toBe(evalLoss);
+    // Evaluation runs without dropout: the same as an engine built with dropout 0, bit for bit.
+    const noDropout = new FusedTransformer(gpu, { ...config, dropout: 0 }, VOCAB, VOCAB, bucket, { labelSmoothing: EPS_LS, clipNorm: 1, seed: 7 });
+    noDropout.setWeights((n) => init.get(n)!);
+    expect((await noDropout.evaluate(batch)).loss).toBe(evalLoss);
+    noDropout.plan.destroy();
     const other = make(8);
     expect((await run(other, 1))[0]).not.toBe(first[0]);
     for (const e of [a, again, resumed, other]) e.plan.destroy();
