@@ -13,7 +13,7 @@ import { Trainer } from '../../train/loop';
 import { createModel } from '../../model/transformer';
 import { int2d, randomBatch, tinyConfig, useBackend } from '../../model/test-utils';
 import { acquireGpu } from '../runtime/gpu';
-import { chooseBucket, FusedTransformer, padToBucket, type FusedBatch } from './engine';
+import { chooseBucket, FusedTransformer, padToBucket, unsupportedReason, type FusedBatch } from './engine';
 
 const VOCAB = 23;
 const EPS_LS = 0.1;
@@ -347,5 +347,16 @@ describe('fused engine buckets', () => {
     expect((await exact.readSlab('params')).get('encoder/0/ffn/w1')).not.toEqual(init.get('encoder/0/ffn/w1'));
     exact.plan.destroy();
     padded.plan.destroy();
+  });
+});
+
+describe('fused engine limits', () => {
+  it('names unsupported lengths and head sizes in one line, before any GPU work', async () => {
+    const config = tinyConfig();
+    expect(unsupportedReason(config, 256)).toBeNull();
+    expect(unsupportedReason(config, 300)).toMatch(/^fused engine: sequences up to 256 tokens/);
+    expect(unsupportedReason(tinyConfig({ d_k: 300 }), 10)).toMatch(/d_k and d_v up to 256/);
+    const gpu = await acquireGpu();
+    expect(() => new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 1, srcLen: 300, tgtLen: 5 }, { labelSmoothing: 0, clipNorm: 0, seed: 1 })).toThrow(/sequences up to 256/);
   });
 });

@@ -30,7 +30,7 @@ import { PAPER_ADAM, type AdamOptions } from '../../train/optimizer';
 import { type Binding, BufferUsage, type Dispatch, type Gpu } from '../runtime/gpu';
 import { MemoryPlan, SlabLayout } from '../runtime/memory';
 import { adamStepScalars, adamUpdate, gradNorm, NORM_PARTS } from '../kernels/adam';
-import { attentionBackward, attentionForward, type AttentionShapeOptions } from '../kernels/attention';
+import { attentionBackward, attentionForward, type AttentionShapeOptions, MAX_ATTENTION_LEN, MAX_HEAD_DIM } from '../kernels/attention';
 import { fusedClassifier } from '../kernels/classifier';
 import { StepParams } from '../kernels/common';
 import { embeddingBackward, embeddingForward, positionsBackward, tokenIndex } from '../kernels/embedding';
@@ -161,12 +161,13 @@ export class FusedTransformer {
     /** Share the weights/optimizer of another bucket's engine (same config and vocabularies). */
     store?: ParameterStore,
   ) {
+    const reason = unsupportedReason(config, Math.max(bucket.srcLen, bucket.tgtLen));
+    if (reason) throw new Error(reason); // before any GPU allocation
     if (store && (store.config !== config || store.srcVocab !== srcVocab || store.tgtVocab !== tgtVocab)) throw new Error('a shared parameter store needs the same config and vocabularies');
     this.store = store ?? new ParameterStore(gpu, config, srcVocab, tgtVocab);
     const { d_model: d, d_ff: dff, heads: h, d_k: dk, d_v: dv } = config;
     const { batch: B, srcLen: s, tgtLen: t } = bucket;
     this.adam = options.adam ?? PAPER_ADAM;
-    if (config.positional === 'learned' && Math.max(s, t) > MAX_LEARNED_POSITIONS) throw new Error(`positional: learned covers ${MAX_LEARNED_POSITIONS} positions`);
     this.rowsE = B * s;
     this.rowsD = B * t;
     const rowsE = this.rowsE;
@@ -629,4 +630,15 @@ export function padToBucket(b: HostBatch, bucket: Bucket): FusedBatch {
     return out;
   };
   return { src: pad(b.src, b.srcLen, bucket.srcLen), tgtIn: pad(b.tgtIn, b.tgtLen, bucket.tgtLen), tgtOut: pad(b.tgtOut, b.tgtLen, bucket.tgtLen) };
+}
+
+/**
+ * Why the fused engine cannot train `config` at lengths up to `maxLen` (source or target), as one
+ * line for queue-time checks; null when it can.
+ */
+export function unsupportedReason(config: ModelConfig, maxLen: number): string | null {
+  if (maxLen > MAX_ATTENTION_LEN) return `fused engine: sequences up to ${MAX_ATTENTION_LEN} tokens (attention kernels), asked for ${maxLen}`;
+  if (config.d_k > MAX_HEAD_DIM || config.d_v > MAX_HEAD_DIM) return `fused engine: d_k and d_v up to ${MAX_HEAD_DIM}, got d_k ${config.d_k}, d_v ${config.d_v}`;
+  if (config.positional === 'learned' && maxLen > MAX_LEARNED_POSITIONS) return `fused engine: learned positions cover ${MAX_LEARNED_POSITIONS} tokens, asked for ${maxLen}`;
+  return null;
 }
