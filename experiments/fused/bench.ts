@@ -36,7 +36,7 @@ const batch = {
 console.log(`${gpu.adapterDescription}; config ${name}; ${(engine.plan.totalBytes / 2 ** 20).toFixed(1)} MiB planned`);
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
-  const st = engine.trainStep(batch, 1e-3);
+  const st = await engine.trainStep(batch, 1e-3);
   const loss = await st.loss;
   const gpuMs = await st.gpuMs;
   console.log(`step ${i + 1}: ${st.dispatches} dispatches, ${st.submits} submit, GPU ${gpuMs === null ? 'n/a' : `${gpuMs.toFixed(1)} ms`}, host ${(st.hostMs * 1000).toFixed(0)} µs (record+submit ${(st.recordMs * 1000).toFixed(0)} µs, ${((st.recordMs * 1000) / st.dispatches).toFixed(1)} µs/dispatch), wall ${(performance.now() - t0).toFixed(0)} ms, loss ${loss.toFixed(4)}`);

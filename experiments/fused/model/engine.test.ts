@@ -127,7 +127,7 @@ describe('fused engine training steps', () => {
         let created = 0;
         for (let step = 0; step < lrs.length; step++) {
           const b = padded[step % padded.length];
-          const fused = engine.trainStep({ src: Int32Array.from(b.src.flat()), tgtIn: Int32Array.from(b.tgtIn.flat()), tgtOut: Int32Array.from(b.tgtOut.flat()) }, lrs[step]);
+          const fused = await engine.trainStep({ src: Int32Array.from(b.src.flat()), tgtIn: Int32Array.from(b.tgtIn.flat()), tgtOut: Int32Array.from(b.tgtOut.flat()) }, lrs[step]);
           expect(fused.submits).toBe(1);
           expect(fused.dispatches).toBe(engine.trainDispatches.length);
           const [src, tgtIn, tgtOut] = [int2d(b.src), int2d(b.tgtIn), int2d(b.tgtOut)];
@@ -190,7 +190,7 @@ describe('fused engine dropout determinism', () => {
     };
     const run = async (e: FusedTransformer, steps: number) => {
       const losses: number[] = [];
-      for (let i = 0; i < steps; i++) losses.push(await e.trainStep(batch, 1e-3).loss);
+      for (let i = 0; i < steps; i++) losses.push(await (await e.trainStep(batch, 1e-3)).loss);
       return losses;
     };
     const a = make(7);
@@ -284,7 +284,7 @@ describe('fused engine 50-step run', () => {
     for (let step = 0; step < 50; step++) {
       const batch = batches[step % batches.length];
       const lr = trainer.nextLearningRate();
-      const fused = engine.trainStep(batch, lr);
+      const fused = await engine.trainStep(batch, lr);
       const want = trainer.trainStep(batch).loss;
       worstLoss = Math.max(worstLoss, Math.abs((await fused.loss) - want));
       expect(Math.abs((await fused.loss) - want), `loss at step ${step + 1}`).toBeLessThan(1e-3);
@@ -342,7 +342,7 @@ describe('fused engine buckets', () => {
     expect(Math.abs(l1.loss - l2.loss)).toBeLessThan(1e-6);
     for (const [name, want] of g1) expectParity(g2.get(name)!, want, 1e-5, `gradient of ${name} (padded)`);
     // One optimizer step through either engine moves the shared weights.
-    await padded.trainStep(padToBucket(host, bucket), 1e-3).loss;
+    await (await padded.trainStep(padToBucket(host, bucket), 1e-3)).loss;
     expect(exact.step).toBe(1);
     expect((await exact.readSlab('params')).get('encoder/0/ffn/w1')).not.toEqual(init.get('encoder/0/ffn/w1'));
     exact.plan.destroy();
@@ -358,5 +358,32 @@ describe('fused engine limits', () => {
     expect(unsupportedReason(tinyConfig({ d_k: 300 }), 10)).toMatch(/d_k and d_v up to 256/);
     const gpu = await acquireGpu();
     expect(() => new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 1, srcLen: 300, tgtLen: 5 }, { labelSmoothing: 0, clipNorm: 0, seed: 1 })).toThrow(/sequences up to 256/);
+  });
+});
+
+describe('fused engine back-pressure', () => {
+  it('steps can be queued without awaiting their losses; every loss arrives, in order, equal to an awaited run', async () => {
+    await useBackend('cpu');
+    const gpu = await acquireGpu();
+    const config = tinyConfig();
+    const model = createModel(config, VOCAB, VOCAB, 13);
+    const init = new Map(model.variables.map((v) => [v.name, v.dataSync().slice() as Float32Array]));
+    model.dispose();
+    const b = randomBatch([7, 4, 6], [5, 6, 3], VOCAB, 81);
+    const batch = toFused(b);
+    const make = () => {
+      const e = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 3, srcLen: b.src[0].length, tgtLen: b.tgtIn[0].length }, { labelSmoothing: EPS_LS, clipNorm: 0, seed: 1 });
+      e.setWeights((n) => init.get(n)!);
+      return e;
+    };
+    const queued = make();
+    const pending: Promise<number>[] = [];
+    for (let i = 0; i < 10; i++) pending.push((await queued.trainStep(batch, 1e-3)).loss); // more steps than the read-back ring
+    const awaited = make();
+    const want: number[] = [];
+    for (let i = 0; i < 10; i++) want.push(await (await awaited.trainStep(batch, 1e-3)).loss);
+    expect(await Promise.all(pending)).toEqual(want);
+    queued.plan.destroy();
+    awaited.plan.destroy();
   });
 });

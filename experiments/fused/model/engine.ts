@@ -542,15 +542,19 @@ export class FusedTransformer {
     return this.store.stepParams;
   }
 
-  /** Records and submits one training step (one encoder, one submit); the loss resolves later. */
-  trainStep(batch: FusedBatch, lr: number): StepStats {
+  /**
+   * Records and submits one training step (one encoder, one submit); the loss resolves later. Resolves
+   * at once unless the GPU is LOSS_RING steps behind, when it first waits for the oldest read-back
+   * (back-pressure: the host never runs more than a few steps ahead).
+   */
+  async trainStep(batch: FusedBatch, lr: number): Promise<StepStats> {
+    const slot = this.lossRing[this.lossNext];
+    this.lossNext = (this.lossNext + 1) % LOSS_RING;
+    if (slot.busy) await slot.busy; // callers await each trainStep before starting the next
     const started = performance.now();
     const t = this.store.t + 1;
     const { stepSize, invBias2 } = adamStepScalars(lr, t, this.adam);
     this.upload(batch, t, stepSize, invBias2);
-    const slot = this.lossRing[this.lossNext];
-    this.lossNext = (this.lossNext + 1) % LOSS_RING;
-    if (slot.busy) throw new Error('loss read-back ring full: await an earlier step\'s loss first');
     const ts = this.gpu.timestamps;
     const rec = this.gpu.beginStep(ts !== null);
     rec.recordAll(this.trainDispatches);
