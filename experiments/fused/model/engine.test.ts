@@ -358,6 +358,12 @@ describe('fused engine limits', () => {
     expect(unsupportedReason(tinyConfig({ d_k: 300 }), 10)).toMatch(/d_k and d_v up to 256/);
     const gpu = await acquireGpu();
     expect(() => new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 1, srcLen: 300, tgtLen: 5 }, { labelSmoothing: 0, clipNorm: 0, seed: 1 })).toThrow(/sequences up to 256/);
+    const e = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 1, srcLen: 2, tgtLen: 2 }, { labelSmoothing: 0, clipNorm: 0, seed: 1 });
+    const ok = { src: Int32Array.from([5, 6]), tgtIn: Int32Array.from([1, 7]), tgtOut: Int32Array.from([7, 2]) };
+    await expect(e.evaluate({ ...ok, tgtOut: Int32Array.from([7, VOCAB]) })).rejects.toThrow(/target id 23 outside/);
+    await expect(e.evaluate({ ...ok, src: Int32Array.from([-1, 6]) })).rejects.toThrow(/token id -1 outside/);
+    await expect(e.evaluate({ ...ok, src: Int32Array.from([5, 6, 7]) })).rejects.toThrow(/does not match the bucket/);
+    e.plan.destroy();
   });
 });
 

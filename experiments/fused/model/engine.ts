@@ -514,7 +514,11 @@ export class FusedTransformer {
     tokenIndex(h.src, this.srcVocab, h.srcOff, h.srcOrder);
     tokenIndex(h.tgtIn, this.store.tgtVocab, h.tgtOff, h.tgtOrder);
     let count = 0;
-    for (let i = 0; i < h.tgtOut.length; i++) if (h.tgtOut[i] !== 0) count++;
+    for (let i = 0; i < h.tgtOut.length; i++) {
+      const y = h.tgtOut[i];
+      if (!(y >= 0 && y < this.tgtVocab)) throw new RangeError(`target id ${y} outside the vocabulary of ${this.tgtVocab}`);
+      if (y !== 0) count++;
+    }
     const g = this.gpu;
     const pl = this.plan;
     g.write(pl.get('batch/src'), h.src);
