@@ -125,6 +125,7 @@ describe('fused engine training steps', () => {
         engine.setWeights((n) => byName.get(n)!);
         const lrs = [1e-3, 2e-3, 3e-3, 2e-3, 1e-3];
         let created = 0;
+        let destroyed = 0;
         for (let step = 0; step < lrs.length; step++) {
           const b = padded[step % padded.length];
           const fused = await engine.trainStep({ src: Int32Array.from(b.src.flat()), tgtIn: Int32Array.from(b.tgtIn.flat()), tgtOut: Int32Array.from(b.tgtOut.flat()) }, lrs[step]);
@@ -138,9 +139,10 @@ describe('fused engine training steps', () => {
           // float32 both; the loss of step k depends on k−1 updates of float32 noise: 1e-4 absolute.
           expect(Math.abs((await fused.loss) - want), `loss at step ${step + 1}`).toBeLessThan(1e-4);
           tf.dispose([src, tgtIn, tgtOut, value, ...Object.values(grads), ...(applied === grads ? [] : Object.values(applied))]);
-          if (step === 0) created = gpu.buffersCreated;
+          if (step === 0) [created, destroyed] = [gpu.buffersCreated, gpu.buffersDestroyed];
         }
         expect(gpu.buffersCreated, 'buffers created after the first step').toBe(created);
+        expect(gpu.buffersDestroyed, 'buffers destroyed after the first step').toBe(destroyed);
         // The clip must actually bind: the last step's gradient norm exceeds it.
         if (clipNorm > 0) expect((await gpu.read(engine.plan.get('grad_norm')))[0]).toBeGreaterThan(clipNorm);
         const got = await engine.readSlab('params');

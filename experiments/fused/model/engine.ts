@@ -130,6 +130,10 @@ export class ParameterStore {
     this.stepParams = new StepParams(gpu);
   }
 
+  destroy(): void {
+    for (const b of [this.params_, this.grads, this.m, this.v, this.stepParams.buffer]) this.gpu.destroyBuffer(b);
+  }
+
   buffer(which: 'params' | 'grads' | 'adam/m' | 'adam/v'): GPUBuffer {
     return which === 'params' ? this.params_ : which === 'grads' ? this.grads : which === 'adam/m' ? this.m : this.v;
   }
@@ -452,6 +456,12 @@ export class FusedTransformer {
     // ---- optimizer ----
     if (options.clipNorm > 0) out.push(...gradNorm(gpu, 'grad_norm', { n, maxNorm: options.clipNorm }, { grads: gradsB, partial: normPartial, norm: gnorm }));
     out.push(adamUpdate(gpu, 'adam', { n, clip: options.clipNorm > 0, adam: this.adam }, step, { params: paramsB, grads: gradsB, m: mB, v: vB, norm: options.clipNorm > 0 ? gnorm : undefined }));
+  }
+
+  /** Frees this bucket's activations (and the parameter store too when `withStore`). */
+  destroy(withStore = false): void {
+    this.plan.destroy();
+    if (withStore) this.store.destroy();
   }
 
   /** Copies weights in (by tfjs name) and resets the optimizer; `get` returns each weight's values. */
