@@ -1,12 +1,12 @@
 /**
  * Quick probe of the fused engine on bench/engine.bench.ts's configs (A, B): dispatches per step,
- * host time to record + submit, wall time per step, and with --profile the wall time per kernel kind
- * (each dispatch submitted and awaited alone: on lavapipe that is its CPU time plus ~2 ms round trip).
+ * host time to record + submit, GPU and wall time per step, and with --profile the GPU time per kernel
+ * kind from per-pass timestamp queries (wall time per dispatch where the adapter has none).
  * Not a benchmark of record (those go through `npm run bench engine`).
  * Usage: npx tsx experiments/fused/bench.ts [A|B] [steps] [--profile]
  */
 import type { ModelConfig } from '../../contract/spec';
-import { acquireGpu } from './runtime/gpu';
+import { acquireGpu, BufferUsage } from './runtime/gpu';
 import { FusedTransformer } from './model/engine';
 
 const CONFIGS = {
@@ -36,18 +36,46 @@ const batch = {
 console.log(`${gpu.adapterDescription}; config ${name}; ${(engine.plan.totalBytes / 2 ** 20).toFixed(1)} MiB planned`);
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
-  const st = engine.trainStep(batch, 1e-3);
+  const st = await engine.trainStep(batch, 1e-3);
   const loss = await st.loss;
-  console.log(`step ${i + 1}: ${st.dispatches} dispatches, ${st.submits} submit, host ${(st.hostMs * 1000).toFixed(0)} µs (${((st.hostMs * 1000) / st.dispatches).toFixed(1)} µs/dispatch), wall ${(performance.now() - t0).toFixed(0)} ms, loss ${loss.toFixed(4)}`);
+  const gpuMs = await st.gpuMs;
+  console.log(`step ${i + 1}: ${st.dispatches} dispatches, ${st.submits} submit, GPU ${gpuMs === null ? 'n/a' : `${gpuMs.toFixed(1)} ms`}, host ${(st.hostMs * 1000).toFixed(0)} µs (record+submit ${(st.recordMs * 1000).toFixed(0)} µs, ${((st.recordMs * 1000) / st.dispatches).toFixed(1)} µs/dispatch), wall ${(performance.now() - t0).toFixed(0)} ms, loss ${loss.toFixed(4)}`);
 }
 if (args.includes('--profile')) {
+  // Per-kernel GPU time: each dispatch in its own compute pass with timestamp writes (one step, one
+  // submit); without timestamp-query, each dispatch is submitted and awaited alone (wall time).
   const byKind = new Map<string, number>();
-  for (const d of engine.trainDispatches) {
-    const t0 = performance.now();
-    await gpu.run([d]);
-    const kind = `${d.pipeline.label.split('|')[0]}${d.pipeline.label.startsWith('matmul') ? ` ${d.label.split('/').pop()}` : ''}`;
-    byKind.set(kind, (byKind.get(kind) ?? 0) + performance.now() - t0);
+  const kindOf = (d: (typeof engine.trainDispatches)[number]) => `${d.pipeline.label.split('|')[0]}${d.pipeline.label.startsWith('matmul') ? ` ${d.label.split('/').pop()}` : ''}`;
+  const ds = engine.trainDispatches;
+  if (gpu.features.timestampQuery) {
+    const device = gpu.device;
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * ds.length });
+    const resolve = gpu.createBuffer('profile/resolve', 16 * ds.length, BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC);
+    const staging = gpu.createBuffer('profile/staging', 16 * ds.length, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    const enc = device.createCommandEncoder();
+    ds.forEach((d, i) => {
+      const pass = enc.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(...d.groups);
+      pass.end();
+    });
+    enc.resolveQuerySet(querySet, 0, 2 * ds.length, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, staging, 0, 16 * ds.length);
+    device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const ticks = new BigUint64Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    ds.forEach((d, i) => byKind.set(kindOf(d), (byKind.get(kindOf(d)) ?? 0) + Number(ticks[2 * i + 1] - ticks[2 * i]) / 1e6));
+  } else {
+    for (const d of ds) {
+      const t0 = performance.now();
+      await gpu.run([d]);
+      byKind.set(kindOf(d), (byKind.get(kindOf(d)) ?? 0) + performance.now() - t0);
+    }
   }
-  for (const [k, ms] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`${k.padEnd(24)} ${ms.toFixed(1)} ms`);
+  const total = [...byKind.values()].reduce((a, b) => a + b, 0);
+  console.log(`per kernel kind (${gpu.features.timestampQuery ? 'GPU timestamps' : 'wall, one dispatch per submit'}), total ${total.toFixed(1)} ms:`);
+  for (const [k, ms] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`${k.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms ${((100 * ms) / total).toFixed(1).padStart(5)} %`);
 }
 process.exit(0);

@@ -17,9 +17,10 @@
  *   o    [B·t, ·] head h at columns o_off + h·d_v
  *   lse  [B, h, t] log-sum-exp of each softmax row (saved for the backward)
  *   D    [B, h, t] rowsum(dO ⊙ O) (backward scratch)
- * Forward: one workgroup per (query row, head, sentence). Backward (FlashAttention-2 style
- * recomputation of P from lse, so probabilities are never stored): kernel 1 gives dQ and D per query
- * row; kernel 2 gives dK, dV per key row by looping over the queries. Each output element is written
+ * Forward: one workgroup per (4 query rows, head, sentence), the 4 rows' reductions in one vec4
+ * tree. Backward (FlashAttention-2 style recomputation of P from lse, so probabilities are never
+ * stored): kernel 1 gives dQ and D for 4 query rows per workgroup; kernel 2 gives dK, dV for 4 key
+ * rows per workgroup by looping over the queries. Each output element is written
  * by one thread in a fixed order: deterministic, no atomics. Lengths t, S ≤ 256, d_k, d_v ≤ 256.
  */
 import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
@@ -72,6 +73,9 @@ fn oi(b: u32, i: u32, hh: u32) -> u32 { return u.o_off + (b * u.t + i) * u.ldo +
 fn row_id(b: u32, hh: u32, i: u32) -> u32 { return (b * u.h + hh) * u.t + i; }
 `;
 
+/** Query rows per workgroup of the forward (reductions of the 4 rows share one vec4 tree). */
+const FWD_ROWS = 4;
+
 const FWD_WGSL = /* wgsl */ `
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -80,43 +84,72 @@ const FWD_WGSL = /* wgsl */ `
 @group(0) @binding(5) var<storage, read_write> o: array<f32>;
 @group(0) @binding(6) var<storage, read_write> lse: array<f32>;
 ${COMMON}
-var<workgroup> qs: array<f32, ${MAX_HEAD_DIM}>;
-var<workgroup> ps: array<f32, ${MAX_ATTENTION_LEN}>;
+var<workgroup> qs: array<f32, ${FWD_ROWS * MAX_HEAD_DIM}>;      // [row][c]
+var<workgroup> ps: array<f32, ${FWD_ROWS * MAX_ATTENTION_LEN}>; // [row][j]
+var<workgroup> red4: array<vec4<f32>, ${WG}>;
+fn wg_reduce4(v: vec4<f32>, tid: u32, is_max: bool) -> vec4<f32> {
+  red4[tid] = v;
+  workgroupBarrier();
+  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
+    if (tid < o) { red4[tid] = select(red4[tid] + red4[tid + o], max(red4[tid], red4[tid + o]), is_max); }
+    workgroupBarrier();
+  }
+  let r = red4[0];
+  workgroupBarrier();
+  return r;
+}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = wid.x; let hh = wid.y; let b = wid.z; let tid = lid.x;
-  let q0 = qi(b, i, hh);
-  for (var c = tid; c < u.dk; c += ${WG}u) { qs[c] = q[q0 + c]; }
+  let i0 = wid.x * ${FWD_ROWS}u; let hh = wid.y; let b = wid.z; let tid = lid.x;
+  for (var e = tid; e < ${FWD_ROWS}u * u.dk; e += ${WG}u) {
+    let i = i0 + e / u.dk;
+    qs[(e / u.dk) * ${MAX_HEAD_DIM}u + e % u.dk] = select(0.0, q[qi(b, min(i, u.t - 1u), hh) + e % u.dk], i < u.t);
+  }
   workgroupBarrier();
-  var mx = -3.0e38;
+  var mx = vec4<f32>(-3.0e38);
   for (var j = tid; j < u.S; j += ${WG}u) {
     let k0 = ki(b, j, hh);
-    var sdot = 0.0;
-    for (var c = 0u; c < u.dk; c++) { sdot = sdot + qs[c] * k[k0 + c]; }
-    let sc = sdot * u.scale + mask_bias(b, i, j);
-    ps[j] = sc;
+    var sd = vec4<f32>(0.0);
+    for (var c = 0u; c < u.dk; c++) {
+      let kc = k[k0 + c];
+      sd = sd + vec4<f32>(qs[c], qs[${MAX_HEAD_DIM}u + c], qs[${2 * MAX_HEAD_DIM}u + c], qs[${3 * MAX_HEAD_DIM}u + c]) * kc;
+    }
+    var sc: vec4<f32>;
+    for (var r = 0u; r < ${FWD_ROWS}u; r++) {
+      sc[r] = sd[r] * u.scale + mask_bias(b, i0 + r, j);
+      ps[r * ${MAX_ATTENTION_LEN}u + j] = sc[r];
+    }
     mx = max(mx, sc);
   }
-  let m = wg_max(mx, tid);
-  var sum = 0.0;
+  let m = wg_reduce4(mx, tid, true);
+  var sum = vec4<f32>(0.0);
   for (var j = tid; j < u.S; j += ${WG}u) {
-    let e = exp(ps[j] - m);
-    ps[j] = e;
-    sum = sum + e;
+    for (var r = 0u; r < ${FWD_ROWS}u; r++) {
+      let e = exp(ps[r * ${MAX_ATTENTION_LEN}u + j] - m[r]);
+      ps[r * ${MAX_ATTENTION_LEN}u + j] = e;
+      sum[r] = sum[r] + e;
+    }
   }
-  let l = wg_sum(sum, tid);
-  for (var j = tid; j < u.S; j += ${WG}u) { ps[j] = ps[j] / l; }
+  let l = wg_reduce4(sum, tid, false);
+  for (var j = tid; j < u.S; j += ${WG}u) {
+    for (var r = 0u; r < ${FWD_ROWS}u; r++) { ps[r * ${MAX_ATTENTION_LEN}u + j] = ps[r * ${MAX_ATTENTION_LEN}u + j] / l[r]; }
+  }
   workgroupBarrier();
-  let o0 = oi(b, i, hh);
-  for (var c = tid; c < u.dv; c += ${WG}u) {
-    var acc = 0.0;
-    for (var j = 0u; j < u.S; j++) { acc = acc + ps[j] * v[vi(b, j, hh) + c]; }
-    o[o0 + c] = acc;
+  for (var e = tid; e < ${FWD_ROWS}u * u.dv; e += ${WG}u) {
+    let r = e / u.dv;
+    let c = e % u.dv;
+    let i = i0 + r;
+    if (i < u.t) {
+      var acc = 0.0;
+      for (var j = 0u; j < u.S; j++) { acc = acc + ps[r * ${MAX_ATTENTION_LEN}u + j] * v[vi(b, j, hh) + c]; }
+      o[oi(b, i, hh) + c] = acc;
+    }
   }
-  if (tid == 0u) { lse[row_id(b, hh, i)] = m + log(l); }
+  if (tid < ${FWD_ROWS}u && i0 + tid < u.t) { lse[row_id(b, hh, i0 + tid)] = m[tid] + log(l[tid]); }
 }
 `;
 
+// The backward kernels take 4 rows per workgroup too (4 query rows for dQ, 4 key rows for dK/dV).
 const BWD_Q_WGSL = /* wgsl */ `
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -128,36 +161,70 @@ const BWD_Q_WGSL = /* wgsl */ `
 @group(0) @binding(8) var<storage, read_write> dq: array<f32>;
 @group(0) @binding(9) var<storage, read_write> dd: array<f32>;
 ${COMMON}
-var<workgroup> qs: array<f32, ${MAX_HEAD_DIM}>;
-var<workgroup> dos: array<f32, ${MAX_HEAD_DIM}>;
-var<workgroup> ds: array<f32, ${MAX_ATTENTION_LEN}>;
+const R = ${FWD_ROWS}u;
+var<workgroup> qs: array<f32, ${FWD_ROWS * MAX_HEAD_DIM}>;       // [row][c]
+var<workgroup> dos: array<f32, ${FWD_ROWS * MAX_HEAD_DIM}>;      // [row][c]
+var<workgroup> ds: array<f32, ${FWD_ROWS * MAX_ATTENTION_LEN}>;  // [row][j]
+var<workgroup> red4: array<vec4<f32>, ${WG}>;
+fn wg_sum4(v: vec4<f32>, tid: u32) -> vec4<f32> {
+  red4[tid] = v;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (tid < s) { red4[tid] = red4[tid] + red4[tid + s]; }
+    workgroupBarrier();
+  }
+  let r = red4[0];
+  workgroupBarrier();
+  return r;
+}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = wid.x; let hh = wid.y; let b = wid.z; let tid = lid.x;
-  let q0 = qi(b, i, hh);
-  let o0 = oi(b, i, hh);
-  for (var c = tid; c < u.dk; c += ${WG}u) { qs[c] = q[q0 + c]; }
-  var dacc = 0.0;
-  for (var c = tid; c < u.dv; c += ${WG}u) { dos[c] = dout[o0 + c]; dacc = dacc + dout[o0 + c] * o[o0 + c]; }
-  let D = wg_sum(dacc, tid); // also a barrier: qs, dos are ready
-  let L = lse[row_id(b, hh, i)];
+  let i0 = wid.x * R; let hh = wid.y; let b = wid.z; let tid = lid.x;
+  for (var e = tid; e < R * u.dk; e += ${WG}u) {
+    let i = i0 + e / u.dk;
+    qs[(e / u.dk) * ${MAX_HEAD_DIM}u + e % u.dk] = select(0.0, q[qi(b, min(i, u.t - 1u), hh) + e % u.dk], i < u.t);
+  }
+  var dacc = vec4<f32>(0.0);
+  for (var e = tid; e < R * u.dv; e += ${WG}u) {
+    let r = e / u.dv;
+    let c = e % u.dv;
+    let i = i0 + r;
+    let o0 = oi(b, min(i, u.t - 1u), hh);
+    let g = select(0.0, dout[o0 + c], i < u.t);
+    dos[r * ${MAX_HEAD_DIM}u + c] = g;
+    dacc[r] = dacc[r] + g * o[o0 + c];
+  }
+  let D = wg_sum4(dacc, tid); // also a barrier: qs, dos are ready
+  var L: vec4<f32>;
+  for (var r = 0u; r < R; r++) { L[r] = lse[row_id(b, hh, min(i0 + r, u.t - 1u))]; }
   for (var j = tid; j < u.S; j += ${WG}u) {
     let k0 = ki(b, j, hh);
-    var sdot = 0.0;
-    for (var c = 0u; c < u.dk; c++) { sdot = sdot + qs[c] * k[k0 + c]; }
-    let p = exp(sdot * u.scale + mask_bias(b, i, j) - L);
+    var sd = vec4<f32>(0.0);
+    for (var c = 0u; c < u.dk; c++) {
+      sd = sd + vec4<f32>(qs[c], qs[${MAX_HEAD_DIM}u + c], qs[${2 * MAX_HEAD_DIM}u + c], qs[${3 * MAX_HEAD_DIM}u + c]) * k[k0 + c];
+    }
     let v0 = vi(b, j, hh);
-    var dp = 0.0;
-    for (var c = 0u; c < u.dv; c++) { dp = dp + dos[c] * v[v0 + c]; }
-    ds[j] = p * (dp - D);
+    var dp = vec4<f32>(0.0);
+    for (var c = 0u; c < u.dv; c++) {
+      dp = dp + vec4<f32>(dos[c], dos[${MAX_HEAD_DIM}u + c], dos[${2 * MAX_HEAD_DIM}u + c], dos[${3 * MAX_HEAD_DIM}u + c]) * v[v0 + c];
+    }
+    for (var r = 0u; r < R; r++) {
+      let p = exp(sd[r] * u.scale + mask_bias(b, i0 + r, j) - L[r]);
+      ds[r * ${MAX_ATTENTION_LEN}u + j] = p * (dp[r] - D[r]);
+    }
   }
   workgroupBarrier();
-  for (var c = tid; c < u.dk; c += ${WG}u) {
-    var acc = 0.0;
-    for (var j = 0u; j < u.S; j++) { acc = acc + ds[j] * k[ki(b, j, hh) + c]; }
-    dq[q0 + c] = acc * u.scale;
+  for (var e = tid; e < R * u.dk; e += ${WG}u) {
+    let r = e / u.dk;
+    let c = e % u.dk;
+    let i = i0 + r;
+    if (i < u.t) {
+      var acc = 0.0;
+      for (var j = 0u; j < u.S; j++) { acc = acc + ds[r * ${MAX_ATTENTION_LEN}u + j] * k[ki(b, j, hh) + c]; }
+      dq[qi(b, i, hh) + c] = acc * u.scale;
+    }
   }
-  if (tid == 0u) { dd[row_id(b, hh, i)] = D; }
+  if (tid < R && i0 + tid < u.t) { dd[row_id(b, hh, i0 + tid)] = D[tid]; }
 }
 `;
 
@@ -172,40 +239,51 @@ const BWD_KV_WGSL = /* wgsl */ `
 @group(0) @binding(8) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(9) var<storage, read_write> dv: array<f32>;
 ${COMMON}
-var<workgroup> ks: array<f32, ${MAX_HEAD_DIM}>;
-var<workgroup> vs: array<f32, ${MAX_HEAD_DIM}>;
-var<workgroup> ps: array<f32, ${MAX_ATTENTION_LEN}>;
-var<workgroup> ds: array<f32, ${MAX_ATTENTION_LEN}>;
+const R = ${FWD_ROWS}u;
+var<workgroup> ps: array<f32, ${FWD_ROWS * MAX_ATTENTION_LEN}>; // [key row][i]
+var<workgroup> ds: array<f32, ${FWD_ROWS * MAX_ATTENTION_LEN}>; // [key row][i]
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let j = wid.x; let hh = wid.y; let b = wid.z; let tid = lid.x;
-  let k0 = ki(b, j, hh);
-  let v0 = vi(b, j, hh);
-  for (var c = tid; c < u.dk; c += ${WG}u) { ks[c] = k[k0 + c]; }
-  for (var c = tid; c < u.dv; c += ${WG}u) { vs[c] = v[v0 + c]; }
-  workgroupBarrier();
+  let j0 = wid.x * R; let hh = wid.y; let b = wid.z; let tid = lid.x;
+  var k0: array<u32, ${FWD_ROWS}>;
+  var v0: array<u32, ${FWD_ROWS}>;
+  for (var r = 0u; r < R; r++) { k0[r] = ki(b, min(j0 + r, u.S - 1u), hh); v0[r] = vi(b, min(j0 + r, u.S - 1u), hh); }
   for (var i = tid; i < u.t; i += ${WG}u) {
     let q0 = qi(b, i, hh);
-    var sdot = 0.0;
-    for (var c = 0u; c < u.dk; c++) { sdot = sdot + q[q0 + c] * ks[c]; }
-    let r = row_id(b, hh, i);
-    let p = exp(sdot * u.scale + mask_bias(b, i, j) - lse[r]);
+    var sd = vec4<f32>(0.0);
+    for (var c = 0u; c < u.dk; c++) {
+      sd = sd + q[q0 + c] * vec4<f32>(k[k0[0] + c], k[k0[1] + c], k[k0[2] + c], k[k0[3] + c]);
+    }
     let o0 = oi(b, i, hh);
-    var dp = 0.0;
-    for (var c = 0u; c < u.dv; c++) { dp = dp + dout[o0 + c] * vs[c]; }
-    ps[i] = p;
-    ds[i] = p * (dp - dd[r]);
+    var dp = vec4<f32>(0.0);
+    for (var c = 0u; c < u.dv; c++) {
+      dp = dp + dout[o0 + c] * vec4<f32>(v[v0[0] + c], v[v0[1] + c], v[v0[2] + c], v[v0[3] + c]);
+    }
+    let rid = row_id(b, hh, i);
+    for (var r = 0u; r < R; r++) {
+      let p = exp(sd[r] * u.scale + mask_bias(b, i, min(j0 + r, u.S - 1u)) - lse[rid]);
+      ps[r * ${MAX_ATTENTION_LEN}u + i] = p;
+      ds[r * ${MAX_ATTENTION_LEN}u + i] = p * (dp[r] - dd[rid]);
+    }
   }
   workgroupBarrier();
-  for (var c = tid; c < u.dv; c += ${WG}u) {
-    var acc = 0.0;
-    for (var i = 0u; i < u.t; i++) { acc = acc + ps[i] * dout[oi(b, i, hh) + c]; }
-    dv[v0 + c] = acc;
+  for (var e = tid; e < R * u.dv; e += ${WG}u) {
+    let r = e / u.dv;
+    let c = e % u.dv;
+    if (j0 + r < u.S) {
+      var acc = 0.0;
+      for (var i = 0u; i < u.t; i++) { acc = acc + ps[r * ${MAX_ATTENTION_LEN}u + i] * dout[oi(b, i, hh) + c]; }
+      dv[v0[r] + c] = acc;
+    }
   }
-  for (var c = tid; c < u.dk; c += ${WG}u) {
-    var acc = 0.0;
-    for (var i = 0u; i < u.t; i++) { acc = acc + ds[i] * q[qi(b, i, hh) + c]; }
-    dk[k0 + c] = acc * u.scale;
+  for (var e = tid; e < R * u.dk; e += ${WG}u) {
+    let r = e / u.dk;
+    let c = e % u.dk;
+    if (j0 + r < u.S) {
+      var acc = 0.0;
+      for (var i = 0u; i < u.t; i++) { acc = acc + ds[r * ${MAX_ATTENTION_LEN}u + i] * q[qi(b, i, hh) + c]; }
+      dk[k0[r] + c] = acc * u.scale;
+    }
   }
 }
 `;
@@ -253,7 +331,7 @@ export function attentionForward(
 ): Dispatch {
   const pipeline = gpu.pipeline('attention_fwd', FWD_WGSL);
   const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: attentionUniform(gpu, label, o) }, buf.q, buf.k, buf.v, buf.keyIds, buf.out, buf.lse]);
-  return { label, pipeline, bindGroup, groups: [o.t, o.heads, o.B] };
+  return { label, pipeline, bindGroup, groups: [Math.ceil(o.t / FWD_ROWS), o.heads, o.B] };
 }
 
 /**
@@ -268,7 +346,7 @@ export function attentionBackward(
   const pq = gpu.pipeline('attention_bwd_q', BWD_Q_WGSL);
   const pkv = gpu.pipeline('attention_bwd_kv', BWD_KV_WGSL);
   return [
-    { label: `${label}/dq`, pipeline: pq, groups: [o.t, o.heads, o.B], bindGroup: gpu.bindGroup(`${label}/dq`, pq, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.out, buf.lse, buf.dOut, buf.dq, buf.D]) },
-    { label: `${label}/dkv`, pipeline: pkv, groups: [o.S, o.heads, o.B], bindGroup: gpu.bindGroup(`${label}/dkv`, pkv, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.lse, buf.D, buf.dOut, buf.dk, buf.dv]) },
+    { label: `${label}/dq`, pipeline: pq, groups: [Math.ceil(o.t / FWD_ROWS), o.heads, o.B], bindGroup: gpu.bindGroup(`${label}/dq`, pq, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.out, buf.lse, buf.dOut, buf.dq, buf.D]) },
+    { label: `${label}/dkv`, pipeline: pkv, groups: [Math.ceil(o.S / FWD_ROWS), o.heads, o.B], bindGroup: gpu.bindGroup(`${label}/dkv`, pkv, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.lse, buf.D, buf.dOut, buf.dk, buf.dv]) },
   ];
 }

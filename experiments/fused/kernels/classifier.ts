@@ -30,6 +30,7 @@ struct U { N: u32, V: u32, eps: f32, K: f32, all_classes: u32, write_grad: u32 }
 @group(0) @binding(3) var<storage, read> targets: array<i32>;
 @group(0) @binding(4) var<storage, read_write> row_loss: array<f32>;
 var<workgroup> red: array<f32, ${WG}>;
+var<workgroup> red2: array<vec2<f32>, ${WG}>;
 fn wg_reduce(v: f32, tid: u32, is_max: bool) -> f32 {
   red[tid] = v;
   workgroupBarrier();
@@ -57,8 +58,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     mx = max(mx, z);
     if (u.all_classes != 0u || k != 0u) { zs = zs + z; }
   }
-  let m = wg_reduce(mx, tid, true);
-  let sum_s = wg_reduce(zs, tid, false);
+  // max and the support sum in one tree: (max, +) on (x, y)
+  red2[tid] = vec2<f32>(mx, zs);
+  workgroupBarrier();
+  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
+    if (tid < o) { red2[tid] = vec2<f32>(max(red2[tid].x, red2[tid + o].x), red2[tid].y + red2[tid + o].y); }
+    workgroupBarrier();
+  }
+  let m = red2[0].x;
+  let sum_s = red2[0].y;
   var se = 0.0;
   for (var k = tid; k < u.V; k += ${WG}u) { se = se + exp(logits[base + k] - m); }
   let lse = m + log(wg_reduce(se, tid, false));

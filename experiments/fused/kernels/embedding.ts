@@ -86,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 const BWD_POS_WGSL = /* wgsl */ `
 ${STEP_WGSL}
 ${RNG_WGSL}
-struct U { B: u32, len: u32, d: u32, p: f32, site: u32, accum: u32 }
+struct U { B: u32, len: u32, d: u32, p: f32, site: u32, accum: u32, table_rows: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read> dout: array<f32>;
@@ -95,12 +95,14 @@ ${DROP}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = flat_index(wid, nwg, lid);
-  if (i >= u.len * u.d) { return; }
+  if (i >= u.table_rows * u.d) { return; }
   let key = site_key(step.seed, step.step, u.site);
   var acc = 0.0;
-  for (var b = 0u; b < u.B; b++) {
-    let j = b * u.len * u.d + i;
-    acc = acc + dout[j] * drop_scale(key, j, u.p);
+  if (i < u.len * u.d) {
+    for (var b = 0u; b < u.B; b++) {
+      let j = b * u.len * u.d + i;
+      acc = acc + dout[j] * drop_scale(key, j, u.p);
+    }
   }
   if (u.accum != 0u) { acc = dpos[i] + acc; }
   dpos[i] = acc;
@@ -140,14 +142,18 @@ export function embeddingBackward(
   return { label, pipeline, bindGroup, groups: groups1d(o.vocab * o.d, WG) };
 }
 
-/** dpos[0..len) (+)= Σ over sentences of the (dropout-masked) output gradient: learned positions. */
-export function positionsBackward(gpu: Gpu, label: string, o: EmbeddingOptions & { accumulate?: boolean }, step: GPUBuffer, buf: { dOut: Binding; dPos: Binding }): Dispatch {
+/**
+ * dpos[0..len) (+)= Σ over sentences of the (dropout-masked) output gradient: learned positions.
+ * Rows [len, tableRows) get 0 (or are left as they are when accumulating), so a shorter bucket never
+ * leaves a longer bucket's gradient behind in a shared gradient slab.
+ */
+export function positionsBackward(gpu: Gpu, label: string, o: EmbeddingOptions & { accumulate?: boolean; tableRows?: number }, step: GPUBuffer, buf: { dOut: Binding; dPos: Binding }): Dispatch {
   const pipeline = gpu.pipeline('embedding_bwd_pos', BWD_POS_WGSL);
   const uniform = gpu.uniform(`${label}/u`, packUniform([
-    ['u32', o.B], ['u32', o.len], ['u32', o.d], ['f32', o.p ?? 0], ['u32', o.site ?? 0], ['u32', o.accumulate ? 1 : 0],
+    ['u32', o.B], ['u32', o.len], ['u32', o.d], ['f32', o.p ?? 0], ['u32', o.site ?? 0], ['u32', o.accumulate ? 1 : 0], ['u32', Math.max(o.tableRows ?? o.len, o.len)],
   ]));
   const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: uniform }, { buffer: step }, buf.dOut, buf.dPos]);
-  return { label, pipeline, bindGroup, groups: groups1d(o.len * o.d, WG) };
+  return { label, pipeline, bindGroup, groups: groups1d(Math.max(o.tableRows ?? o.len, o.len) * o.d, WG) };
 }
 
 /**

@@ -112,6 +112,18 @@ struct U { rows: u32, d: u32, p: f32, site: u32, has_f: u32, has_dres: u32, rows
 @group(0) @binding(8) var<storage, read_write> df: array<f32>;
 @group(0) @binding(9) var<storage, read_write> partial: array<f32>;
 ${REDUCE_WGSL}
+var<workgroup> red2: array<vec2<f32>, ${WG}>;
+fn wg_sum2(v: vec2<f32>, tid: u32) -> vec2<f32> {
+  red2[tid] = v;
+  workgroupBarrier();
+  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
+    if (tid < o) { red2[tid] = red2[tid] + red2[tid + o]; }
+    workgroupBarrier();
+  }
+  let r = red2[0];
+  workgroupBarrier();
+  return r;
+}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let tid = lid.x;
@@ -136,8 +148,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       partial[pbase + c] = partial[pbase + c] + dy[base + c] * xh;
       partial[pbase + d + c] = partial[pbase + d + c] + dy[base + c];
     }
-    let m1 = wg_sum(a1, tid) / f32(d);
-    let m2 = wg_sum(a2, tid) / f32(d);
+    let m12 = wg_sum2(vec2<f32>(a1, a2), tid) / f32(d); // both row sums in one tree
+    let m1 = m12.x;
+    let m2 = m12.y;
     for (var c = tid; c < d; c += ${WG}u) {
       let xh = (s[base + c] - mean) * rstd;
       var v = rstd * (dy[base + c] * gamma[c] - m1 - xh * m2);

@@ -1,6 +1,6 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acquireGpu } from '../runtime/gpu';
-import { columnSum, matmul } from './matmul';
+import { columnSum, matmul, matmulAuto, splitKFactor } from './matmul';
 import { cpuMatmul, dot, expectClose, finiteDiff, randn } from '../../../test/support/fused';
 
 // fp32 GPU sums of K ≤ 70 products of N(0,1) values against a float64 reference: |error| ≲ K·2^-24·Σ|a·b|,
@@ -96,5 +96,30 @@ describe('matmul kernel', () => {
     const want = Float64Array.from(out0);
     for (let m = 0; m < rows; m++) for (let n = 0; n < cols; n++) want[n] += x[m * cols + n];
     expectClose(await gpu.read(out), want, 1e-5, 1e-6, 'colsum');
+  });
+});
+
+describe('split-K matmul', () => {
+  it('weight-gradient shapes (few output tiles, long K) split over K and sum in fixed order, with accumulate and strided B', async () => {
+    const gpu = await acquireGpu();
+    const [M, N, K] = [20, 24, 5000]; // one output tile, K = 5000 rows (a large batch's tokens)
+    expect(splitKFactor(M, N, K)).toBeGreaterThan(1);
+    expect(splitKFactor(640, 640, 5000)).toBe(3); // 100 tiles: split in 3
+    expect(splitKFactor(2048, 2048, 5000)).toBe(1); // 1024 tiles: enough parallelism already
+    expect(splitKFactor(64, 64, 1000)).toBe(1); // short K
+    const a = randn(K * M, 21); // Aᵀ: A stored [K, M]
+    const ldb = 30; // B is columns 3..26 of a [K, 30] matrix
+    const bWide = randn(K * ldb, 22);
+    const c0 = randn(M * N, 23);
+    const c = gpu.upload('c', c0);
+    const ds = matmulAuto(gpu, 'dw', { M, N, K, transA: true, ldb, bOffset: 3, accumulate: true }, { a: gpu.upload('a', a), b: gpu.upload('b', bWide), c, scratch: gpu.createBuffer('scratch', splitKFactor(M, N, K) * M * N * 4) });
+    expect(ds.length).toBe(2);
+    await gpu.run(ds);
+    const b = new Float64Array(K * N);
+    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) b[k * N + n] = bWide[k * ldb + 3 + n];
+    const want = cpuMatmul(a, b, M, N, K, true).map((v, i) => v + c0[i]);
+    // K = 5000 products of N(0,1): sums of size ~70; float32 rounding ~5000·2^-24·70 ≈ 2e-2 worst case,
+    // ~1e-4 typical (random-walk): 2e-3 absolute + 1e-5 relative.
+    expectClose(await gpu.read(c), want, 2e-3, 1e-5, 'C');
   });
 });

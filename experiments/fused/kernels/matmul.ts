@@ -24,7 +24,9 @@ const MATMUL_WGSL = /* wgsl */ `
 // Flags are uniform bits, not override constants: one pipeline serves every product (pipeline
 // compilation is seconds on lavapipe), and the branches are uniform so they cost nothing per element.
 const F_TA = 1u; const F_TB = 2u; const F_BIAS = 4u; const F_RELU = 8u; const F_ACCUM = 16u; const F_GATE = 32u;
-struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, a_off: u32, b_off: u32, c_off: u32, flags: u32 }
+// Split-K: workgroup z sums k in [z·k_chunk, (z+1)·k_chunk) and writes its partial product at
+// c_off + z·split_stride (k_chunk = K and one z without split).
+struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, a_off: u32, b_off: u32, c_off: u32, flags: u32, k_chunk: u32, split_stride: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
@@ -34,13 +36,13 @@ struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, a_off: u32, b_o
 var<workgroup> As: array<array<f32, 17>, 64>; // [m][k], padded
 var<workgroup> Bs: array<array<f32, 64>, 16>; // [k][n]
 
-fn load_a(m: u32, k: u32) -> f32 {
-  if (m >= u.M || k >= u.K) { return 0.0; }
+fn load_a(m: u32, k: u32, kend: u32) -> f32 {
+  if (m >= u.M || k >= kend) { return 0.0; }
   if ((u.flags & F_TA) != 0u) { return a[u.a_off + k * u.lda + m]; }
   return a[u.a_off + m * u.lda + k];
 }
-fn load_b(k: u32, n: u32) -> f32 {
-  if (k >= u.K || n >= u.N) { return 0.0; }
+fn load_b(k: u32, n: u32, kend: u32) -> f32 {
+  if (k >= kend || n >= u.N) { return 0.0; }
   if ((u.flags & F_TB) != 0u) { return b[u.b_off + n * u.ldb + k]; }
   return b[u.b_off + k * u.ldb + n];
 }
@@ -52,11 +54,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let t = lid.y * 16u + lid.x;
   var acc: array<array<f32, 4>, 4>;
   for (var i = 0u; i < 4u; i++) { for (var j = 0u; j < 4u; j++) { acc[i][j] = 0.0; } }
-  for (var k0 = 0u; k0 < u.K; k0 += 16u) {
+  let kbeg = wid.z * u.k_chunk;
+  let kend = min(u.K, kbeg + u.k_chunk);
+  for (var k0 = kbeg; k0 < kend; k0 += 16u) {
     for (var e = t; e < 1024u; e += 256u) {
       // A tile 64×16: e → (m, k); B tile 16×64: e → (k, n)
-      As[e / 16u][e % 16u] = load_a(m0 + e / 16u, k0 + e % 16u);
-      Bs[e / 64u][e % 64u] = load_b(k0 + e / 64u, n0 + e % 64u);
+      As[e / 16u][e % 16u] = load_a(m0 + e / 16u, k0 + e % 16u, kend);
+      Bs[e / 64u][e % 64u] = load_b(k0 + e / 64u, n0 + e % 64u, kend);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
@@ -74,7 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let m = m0 + lid.y + 16u * i;
       let n = n0 + lid.x + 16u * j;
       if (m < u.M && n < u.N) {
-        let ci = u.c_off + m * u.ldc + n;
+        let ci = u.c_off + wid.z * u.split_stride + m * u.ldc + n;
         var v = acc[i][j];
         if ((u.flags & F_BIAS) != 0u) { v = v + bias[n]; }
         if ((u.flags & F_ACCUM) != 0u) { v = c[ci] + v; }
@@ -122,10 +126,55 @@ export function matmul(gpu: Gpu, label: string, o: MatmulOptions, buf: MatmulBuf
   const flags = (o.transA ? 1 : 0) | (o.transB ? 2 : 0) | (buf.bias ? 4 : 0) | (o.relu ? 8 : 0) | (o.accumulate ? 16 : 0) | (buf.gate ? 32 : 0);
   const uniform = gpu.uniform(`${label}/u`, packUniform([
     ['u32', o.M], ['u32', o.N], ['u32', o.K], ['u32', lda], ['u32', ldb], ['u32', ldc],
-    ['u32', o.aOffset ?? 0], ['u32', o.bOffset ?? 0], ['u32', o.cOffset ?? 0], ['u32', flags],
+    ['u32', o.aOffset ?? 0], ['u32', o.bOffset ?? 0], ['u32', o.cOffset ?? 0], ['u32', flags], ['u32', o.K], ['u32', 0],
   ]));
   const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: uniform }, buf.a, buf.b, buf.c, buf.bias ?? gpu.dummy, buf.gate ?? gpu.dummy]);
   return { label, pipeline, bindGroup, groups: [Math.ceil(o.N / 64), Math.ceil(o.M / 64), 1] };
+}
+
+/**
+ * Split-K policy. A weight gradient Xᵀ·dY has K = tokens in the batch: with few 64×64 output tiles
+ * and a long K (the paper's base model: 512×512 outputs, 64 tiles, over K = 25,000 tokens) each
+ * workgroup would loop over all of K while most of a GPU's ~100+ SMs idle. Split only then: on the
+ * bench configs A and B (K ≤ 1024) one workgroup's K loop is ~10 µs of GPU time, less than the extra
+ * dispatch of the split's sum.
+ */
+export const SPLIT_K_MAX_TILES = 128;
+export const SPLIT_K_MIN_K = 4096;
+export const SPLIT_K_MIN_CHUNK = 1024;
+
+/** How many K-chunks `matmulAuto` uses for this shape (1: no split). */
+export function splitKFactor(M: number, N: number, K: number, minK = SPLIT_K_MIN_K): number {
+  const tiles = Math.ceil(M / 64) * Math.ceil(N / 64);
+  if (tiles >= SPLIT_K_MAX_TILES || K < minK) return 1;
+  const minChunk = Math.min(SPLIT_K_MIN_CHUNK, Math.max(4, Math.floor(minK / 4)));
+  return Math.max(1, Math.min(Math.ceil((2 * SPLIT_K_MAX_TILES) / tiles), Math.floor(K / minChunk)));
+}
+
+/**
+ * C (+)= op(A)·op(B) with split-K when the output has few tiles: [partial products into `scratch`
+ * ([split, M, N]), their fixed-order sum into C]. Epilogues (bias, ReLU, gate) and a strided C are
+ * not supported on the split path (weight gradients need none). Falls back to one `matmul` dispatch.
+ * `scratch` needs splitKFactor(M, N, K, splitMinK)·M·N floats. `splitMinK` lowers the K threshold (tests).
+ */
+export function matmulAuto(gpu: Gpu, label: string, o: MatmulOptions & { splitMinK?: number }, buf: MatmulBuffers & { scratch?: Binding }): Dispatch[] {
+  const split = buf.scratch ? splitKFactor(o.M, o.N, o.K, o.splitMinK) : 1;
+  if (split === 1 || buf.bias || buf.gate || o.relu || (o.ldc !== undefined && o.ldc !== o.N) || o.cOffset) return [matmul(gpu, label, o, buf)];
+  const lda = o.lda ?? (o.transA ? o.M : o.K);
+  const ldb = o.ldb ?? (o.transB ? o.K : o.N);
+  const chunk = Math.ceil(o.K / split / 16) * 16;
+  const pipeline = gpu.pipeline('matmul', MATMUL_WGSL);
+  const flags = (o.transA ? 1 : 0) | (o.transB ? 2 : 0);
+  const uniform = gpu.uniform(`${label}/u`, packUniform([
+    ['u32', o.M], ['u32', o.N], ['u32', o.K], ['u32', lda], ['u32', ldb], ['u32', o.N],
+    ['u32', o.aOffset ?? 0], ['u32', o.bOffset ?? 0], ['u32', 0], ['u32', flags], ['u32', chunk], ['u32', o.M * o.N],
+  ]));
+  const bindGroup = gpu.bindGroup(`${label}/split`, pipeline, [{ buffer: uniform }, buf.a, buf.b, buf.scratch!, gpu.dummy, gpu.dummy]);
+  const parts = Math.ceil(o.K / chunk);
+  return [
+    { label: `${label}/split`, pipeline, bindGroup, groups: [Math.ceil(o.N / 64), Math.ceil(o.M / 64), parts] },
+    columnSum(gpu, `${label}/split_sum`, { rows: parts, cols: o.M * o.N, accumulate: o.accumulate }, buf.scratch!, buf.c),
+  ];
 }
 
 const COLSUM_WGSL = /* wgsl */ `

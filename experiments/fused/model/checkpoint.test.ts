@@ -49,7 +49,7 @@ describe('checkpoints shared between the fused and the tfjs engine', () => {
     const engine = await engineFor();
     restoreFused(engine, readCheckpoint(fromTfjs));
     expect(engine.step).toBe(2);
-    const fusedStep3 = await engine.trainStep(batch, lr3).loss;
+    const fusedStep3 = await (await engine.trainStep(batch, lr3)).loss;
     expect(Math.abs(fusedStep3 - tfjsStep3)).toBeLessThan(1e-4);
     const fusedWeights = await engine.readSlab('params');
     for (const [name, want] of tfjsWeights) {
@@ -71,7 +71,7 @@ describe('checkpoints shared between the fused and the tfjs engine', () => {
     for (const v of model2.variables) expect(Array.from(v.dataSync())).toEqual(Array.from(fusedWeights.get(v.name)!));
     const lr4 = trainer2.nextLearningRate();
     const tfjsStep4 = trainer2.trainStep(batch).loss;
-    const fusedStep4 = await engine.trainStep(batch, lr4).loss;
+    const fusedStep4 = await (await engine.trainStep(batch, lr4)).loss;
     expect(Math.abs(fusedStep4 - tfjsStep4)).toBeLessThan(1e-4);
     model2.dispose();
     trainer2.optimizer.dispose();

@@ -30,12 +30,12 @@ import { PAPER_ADAM, type AdamOptions } from '../../train/optimizer';
 import { type Binding, BufferUsage, type Dispatch, type Gpu } from '../runtime/gpu';
 import { MemoryPlan, SlabLayout } from '../runtime/memory';
 import { adamStepScalars, adamUpdate, gradNorm, NORM_PARTS } from '../kernels/adam';
-import { attentionBackward, attentionForward, type AttentionShapeOptions } from '../kernels/attention';
+import { attentionBackward, attentionForward, type AttentionShapeOptions, MAX_ATTENTION_LEN, MAX_HEAD_DIM } from '../kernels/attention';
 import { fusedClassifier } from '../kernels/classifier';
 import { StepParams } from '../kernels/common';
 import { embeddingBackward, embeddingForward, positionsBackward, tokenIndex } from '../kernels/embedding';
 import { normPartialBlocks, residualNormBackward, residualNormForward } from '../kernels/layernorm';
-import { columnSum, matmul, type MatmulOptions } from '../kernels/matmul';
+import { columnSum, matmul, matmulAuto, type MatmulOptions, splitKFactor } from '../kernels/matmul';
 
 export interface Bucket {
   readonly batch: number;
@@ -51,6 +51,8 @@ export interface FusedTrainOptions {
   /** Dropout RNG seed. */
   readonly seed: number;
   readonly adam?: AdamOptions;
+  /** Split weight-gradient products over K from this many rows (default SPLIT_K_MIN_K; tests lower it). */
+  readonly splitMinK?: number;
 }
 
 /** One batch of the bucket's exact shape, row-major int32 ids (PAD = 0). */
@@ -65,8 +67,12 @@ export interface StepStats {
   readonly submits: number;
   /** Host milliseconds to upload the batch, record and submit the step. */
   readonly hostMs: number;
+  /** Of which recording the dispatches and submitting (without the batch upload and token indexing). */
+  readonly recordMs: number;
   /** Mean label-smoothed loss over non-pad targets, when the GPU is done. */
   readonly loss: Promise<number>;
+  /** GPU milliseconds of the step from timestamp queries (null without `timestamp-query`), with the loss. */
+  readonly gpuMs: Promise<number | null>;
 }
 
 type SublayerKind = 'self' | 'cross' | 'ffn';
@@ -81,20 +87,67 @@ interface Sublayer {
 
 const LOSS_RING = 4;
 
-export class FusedTransformer {
-  readonly plan: MemoryPlan;
+/**
+ * The parameter side of a run: the slab layout, the four slabs (weights, gradients, Adam m and v),
+ * the per-step uniform block and the optimizer step. Engines for several buckets (padded shapes)
+ * share one store, so a run's weights live once whatever the batch shape.
+ */
+export class ParameterStore {
   readonly slab = new SlabLayout();
   /** name → element offset and size in the slabs (γ and β point into their [γ | β] entry). */
   readonly params = new Map<string, { offset: number; size: number; shape: readonly number[] }>();
+  readonly params_: GPUBuffer;
+  readonly grads: GPUBuffer;
+  readonly m: GPUBuffer;
+  readonly v: GPUBuffer;
   readonly stepParams: StepParams;
+  /** Optimizer updates applied so far. */
+  t = 0;
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly config: ModelConfig,
+    readonly srcVocab: number,
+    readonly tgtVocab: number,
+  ) {
+    const d = config.d_model;
+    for (const spec of parameterSpecs(config, srcVocab, tgtVocab)) {
+      const size = spec.shape.reduce((a, b) => a * b, 1);
+      if (spec.name.endsWith('/gamma')) {
+        const prefix = spec.name.slice(0, -'/gamma'.length);
+        const off = this.slab.add(`${prefix}/norm`, 2 * d);
+        this.params.set(spec.name, { offset: off, size: d, shape: spec.shape });
+        this.params.set(`${prefix}/beta`, { offset: off + d, size: d, shape: spec.shape });
+      } else if (!spec.name.endsWith('/beta')) {
+        this.params.set(spec.name, { offset: this.slab.add(spec.name, size), size, shape: spec.shape });
+      }
+    }
+    const n = this.slab.floats;
+    this.params_ = gpu.createBuffer('params', n * 4);
+    this.grads = gpu.createBuffer('grads', n * 4);
+    this.m = gpu.createBuffer('adam/m', n * 4);
+    this.v = gpu.createBuffer('adam/v', n * 4);
+    this.stepParams = new StepParams(gpu);
+  }
+
+  destroy(): void {
+    for (const b of [this.params_, this.grads, this.m, this.v, this.stepParams.buffer]) this.gpu.destroyBuffer(b);
+  }
+
+  buffer(which: 'params' | 'grads' | 'adam/m' | 'adam/v'): GPUBuffer {
+    return which === 'params' ? this.params_ : which === 'grads' ? this.grads : which === 'adam/m' ? this.m : this.v;
+  }
+}
+
+export class FusedTransformer {
+  readonly plan: MemoryPlan;
+  readonly store: ParameterStore;
   /** Dispatches of one training step, in order. */
   readonly trainDispatches: Dispatch[] = [];
   /** Forward with dropout (as training) + loss, no gradients. */
   readonly trainLossDispatches: Dispatch[] = [];
   /** Forward + loss without gradients and without dropout (evaluation, parity tests). */
   readonly evalDispatches: Dispatch[] = [];
-  /** Optimizer updates applied so far. */
-  private t = 0;
   private readonly rowsE: number;
   private readonly rowsD: number;
   private readonly host: { src: Int32Array; tgtIn: Int32Array; tgtOut: Int32Array; srcOff: Uint32Array; srcOrder: Uint32Array; tgtOff: Uint32Array; tgtOrder: Uint32Array };
@@ -109,11 +162,16 @@ export class FusedTransformer {
     readonly tgtVocab: number,
     readonly bucket: Bucket,
     readonly options: FusedTrainOptions,
+    /** Share the weights/optimizer of another bucket's engine (same config and vocabularies). */
+    store?: ParameterStore,
   ) {
+    const reason = unsupportedReason(config, Math.max(bucket.srcLen, bucket.tgtLen));
+    if (reason) throw new Error(reason); // before any GPU allocation
+    if (store && (store.config !== config || store.srcVocab !== srcVocab || store.tgtVocab !== tgtVocab)) throw new Error('a shared parameter store needs the same config and vocabularies');
+    this.store = store ?? new ParameterStore(gpu, config, srcVocab, tgtVocab);
     const { d_model: d, d_ff: dff, heads: h, d_k: dk, d_v: dv } = config;
     const { batch: B, srcLen: s, tgtLen: t } = bucket;
     this.adam = options.adam ?? PAPER_ADAM;
-    if (config.positional === 'learned' && Math.max(s, t) > MAX_LEARNED_POSITIONS) throw new Error(`positional: learned covers ${MAX_LEARNED_POSITIONS} positions`);
     this.rowsE = B * s;
     this.rowsD = B * t;
     const rowsE = this.rowsE;
@@ -123,27 +181,12 @@ export class FusedTransformer {
     const hv = h * dv;
     const kvw = hk + hv;
 
-    // ---- parameter slabs ----
-    for (const spec of parameterSpecs(config, srcVocab, tgtVocab)) {
-      const size = spec.shape.reduce((a, b) => a * b, 1);
-      if (spec.name.endsWith('/gamma')) {
-        const prefix = spec.name.slice(0, -'/gamma'.length);
-        const off = this.slab.add(`${prefix}/norm`, 2 * d);
-        this.params.set(spec.name, { offset: off, size: d, shape: spec.shape });
-        this.params.set(`${prefix}/beta`, { offset: off + d, size: d, shape: spec.shape });
-      } else if (!spec.name.endsWith('/beta')) {
-        this.params.set(spec.name, { offset: this.slab.add(spec.name, size), size, shape: spec.shape });
-      }
-    }
+    // ---- parameter slabs (the store's) ----
     const plan = (this.plan = new MemoryPlan(gpu));
     const n = this.slab.floats;
-    const paramsB = plan.alloc('params', n);
-    const gradsB = plan.alloc('grads', n);
-    const mB = plan.alloc('adam/m', n);
-    const vB = plan.alloc('adam/v', n);
+    const { params_: paramsB, grads: gradsB, m: mB, v: vB } = this.store;
     const P = (name: string): Binding => this.slab.slice(paramsB, name);
     const G = (name: string): Binding => this.slab.slice(gradsB, name);
-    this.stepParams = new StepParams(gpu);
     const step = this.stepParams.buffer;
 
     // ---- batch inputs (rewritten every step) ----
@@ -206,7 +249,8 @@ export class FusedTransformer {
     const logits = A('logits', rowsD * tgtVocab);
     const rowLoss = A('loss/rows', rowsD * 2);
     const lossSums = A('loss/sums', 2);
-    for (let i = 0; i < LOSS_RING; i++) this.lossRing.push({ buffer: plan.alloc(`loss/staging${i}`, 2, BufferUsage.MAP_READ | BufferUsage.COPY_DST), busy: null });
+    // Read-back ring: [loss sum, NLL sum, pad, pad, t_begin (u64), t_end (u64)] per step.
+    for (let i = 0; i < LOSS_RING; i++) this.lossRing.push({ buffer: plan.alloc(`loss/staging${i}`, 8, BufferUsage.MAP_READ | BufferUsage.COPY_DST), busy: null });
     const dctx = A('scratch/dctx', maxRows * hv);
     const dq = A('scratch/dq', maxRows * hk);
     // dK and dV keep the K/V buffer's layout (row stride h·d_k + h·d_v) but need separate buffers:
@@ -219,6 +263,11 @@ export class FusedTransformer {
     const dmem = A('scratch/dmemory', rowsE * d);
     const normPartial = A('scratch/norm_partial', NORM_PARTS);
     const gnorm = A('grad_norm', 2);
+    // Split-K partial products of weight gradients (matmulAuto): the largest split·size over the 2-D
+    // weights with K = the longest row count (gradients of shape [·, ·] sum over batch rows).
+    let SPLIT_SCRATCH = 4;
+    for (const [, e] of this.params) if (e.shape.length === 2) SPLIT_SCRATCH = Math.max(SPLIT_SCRATCH, splitKFactor(e.shape[0], e.shape[1], maxRows, options.splitMinK) * e.size);
+    const splitScratch = A('scratch/split_k', SPLIT_SCRATCH);
     plan.allocate();
 
     // ---- forward ----
@@ -306,16 +355,20 @@ export class FusedTransformer {
     const out = this.trainDispatches;
     const p = config.dropout;
     const decOut = dec.per[dec.per.length - 1].y;
+    let dmemWritten = false;
+    /** A weight gradient (long K = rows): split over K when the output has few tiles. */
+    const dW = (label: string, name: string, o: MatmulOptions, a: Binding, b: Binding, accumulate: boolean) => {
+      if (splitKFactor(o.M, o.N, o.K, options.splitMinK) * o.M * o.N > SPLIT_SCRATCH) throw new Error(`${label}: split-K scratch too small`);
+      out.push(...matmulAuto(gpu, label, { ...o, accumulate, splitMinK: options.splitMinK }, { a, b, c: G(name), scratch: splitScratch }));
+    };
     // logits = x·Eᵀ (tied) or x·W: dX into the decoder's first gradient buffer, dE / dW into the slab.
     if (config.share_embeddings) {
       mm(out, 'logits/dx', { M: rowsD, N: d, K: tgtVocab }, { a: logits, b: P(names.out), c: dec.g[0] });
-      mm(out, 'logits/dw', { M: tgtVocab, N: d, K: rowsD, transA: true }, { a: logits, b: decOut, c: G(names.out) });
+      dW('logits/dw', names.out, { M: tgtVocab, N: d, K: rowsD, transA: true }, logits, decOut, false);
     } else {
       mm(out, 'logits/dx', { M: rowsD, N: d, K: tgtVocab, transB: true }, { a: logits, b: P(names.out), c: dec.g[0] });
-      mm(out, 'logits/dw', { M: d, N: tgtVocab, K: rowsD, transA: true }, { a: decOut, b: logits, c: G(names.out) });
+      dW('logits/dw', names.out, { M: d, N: tgtVocab, K: rowsD, transA: true }, decOut, logits, false);
     }
-    let dmemWritten = false;
-    const dW = (label: string, name: string, o: MatmulOptions, a: Binding, b: Binding, accumulate: boolean) => mm(out, label, { ...o, accumulate }, { a, b, c: G(name) });
     for (const side of ['decoder', 'encoder'] as const) {
       const a = side === 'encoder' ? enc : dec;
       const sd = sides[side];
@@ -395,7 +448,7 @@ export class FusedTransformer {
         dOut: dx0, offsets: sd.off, order: sd.order, dTable: G(sd.table),
       }));
       if (config.positional === 'learned') {
-        out.push(positionsBackward(gpu, `${side}/positions/bwd`, { B, len: sd.len, d, vocab: sd.vocab, p, site: site(`${side}/embed`) }, step, { dOut: dx0, dPos: G(`${side}/positions`) }));
+        out.push(positionsBackward(gpu, `${side}/positions/bwd`, { B, len: sd.len, d, vocab: sd.vocab, p, site: site(`${side}/embed`), tableRows: MAX_LEARNED_POSITIONS }, step, { dOut: dx0, dPos: G(`${side}/positions`) }));
       }
       free = [];
     }
@@ -405,13 +458,19 @@ export class FusedTransformer {
     out.push(adamUpdate(gpu, 'adam', { n, clip: options.clipNorm > 0, adam: this.adam }, step, { params: paramsB, grads: gradsB, m: mB, v: vB, norm: options.clipNorm > 0 ? gnorm : undefined }));
   }
 
+  /** Frees this bucket's activations (and the parameter store too when `withStore`). */
+  destroy(withStore = false): void {
+    this.plan.destroy();
+    if (withStore) this.store.destroy();
+  }
+
   /** Copies weights in (by tfjs name) and resets the optimizer; `get` returns each weight's values. */
   setWeights(get: (name: string) => ArrayLike<number>): void {
     this.writeSlab('params', get);
     const zeros = new Float32Array(this.slab.floats);
-    this.gpu.write(this.plan.get('adam/m'), zeros);
-    this.gpu.write(this.plan.get('adam/v'), zeros);
-    this.t = 0;
+    this.gpu.write(this.store.m, zeros);
+    this.gpu.write(this.store.v, zeros);
+    this.store.t = 0;
   }
 
   private writeSlab(which: 'params' | 'adam/m' | 'adam/v', get: (name: string) => ArrayLike<number> | undefined): void {
@@ -422,7 +481,7 @@ export class FusedTransformer {
       if (v.length !== e.size) throw new Error(`${which} ${name}: ${v.length} values, want ${e.size}`);
       slab.set(v, e.offset);
     }
-    this.gpu.write(this.plan.get(which), slab);
+    this.gpu.write(this.store.buffer(which), slab);
   }
 
   /**
@@ -430,7 +489,7 @@ export class FusedTransformer {
    * weights, Adam m, Adam v, and the step t): see experiments/train/checkpoint.ts.
    */
   async exportState(): Promise<{ t: number; weights: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array> }> {
-    return { t: this.t, weights: await this.readSlab('params'), m: await this.readSlab('adam/m'), v: await this.readSlab('adam/v') };
+    return { t: this.store.t, weights: await this.readSlab('params'), m: await this.readSlab('adam/m'), v: await this.readSlab('adam/v') };
   }
 
   /** Restores exportState()'s result (or a tfjs checkpoint's tensors): the next step is t + 1. */
@@ -438,19 +497,19 @@ export class FusedTransformer {
     this.writeSlab('params', (n) => state.weights.get(n));
     this.writeSlab('adam/m', (n) => state.m.get(n));
     this.writeSlab('adam/v', (n) => state.v.get(n));
-    this.t = state.t;
+    this.store.t = state.t;
   }
 
   /** Reads a slab ('params', 'grads', 'adam/m', 'adam/v') back by weight name. Not for the steady state. */
   async readSlab(which: 'params' | 'grads' | 'adam/m' | 'adam/v'): Promise<Map<string, Float32Array>> {
-    const all = await this.gpu.read(this.plan.get(which), 0, this.slab.floats * 4);
+    const all = await this.gpu.read(this.store.buffer(which), 0, this.slab.floats * 4);
     const out = new Map<string, Float32Array>();
     for (const [name, e] of this.params) out.set(name, all.slice(e.offset, e.offset + e.size));
     return out;
   }
 
   get step(): number {
-    return this.t;
+    return this.store.t;
   }
 
   /** Sets the optimizer step (a run's bucket engines hand one state between them: experiments/fused/run). */
@@ -468,9 +527,13 @@ export class FusedTransformer {
     h.tgtIn.set(batch.tgtIn);
     h.tgtOut.set(batch.tgtOut);
     tokenIndex(h.src, this.srcVocab, h.srcOff, h.srcOrder);
-    tokenIndex(h.tgtIn, this.tgtVocab, h.tgtOff, h.tgtOrder);
+    tokenIndex(h.tgtIn, this.store.tgtVocab, h.tgtOff, h.tgtOrder);
     let count = 0;
-    for (let i = 0; i < h.tgtOut.length; i++) if (h.tgtOut[i] !== 0) count++;
+    for (let i = 0; i < h.tgtOut.length; i++) {
+      const y = h.tgtOut[i];
+      if (!(y >= 0 && y < this.tgtVocab)) throw new RangeError(`target id ${y} outside the vocabulary of ${this.tgtVocab}`);
+      if (y !== 0) count++;
+    }
     const g = this.gpu;
     const pl = this.plan;
     g.write(pl.get('batch/src'), h.src);
@@ -486,28 +549,52 @@ export class FusedTransformer {
 
   private tokens = 0;
 
-  /** Records and submits one training step (one encoder, one submit); the loss resolves later. */
-  trainStep(batch: FusedBatch, lr: number): StepStats {
-    const started = performance.now();
-    const t = this.t + 1;
-    const { stepSize, invBias2 } = adamStepScalars(lr, t, this.adam);
-    this.upload(batch, t, stepSize, invBias2);
+  get slab(): SlabLayout {
+    return this.store.slab;
+  }
+
+  get params(): ParameterStore['params'] {
+    return this.store.params;
+  }
+
+  get stepParams(): StepParams {
+    return this.store.stepParams;
+  }
+
+  /**
+   * Records and submits one training step (one encoder, one submit); the loss resolves later. Resolves
+   * at once unless the GPU is LOSS_RING steps behind, when it first waits for the oldest read-back
+   * (back-pressure: the host never runs more than a few steps ahead).
+   */
+  async trainStep(batch: FusedBatch, lr: number): Promise<StepStats> {
     const slot = this.lossRing[this.lossNext];
     this.lossNext = (this.lossNext + 1) % LOSS_RING;
-    if (slot.busy) throw new Error('loss read-back ring full: await an earlier step\'s loss first');
-    const rec = this.gpu.beginStep();
+    if (slot.busy) await slot.busy; // callers await each trainStep before starting the next
+    const started = performance.now();
+    const t = this.store.t + 1;
+    const { stepSize, invBias2 } = adamStepScalars(lr, t, this.adam);
+    this.upload(batch, t, stepSize, invBias2);
+    const ts = this.gpu.timestamps;
+    const rec = this.gpu.beginStep(ts !== null);
     rec.recordAll(this.trainDispatches);
-    const stats = rec.end([{ src: this.plan.get('loss/sums'), srcOffset: 0, dst: slot.buffer, dstOffset: 0, bytes: 8 }]);
-    this.t = t;
+    const copies = [{ src: this.plan.get('loss/sums'), srcOffset: 0, dst: slot.buffer, dstOffset: 0, bytes: 8 }];
+    if (ts) copies.push({ src: ts.resolve, srcOffset: 0, dst: slot.buffer, dstOffset: 16, bytes: 16 });
+    const stats = rec.end(copies);
+    this.store.t = t;
     const tokens = Math.max(this.tokens, 1);
-    const loss = slot.buffer.mapAsync(GPUMapMode.READ, 0, 8).then(() => {
-      const [sum] = new Float32Array(slot.buffer.getMappedRange(0, 8).slice(0));
+    const read = slot.buffer.mapAsync(GPUMapMode.READ, 0, 32).then(() => {
+      const bytes = slot.buffer.getMappedRange(0, 32).slice(0);
       slot.buffer.unmap();
       slot.busy = null;
-      return sum / tokens;
+      const [sum] = new Float32Array(bytes, 0, 1);
+      const [begin, end] = new BigUint64Array(bytes, 16, 2);
+      return { loss: sum / tokens, gpuMs: ts ? Number(end - begin) / 1e6 : null };
     });
-    slot.busy = loss.then(() => undefined);
-    return { dispatches: stats.dispatches, submits: stats.submits, hostMs: performance.now() - started, loss };
+    slot.busy = read.then(() => undefined);
+    return {
+      dispatches: stats.dispatches, submits: stats.submits, hostMs: performance.now() - started, recordMs: stats.hostMs,
+      loss: read.then((r) => r.loss), gpuMs: read.then((r) => r.gpuMs),
+    };
   }
 
   /**
@@ -515,16 +602,16 @@ export class FusedTransformer {
    * Returns (mean smoothed loss, summed NLL, target tokens).
    */
   async evaluate(batch: FusedBatch, readLogits = false): Promise<{ loss: number; sumNll: number; tokens: number; logits?: Float32Array }> {
-    this.upload(batch, this.t, 0, 0);
+    this.upload(batch, this.store.t, 0, 0);
     await this.gpu.run(this.evalDispatches);
     const [sum, nll] = await this.gpu.read(this.plan.get('loss/sums'), 0, 8);
-    const logits = readLogits ? (await this.gpu.read(this.plan.get('logits'), 0, this.rowsD * this.tgtVocab * 4)).slice(0, this.rowsD * this.tgtVocab) : undefined;
+    const logits = readLogits ? (await this.gpu.read(this.plan.get('logits'), 0, this.rowsD * this.store.tgtVocab * 4)).slice(0, this.rowsD * this.store.tgtVocab) : undefined;
     return { loss: sum / Math.max(this.tokens, 1), sumNll: nll, tokens: this.tokens, logits };
   }
 
   /** The training loss (dropout on, masks of step t + 1) of the current weights, without gradients. */
   async trainingLoss(batch: FusedBatch): Promise<number> {
-    this.upload(batch, this.t + 1, 0, 0);
+    this.upload(batch, this.store.t + 1, 0, 0);
     await this.gpu.run(this.trainLossDispatches);
     const [sum] = await this.gpu.read(this.plan.get('loss/sums'), 0, 8);
     return sum / Math.max(this.tokens, 1);
@@ -532,10 +619,49 @@ export class FusedTransformer {
 
   /** Forward + backward only (no update), for gradient tests: leaves the gradients in the 'grads' slab. */
   async computeGradients(batch: FusedBatch): Promise<{ loss: number }> {
-    this.upload(batch, this.t + 1, 0, 0);
+    this.upload(batch, this.store.t + 1, 0, 0);
     const adamAt = this.trainDispatches.length - 1 - (this.options.clipNorm > 0 ? 2 : 0);
     await this.gpu.run(this.trainDispatches.slice(0, adamAt));
     const [sum] = await this.gpu.read(this.plan.get('loss/sums'), 0, 8);
     return { loss: sum / Math.max(this.tokens, 1) };
   }
+}
+
+/** A batch as the data pipeline makes it (experiments/data/types.ts Batch): row-major, PAD = 0. */
+export interface HostBatch extends FusedBatch {
+  readonly size: number;
+  readonly srcLen: number;
+  readonly tgtLen: number;
+}
+
+/** The smallest bucket (by padded tokens) that holds the batch, or undefined. */
+export function chooseBucket(buckets: readonly Bucket[], b: HostBatch): Bucket | undefined {
+  const fits = buckets.filter((k) => k.batch >= b.size && k.srcLen >= b.srcLen && k.tgtLen >= b.tgtLen);
+  return fits.sort((x, y) => x.batch * (x.srcLen + x.tgtLen) - y.batch * (y.srcLen + y.tgtLen))[0];
+}
+
+/**
+ * Pads a batch to a bucket's shape with PAD: longer rows, and whole PAD sentences at the end. PAD
+ * keys are masked and PAD targets carry no loss, so the loss and every gradient are those of the
+ * unpadded batch (tested).
+ */
+export function padToBucket(b: HostBatch, bucket: Bucket): FusedBatch {
+  if (b.size > bucket.batch || b.srcLen > bucket.srcLen || b.tgtLen > bucket.tgtLen) throw new Error(`batch ${b.size}×${b.srcLen}/${b.tgtLen} does not fit bucket ${bucket.batch}×${bucket.srcLen}/${bucket.tgtLen}`);
+  const pad = (ids: Int32Array, len: number, to: number) => {
+    const out = new Int32Array(bucket.batch * to);
+    for (let r = 0; r < b.size; r++) out.set(ids.subarray(r * len, (r + 1) * len), r * to);
+    return out;
+  };
+  return { src: pad(b.src, b.srcLen, bucket.srcLen), tgtIn: pad(b.tgtIn, b.tgtLen, bucket.tgtLen), tgtOut: pad(b.tgtOut, b.tgtLen, bucket.tgtLen) };
+}
+
+/**
+ * Why the fused engine cannot train `config` at lengths up to `maxLen` (source or target), as one
+ * line for queue-time checks; null when it can.
+ */
+export function unsupportedReason(config: ModelConfig, maxLen: number): string | null {
+  if (maxLen > MAX_ATTENTION_LEN) return `fused engine: sequences up to ${MAX_ATTENTION_LEN} tokens (attention kernels), asked for ${maxLen}`;
+  if (config.d_k > MAX_HEAD_DIM || config.d_v > MAX_HEAD_DIM) return `fused engine: d_k and d_v up to ${MAX_HEAD_DIM}, got d_k ${config.d_k}, d_v ${config.d_v}`;
+  if (config.positional === 'learned' && maxLen > MAX_LEARNED_POSITIONS) return `fused engine: learned positions cover ${MAX_LEARNED_POSITIONS} tokens, asked for ${maxLen}`;
+  return null;
 }

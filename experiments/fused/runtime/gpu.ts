@@ -51,7 +51,8 @@ const COPY_SRC = 0x0004;
 const COPY_DST = 0x0008;
 const UNIFORM = 0x0040;
 const MAP_READ = 0x0001;
-export const BufferUsage = { STORAGE, COPY_SRC, COPY_DST, UNIFORM, MAP_READ } as const;
+const QUERY_RESOLVE = 0x0200;
+export const BufferUsage = { STORAGE, COPY_SRC, COPY_DST, UNIFORM, MAP_READ, QUERY_RESOLVE } as const;
 
 export class Gpu {
   /** createBuffer calls made through this object (uniforms, plan buffers, staging, test buffers). */
@@ -73,6 +74,11 @@ export class Gpu {
    */
   readonly dummy: GPUBuffer;
   readonly dummyOut: GPUBuffer;
+  /**
+   * Where the adapter has `timestamp-query`: a 2-entry query set (step begin, step end) and the buffer
+   * it resolves into (two u64 nanosecond ticks), copied out by the caller with the step's other results.
+   */
+  readonly timestamps: { readonly querySet: GPUQuerySet; readonly resolve: GPUBuffer } | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -83,6 +89,12 @@ export class Gpu {
   ) {
     this.dummy = this.createBuffer('dummy', 16, STORAGE);
     this.dummyOut = this.createBuffer('dummy-out', 16, STORAGE);
+    if (features.timestampQuery) {
+      this.timestamps = {
+        querySet: device.createQuerySet({ type: 'timestamp', count: 2 }),
+        resolve: this.createBuffer('timestamps/resolve', 16, QUERY_RESOLVE | COPY_SRC),
+      };
+    }
   }
 
   createBuffer(label: string, bytes: number, usage: number = STORAGE | COPY_SRC | COPY_DST): GPUBuffer {
@@ -139,10 +151,13 @@ export class Gpu {
     this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  /** Starts recording a step: one command encoder, one compute pass. */
-  beginStep(): StepRecorder {
+  /**
+   * Starts recording a step: one command encoder, one compute pass. `timed` brackets the step with
+   * timestamp writes (adapter permitting); `end()` then resolves them into `timestamps.resolve`.
+   */
+  beginStep(timed = false): StepRecorder {
     if (this.recording) throw new Error('a step is already being recorded');
-    this.recording = new StepRecorder(this, () => (this.recording = null));
+    this.recording = new StepRecorder(this, () => (this.recording = null), timed && this.timestamps !== null);
     return this.recording;
   }
 
@@ -214,8 +229,10 @@ export class StepRecorder {
   constructor(
     private readonly gpu: Gpu,
     private readonly onEnd: () => void,
+    private readonly timed = false,
   ) {
     this.encoder = gpu.device.createCommandEncoder();
+    if (timed) this.encoder.beginComputePass({ timestampWrites: { querySet: gpu.timestamps!.querySet, beginningOfPassWriteIndex: 0 } }).end();
     this.pass = this.encoder.beginComputePass();
   }
 
@@ -245,6 +262,11 @@ export class StepRecorder {
    */
   end(copies: readonly BufferCopy[] = []): { dispatches: number; submits: number; hostMs: number } {
     this.pass.end();
+    if (this.timed) {
+      const { querySet, resolve } = this.gpu.timestamps!;
+      this.encoder.beginComputePass({ timestampWrites: { querySet, endOfPassWriteIndex: 1 } }).end();
+      this.encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+    }
     for (const c of copies) this.encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
     this.gpu.device.queue.submit([this.encoder.finish()]);
     this.submits++;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acquireGpu, packUniform } from './gpu';
+import { acquireGpu, BufferUsage, packUniform } from './gpu';
 import { MemoryPlan, SlabLayout } from './memory';
 
 describe('fused runtime', () => {
@@ -54,6 +54,28 @@ describe('fused runtime', () => {
     expect(stats.map((s) => [s.dispatches, s.submits])).toEqual([[3, 2], [3, 2], [3, 2]]);
     expect(stats.every((s) => s.hostMs >= 0)).toBe(true);
     expect(() => plan.get('nope')).toThrow(/no buffer nope/);
+  });
+
+  it('brackets a timed step with timestamp queries where the adapter has them', async () => {
+    const gpu = await acquireGpu();
+    if (!gpu.timestamps) {
+      expect(gpu.features.timestampQuery).toBe(false);
+      return;
+    }
+    const code = `@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+      @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3<u32>) { for (var i = 0u; i < 200u; i++) { x[g.x] = x[g.x] + 1.0; } }`;
+    const buf = gpu.createBuffer('x', 4096 * 4);
+    const pipeline = gpu.pipeline('timed', code);
+    const d = { label: 'timed', pipeline, groups: [64, 1, 1] as [number, number, number], bindGroup: gpu.bindGroup('timed', pipeline, [buf]) };
+    const staging = gpu.createBuffer('ts-staging', 16, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    const step = gpu.beginStep(true);
+    step.recordAll([d, d, d]);
+    step.end([{ src: gpu.timestamps.resolve, srcOffset: 0, dst: staging, dstOffset: 0, bytes: 16 }]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const [begin, end] = new BigUint64Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    expect(begin).toBeGreaterThan(0n);
+    expect(end).toBeGreaterThan(begin);
   });
 
   it('lays out slabs with 256-byte aligned entries', () => {
