@@ -46,6 +46,9 @@ export interface CurveChart {
 
 export function compareCurves(curves: readonly RunCurve[], o: CurveOptions): CurveChart {
   const maxPoints = o.maxPoints ?? 1500;
+  // The faint raw curves behind smoothed ones need less detail (LTTB keeps their spikes): a third of
+  // the points keeps a 100-run redraw near what it was without them.
+  const rawPoints = Math.max(100, Math.round(maxPoints / 3));
   const series: LineSeries[] = [];
   const bands: BandSeries[] = [];
   const points = new Map<FinalMark, { x: number; y: number; color: string; name: string }[]>(o.marks.map((m) => [m, []]));
@@ -66,7 +69,7 @@ export function compareCurves(curves: readonly RunCurve[], o: CurveOptions): Cur
       const mean_ = ema(band.mean, o.smoothing);
       const keep = lttbIndices(xs, mean_, maxPoints);
       const name = `${g} (n=${members.length})`;
-      if (smooth) series.push({ name: `${name} raw`, data: plotPoints(xs, band.mean, { maxPoints }), color, faint: true });
+      if (smooth) series.push({ name: `${name} raw`, data: plotPoints(xs, band.mean, { maxPoints: rawPoints }), color, faint: true });
       series.push({ name, data: keep.map((i) => [xs[i], mean_[i]] as [number, number]), color });
       if (members.length > 1) {
         const lower = ema(band.lower, o.smoothing);
@@ -84,7 +87,7 @@ export function compareCurves(curves: readonly RunCurve[], o: CurveOptions): Cur
       const g = groupOf(c.run, o.by, o.multiExperiment);
       const color = colorOf(g);
       const label = `#${c.run.id} ${g} s${c.run.seed}`;
-      if (smooth) series.push({ name: `${label} raw`, data: plotPoints(c.xs, c.ys, { maxPoints }), color, faint: true });
+      if (smooth) series.push({ name: `${label} raw`, data: plotPoints(c.xs, c.ys, { maxPoints: rawPoints }), color, faint: true });
       series.push({ name: label, data: plotPoints(c.xs, c.ys, { smoothing: o.smoothing, maxPoints }), color });
       const lastX = c.xs[c.xs.length - 1];
       for (const m of o.marks) {

@@ -173,3 +173,23 @@ describe('small multiples and the config diff', () => {
     expect(w.find('[data-test=config-diff-two]').text()).toContain('Same config but for experiment, variant and seed.');
   });
 });
+
+describe('loading order', () => {
+  it('asks for the curves before the result table (one server answers them in turn)', async () => {
+    const calls: string[] = [];
+    const api = {
+      listRuns: async () => [run(1, seed1.config)],
+      listExperiments: async () => [{ id: 1, name: 'e', spec: {}, specDir: null, createdAt: 0 }],
+      queueStatus: async () => ({ paused: false, slots: 1, running: [] }),
+      getMetricKeys: async () => (calls.push('keys'), ['train/loss']),
+      getMetrics: async (q: MetricQuery) => (calls.push('metrics'), STORED.filter((s) => q.runIds.includes(s.runId))),
+      resultTable: async () => (calls.push('table'), { experiment: 'e', columns: [], rows: [] }),
+    };
+    const runs = createRunsStore(api);
+    await runs.refresh();
+    mount(CompareView, { global: { provide: { [APP]: { api, runs, metrics: createMetricsStore(api), compare: createCompareState(), router: { go: () => {} }, notify: () => {} } }, stubs: { ChartPanel: Chart } } });
+    await flushPromises();
+    await flushPromises();
+    expect(calls).toEqual(['keys', 'metrics', 'table']);
+  });
+});
