@@ -209,6 +209,7 @@ export async function run(args: string[]): Promise<void> {
           fused.push(m);
           rows.push({ config: c.name, engine: 'fused', device: m.device, msPerStep: m.ms_per_step, tokensPerSecond: m.tokens_per_second, memory: `${m.peak_gpu_mb.toFixed(1)} MB (static plan); ${m.dispatches_per_step} dispatches, host ${m.host_ms_per_step.toFixed(2)} ms, GPU ${m.gpu_ms_per_step === null ? '—' : `${m.gpu_ms_per_step.toFixed(1)} ms`}` });
           profiles.push(formatFusedProfile(m));
+          console.error(`[engine] ${c.name} fused: ${m.ms_per_step.toFixed(1)} ms/step, ${m.dispatches_per_step} dispatches, host ${m.host_ms_per_step.toFixed(2)} ms, GPU ${m.gpu_ms_per_step?.toFixed(1) ?? '—'} ms, ${m.peak_gpu_mb.toFixed(1)} MB`);
         } catch (err) {
           rows.push({ config: c.name, engine: 'fused', device: '', msPerStep: NaN, tokensPerSecond: NaN, memory: '', note: `unavailable: ${(err as Error).message.split('\n')[0]}` });
         }
@@ -226,6 +227,7 @@ export async function run(args: string[]): Promise<void> {
         const r = await benchTfjs(c, steps, profile);
         rows.push({ config: c.name, engine: `tfjs ${name}`, device, msPerStep: r.ms, tokensPerSecond: (tokens / r.ms) * 1000, memory: `${mb(r.peakBytes)} (tensor peak), RSS ${mb(process.memoryUsage().rss)}` });
         if (r.kernels) profiles.push(formatProfile(`${c.name} on tfjs ${name}`, r.kernels));
+        console.error(`[engine] ${c.name} tfjs ${name}: ${r.ms.toFixed(1)} ms/step`); // progress: a slow backend's row is not lost to a timeout
       } catch (err) {
         rows.push({ config: c.name, engine: `tfjs ${name}`, device, msPerStep: NaN, tokensPerSecond: NaN, memory: '', note: `failed: ${(err as Error).message.split('\n')[0]}` });
       }

@@ -117,14 +117,14 @@ export async function measureFused(c: FusedBenchConfig, steps: number): Promise<
     });
     const batch = batchFor(c);
     const lr = 1e-4;
-    for (let i = 0; i < 2; i++) await engine.trainStep(batch, lr).loss;
+    for (let i = 0; i < 2; i++) await (await engine.trainStep(batch, lr)).loss;
     const host: number[] = [];
     let dispatches = 0;
     let submits = 0;
     const pending: Promise<number>[] = [];
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) {
-      const st = engine.trainStep(batch, lr);
+      const st = await engine.trainStep(batch, lr);
       host.push(st.hostMs);
       dispatches = st.dispatches;
       submits = st.submits;
@@ -158,12 +158,13 @@ export async function measureFused(c: FusedBenchConfig, steps: number): Promise<
       submits_per_step: submits,
       host_ms_per_step: median(host),
       gpu_ms_per_step: gpuMs,
-      peak_gpu_mb: engine.plan.totalBytes / 2 ** 20,
+      // The bucket's plan (activations, scratch, staging) + the parameter store's four slabs.
+      peak_gpu_mb: (engine.plan.totalBytes + 4 * engine.slab.floats * 4) / 2 ** 20,
       params: engine.slab.floats,
       kernels,
     };
   } finally {
-    engine.plan.destroy();
+    engine.destroy(true);
   }
 }
 

@@ -512,11 +512,6 @@ export class FusedTransformer {
     return this.store.t;
   }
 
-  /** Sets the optimizer step (a run's bucket engines hand one state between them: experiments/fused/run). */
-  set step(t: number) {
-    this.t = t;
-  }
-
   /** Uploads a batch (ids and the token indexes of the embedding backward) and the step uniforms. */
   private upload(batch: FusedBatch, step: number, stepSize: number, invBias2: number): void {
     const h = this.host;

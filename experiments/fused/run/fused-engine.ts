@@ -3,9 +3,9 @@
  * A run on the fused WebGPU engine (contract/backends.ts `fused`), behind run-job.ts's RunEngine seam.
  *
  * Buckets: one FusedTransformer per padded (rows, length) bucket (buckets.ts), built the first time a
- * batch needs it; its pipelines, bind groups and buffers stay for the run. One bucket engine is active
- * and holds the run's state; switching buckets copies the weights and Adam moments GPU-to-GPU (three
- * copies in one submit, no read-back) and hands over the step.
+ * batch needs it; its pipelines, bind groups and activations stay for the run. Every bucket engine
+ * shares the run's one ParameterStore (weights, gradients, Adam moments, step), so switching buckets
+ * moves nothing.
  *
  * Losses come back asynchronously: a step is recorded and submitted, and its loss (a 2-float staging
  * copy) is awaited only when LAG later steps are in flight, or at the steps the run settles on (logging,
@@ -27,7 +27,7 @@ import { noamLearningRate } from '../../train/schedule';
 import type { RunEngine, TrainOptions } from '../../run/engine';
 import { averageCheckpoints } from '../../run/evaluate';
 import type { Gpu } from '../runtime/gpu';
-import { FusedTransformer } from '../model/engine';
+import { FusedTransformer, ParameterStore } from '../model/engine';
 import { restoreFused, saveFusedCheckpoint } from '../model/checkpoint';
 import { bucketOf, padBatch, type BucketKey } from './buckets';
 
@@ -62,6 +62,9 @@ export class FusedRunEngine implements RunEngine {
   readonly paramCount: number;
   readonly stats: FusedRunStats = { steps: 0, hostMs: 0, dispatches: 0, buckets: 0, bucketSwitches: 0 };
   private readonly buckets = new Map<string, BucketEngine>();
+  /** The run's weights, Adam state and step, shared by every bucket engine (null until the first bucket). */
+  private store: ParameterStore | null = null;
+  /** The bucket last used (its engine reads the store back for checkpoints and decoding). */
   private active: BucketEngine | null = null;
   /** State for the first bucket engine: the tfjs model's initial weights, or a checkpoint's. */
   private initial: HostState;
@@ -84,7 +87,7 @@ export class FusedRunEngine implements RunEngine {
   }
 
   get step(): number {
-    return this.active ? this.active.engine.step : this.initial.t;
+    return this.store ? this.store.t : this.initial.t;
   }
 
   nextLearningRate(): number {
@@ -102,11 +105,15 @@ export class FusedRunEngine implements RunEngine {
     let b = this.buckets.get(id);
     if (!b) {
       const t = this.cfg.train;
-      const engine = new FusedTransformer(this.gpu, this.cfg.model, this.vocab.src, this.vocab.tgt, { batch: key.rows, srcLen: key.len, tgtLen: key.len }, {
-        labelSmoothing: this.cfg.model.label_smoothing,
-        clipNorm: t.clip_norm,
-        seed: this.cfg.seed,
-      });
+      const engine = new FusedTransformer(
+        this.gpu, this.cfg.model, this.vocab.src, this.vocab.tgt, { batch: key.rows, srcLen: key.len, tgtLen: key.len },
+        { labelSmoothing: this.cfg.model.label_smoothing, clipNorm: t.clip_norm, seed: this.cfg.seed },
+        this.store ?? undefined,
+      );
+      if (!this.store) {
+        this.store = engine.store;
+        this.load(engine, this.initial);
+      }
       const n = key.rows * key.len;
       b = { key, engine, pad: { src: new Int32Array(n), tgtIn: new Int32Array(n), tgtOut: new Int32Array(n) } };
       this.buckets.set(id, b);
@@ -115,26 +122,17 @@ export class FusedRunEngine implements RunEngine {
     return b;
   }
 
-  /** Makes `b` hold the run's state: from the active bucket (GPU copies) or from the initial state. */
   private activate(b: BucketEngine): void {
-    if (this.active === b) return;
-    const from = this.active;
-    if (from) {
-      const bytes = from.engine.slab.floats * 4;
-      const enc = this.gpu.device.createCommandEncoder({ label: 'bucket handover' });
-      for (const name of ['params', 'adam/m', 'adam/v']) enc.copyBufferToBuffer(from.engine.plan.get(name), 0, b.engine.plan.get(name), 0, bytes);
-      this.gpu.device.queue.submit([enc.finish()]);
-      b.engine.step = from.engine.step;
-      this.stats.bucketSwitches++;
-    } else this.load(b.engine, this.initial);
+    if (this.active && this.active !== b) this.stats.bucketSwitches++;
     this.active = b;
   }
 
+  /** Writes a host state into the shared store (the first bucket's engine writes it). */
   private load(engine: FusedTransformer, s: HostState): void {
     if (s.m && s.v) engine.importState({ t: s.t, weights: s.weights, m: s.m, v: s.v });
     else {
       engine.setWeights((n) => s.weights.get(n)!);
-      engine.step = s.t;
+      engine.store.t = s.t;
     }
   }
 
@@ -177,13 +175,14 @@ export class FusedRunEngine implements RunEngine {
         const b = this.bucket(key);
         this.activate(b);
         const lr = this.nextLearningRate();
-        const st = b.engine.trainStep(padBatch(batch, key, b.pad), lr);
+        // Resolves at once unless the engine's read-back ring is full (it then waits for the oldest loss).
+        const st = await b.engine.trainStep(padBatch(batch, key, b.pad), lr);
         st.loss.catch(() => undefined); // awaited below; a run torn down early must not leave an unhandled rejection
         this.stats.steps++;
         this.stats.hostMs += st.hostMs;
         this.stats.dispatches += st.dispatches;
         this.decoderStep = -1;
-        const step = b.engine.step;
+        const step = this.step;
         pending.push({ step, lr, tokens: batch.targetTokens, loss: st.loss });
         const keep = opts.settleAt(step) || step >= opts.totalSteps ? 0 : LAG;
         while (pending.length > keep) yield await settle();
@@ -230,7 +229,9 @@ export class FusedRunEngine implements RunEngine {
   }
 
   dispose(): void {
-    for (const b of this.buckets.values()) b.engine.plan.destroy();
+    for (const b of this.buckets.values()) b.engine.destroy();
+    this.store?.destroy();
+    this.store = null;
     this.buckets.clear();
     this.active = null;
     this.model.dispose();
