@@ -28,12 +28,15 @@ export class CommandInbox {
     private readonly execute: (cmd: CommandRow) => void | Promise<void>,
     /** Called after another connection committed (new runs queued by `ablate queue`, commands). */
     private readonly changed: () => void,
+    /** A poll that failed (the database cannot be read or written): never thrown from the timer. */
+    private readonly failed: (err: Error) => void,
   ) {}
 
   start(): void {
-    this.timer ??= setInterval(() => void this.poll(), POLL_MS);
+    const tick = () => this.poll().catch((err: Error) => this.failed(err));
+    this.timer ??= setInterval(tick, POLL_MS);
     this.timer.unref();
-    void this.poll();
+    void tick();
   }
 
   stop(): void {
@@ -87,6 +90,8 @@ export class ObserverFeed {
     private readonly notify: SchedulerListener,
     /** Called every poll (the Workbench tries to take the lock over here). */
     private readonly tick: () => void,
+    /** A poll that failed (the database cannot be read): never thrown from the timer. */
+    private readonly failed: (err: Error) => void,
   ) {}
 
   start(): void {
@@ -96,7 +101,13 @@ export class ObserverFeed {
       this.lastStep.set(r.id, r.step);
     }
     this.version = this.store.dataVersion();
-    this.timer ??= setInterval(() => this.poll(), POLL_MS);
+    this.timer ??= setInterval(() => {
+      try {
+        this.poll();
+      } catch (err) {
+        this.failed(err as Error);
+      }
+    }, POLL_MS);
     this.timer.unref();
   }
 

@@ -121,7 +121,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       notify: this.events,
       onStorageError: (err) => this.storageFailure(err),
     });
-    this.inbox = new CommandInbox(store, (cmd) => this.execute(cmd), () => this.scheduler.pump());
+    this.inbox = new CommandInbox(store, (cmd) => this.execute(cmd), () => this.scheduler.pump(), (err) => this.pollFailed(err));
   }
 
   /** Opens (creating or migrating) the database; with autoStart (default) recovers crashed runs and starts the queue. */
@@ -154,7 +154,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       if (!(err instanceof WorkerLockedError) || !this.opts.attach) throw err;
       const h = err.holder;
       this.opts.log?.(`attached to ${this.store.file} as an observer: ${h ? `pid ${h.pid} on ${h.host}` : 'another process'} runs its queue; commands go to it`);
-      this.observer = new ObserverFeed(this.store, this.events, () => this.tryTakeOver());
+      this.observer = new ObserverFeed(this.store, this.events, () => this.tryTakeOver(), (err) => this.pollFailed(err));
       this.observer.start();
       this.events.start();
       return;
@@ -225,6 +225,16 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     if (cmd.kind === 'move') return this.moveRun(runId, Number(arg));
     if (cmd.kind === 'pause') return this.pauseQueue();
     if (cmd.kind === 'resume') return this.resumeQueue();
+  }
+
+  /** A command or observer poll failed: storage trouble stops the scheduler; anything else is said once per message. */
+  private readonly pollErrors = new Set<string>();
+  private pollFailed(err: Error): void {
+    if (this.closed) return;
+    if (isStorageError(err) && this.lock) return this.storageFailure(err);
+    if (this.pollErrors.has(err.message)) return;
+    this.pollErrors.add(err.message);
+    this.opts.log?.(`${this.store.file}: ${this.lock ? 'carrying out commands' : 'reading the queue'} failed: ${err.message}`);
   }
 
   /**
