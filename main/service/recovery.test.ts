@@ -89,7 +89,7 @@ describe('a run process killed by a signal', () => {
     expect(await trainSteps(wb2, run.id)).toEqual(range(40));
   });
 
-  it('treats an out-of-memory report like a kill (resumed), and divergence as failed', async () => {
+  it('treats an out-of-memory report like a kill: resumed, then failed after the bound (divergence stays failed: scheduler.test.ts)', async () => {
     const dir = tempDir();
     const wb = await openToy(dir, { env: { TOY_OOM_AT: '15' } });
     const { queued } = await wb.enqueueSpec(toySpec({ steps: 30 }));
