@@ -47,6 +47,8 @@ async function openWorkbench(dbPath: string): Promise<Workbench> {
     dataDir: join(app.getPath('userData'), 'data'),
     // Electron types stdout as NodeJS.ReadableStream; at run time it is a stream.Readable.
     spawner: appSpawner(),
+    // A worker or `ablate run` already owns this database's queue: watch it and send it commands.
+    attach: true,
     log: (line) => console.log(`[workbench] ${line}`),
   });
 }
