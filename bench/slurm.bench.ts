@@ -23,10 +23,10 @@ import type { WorkbenchEvent } from '../contract/api';
 import { encodeEventLine } from '../contract/events-line';
 import { decodeMessage } from '../contract/wire';
 import { ingestFile } from '../main/service/executors/slurm/ingest';
-import type { Shell, ShellResult } from '../main/service/executors/slurm/shell';
 import { Workbench } from '../main/service/workbench';
 import { startServer } from '../main/server/server';
 import { toySpec } from '../test/support/workbench';
+import { fakeSlurm } from '../test/support/fake-slurm';
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,31 +88,6 @@ async function ingestThroughput(dir: string, runs: number, perRun: number): Prom
   console.log(`| events files → SQLite (read, parse, rows + offset per transaction) | ${fmt(ingestS, 2)} | ${fmt(total / ingestS)} | ${fmt(localS / ingestS, 2)} |`);
   console.log(`| second ingest from offset 0 (idempotent replay) | ${fmt(replayS, 2)} | ${fmt(total / replayS)} | ${fmt(localS / replayS, 2)} |`);
   console.log(`goal ≥ 100,000 rows/s: ${total / ingestS >= 100_000 ? 'met' : 'NOT met'}`);
-}
-
-/** Slurm's clients stood in: sbatch answers a job id, squeue says every submitted job is RUNNING. */
-function fakeSlurm(): Shell {
-  const jobs: { id: number; comment: string }[] = [];
-  const ok = (stdout = ''): ShellResult => ({ code: 0, stdout, stderr: '' });
-  return {
-    where: 'this machine (fake Slurm)',
-    async run(argv) {
-      if (argv[0] === 'mkdir') {
-        mkdirSync(argv[argv.length - 1], { recursive: true });
-        return ok();
-      }
-      if (argv[0] === 'sbatch' && argv.includes('--test-only')) return ok();
-      if (argv[0] === 'sbatch') {
-        const id = 1000 + jobs.length;
-        jobs.push({ id, comment: argv.find((a) => a.startsWith('--comment='))!.slice('--comment='.length) });
-        return ok(`${id}\n`);
-      }
-      if (argv[0] === 'squeue')
-        return ok(JSON.stringify({ jobs: jobs.map((j) => ({ job_id: j.id, array_job_id: j.id, array_task_id: 0, job_state: 'RUNNING', nodes: 'bench-node', comment: j.comment, restart_cnt: 0, exit_code: 0, partition: 'low', state_reason: 'None' })) }));
-      if (argv[0] === 'scancel') return ok();
-      return { code: 127, stdout: '', stderr: `${argv[0]}: not faked` };
-    },
-  };
 }
 
 async function latency(dir: string, pollMs: number, samples: number): Promise<void> {

@@ -21,6 +21,7 @@ import { attemptFiles, reingestRun } from '../main/service/executors/slurm/inges
 import { runPaths } from '../main/service/executors/slurm/sbatch';
 import { showJob, startNowArgv } from '../main/service/executors/slurm/scontrol';
 import { localShell } from '../main/service/executors/slurm/shell';
+import { acquireClusterLock } from './support/slurm-lock';
 import { ROOT, TOY_ENTRY, ablateChild, snapshotTables, tempDir, toySpec } from './support/workbench';
 
 const SCRIPT = join(ROOT, 'scripts/slurm-cluster.sh');
@@ -47,14 +48,16 @@ describe.skipIf(!!SKIP)(`ablate on Slurm${SKIP ? ` — skipped: ${SKIP}` : ''}`,
   let probe: Store;
   const extraJobs: number[] = [];
 
-  beforeAll(() => {
+  let unlock = () => undefined as void;
+  beforeAll(async () => {
+    unlock = await acquireClusterLock();
     if (!clusterUp()) {
       execFileSync(SCRIPT, ['start'], { stdio: 'pipe', timeout: 300_000 });
       startedHere = true;
       note('cluster started by the test');
     }
     writeFileSync(spec, toySpec({ name: 'grid', steps: STEPS, variants: ['{ name: h1, heads: 1 }', '{ name: f64, d_ff: 64 }', '{ name: f16, d_ff: 16 }'] }));
-  }, 320_000);
+  }, 620_000);
 
   afterAll(() => {
     // Leave nothing behind: our jobs (a failed assertion may leave some), then the cluster if we started it.
@@ -63,7 +66,11 @@ describe.skipIf(!!SKIP)(`ablate on Slurm${SKIP ? ` — skipped: ${SKIP}` : ''}`,
       for (const id of [...rows, ...extraJobs.map(String)]) spawnSync('scancel', [id], { timeout: 10_000 });
       probe?.close();
     } finally {
-      if (startedHere) execFileSync(SCRIPT, ['stop'], { stdio: 'pipe', timeout: 120_000 });
+      try {
+        if (startedHere) execFileSync(SCRIPT, ['stop'], { stdio: 'pipe', timeout: 120_000 });
+      } finally {
+        unlock();
+      }
       console.log(`slurm executor test timeline:\n  ${log.join('\n  ')}`);
     }
   }, 130_000);

@@ -24,6 +24,7 @@ import { sacctAttempts } from './sacct';
 import { requeueArgv, scancelArgv, showJob, startNowArgv } from './scontrol';
 import { localShell } from './shell';
 import { FINISHED_STATES, pollSqueue, type SlurmJob } from './squeue';
+import { acquireClusterLock } from '../../../../test/support/slurm-lock';
 
 const SCRIPT = new URL('../../../../scripts/slurm-cluster.sh', import.meta.url).pathname;
 const TOY = new URL('../../../../test/fixtures/toy-run-process.ts', import.meta.url).pathname;
@@ -52,20 +53,26 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
   const t0 = Date.now();
   const note = (s: string) => log.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${s}`);
 
-  beforeAll(() => {
+  let unlock = () => undefined as void;
+  beforeAll(async () => {
+    unlock = await acquireClusterLock();
     if (!clusterUp()) {
       const t = Date.now();
       execFileSync(SCRIPT, ['start'], { stdio: 'pipe', timeout: 300_000 });
       startedHere = true;
       note(`cluster started by the test in ${Date.now() - t} ms`);
     }
-  }, 320_000);
+  }, 620_000);
 
   const submitted: number[] = [];
   afterAll(() => {
     // A failed run leaves its jobs behind: cancel them (only ours), then stop what we started.
     for (const id of submitted) spawnSync('scancel', [String(id)], { timeout: 10_000 });
-    if (startedHere) execFileSync(SCRIPT, ['stop'], { stdio: 'pipe', timeout: 120_000 });
+    try {
+      if (startedHere) execFileSync(SCRIPT, ['stop'], { stdio: 'pipe', timeout: 120_000 });
+    } finally {
+      unlock();
+    }
     console.log(`slurm cluster test timeline:\n  ${log.join('\n  ')}`);
   }, 130_000);
 

@@ -88,7 +88,6 @@ export class SlurmExecutor {
   readonly pollMs: number;
   readonly hostCommand: readonly string[];
   private detaching = false;
-  private readonly live = new Set<SlurmRun>();
   private inflight: Promise<SlurmJob[]> | null = null;
   private last: { at: number; jobs: SlurmJob[] } | null = null;
   private warned = '';
@@ -108,19 +107,18 @@ export class SlurmExecutor {
     return (work) => {
       const runId = (work as Partial<RunJob>).runId;
       if (typeof runId === 'number' && this.store.getRunExecutor(runId)?.executor === 'slurm') {
-        const run = new SlurmRun(this, runId);
-        this.live.add(run);
-        run.onExit(() => this.live.delete(run));
-        return run;
+        return new SlurmRun(this, runId);
       }
       return local(work);
     };
   }
 
-  /** The workbench closes: cluster runs are left running and their facades end; the next start re-attaches. */
+  /**
+   * The workbench closes: from now on the scheduler's 'stop' (shutdown) ends a facade without
+   * cancelling its job, which keeps running on the cluster; the next start re-attaches.
+   */
   detach(): void {
     this.detaching = true;
-    for (const run of [...this.live]) run.detach();
   }
 
   get isDetaching(): boolean {

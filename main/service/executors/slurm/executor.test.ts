@@ -1,0 +1,93 @@
+/**
+ * The Slurm executor inside a real Workbench, with Slurm's clients stood in (test/support/fake-slurm.ts)
+ * and the job's events file written by the test: the run goes through submit → live ingest →
+ * desktop close (the job keeps running) → restart (re-attach, no second sbatch) → done, with every
+ * line recorded once; a job cancelled outside becomes a cancelled run; local runs are untouched.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../../../../db/store';
+import { encodeEventLine } from '../../../../contract/events-line';
+import type { RunToParent } from '../../../../contract/run-protocol';
+import { Workbench } from '../../workbench';
+import { fakeSlurm } from '../../../../test/support/fake-slurm';
+import { tempDir, toySpec } from '../../../../test/support/workbench';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until<T>(what: string, f: () => T | undefined | false, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+function jobFile(probe: Store, root: string, runId: number): { write: (m: RunToParent) => void } {
+  const rx = probe.getRunExecutor(runId)!;
+  const dir = join(root, 'runs', rx.runKey, 'events');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${rx.submissionId}.${rx.jobId!.split('_')[0]}_0.r0.jsonl`);
+  let seq = 0;
+  return { write: (msg) => appendFileSync(path, encodeEventLine({ v: 1, seq: seq++, time: 1_000 + seq, msg })) };
+}
+
+const metric = (step: number): RunToParent => ({ type: 'metrics', points: [{ split: 'train', name: 'loss', step, value: 1 / step, time: 5_000 + step }] });
+
+describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
+  it('ingests live, survives a desktop restart by re-attaching, and ends done with every point once', async () => {
+    const dir = tempDir('ablate-exec-');
+    const root = join(dir, 'cluster');
+    const dbPath = join(dir, 'x.sqlite');
+    const shell = fakeSlurm();
+    const open = () => Workbench.open({ dbPath, dataDir: join(dir, 'data'), slurm: { shell, pollMs: 50, hostCommand: ['true'] } });
+    let wb = await open();
+    const probe = openStore(dbPath);
+    const { queued } = await wb.enqueueSpec(toySpec({ steps: 20 }), { executor: { name: 'slurm', clusterRoot: root } });
+    const id = queued[0];
+    await until('submitted', () => probe.getRunExecutor(id)?.jobId);
+    expect(probe.getRun(id)!.checkpointDir).toBe(join(root, 'runs', probe.getRunExecutor(id)!.runKey, 'checkpoints'));
+    const job = jobFile(probe, root, id);
+    job.write({ type: 'ready', backend: 'cpu', device: 'fake', params: 2, data: {}, startStep: 0 });
+    for (let s = 1; s <= 10; s++) job.write(metric(s));
+    job.write({ type: 'checkpoint', step: 10, path: join(root, 'ck-10') });
+    await until('10 points and the node', () => probe.getMetrics({ runIds: [id] }).length === 10 && probe.getRun(id)!.cluster?.node === 'fake-node');
+    expect(probe.getRun(id)).toMatchObject({ state: 'running', cluster: { executor: 'slurm', jobId: '1000_0', attempt: 0, slurmState: 'RUNNING' } });
+
+    // The desktop closes: the job is not cancelled; it writes on while nobody reads.
+    await wb.close();
+    expect(shell.calls.some((c) => c[0] === 'scancel')).toBe(false);
+    for (let s = 11; s <= 20; s++) job.write(metric(s));
+    // Restart: the run is resumed by re-attaching to the same job, not by a second submission.
+    wb = await open();
+    await until('20 points', () => probe.getMetrics({ runIds: [id] }).length === 20);
+    job.write({ type: 'done', step: 20, metrics: { valid_loss: 0.5 } as never });
+    shell.jobs[0].state = 'COMPLETED';
+    await until('done', () => probe.getRun(id)!.state === 'done');
+    expect(shell.calls.filter((c) => c[0] === 'sbatch' && !c.includes('--test-only'))).toHaveLength(1);
+    const rows = probe.getMetrics({ runIds: [id] });
+    expect(rows.filter((m) => m.split === 'train').map((m) => m.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(rows.filter((m) => m.split === 'final')).toMatchObject([{ name: 'valid_loss', value: 0.5, step: 20 }]);
+    expect(probe.getLogs(id).some((l) => /attached to Slurm job 1000_0 again/.test(l.text))).toBe(true);
+    await wb.close();
+    probe.close();
+  }, 60_000);
+
+  it('a job cancelled outside the workbench (scancel) cancels the run', async () => {
+    const dir = tempDir('ablate-exec-');
+    const root = join(dir, 'cluster');
+    const dbPath = join(dir, 'x.sqlite');
+    const shell = fakeSlurm();
+    const wb = await Workbench.open({ dbPath, dataDir: join(dir, 'data'), slurm: { shell, pollMs: 50, hostCommand: ['true'] } });
+    const probe = openStore(dbPath);
+    const { queued } = await wb.enqueueSpec(toySpec({ steps: 20 }), { executor: { name: 'slurm', clusterRoot: root } });
+    await until('submitted', () => probe.getRunExecutor(queued[0])?.jobId);
+    shell.jobs[0].state = 'CANCELLED';
+    await until('cancelled', () => probe.getRun(queued[0])!.state === 'cancelled');
+    expect(probe.getLogs(queued[0]).some((l) => /cancelled outside the workbench/.test(l.text))).toBe(true);
+    await wb.close();
+    probe.close();
+  }, 60_000);
+});

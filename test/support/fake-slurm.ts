@@ -1,0 +1,47 @@
+/**
+ * Slurm's clients stood in, for the executor's tests and benchmark without a cluster: `sbatch`
+ * answers a new job id (remembering its --comment), `sbatch --test-only` accepts, `squeue --json`
+ * lists every job in the state the caller set (RUNNING by default), `scancel` marks it CANCELLED,
+ * `mkdir` makes the folder. Every call is recorded in `calls`.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Shell, ShellResult } from '../../main/service/executors/slurm/shell';
+
+export interface FakeJob {
+  readonly id: number;
+  readonly comment: string;
+  state: string;
+  restarts: number;
+}
+
+export function fakeSlurm(): Shell & { readonly jobs: FakeJob[]; readonly calls: string[][] } {
+  const jobs: FakeJob[] = [];
+  const calls: string[][] = [];
+  const ok = (stdout = ''): ShellResult => ({ code: 0, stdout, stderr: '' });
+  return {
+    where: 'this machine (fake Slurm)',
+    jobs,
+    calls,
+    async run(argv) {
+      calls.push([...argv]);
+      if (argv[0] === 'mkdir') {
+        mkdirSync(argv[argv.length - 1], { recursive: true });
+        return ok();
+      }
+      if (argv[0] === 'sbatch' && argv.includes('--test-only')) return ok();
+      if (argv[0] === 'sbatch') {
+        const id = 1000 + jobs.length;
+        jobs.push({ id, comment: argv.find((a) => a.startsWith('--comment='))!.slice('--comment='.length), state: 'RUNNING', restarts: 0 });
+        return ok(`${id}\n`);
+      }
+      if (argv[0] === 'squeue')
+        return ok(JSON.stringify({ jobs: jobs.map((j) => ({ job_id: j.id, array_job_id: j.id, array_task_id: 0, job_state: j.state, nodes: 'fake-node', comment: j.comment, restart_cnt: j.restarts, exit_code: 0, partition: 'low', state_reason: 'None' })) }));
+      if (argv[0] === 'scancel') {
+        const j = jobs.find((x) => `${x.id}_0` === argv[argv.length - 1]);
+        if (j) j.state = 'CANCELLED';
+        return ok();
+      }
+      return { code: 127, stdout: '', stderr: `${argv[0]}: not faked` };
+    },
+  };
+}
