@@ -75,7 +75,7 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     probe.close();
   }, 60_000);
 
-  it('a job cancelled outside the workbench (scancel) cancels the run', async () => {
+  it('a job cancelled outside the workbench (scancel) cancels the run; cancelling the run scancels its job', async () => {
     const dir = tempDir('ablate-exec-');
     const root = join(dir, 'cluster');
     const dbPath = join(dir, 'x.sqlite');
@@ -87,6 +87,12 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     shell.jobs[0].state = 'CANCELLED';
     await until('cancelled', () => probe.getRun(queued[0])!.state === 'cancelled');
     expect(probe.getLogs(queued[0]).some((l) => /cancelled outside the workbench/.test(l.text))).toBe(true);
+    // Cancel from the workbench: scancel of the run's job, then the run is cancelled.
+    const { queued: second } = await wb.enqueueSpec(toySpec({ name: 'two', steps: 20 }), { executor: { name: 'slurm', clusterRoot: root } });
+    await until('second submitted', () => probe.getRunExecutor(second[0])?.jobId);
+    await wb.cancelRun(second[0]);
+    await until('second cancelled', () => probe.getRun(second[0])!.state === 'cancelled');
+    expect(shell.calls).toContainEqual(['scancel', probe.getRunExecutor(second[0])!.jobId!]);
     await wb.close();
     probe.close();
   }, 60_000);
