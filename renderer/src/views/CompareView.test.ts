@@ -193,3 +193,23 @@ describe('loading order', () => {
     expect(calls).toEqual(['keys', 'metrics', 'table']);
   });
 });
+
+describe('an experiment without curves', () => {
+  it('still gets its result table once the server says there is nothing to draw', async () => {
+    const calls: string[] = [];
+    const api = {
+      listRuns: async () => [run(1, seed1.config)],
+      listExperiments: async () => [{ id: 1, name: 'e', spec: {}, specDir: null, createdAt: 0 }],
+      queueStatus: async () => ({ paused: false, slots: 1, running: [] }),
+      getMetricKeys: async () => (calls.push('keys'), []),
+      getMetrics: async () => (calls.push('metrics'), []),
+      resultTable: async () => (calls.push('table'), { experiment: 'e', columns: ['PPL (dev)'], rows: [] }),
+    };
+    const runs = createRunsStore(api);
+    await runs.refresh();
+    const w = mount(CompareView, { global: { provide: { [APP]: { api, runs, metrics: createMetricsStore(api), compare: createCompareState(), router: { go: () => {} }, notify: () => {} } }, stubs: { ChartPanel: Chart } } });
+    await flushPromises();
+    expect(calls).toEqual(['keys', 'table']);
+    expect(w.find('[data-test=result-table]').exists()).toBe(true);
+  });
+});
