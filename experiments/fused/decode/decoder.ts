@@ -70,6 +70,25 @@ interface Sublayer {
   readonly layer: number;
 }
 
+/** Attention-map outputs for one sentence (created on the first attentionMaps call). */
+interface MapBuffers {
+  readonly encoderSelf: GPUBuffer;
+  readonly decoderSelf: GPUBuffer;
+  readonly cross: GPUBuffer;
+  /** Where the map dispatches of the encoder put their (unused) context. */
+  readonly ctx: GPUBuffer;
+}
+
+/** Attention probabilities [layer][head][query][key], as experiments/run/inference.ts attentionMaps gives them. */
+export interface FusedAttentionMaps {
+  /** The greedy hypothesis the decoder maps were taken along (no BOS/EOS). */
+  readonly hypothesis: number[];
+  readonly encoderSelf: number[][][][];
+  /** Query rows: the hypothesis' positions then the one that emits EOS (or would follow the length limit). */
+  readonly decoderSelf: number[][][][];
+  readonly cross: number[][][][];
+}
+
 interface ShapePlan {
   readonly encoder: Dispatch[];
   readonly step: Dispatch[];
@@ -211,8 +230,8 @@ export class FusedDecoder {
   }
 
   /** Dispatches for B sentences of source width S and K decoder rows per sentence (greedy: K = 1, argmax on the GPU). */
-  private shape(B: number, S: number, K: number, greedy: boolean): ShapePlan {
-    const key = `${B}|${S}|${K}|${greedy}`;
+  private shape(B: number, S: number, K: number, greedy: boolean, maps?: MapBuffers): ShapePlan {
+    const key = `${B}|${S}|${K}|${greedy}|${maps ? 'maps' : ''}`;
     const hit = this.shapes.get(key);
     if (hit) return hit;
     const gpu = this.gpu;
@@ -246,6 +265,12 @@ export class FusedDecoder {
       encoder.push(attentionForward(gpu, `${sl.prefix}/attention`, {
         B, t: S, S, heads: h, dk, dv, scale: c.attention_scale, causal: false, ldq: hk, ldk: kvw, ldv: kvw, ldo: hv, kOffset: 0, vOffset: hk,
       }, { q: pl.get('enc/q'), k: pl.get('enc/kv'), v: pl.get('enc/kv'), keyIds: pl.get('src'), out: pl.get('enc/ctx'), lse: pl.get('enc/lse') }));
+      if (maps) {
+        // The map: the same softmax per (query row, head) through the single-query kernel (row r reads sentence r / S).
+        encoder.push(queryAttention(gpu, `${sl.prefix}/attention/map`, {
+          R: Re, heads: h, dk, dv, scale: c.attention_scale, self: false, stride: 0, S, copies: S, probs: { ld: S, rows: 1, offset: sl.layer * h * S * S },
+        }, { state: pl.get('state'), q: pl.get('enc/q'), kv: pl.get('enc/kv'), keyIds: pl.get('src'), out: maps.ctx, probs: maps.encoderSelf }));
+      }
       mm(encoder, `${sl.prefix}/wo`, { M: Re, N: d, K: hv }, { a: pl.get('enc/ctx'), b: this.P(an.wo), c: pl.get('enc/fout') });
     });
     for (let l = 0; l < c.layers; l++) kvProject(encoder, `decoder/${l}/cross_attn/memory`, attentionNames(`decoder/${l}/cross_attn`, c.share_qk), Re, memory, pl.get(`cross/${l}`));
@@ -263,9 +288,11 @@ export class FusedDecoder {
       if (sl.kind === 'self') {
         kvProject(step, sl.prefix, an, R, input, pl.get('dec/kv'));
         step.push(kvAppend(gpu, `${sl.prefix}/append`, { R, width: kvw, maxT: this.maxT }, { state, kv: pl.get('dec/kv'), cache: pl.get(`cache/${sl.layer}`) }));
-        step.push(queryAttention(gpu, `${sl.prefix}/attention`, { ...shape, self: true }, { state, q: pl.get('dec/q'), kv: pl.get(`cache/${sl.layer}`), out: pl.get('dec/ctx') }));
+        const probs = maps && { ld: this.maxT, rows: this.maxT, offset: sl.layer * h * this.maxT * this.maxT };
+        step.push(queryAttention(gpu, `${sl.prefix}/attention`, { ...shape, self: true, probs }, { state, q: pl.get('dec/q'), kv: pl.get(`cache/${sl.layer}`), out: pl.get('dec/ctx'), probs: maps?.decoderSelf }));
       } else {
-        step.push(queryAttention(gpu, `${sl.prefix}/attention`, { ...shape, self: false }, { state, q: pl.get('dec/q'), kv: pl.get(`cross/${sl.layer}`), keyIds: pl.get('src'), out: pl.get('dec/ctx') }));
+        const probs = maps && { ld: S, rows: this.maxT, offset: sl.layer * h * this.maxT * S };
+        step.push(queryAttention(gpu, `${sl.prefix}/attention`, { ...shape, self: false, probs }, { state, q: pl.get('dec/q'), kv: pl.get(`cross/${sl.layer}`), keyIds: pl.get('src'), out: pl.get('dec/ctx'), probs: maps?.cross }));
       }
       mm(step, `${sl.prefix}/wo`, { M: R, N: d, K: hv }, { a: pl.get('dec/ctx'), b: this.P(an.wo), c: pl.get('dec/fout') });
     });
@@ -341,13 +368,14 @@ export class FusedDecoder {
     return this.exclusive(() => inChunks(src, size, (chunk) => this.beamChunk(chunk, opts)));
   }
 
-  private async greedyChunk(chunk: readonly Int32Array[], opts: FusedDecodeOptions): Promise<number[][]> {
+  /** With `maps`, one more step runs after each hypothesis (the query row that emits EOS, as the teacher-forced pass has it). */
+  private async greedyChunk(chunk: readonly Int32Array[], opts: FusedDecodeOptions, maps?: MapBuffers): Promise<number[][]> {
     const B = chunk.length;
     const maxLen = chunk.map((s) => hypothesisLimit(this, s.length, opts.maxLenOffset));
-    const total = Math.max(0, ...maxLen);
+    const total = Math.max(0, ...maxLen) + (maps ? 1 : 0);
     if (total === 0) return chunk.map(() => []);
     const S = this.startChunk(chunk, B);
-    const plan = this.shape(B, S, 1, true);
+    const plan = this.shape(B, S, 1, true, maps);
     const g = this.gpu;
     const hist = this.plan.get('hist');
     const staging = [this.plan.get('staging/hist0'), this.plan.get('staging/hist1')];
@@ -372,6 +400,7 @@ export class FusedDecoder {
       const first = pending.shift();
       if (!first) throw new Error('greedy decoding: every step ran and a row is still open');
       result = greedyResult(await first.read, first.upTo, maxLen, this.maxT);
+      if (maps && result && result.some((h) => h.length + 1 > first.upTo)) result = null;
     }
     await Promise.all(pending.map((p) => p.read));
     return result;
@@ -422,7 +451,46 @@ export class FusedDecoder {
     return search.result();
   }
 
+  private mapBuffers?: MapBuffers;
+
+  /**
+   * Decodes one sentence greedily and returns every attention map along the way: encoder self
+   * [layer][head][s][s], decoder self [layer][head][t][t] (zeros above the diagonal) and cross
+   * [layer][head][t][s], t = hypothesis length + 1 — the maps experiments/run/inference.ts
+   * attentionMaps reads from the tfjs engine's teacher-forced pass over the same hypothesis.
+   */
+  attentionMaps(src: Int32Array, opts: FusedDecodeOptions): Promise<FusedAttentionMaps> {
+    this.checkOptions(opts, 1);
+    const { heads: h, layers: L } = this.config;
+    const { maxSrcLen } = this.limits;
+    const maxT = this.maxT;
+    const g = this.gpu;
+    this.mapBuffers ??= {
+      encoderSelf: g.createBuffer('maps/encoder_self', L * h * maxSrcLen * maxSrcLen * 4),
+      decoderSelf: g.createBuffer('maps/decoder_self', L * h * maxT * maxT * 4),
+      cross: g.createBuffer('maps/cross', L * h * maxT * maxSrcLen * 4),
+      ctx: g.createBuffer('maps/ctx', maxSrcLen * h * this.config.d_v * 4),
+    };
+    const maps = this.mapBuffers;
+    return this.exclusive(async () => {
+      g.write(maps.decoderSelf, new Float32Array(L * h * maxT * maxT));
+      const [hypothesis] = await this.greedyChunk([src], opts, maps);
+      const S = Math.max(1, src.length);
+      const T = hypothesis.length + 1;
+      const [enc, self, cross] = await Promise.all([g.read(maps.encoderSelf, 0, L * h * S * S * 4), g.read(maps.decoderSelf, 0, L * h * maxT * maxT * 4), g.read(maps.cross, 0, L * h * maxT * S * 4)]);
+      const nest = (rows: number, cols: number, at: (l: number, hh: number, i: number, j: number) => number) =>
+        Array.from({ length: L }, (_, l) => Array.from({ length: h }, (_, hh) => Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => at(l, hh, i, j)))));
+      return {
+        hypothesis,
+        encoderSelf: nest(S, S, (l, hh, i, j) => enc[l * h * S * S + (i * h + hh) * S + j]),
+        decoderSelf: nest(T, T, (l, hh, i, j) => self[l * h * maxT * maxT + (hh * maxT + i) * maxT + j]),
+        cross: nest(T, S, (l, hh, i, j) => cross[l * h * maxT * S + (hh * maxT + i) * S + j]),
+      };
+    });
+  }
+
   destroy(): void {
+    if (this.mapBuffers) for (const b of Object.values(this.mapBuffers)) this.gpu.destroyBuffer(b);
     this.plan.destroy();
     this.gpu.destroyBuffer(this.step.buffer);
   }

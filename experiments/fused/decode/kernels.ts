@@ -106,7 +106,7 @@ fn wg_max(v: f32, tid: u32) -> f32 {
 `;
 
 const QUERY_ATTENTION_WGSL = /* wgsl */ `
-struct U { h: u32, dk: u32, dv: u32, ldq: u32, ldkv: u32, v_off: u32, stride: u32, S: u32, copies: u32, self_attn: u32, scale: f32, ldo: u32, probs_ld: u32, write_probs: u32 }
+struct U { h: u32, dk: u32, dv: u32, ldq: u32, ldkv: u32, v_off: u32, stride: u32, S: u32, copies: u32, self_attn: u32, scale: f32, ldo: u32, probs_ld: u32, write_probs: u32, probs_rows: u32, probs_off: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> state: array<u32>;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
@@ -120,6 +120,9 @@ var<workgroup> ps: array<f32, ${MAX_DECODE_LEN}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let r = wid.x; let hh = wid.y; let tid = lid.x;
+  // Attention maps: one row per step (decoder, row t of [rows, ld]) or one row per query (encoder).
+  var prow = 0u;
+  if (u.probs_rows > 1u) { prow = state[0]; }
   var len = u.S;
   var base = 0u; // first key row of this query row
   if (u.self_attn != 0u) {
@@ -151,7 +154,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let l = wg_sum(sum, tid);
   for (var j = tid; j < len; j += ${WG}u) {
     ps[j] = ps[j] / l;
-    if (u.write_probs != 0u) { probs[(r * u.h + hh) * u.probs_ld + j] = ps[j]; }
+    if (u.write_probs != 0u) { probs[u.probs_off + ((r * u.h + hh) * u.probs_rows + prow) * u.probs_ld + j] = ps[j]; }
   }
   workgroupBarrier();
   let o0 = r * u.ldo + hh * u.dv;
@@ -178,8 +181,11 @@ export interface QueryAttentionOptions {
   readonly S: number;
   /** Decoder rows per sentence (cross: row r reads sentence r / copies). */
   readonly copies: number;
-  /** Probabilities out ([R, h, probsLd]) for attention maps. */
-  readonly probsLd?: number;
+  /**
+   * Attention maps: probabilities written to probs[probsOffset + ((r·h + head)·probsRows + row)·probsLd + j],
+   * row = the step t when probsRows > 1 (a decoder map filled one query row per step), else 0.
+   */
+  readonly probs?: { readonly ld: number; readonly rows: number; readonly offset: number };
 }
 
 export function queryAttention(gpu: Gpu, label: string, o: QueryAttentionOptions, buf: { state: Binding; q: Binding; kv: Binding; keyIds?: Binding; out: Binding; probs?: Binding }): Dispatch {
@@ -190,7 +196,8 @@ export function queryAttention(gpu: Gpu, label: string, o: QueryAttentionOptions
   const pipeline = gpu.pipeline('decode_query_attention', QUERY_ATTENTION_WGSL);
   const uniform = gpu.uniform(`${label}/u`, packUniform([
     ['u32', o.heads], ['u32', o.dk], ['u32', o.dv], ['u32', hk], ['u32', hk + hv], ['u32', hk], ['u32', o.stride], ['u32', o.S], ['u32', o.copies],
-    ['u32', o.self ? 1 : 0], ['f32', o.scale ? 1 / Math.sqrt(o.dk) : 1], ['u32', hv], ['u32', o.probsLd ?? 0], ['u32', buf.probs ? 1 : 0],
+    ['u32', o.self ? 1 : 0], ['f32', o.scale ? 1 / Math.sqrt(o.dk) : 1], ['u32', hv],
+    ['u32', o.probs?.ld ?? 0], ['u32', buf.probs ? 1 : 0], ['u32', o.probs?.rows ?? 1], ['u32', o.probs?.offset ?? 0],
   ]));
   const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: uniform }, buf.state, buf.q, buf.kv, buf.keyIds ?? gpu.dummy, buf.out, buf.probs ?? gpu.dummyOut]);
   return { label, pipeline, bindGroup, groups: [o.R, o.heads, 1] };
