@@ -19,7 +19,10 @@ const VOCAB = 12;
 
 async function tfjsMaps(model: ReturnType<typeof createModel>, src: Int32Array, hyp: number[]): Promise<{ encoderSelf: number[][][][]; decoderSelf: number[][][][]; cross: number[][][][] }> {
   const batch = toBatch([{ source: '', target: '', src, tgt: Int32Array.from(hyp) }]);
-  const w = tf.tidy(() => model.attention(tf.tensor2d(batch.src, [1, batch.srcLen], 'int32'), tf.tensor2d(batch.tgtIn, [1, batch.tgtLen], 'int32')).weights);
+  const w = tf.tidy(() => {
+    const { weights } = model.attention(tf.tensor2d(batch.src, [1, batch.srcLen], 'int32'), tf.tensor2d(batch.tgtIn, [1, batch.tgtLen], 'int32'));
+    return { encoderSelf: weights.encoderSelf, decoderSelf: weights.decoderSelf, cross: weights.cross };
+  });
   const nested = async (maps: tf.Tensor4D[]) => Promise.all(maps.map(async (m) => ((await m.array()) as number[][][][])[0]));
   const out = { encoderSelf: await nested(w.encoderSelf), decoderSelf: await nested(w.decoderSelf), cross: await nested(w.cross) };
   tf.dispose([...w.encoderSelf, ...w.decoderSelf, ...w.cross]);
