@@ -85,7 +85,7 @@ describe('fused decoder vs the tfjs decoder (cpu)', () => {
     await useBackend('cpu');
     const gpu = await acquireGpu();
     const config = tinyConfig({ norm: 'pre' });
-    const model = createModel(config, VOCAB, VOCAB, 5);
+    let model = createModel(config, VOCAB, VOCAB, 5);
     perturb(model, 5);
     const engine = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 2, srcLen: 4, tgtLen: 4 }, { labelSmoothing: 0, clipNorm: 0, seed: 1 });
     const w = weightsOf(model);
@@ -95,6 +95,12 @@ describe('fused decoder vs the tfjs decoder (cpu)', () => {
       const src = sources(7, 11);
       expect(await decoder.greedy(src, { maxLenOffset: 3 })).toEqual(await greedyDecode(model, src, { maxLenOffset: 3 }));
       expect(await decoder.beam(src, { maxLenOffset: 3, beam: 2, alpha: 0.6 })).toEqual(await beamSearch(model, src, { maxLenOffset: 3, beam: 2, alpha: 0.6 }));
+      // New weights into the same decoder (a run's next evaluation): it decodes as a model holding them.
+      model.dispose();
+      model = createModel(config, VOCAB, VOCAB, 6);
+      perturb(model, 6);
+      decoder.setWeights(weightsOf(model));
+      expect(await decoder.greedy(src, { maxLenOffset: 3 })).toEqual(await greedyDecode(model, src, { maxLenOffset: 3 }));
     } finally {
       decoder.destroy();
       engine.plan.destroy();

@@ -37,7 +37,7 @@ import { matmul, type MatmulOptions } from '../kernels/matmul';
 import type { FusedTransformer } from '../model/engine';
 import { type Binding, type Dispatch, type Gpu } from '../runtime/gpu';
 import { MemoryPlan, SlabLayout } from '../runtime/memory';
-import { beamTopK, decEmbed, kvAppend, logSoftmax, MAX_DECODE_LEN, MAX_TAKE, queryAttention, reorderCache, stepEnd } from './kernels';
+import { beamTopK, decEmbed, kvAppend, logSoftmax, MAX_DECODE_LEN, MAX_TAKE, queryAttention, reorderCache, rowsMatmul, stepEnd } from './kernels';
 
 export interface FusedDecoderLimits {
   /** Decoder rows (sentences × beam) per chunk; buffers are sized by it. */
@@ -160,6 +160,7 @@ export class FusedDecoder {
     }
     A('cache/scratch', R * this.maxT * kvw);
     A('logits', R * tgtVocab);
+    if (config.share_embeddings) A('output_t', d * tgtVocab);
     A('logp', R * tgtVocab);
     A('tokens', R);
     A('hist', R * this.maxT);
@@ -174,8 +175,15 @@ export class FusedDecoder {
     plan.allocate();
     this.step = new StepParams(gpu);
     this.step.set({ step: 0, seed: 0, stepSize: 0, invBias2: 0, tokenScale: 0 });
+    this.setWeights(weights);
+    if (config.positional === 'sinusoidal') gpu.write(plan.get('sinusoids'), sinusoidalTable(Math.max(limits.maxSrcLen, this.maxT), d));
+  }
+
+  /** Replaces the weights (by the tfjs engine's names), e.g. a run's latest before each evaluation; compiled dispatches stay. */
+  setWeights(weights: ReadonlyMap<string, ArrayLike<number>>): void {
+    const d = this.config.d_model;
     const slab = new Float32Array(this.slab.floats);
-    for (const spec of parameterSpecs(config, srcVocab, tgtVocab)) {
+    for (const spec of parameterSpecs(this.config, this.srcVocab, this.tgtVocab)) {
       const v = weights.get(spec.name);
       if (!v) throw new Error(`no weight for ${spec.name}`);
       const size = spec.shape.reduce((a, b) => a * b, 1);
@@ -184,8 +192,14 @@ export class FusedDecoder {
       else if (spec.name.endsWith('/beta')) slab.set(v, this.slab.entry(`${spec.name.slice(0, -5)}/norm`).offset + d);
       else slab.set(v, this.slab.entry(spec.name).offset);
     }
-    gpu.write(plan.get('params'), slab);
-    if (config.positional === 'sinusoidal') gpu.write(plan.get('sinusoids'), sinusoidalTable(Math.max(limits.maxSrcLen, this.maxT), d));
+    this.gpu.write(this.plan.get('params'), slab);
+    if (this.config.share_embeddings) {
+      const e = weights.get('embedding/shared')!;
+      const V = this.tgtVocab;
+      const t = new Float32Array(d * V);
+      for (let v = 0; v < V; v++) for (let k = 0; k < d; k++) t[k * V + v] = e[v * d + k];
+      this.gpu.write(this.plan.get('output_t'), t);
+    }
   }
 
   private P(name: string): Binding {
@@ -242,7 +256,10 @@ export class FusedDecoder {
     const hv = h * dv;
     const kvw = hk + hv;
     const names = embeddingNames(c);
-    const mm = (out: Dispatch[], label: string, o: MatmulOptions, b: { a: Binding; b: Binding; c: Binding; bias?: Binding }) => out.push(matmul(gpu, label, o, b));
+    const encoder: Dispatch[] = [];
+    // The encoder's products use the tiled matmul; a decoder step's (R ≤ maxRows rows) the row kernel.
+    const mm = (out: Dispatch[], label: string, o: MatmulOptions, b: { a: Binding; b: Binding; c: Binding; bias?: Binding }) =>
+      out.push(out === encoder || o.transB ? matmul(gpu, label, o, b) : rowsMatmul(gpu, label, o, b));
     const pos = (side: 'encoder' | 'decoder'): Binding | undefined => (c.positional === 'sinusoidal' ? pl.get('sinusoids') : c.positional === 'learned' ? this.P(`${side}/positions`) : undefined);
     const ffn = (out: Dispatch[], p: string, sl: Sublayer, rows: number, input: GPUBuffer) => {
       mm(out, `${sl.prefix}/w1`, { M: rows, N: dff, K: d, relu: true }, { a: input, b: this.P(`${sl.prefix}/w1`), c: pl.get(`${p}/hidden`), bias: this.P(`${sl.prefix}/b1`) });
@@ -254,7 +271,6 @@ export class FusedDecoder {
     };
 
     // ---- encoder (B sentences of width S) and the cross-attention keys/values ----
-    const encoder: Dispatch[] = [];
     const Re = B * S;
     encoder.push(embeddingForward(gpu, 'enc/embed', { B, len: S, d, vocab: this.srcVocab }, this.step.buffer, { ids: pl.get('src'), table: this.P(names.src), pos: pos('encoder'), out: pl.get('enc/x0') }));
     const memory = this.chain(encoder, 'encoder', Re, (sl, input) => {
@@ -297,7 +313,8 @@ export class FusedDecoder {
       mm(step, `${sl.prefix}/wo`, { M: R, N: d, K: hv }, { a: pl.get('dec/ctx'), b: this.P(an.wo), c: pl.get('dec/fout') });
     });
     const V = this.tgtVocab;
-    mm(step, 'logits', { M: R, N: V, K: d, transB: c.share_embeddings }, { a: top, b: this.P(names.out), c: pl.get('logits') });
+    // Tied embeddings: logits = x·Eᵀ through Eᵀ kept transposed ([d, V], written by setWeights).
+    mm(step, 'logits', { M: R, N: V, K: d }, { a: top, b: c.share_embeddings ? pl.get('output_t') : this.P(names.out), c: pl.get('logits') });
     step.push(logSoftmax(gpu, 'log_softmax', { R, V, greedy, maxT: this.maxT, ids: this.ids }, {
       state, logits: pl.get('logits'), force: pl.get('force'), logp: pl.get('logp'), tokens: pl.get('tokens'), hist: pl.get('hist'),
     }));
@@ -429,7 +446,8 @@ export class FusedDecoder {
       if (steps > maxSteps) throw new Error(`beam search: no end after ${maxSteps} steps (GPU results unusable)`);
       const rec = g.beginStep();
       if (first) rec.recordAll(plan.encoder);
-      else rec.recordAll(plan.reorder);
+      // The reorder covers the t cached positions only (its grid's y is the position; the host knows t here).
+      else for (const d of plan.reorder) rec.record({ ...d, groups: [d.groups[0], steps, 1] });
       first = false;
       rec.recordAll(plan.step);
       rec.end([{ src: pl.get('topk'), srcOffset: 0, dst: staging, dstOffset: 0, bytes }]);

@@ -394,3 +394,48 @@ export function stepEnd(gpu: Gpu, label: string, state: Binding): Dispatch {
   const pipeline = gpu.pipeline('decode_step_end', STEP_END_WGSL);
   return { label, pipeline, bindGroup: gpu.bindGroup(label, pipeline, [state]), groups: [1, 1, 1] };
 }
+
+const ROWS_MATMUL_WGSL = /* wgsl */ `
+struct U { M: u32, N: u32, K: u32, ldc: u32, c_off: u32, flags: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n = wid.x * 64u + lid.x;
+  let m0 = wid.y * 8u;
+  if (n >= u.N) { return; }
+  var r: array<u32, 8>;
+  for (var i = 0u; i < 8u; i++) { r[i] = min(m0 + i, u.M - 1u) * u.K; }
+  var acc: array<f32, 8>;
+  for (var i = 0u; i < 8u; i++) { acc[i] = 0.0; }
+  for (var k = 0u; k < u.K; k++) {
+    let bv = b[k * u.N + n];
+    for (var i = 0u; i < 8u; i++) { acc[i] = acc[i] + a[r[i] + k] * bv; }
+  }
+  for (var i = 0u; i < 8u; i++) {
+    let m = m0 + i;
+    if (m < u.M) {
+      var v = acc[i];
+      if ((u.flags & 1u) != 0u) { v = v + bias[n]; }
+      if ((u.flags & 2u) != 0u) { v = max(v, 0.0); }
+      c[u.c_off + m * u.ldc + n] = v;
+    }
+  }
+}
+`;
+
+/**
+ * C[M, N] = A[M, K]·B[K, N] (+ bias) (ReLU) for the few rows of a decoder step: one invocation per
+ * output column and 8 rows, no shared memory or barriers (lanes read consecutive columns of B; the
+ * row of A is the same for every lane). Each output is summed in k order in one invocation, as the
+ * tiled matmul does. A and B dense; C with a row stride and an element offset (a column block).
+ */
+export function rowsMatmul(gpu: Gpu, label: string, o: { M: number; N: number; K: number; ldc?: number; cOffset?: number; relu?: boolean }, buf: { a: Binding; b: Binding; c: Binding; bias?: Binding }): Dispatch {
+  const pipeline = gpu.pipeline('decode_rows_matmul', ROWS_MATMUL_WGSL);
+  const uniform = gpu.uniform(`${label}/u`, packUniform([['u32', o.M], ['u32', o.N], ['u32', o.K], ['u32', o.ldc ?? o.N], ['u32', o.cOffset ?? 0], ['u32', (buf.bias ? 1 : 0) | (o.relu ? 2 : 0)]]));
+  const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: uniform }, buf.a, buf.b, buf.c, buf.bias ?? gpu.dummy]);
+  return { label, pipeline, bindGroup, groups: [Math.ceil(o.N / 64), Math.ceil(o.M / 8), 1] };
+}

@@ -1,0 +1,96 @@
+/**
+ * Decoding speed: the fused engine's decoder (experiments/fused/decode) against the tfjs decoder
+ * (experiments/decode) on the same device in the same run — sentences per second, greedy and beam,
+ * on Multi30k dev sentences (valid.en, read in place from ../shared/data/multi30k, tokenized with the
+ * preset table3-multi30k's shared 8k BPE, built once into a cache under the OS temp folder).
+ *
+ * The model: the preset's base (d_model 256, N 3, h 4, d_k 64, d_ff 1024, sinusoidal, tied
+ * embeddings) with RANDOM weights (seed 1) and the real vocabulary — no trained checkpoint. Random
+ * weights rarely choose EOS, so hypotheses tend to run to the length limit (source + max_len_offset):
+ * both engines do the same, longest-case work; the mean output length is printed. Both engines read the
+ * same weights, and the outputs are compared token for token (identical sentences are counted).
+ *
+ * The tfjs decoder runs on tfjs's webgpu backend (Dawn; lavapipe here, the GPU when there is one), so
+ * the ratio is engine against engine on one device; --tfjs=wasm compares against wasm instead.
+ * Pipelines are compiled (and tfjs warmed) on a few sentences first, outside the timings.
+ *
+ *   npm run bench decode [-- --sentences=1000 --beam=4 --offset=50 --tfjs=webgpu --tfjs-sentences=N]
+ * --tfjs-sentences limits the (slow) reference to the first N sentences; rates are per sentence.
+ */
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expandSpec, parseSpec } from '../contract/spec';
+import { selectBackend } from '../experiments/backend';
+import { prepareData } from '../experiments/data/index';
+import { beamSearch, greedyDecode } from '../experiments/decode/index';
+import { FusedDecoder } from '../experiments/fused/decode/decoder';
+import { acquireGpu } from '../experiments/fused/runtime/gpu';
+import { createModel } from '../experiments/model/transformer';
+
+const CORPUS = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/data/multi30k');
+
+function flag(args: string[], name: string, fallback: string): string {
+  const hit = args.find((a) => a.startsWith(`--${name}=`));
+  return hit ? hit.slice(name.length + 3) : fallback;
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<{ out: T; seconds: number }> {
+  const t = performance.now();
+  const out = await f();
+  return { out, seconds: (performance.now() - t) / 1000 };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const sentences = Number(flag(args, 'sentences', '1000'));
+  const beam = Number(flag(args, 'beam', '4'));
+  const offset = Number(flag(args, 'offset', '50'));
+  const tfjsBackend = flag(args, 'tfjs', 'webgpu') as 'webgpu' | 'wasm';
+  const tfjsSentences = Math.min(sentences, Number(flag(args, 'tfjs-sentences', String(sentences))));
+  const alpha = 0.6;
+  const config = expandSpec(parseSpec({
+    name: 'decode-bench',
+    data: {
+      corpus: { train: [join(CORPUS, 'train.en'), join(CORPUS, 'train.de')], valid: [join(CORPUS, 'valid.en'), join(CORPUS, 'valid.de')] },
+      tokenizer: { kind: 'bpe', vocab: 8000, shared: true }, max_len: 64,
+    },
+    base: { layers: 3, d_model: 256, d_ff: 1024, heads: 4, d_k: 64, d_v: 64, dropout: 0, positional: 'sinusoidal' },
+  }))[0].config;
+  const data = await prepareData(config.data, join(tmpdir(), 'ablate-bench-decode-cache'), (line) => console.log(`  data: ${line}`));
+  const src = data.valid.slice(0, sentences).map((p) => p.src);
+  const V = data.tgtTokenizer.vocabSize;
+  const selected = await selectBackend(tfjsBackend);
+  const model = createModel(config.model, data.srcTokenizer.vocabSize, V, 1);
+  const weights = new Map<string, Float32Array>();
+  for (const v of model.variables) weights.set(v.name, (await v.data()) as Float32Array);
+  const gpu = await acquireGpu();
+  const maxSrcLen = Math.max(...src.map((s) => s.length));
+  const decoder = new FusedDecoder(gpu, config.model, data.srcTokenizer.vocabSize, V, weights, { maxRows: 128, maxSrcLen, maxLenOffset: offset });
+  console.log(`Multi30k dev: ${src.length} sentences (mean ${(src.reduce((a, s) => a + s.length, 0) / src.length).toFixed(1)} BPE tokens), vocabulary ${V}; random weights (seed 1), d_model 256, N 3, h 4; max_len_offset ${offset}, beam ${beam}, α ${alpha}`);
+  console.log(`device: fused engine on ${gpu.adapterDescription}; tfjs decoder on ${selected.backend}: ${selected.device}`);
+  try {
+    const warm = src.slice(0, 8);
+    const w1 = await timed(async () => { await decoder.greedy(warm, { maxLenOffset: offset }); await decoder.beam(warm, { maxLenOffset: offset, beam, alpha }); });
+    const w2 = await timed(async () => { await greedyDecode(model, warm.slice(0, 2), { maxLenOffset: 2 }); await beamSearch(model, warm.slice(0, 2), { maxLenOffset: 2, beam, alpha }); });
+    console.log(`warm-up (pipelines, shader compiles): fused ${w1.seconds.toFixed(1)} s, tfjs ${w2.seconds.toFixed(1)} s`);
+    const rows: string[][] = [];
+    for (const mode of ['greedy', `beam ${beam}`] as const) {
+      const fused = await timed(() => (mode === 'greedy' ? decoder.greedy(src, { maxLenOffset: offset }) : decoder.beam(src, { maxLenOffset: offset, beam, alpha })));
+      const ref = src.slice(0, tfjsSentences);
+      const tfjs = await timed(() => (mode === 'greedy' ? greedyDecode(model, ref, { maxLenOffset: offset }) : beamSearch(model, ref, { maxLenOffset: offset, beam, alpha })));
+      const same = tfjs.out.filter((h, i) => h.join() === fused.out[i].join()).length;
+      const fusedRate = src.length / fused.seconds;
+      const tfjsRate = ref.length / tfjs.seconds;
+      const meanLen = fused.out.reduce((a, h) => a + h.length, 0) / fused.out.length;
+      rows.push([mode, `${fusedRate.toFixed(2)}`, `${tfjsRate.toFixed(2)}`, `${(fusedRate / tfjsRate).toFixed(1)}×`, `${same}/${ref.length}`, meanLen.toFixed(1), `${fused.seconds.toFixed(1)} s / ${tfjs.seconds.toFixed(1)} s`]);
+    }
+    const head = ['decode', 'fused sent/s', 'tfjs sent/s', 'ratio', 'identical', 'mean out len', 'wall fused / tfjs'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
+    console.log(line(head));
+    for (const r of rows) console.log(line(r));
+  } finally {
+    decoder.destroy();
+    model.dispose();
+  }
+}
