@@ -16,13 +16,13 @@
  * The fused engine (`fused`, bench/fused-measure.ts) prints, beside its row, the issue-9 goals against
  * tfjs-webgpu on the same device in this run (speed-up, dispatches, host ms) and its GPU time per
  * kernel kind from timestamp queries (one pass per dispatch). Measured 2026-12-01 on this VM's
- * lavapipe with the machine shared by ~6 jobs (load 14–17 on 2 cores, so absolute times are ~3×
- * an idle machine's; ratios are same-run): A 162 dispatches, host 10 ms/step (recording is ~40 µs a
- * dispatch under that load; the batch upload and token index are the rest), GPU 4.7 s of 5.5 s; the
- * three attention kernels take 32% of GPU time (one workgroup per query row: lavapipe runs
- * workgroups on 2 threads), matmuls ~50%, LayerNorms 12%. Fused vs tfjs-webgpu on lavapipe: 0.88×
- * on A, i.e. not faster: on a software GPU the arithmetic, not the dispatch count, is the cost, and
- * tfjs's kernels are not slower per FLOP there. The 5× goal is not met on lavapipe.
+ * lavapipe (engine at 60aace5) with the machine shared by ~6 jobs (load 14–17 on 2 cores: absolute
+ * times ~3× an idle machine's; ratios are same-run): A fused 5.3 s vs tfjs-webgpu 6.9 s (1.29×),
+ * 162 dispatches, host 15 ms (load spikes; 1–2 ms quiet), GPU 3.7 s, plan 20 MB vs 148 MB of tfjs
+ * tensors; B 76 s vs 87 s (1.14×), 238 dispatches, host 3.3 ms, GPU 70.6 s, 268 MB vs 1.6 GB. GPU
+ * time: matmuls ~60% on A (the tied output projection's products lead), ~80% on B; attention 14% /
+ * 6%; residual+LayerNorm ~9%; classifier 5.6% on A; Adam, embeddings < 1%. On a software GPU the
+ * arithmetic, not the dispatch count, is the cost: the 5× goal is not met on lavapipe.
  *
  * Where the time goes (measured 2026-11-22 on the 2-core dev machine, shared, so ±20%):
  * - wasm, A: 131 ms/step vs PyTorch 56 ms (2.3×; 4.2× before this work). Half is matMuls already
