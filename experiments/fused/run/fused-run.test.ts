@@ -15,7 +15,11 @@ import { expandSpec, parseSpec, type RunConfig } from '../../../contract/spec';
 import { BackendUnavailableError, selectEngine } from '../../backend';
 import { runJob } from '../../run/run-job';
 import { acquireGpu } from '../runtime/gpu';
+import { createModel } from '../../model/transformer';
+import { selectBackend } from '../../backend';
+import type { BatchStream } from '../../data/index';
 import { BUCKET_LENGTHS, bucketOf, bucketRows, padBatch } from './buckets';
+import { FusedRunEngine } from './fused-engine';
 import { fusedProblems } from './support';
 
 const gpu = await acquireGpu().then(
@@ -103,6 +107,33 @@ describe.skipIf(!gpu)('engine selection', () => {
     await expect(selectEngine('fused', () => ['base: too long'])).rejects.toThrow(new BackendUnavailableError('base: too long'));
     expect(await selectEngine('fused')).toMatchObject({ engine: 'fused', backend: 'fused', device: expect.stringContaining(description) });
   }, 60_000);
+});
+
+describe.skipIf(!gpu)('the fused run engine', () => {
+  it('alternates between its buckets without creating a GPU buffer once they exist', async () => {
+    await selectBackend('cpu');
+    const cfg = config({ dropout: 0.1 });
+    const model = createModel(cfg.model, 12, 12, 1);
+    const g = await acquireGpu();
+    const engine = new FusedRunEngine(g, cfg, { src: 12, tgt: 12 }, model);
+    try {
+      // Two shapes, alternating: two buckets, built in the first two steps.
+      const batch = (len: number) => ({ size: 3, srcLen: len, tgtLen: len, src: new Int32Array(3 * len).fill(5), tgtIn: new Int32Array(3 * len).fill(6), tgtOut: new Int32Array(3 * len).fill(7), targetTokens: 3 * len });
+      let i = 0;
+      const stream = { next: () => batch(i++ % 2 ? 4 : 7), position: null, restore: () => undefined } as unknown as BatchStream;
+      const losses: number[] = [];
+      for await (const r of engine.train(stream, { totalSteps: 4, shouldStop: () => false, settleAt: () => false })) losses.push(r.loss);
+      expect(engine.bucketKeys.map((k) => k.len).sort()).toEqual([4, 7]);
+      const created = g.buffersCreated;
+      for await (const r of engine.train(stream, { totalSteps: 40, shouldStop: () => false, settleAt: (s) => s % 10 === 0 })) losses.push(r.loss);
+      expect(g.buffersCreated - created, 'buffers created in the steady state').toBe(0);
+      expect(losses).toHaveLength(40);
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(engine.stats).toMatchObject({ steps: 40, buckets: 2 });
+    } finally {
+      engine.dispose();
+    }
+  }, 120_000);
 });
 
 describe.skipIf(!gpu)('runs on the fused engine', () => {
