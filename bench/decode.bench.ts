@@ -14,7 +14,7 @@
  * the ratio is engine against engine on one device; --tfjs=wasm compares against wasm instead.
  * Pipelines are compiled (and tfjs warmed) on a few sentences first, outside the timings.
  *
- *   npm run bench decode [-- --sentences=1000 --beam=4 --offset=50 --tfjs=webgpu --tfjs-sentences=N]
+ *   npm run bench decode [-- --sentences=1000 --beam=4 --offset=50 --tfjs=webgpu --tfjs-sentences=N --d-model=256 --layers=3]
  * --tfjs-sentences limits the (slow) reference to the first N sentences; rates are per sentence.
  */
 import { tmpdir } from 'node:os';
@@ -48,13 +48,16 @@ export async function run(args: string[]): Promise<void> {
   const tfjsBackend = flag(args, 'tfjs', 'webgpu') as 'webgpu' | 'wasm';
   const tfjsSentences = Math.min(sentences, Number(flag(args, 'tfjs-sentences', String(sentences))));
   const alpha = 0.6;
+  // The model's size: the preset's base by default; smaller ones show where per-op overhead, not arithmetic, dominates.
+  const dModel = Number(flag(args, 'd-model', '256'));
+  const layers = Number(flag(args, 'layers', '3'));
   const config = expandSpec(parseSpec({
     name: 'decode-bench',
     data: {
       corpus: { train: [join(CORPUS, 'train.en'), join(CORPUS, 'train.de')], valid: [join(CORPUS, 'valid.en'), join(CORPUS, 'valid.de')] },
       tokenizer: { kind: 'bpe', vocab: 8000, shared: true }, max_len: 64,
     },
-    base: { layers: 3, d_model: 256, d_ff: 1024, heads: 4, d_k: 64, d_v: 64, dropout: 0, positional: 'sinusoidal' },
+    base: { layers, d_model: dModel, d_ff: 4 * dModel, heads: 4, d_k: dModel / 4, d_v: dModel / 4, dropout: 0, positional: 'sinusoidal' },
   }))[0].config;
   const data = await prepareData(config.data, join(tmpdir(), 'ablate-bench-decode-cache'), (line) => console.log(`  data: ${line}`));
   const src = data.valid.slice(0, sentences).map((p) => p.src);
@@ -66,7 +69,7 @@ export async function run(args: string[]): Promise<void> {
   const gpu = await acquireGpu();
   const maxSrcLen = Math.max(...src.map((s) => s.length));
   const decoder = new FusedDecoder(gpu, config.model, data.srcTokenizer.vocabSize, V, weights, { maxRows: 128, maxSrcLen, maxLenOffset: offset });
-  console.log(`Multi30k dev: ${src.length} sentences (mean ${(src.reduce((a, s) => a + s.length, 0) / src.length).toFixed(1)} BPE tokens), vocabulary ${V}; random weights (seed 1), d_model 256, N 3, h 4; max_len_offset ${offset}, beam ${beam}, α ${alpha}`);
+  console.log(`Multi30k dev: ${src.length} sentences (mean ${(src.reduce((a, s) => a + s.length, 0) / src.length).toFixed(1)} BPE tokens), vocabulary ${V}; random weights (seed 1), d_model ${dModel}, d_ff ${4 * dModel}, N ${layers}, h 4; max_len_offset ${offset}, beam ${beam}, α ${alpha}`);
   console.log(`device: fused engine on ${gpu.adapterDescription}; tfjs decoder on ${selected.backend}: ${selected.device}`);
   try {
     const warm = src.slice(0, 8);
