@@ -132,7 +132,9 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
     const runKeys = ['r1', 'r2', 'r3'];
     for (const key of runKeys) {
       mkdirSync(runPaths(root, key).dir, { recursive: true });
-      const job = { runId: runKeys.indexOf(key) + 1, config: { train: { steps: STEPS, eval_every: 20, checkpoint_every: 10, lr_factor: 1 } }, backend: 'cpu', checkpointDir: '', cacheDir: tmpdir() };
+      // r3 (task 2) is cancelled once it runs: it trains long enough that it cannot finish first on a fast, idle machine.
+      const steps = key === 'r3' ? STEPS * 20 : STEPS;
+      const job = { runId: runKeys.indexOf(key) + 1, config: { train: { steps, eval_every: 20, checkpoint_every: 10, lr_factor: 1 } }, backend: 'cpu', checkpointDir: '', cacheDir: tmpdir() };
       writeFileSync(runPaths(root, key).job, JSON.stringify(job));
     }
     const s: ArraySubmission = { clusterRoot: root, submissionId: `t${Date.now().toString(36)}`, runKeys, hostCommand: nodeHostCommand(), maxParallel: 2, signalSeconds: 60 };

@@ -49,6 +49,13 @@ export interface SlurmExecutorOptions {
 const FORWARDED = new Set<RunToParent['type']>(['ready', 'progress', 'metrics']);
 /** A job sbatch accepted but squeue never listed (purged, or another controller): given up after this. */
 const UNSEEN_GRACE_MS = 60_000;
+/**
+ * A job seen before and now missing from squeue, with no result in its events file, counts as
+ * ended only after this long: around a requeue or preemption a job can be briefly absent or still
+ * completing (up to ~15 s measured on Slurm 22.05), and ending it then would fail a run that Slurm
+ * is about to restart.
+ */
+const GONE_GRACE_MS = 30_000;
 
 /** sbatch options a submission of `o` adds (also what the queue-time check passes to `sbatch --test-only`). */
 export function slurmOptionArgs(o: SlurmOptions): string[] {
@@ -159,6 +166,8 @@ export class SlurmRun implements RunProcess {
   private slurmId: string | null = null;
   private submittedAt = 0;
   private seen = false;
+  /** When a job seen before went missing from squeue (null while listed). */
+  private missingSince: number | null = null;
   private jobFinished = false;
   private cancelRequested = false;
   private lastStep = 0;
@@ -327,13 +336,21 @@ export class SlurmRun implements RunProcess {
       const j = jobs ? this.mine(jobs) : undefined;
       if (j) {
         this.seen = true;
+        this.missingSince = null;
         this.noteFacts(j);
       }
-      const finished = jobs !== null && (j ? FINISHED_STATES.has(j.state) : this.seen || Date.now() - this.submittedAt > UNSEEN_GRACE_MS);
-      if (finished) this.jobFinished = true;
       const files = attemptFiles(this.eventsDir);
       const current = new Set(attemptFiles(this.eventsDir, this.submissionId!));
       const newest = [...current].at(-1);
+      let finished = false;
+      if (jobs !== null && j) finished = FINISHED_STATES.has(j.state);
+      else if (jobs !== null && this.seen) {
+        // Gone from squeue: ended at once when its newest attempt reported a result, else after a grace period.
+        this.missingSince ??= Date.now();
+        const result = newest ? (await lastTerminal(newest))?.msg : undefined;
+        finished = (result !== undefined && result.type !== 'stopped') || Date.now() - this.missingSince > GONE_GRACE_MS;
+      } else if (jobs !== null) finished = Date.now() - this.submittedAt > UNSEEN_GRACE_MS;
+      if (finished) this.jobFinished = true;
       for (const path of files) {
         if (this.exited) return;
         const forward = current.has(path) ? (m: RunToParent) => this.forward(m) : undefined;
