@@ -293,13 +293,15 @@ describe('significance against base', () => {
 });
 
 describe('formatResultTable', () => {
-  it('writes Markdown cells as mean ± std (n, Δ) with the best in bold and a footnote for incomplete groups', () => {
+  it('writes Markdown as a paper would: seeds once per row, mean ± std (Δ where it means something), the best in bold, a footnote for incomplete groups', () => {
     const md = formatResultTable(buildResultTable(store, experimentId), 'md');
     const lines = md.trimEnd().split('\n');
-    expect(lines[0]).toBe('| variant | heads | d_k | d_v | PPL (dev) | BLEU (dev) | BLEU (test) | params | train time |');
-    expect(lines[2]).toBe('| base | 4 | 32 | 32 | 5.20 ± 0.20 (n=3) | 23.00 ± 3.61 (n=3) | **21.00** ± 2.00 (n=3) | 1.00M (n=3) | 110.0s ± 10.0s (n=3) |');
-    expect(lines[3]).toBe('| (A) h=1 † | 1 | 128 | 128 | **4.70** ± 0.28 (n=2, Δ -0.50) | 24.50 ± 0.71 (n=2, Δ +1.50) | – | 1.20M (n=2, Δ +0.20M) | 93.0s ± 4.2s (n=2, Δ -17.0s) |');
-    expect(lines[4]).toBe('| (B) d_k=16 & 50%_more |  | 16 |  | 6.00 (n=1, Δ +0.80) | **30.00** (n=1, Δ +7.00) | – | 0.90M (n=1, Δ -0.10M) | 50.0s (n=1, Δ -60.0s) |');
+    expect(lines[0]).toBe('| variant | seeds | heads | d_k | d_v | PPL (dev) | BLEU (dev) | BLEU (test) | params | train time |');
+    expect(lines[1]).toBe('| --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |');
+    expect(lines[2]).toBe('| base | 3 | 4 | 32 | 32 | 5.20 ± 0.20 | 23.00 ± 3.61 | **21.00** ± 2.00 | 1.00M | 110.0s ± 10.0s |');
+    // Train time is a cost of the machine, not an effect of the variant: no Δ.
+    expect(lines[3]).toBe('| (A) h=1 † | 2 | 1 | 128 | 128 | **4.70** ± 0.28 (Δ -0.50) | 24.50 ± 0.71 (Δ +1.50) | – | 1.20M (Δ +0.20M) | 93.0s ± 4.2s |');
+    expect(lines[4]).toBe('| (B) d_k=16 & 50%_more | 1 |  | 16 |  | 6.00 (Δ +0.80) | **30.00** (Δ +7.00) | – | 0.90M (Δ -0.10M) | 50.0s |');
     expect(lines[6]).toBe('† Incomplete seed group, averaged over the finished seeds only: (A) h=1 (2 of 3 seeds done).');
     expect(md).not.toContain('NaN');
   });
@@ -309,14 +311,14 @@ describe('formatResultTable', () => {
     const lines = tex.trimEnd().split('\n');
     expect(lines.indexOf('\\toprule')).toBeLessThan(lines.indexOf('\\midrule'));
     expect(lines.indexOf('\\midrule')).toBeLessThan(lines.indexOf('\\bottomrule'));
-    expect(lines).toContain('\\begin{tabular}{lcccrrrrr}');
-    expect(lines).toContain('Variant & heads & d\\_k & d\\_v & PPL (dev) & BLEU (dev) & BLEU (test) & params & train time \\\\');
+    expect(lines).toContain('\\begin{tabular}{lrcccrrrrr}');
+    expect(lines).toContain('Variant & Seeds & heads & d\\_k & d\\_v & PPL (dev) & BLEU (dev) & BLEU (test) & params & train time \\\\');
     const a = lines.find((l) => l.startsWith('(A) h=1'))!;
-    expect(a.startsWith('(A) h=1$^\\dagger$ & 1 & 128 & 128 & \\textbf{4.70} $\\pm$ 0.28 {\\scriptsize (n=2, $\\Delta$ $-0.50$)} & 24.50 $\\pm$ 0.71')).toBe(true);
+    expect(a.startsWith('(A) h=1$^\\dagger$ & 2 & 1 & 128 & 128 & \\textbf{4.70} $\\pm$ 0.28 {\\scriptsize ($\\Delta$ $-0.50$)} & 24.50 $\\pm$ 0.71')).toBe(true);
     const b = lines.find((l) => l.startsWith('(B)'))!;
-    expect(b.startsWith('(B) d\\_k=16 \\& 50\\%\\_more &  & 16 &  & 6.00 {\\scriptsize (n=1, $\\Delta$ $+0.80$)} & \\textbf{30.00} {\\scriptsize')).toBe(true);
+    expect(b.startsWith('(B) d\\_k=16 \\& 50\\%\\_more & 1 &  & 16 &  & 6.00 {\\scriptsize ($\\Delta$ $+0.80$)} & \\textbf{30.00} {\\scriptsize')).toBe(true);
     // Every data line has as many cells as the column spec.
-    for (const l of lines.filter((x) => x.endsWith('\\\\'))) expect(l.split(/(?<!\\)&/).length).toBe(9);
+    for (const l of lines.filter((x) => x.endsWith('\\\\'))) expect(l.split(/(?<!\\)&/).length).toBe(10);
     expect(tex).toContain('$^\\dagger$ Incomplete seed group, averaged over the finished seeds only: (A) h=1 (2 of 3 seeds done).');
   });
 

@@ -15,17 +15,20 @@ export interface MetricColumn {
   readonly optional: boolean;
   /** Human-readable number (Markdown, LaTeX); CSV keeps full precision. */
   format(v: number): string;
+  /** Whether a Δ against base means something here (not for cost columns like train time). */
+  readonly delta: boolean;
 }
 
 const fixed = (digits: number) => (v: number) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
 
 export const METRIC_COLUMNS: readonly MetricColumn[] = [
-  { label: 'PPL (dev)', metric: 'valid_ppl', better: 'lower', optional: false, format: fixed(2) },
-  { label: 'BLEU (dev)', metric: 'valid_bleu', better: 'higher', optional: false, format: fixed(2) },
-  { label: 'BLEU (test)', metric: 'test_bleu', better: 'higher', optional: true, format: fixed(2) },
+  { label: 'PPL (dev)', metric: 'valid_ppl', better: 'lower', optional: false, format: fixed(2), delta: true },
+  { label: 'BLEU (dev)', metric: 'valid_bleu', better: 'higher', optional: false, format: fixed(2), delta: true },
+  { label: 'BLEU (test)', metric: 'test_bleu', better: 'higher', optional: true, format: fixed(2), delta: true },
   // Table 3 of the paper counts parameters in millions.
-  { label: 'params', metric: 'params', better: null, optional: false, format: (v) => (Number.isFinite(v) ? `${(v / 1e6).toFixed(2)}M` : String(v)) },
-  { label: 'train time', metric: 'train_seconds', better: null, optional: false, format: (v) => (Number.isFinite(v) ? `${v.toFixed(1)}s` : String(v)) },
+  { label: 'params', metric: 'params', better: null, optional: false, format: (v) => (Number.isFinite(v) ? `${(v / 1e6).toFixed(2)}M` : String(v)), delta: true },
+  // Wall-clock time depends on the machine and its load: a Δ would read as an effect of the variant.
+  { label: 'train time', metric: 'train_seconds', better: null, optional: false, format: (v) => (Number.isFinite(v) ? `${v.toFixed(1)}s` : String(v)), delta: false },
 ];
 
 const BY_LABEL = new Map(METRIC_COLUMNS.map((c) => [c.label, c]));
@@ -67,6 +70,19 @@ export function reusedNote(table: ResultTable): string | null {
 
 export function isIncomplete(row: ResultRow): boolean {
   return row.seedsDone < row.seedsExpected;
+}
+
+/**
+ * What goes in a cell's parentheses, as a paper prints it: the seed count only where it differs
+ * from the row's (the row's own count is the seeds column), and Δ only where it means something —
+ * not for cost columns, and not where it rounds to zero in the column's format (a 0.00M change of
+ * parameters is noise). Empty when there is nothing to say.
+ */
+export function cellNotes(col: MetricColumn, c: ResultCell, row: ResultRow, delta: (d: string) => string): string {
+  const notes: string[] = [];
+  if (c.n !== row.seedsDone) notes.push(`n=${c.n}`);
+  if (col.delta && c.delta !== null && col.format(Math.abs(c.delta)) !== col.format(0)) notes.push(delta(signed(col, c.delta)));
+  return notes.join(', ');
 }
 
 /** A signed difference, "+0.50" / "-0.50", in the column's number format. */

@@ -4,7 +4,7 @@
  * with a note under the table. Needs \usepackage{booktabs} in the preamble.
  */
 import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
-import { isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, signed, splitColumns, STATS_HEADER, statsRows } from './columns';
+import { cellNotes, isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, splitColumns, STATS_HEADER, statsRows } from './columns';
 
 const SPECIAL: Record<string, string> = {
   '\\': '\\textbackslash{}',
@@ -27,22 +27,22 @@ export function escapeLatex(s: string): string {
   return s.replace(/[\\{}&%$#_~^<>|]/g, (ch) => SPECIAL[ch]).replace(/\r?\n/g, ' ');
 }
 
-function cell(col: MetricColumn, c: ResultCell | undefined): string {
+function cell(col: MetricColumn, c: ResultCell | undefined, row: ResultRow): string {
   if (!c || c.mean === null) return '--';
   const mean = c.best ? `\\textbf{${col.format(c.mean)}}` : col.format(c.mean);
   const std = c.std !== null && !(col.metric === 'params' && c.std === 0) ? ` $\\pm$ ${col.format(c.std)}` : '';
-  const delta = c.delta !== null ? `, $\\Delta$ $${signed(col, c.delta)}$` : '';
-  return `${mean}${std} {\\scriptsize (n=${c.n}${delta})}`;
+  const notes = cellNotes(col, c, row, (d) => `$\\Delta$ $${d}$`);
+  return `${mean}${std}${notes ? ` {\\scriptsize (${notes})}` : ''}`;
 }
 
 const variantName = (r: ResultRow) => `${escapeLatex(r.variant)}${isIncomplete(r) ? '$^\\dagger$' : ''}${escapeLatex(repeatNote(r))}${r.reusedFrom?.length ? '$^\\ddagger$' : ''}`;
 
 export function formatLatex(table: ResultTable, opts: { readonly stats?: boolean } = {}): string {
   const { params, metrics } = splitColumns(table);
-  const spec = `l${'c'.repeat(params.length)}${'r'.repeat(metrics.length)}`;
-  const header = ['Variant', ...params.map(escapeLatex), ...metrics.map((m) => escapeLatex(m.label))];
+  const spec = `lr${'c'.repeat(params.length)}${'r'.repeat(metrics.length)}`;
+  const header = ['Variant', 'Seeds', ...params.map(escapeLatex), ...metrics.map((m) => escapeLatex(m.label))];
   const lines = [
-    `% ${table.experiment.replace(/\r?\n/g, ' ')}: mean ± sample std over seeds (n = finished seeds), Δ against base; requires \\usepackage{booktabs}`,
+    `% ${table.experiment.replace(/\r?\n/g, ' ')}: mean ± sample std over the row's finished seeds (n in a cell only where it differs), Δ against base; requires \\usepackage{booktabs}`,
     `\\begin{tabular}{${spec}}`,
     '\\toprule',
     `${header.join(' & ')} \\\\`,
@@ -50,7 +50,7 @@ export function formatLatex(table: ResultTable, opts: { readonly stats?: boolean
   ];
   for (const row of table.rows) {
     const marked = row.significance?.significant ? significanceColumn(table) : null;
-    const cells = [variantName(row), ...params.map((p) => escapeLatex(row.params[p] ?? '')), ...metrics.map((m) => `${cell(m, row.metrics[m.label])}${m.label === marked ? '$^{*}$' : ''}`)];
+    const cells = [variantName(row), String(row.seedsDone), ...params.map((p) => escapeLatex(row.params[p] ?? '')), ...metrics.map((m) => `${cell(m, row.metrics[m.label], row)}${m.label === marked ? '$^{*}$' : ''}`)];
     lines.push(`${cells.join(' & ')} \\\\`);
   }
   lines.push('\\bottomrule', '\\end{tabular}');
