@@ -19,7 +19,7 @@
  *   stepEnd       t += 1
  */
 import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
-import { groups1d } from '../kernels/common';
+import { groups1d, workgroupReduceWgsl } from '../kernels/common';
 
 /** Longest self-attention cache / source a single-query attention workgroup holds. */
 export const MAX_DECODE_LEN = 1024;
@@ -79,31 +79,7 @@ export function kvAppend(gpu: Gpu, label: string, o: { R: number; width: number;
   return { label, pipeline, bindGroup, groups: groups1d(o.R * o.width, 256) };
 }
 
-const REDUCE_WGSL = /* wgsl */ `
-var<workgroup> red: array<f32, ${WG}>;
-fn wg_sum(v: f32, tid: u32) -> f32 {
-  red[tid] = v;
-  workgroupBarrier();
-  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
-    if (tid < o) { red[tid] = red[tid] + red[tid + o]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-fn wg_max(v: f32, tid: u32) -> f32 {
-  red[tid] = v;
-  workgroupBarrier();
-  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
-    if (tid < o) { red[tid] = max(red[tid], red[tid + o]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-`;
+const REDUCE_WGSL = workgroupReduceWgsl(WG);
 
 const QUERY_ATTENTION_WGSL = /* wgsl */ `
 struct U { h: u32, dk: u32, dv: u32, ldq: u32, ldkv: u32, v_off: u32, stride: u32, S: u32, copies: u32, self_attn: u32, scale: f32, ldo: u32, probs_ld: u32, write_probs: u32, probs_rows: u32, probs_off: u32 }

@@ -17,25 +17,14 @@
  * partial [parts], norm [2].
  */
 import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
-import { groups1d, STEP_WGSL } from './common';
+import { groups1d, STEP_WGSL, workgroupReduceWgsl } from './common';
 import { PAPER_ADAM, type AdamOptions } from '../../train/optimizer';
 
 const WG = 256;
 /** Workgroups of the norm's first stage. */
 export const NORM_PARTS = 256;
 
-const REDUCE = /* wgsl */ `
-var<workgroup> red: array<f32, ${WG}>;
-fn wg_sum(v: f32, tid: u32) -> f32 {
-  red[tid] = v;
-  workgroupBarrier();
-  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
-    if (tid < o) { red[tid] = red[tid] + red[tid + o]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
-`;
+const REDUCE = workgroupReduceWgsl(WG);
 
 const NORM1_WGSL = /* wgsl */ `
 struct U { n: u32, parts: u32 }

@@ -24,6 +24,7 @@
  * by one thread in a fixed order: deterministic, no atomics. Lengths t, S ≤ 256, d_k, d_v ≤ 256.
  */
 import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
+import { workgroupReduceWgsl, workgroupVectorSumWgsl } from './common';
 
 export const MAX_ATTENTION_LEN = 256;
 export const MAX_HEAD_DIM = 256;
@@ -36,29 +37,7 @@ struct U {
   scale: f32, causal: u32,
 }
 @group(0) @binding(0) var<uniform> u: U;
-var<workgroup> red: array<f32, ${WG}>;
-fn wg_sum(v: f32, tid: u32) -> f32 {
-  red[tid] = v;
-  workgroupBarrier();
-  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
-    if (tid < o) { red[tid] = red[tid] + red[tid + o]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-fn wg_max(v: f32, tid: u32) -> f32 {
-  red[tid] = v;
-  workgroupBarrier();
-  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
-    if (tid < o) { red[tid] = max(red[tid], red[tid + o]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${workgroupReduceWgsl(WG)}
 // The additive mask of layers.ts: paddingBias (−1e9 at PAD keys) + the look-ahead band (−1e9).
 fn mask_bias(b: u32, i: u32, j: u32) -> f32 {
   var bias = 0.0;
@@ -165,18 +144,7 @@ const R = ${FWD_ROWS}u;
 var<workgroup> qs: array<f32, ${FWD_ROWS * MAX_HEAD_DIM}>;       // [row][c]
 var<workgroup> dos: array<f32, ${FWD_ROWS * MAX_HEAD_DIM}>;      // [row][c]
 var<workgroup> ds: array<f32, ${FWD_ROWS * MAX_ATTENTION_LEN}>;  // [row][j]
-var<workgroup> red4: array<vec4<f32>, ${WG}>;
-fn wg_sum4(v: vec4<f32>, tid: u32) -> vec4<f32> {
-  red4[tid] = v;
-  workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    if (tid < s) { red4[tid] = red4[tid] + red4[tid + s]; }
-    workgroupBarrier();
-  }
-  let r = red4[0];
-  workgroupBarrier();
-  return r;
-}
+${workgroupVectorSumWgsl(WG, 'wg_sum4', 'vec4<f32>', 'red4')}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i0 = wid.x * R; let hh = wid.y; let b = wid.z; let tid = lid.x;

@@ -85,3 +85,40 @@ export function groups1d(n: number, wg: number): [number, number, number] {
   const y = Math.ceil(g / 65535);
   return [Math.ceil(g / y), y, 1];
 }
+
+/**
+ * WGSL for a fixed-shape tree reduction over one workgroup of `wg` threads (a power of two):
+ * `fn name(v: type, tid: u32) -> type` over the workgroup array `store`. The same order every run
+ * (deterministic, no float atomics); every thread of the workgroup must call it (it holds barriers),
+ * and it may be called again at once (the last barrier frees `store`).
+ */
+function treeReduceWgsl(name: string, type: string, store: string, wg: number, combine: (a: string, b: string) => string): string {
+  return /* wgsl */ `fn ${name}(v: ${type}, tid: u32) -> ${type} {
+  ${store}[tid] = v;
+  workgroupBarrier();
+  for (var o = ${wg / 2}u; o > 0u; o >>= 1u) {
+    if (tid < o) { ${store}[tid] = ${combine(`${store}[tid]`, `${store}[tid + o]`)}; }
+    workgroupBarrier();
+  }
+  let r = ${store}[0];
+  workgroupBarrier();
+  return r;
+}`;
+}
+
+/** `wg_sum` and `wg_max` of one f32 per thread over the workgroup array `red`. */
+export function workgroupReduceWgsl(wg: number): string {
+  return /* wgsl */ `
+var<workgroup> red: array<f32, ${wg}>;
+${treeReduceWgsl('wg_sum', 'f32', 'red', wg, (a, b) => `${a} + ${b}`)}
+${treeReduceWgsl('wg_max', 'f32', 'red', wg, (a, b) => `max(${a}, ${b})`)}
+`;
+}
+
+/** A sum of one vector per thread (`vec2<f32>`, `vec4<f32>`), `name`, over its own workgroup array `store`. */
+export function workgroupVectorSumWgsl(wg: number, name: string, type: string, store: string): string {
+  return /* wgsl */ `
+var<workgroup> ${store}: array<${type}, ${wg}>;
+${treeReduceWgsl(name, type, store, wg, (a, b) => `${a} + ${b}`)}
+`;
+}

@@ -22,26 +22,14 @@
  * The dropout mask is regenerated from (seed, step, site, element index), never stored.
  */
 import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
-import { RNG_WGSL, STEP_WGSL } from './common';
+import { RNG_WGSL, STEP_WGSL, workgroupReduceWgsl, workgroupVectorSumWgsl } from './common';
 import { columnSum } from './matmul';
 
 export const LAYER_NORM_EPS = 1e-6;
 const WG = 64;
 
 const REDUCE_WGSL = /* wgsl */ `
-var<workgroup> red: array<f32, ${WG}>;
-// Fixed-shape tree sum over the workgroup: the same order every run (deterministic).
-fn wg_sum(v: f32, tid: u32) -> f32 {
-  red[tid] = v;
-  workgroupBarrier();
-  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
-    if (tid < o) { red[tid] = red[tid] + red[tid + o]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${workgroupReduceWgsl(WG)}
 fn drop_scale(key: u32, idx: u32, p: f32) -> f32 {
   if (p <= 0.0) { return 1.0; }
   return select(0.0, 1.0 / (1.0 - p), uniform01(key, idx) >= p);
@@ -112,18 +100,7 @@ struct U { rows: u32, d: u32, p: f32, site: u32, has_f: u32, has_dres: u32, rows
 @group(0) @binding(8) var<storage, read_write> df: array<f32>;
 @group(0) @binding(9) var<storage, read_write> partial: array<f32>;
 ${REDUCE_WGSL}
-var<workgroup> red2: array<vec2<f32>, ${WG}>;
-fn wg_sum2(v: vec2<f32>, tid: u32) -> vec2<f32> {
-  red2[tid] = v;
-  workgroupBarrier();
-  for (var o = ${WG / 2}u; o > 0u; o >>= 1u) {
-    if (tid < o) { red2[tid] = red2[tid] + red2[tid + o]; }
-    workgroupBarrier();
-  }
-  let r = red2[0];
-  workgroupBarrier();
-  return r;
-}
+${workgroupVectorSumWgsl(WG, 'wg_sum2', 'vec2<f32>', 'red2')}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let tid = lid.x;
