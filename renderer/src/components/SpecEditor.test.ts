@@ -79,4 +79,20 @@ describe('the spec editor', () => {
     await flushPromises();
     expect(w.find('[data-test=enqueue-issues]').text()).toBe('data.corpus.train: no such file');
   });
+  it('shows the spec’s warnings before queueing, as `ablate queue` prints them, and still lets it queue', async () => {
+    const warning = "h=1: heads 1 keeps the base d_k 64, so h·d_k = 1·64 = 64 ≠ d_model 512; the paper's rows (A) keep h·d_k = h·d_v = d_model: set d_k in this variant if that is what you mean";
+    let warnings: string[] = [warning];
+    const api = editorApi(() => ({ ok: true, name: 'abl', runs: [{ variant: 'h=1', seed: 1, hash: 'h', changes: { heads: 1 }, duplicateOf: null }], warnings }));
+    const w = mount(SpecEditor, { props: { api, debounceMs: 1 } });
+    await w.find('[data-test=spec-text]').setValue('name: abl');
+    await wait(10);
+    await flushPromises();
+    expect(w.findAll('[data-test=spec-warnings] li').map((li) => li.text())).toEqual([`warning: ${warning}`]);
+    expect(w.find('[data-test=enqueue]').attributes('disabled')).toBeUndefined();
+    warnings = [];
+    await w.find('[data-test=spec-text]').setValue('name: abl\n');
+    await wait(10);
+    await flushPromises();
+    expect(w.find('[data-test=spec-warnings]').exists()).toBe(false);
+  });
 });
