@@ -1,7 +1,8 @@
 /**
  * `ablate serve` against hostile clients (issue 15): malformed frames, invalid UTF-8, messages
  * over 4 MB and messages that are not calls each close or answer that one client, with a reason,
- * and the server keeps serving; specs from clients may only read corpora inside the data roots.
+ * and the server keeps serving; specs from clients may only read corpora inside the data roots, and
+ * cluster runs from clients may only use the server's cluster roots and allowed sbatch options.
  */
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
@@ -241,6 +242,42 @@ describe('corpus paths of specs from clients', () => {
       expect(reply.error.message).toMatch(pattern);
       expect(ms).toBeLessThan(500);
     }
+    ws.close();
+  });
+});
+
+describe('cluster runs queued by clients', () => {
+  const text = 'name: s\ndata: { task: synthetic-copy }\n';
+  const startWith = async (cluster?: { clusterRoots?: string[]; sbatchOptions?: string[] }) => {
+    const wb = fakeWorkbench();
+    server = await startServer(wb, { host: '127.0.0.1', port: 0, rendererDir: join(dir, 'renderer'), dataRoots: [join(dir, 'data')], cluster, log: (l) => logged.push(l) });
+    return wb;
+  };
+  const error = (reply: Record<string, unknown>) => (reply as { error: { message: string; user: boolean } }).error;
+
+  it('are refused, one line naming the field, before the workbench sees them, when the server names no cluster root', async () => {
+    const wb = await startWith();
+    const ws = await wsConnect();
+    const reply = await call(ws, 1, 'enqueueSpec', [text, { executor: { name: 'slurm', clusterRoot: join(dir, 'data') } }]);
+    expect(error(reply)).toMatchObject({ user: true, message: expect.stringMatching(/^executor\.clusterRoot: this server runs no cluster jobs for its clients;[^\n]*--cluster-root DIR$/) });
+    expect(wb.calls).toEqual([]);
+    ws.close();
+  });
+
+  it('may use a configured root and allowed options; another root or option is refused and nothing is queued', async () => {
+    const root = join(dir, 'data');
+    const wb = await startWith({ clusterRoots: [root], sbatchOptions: ['qos'] });
+    const ws = await wsConnect();
+    const bad = await call(ws, 1, 'enqueueSpec', [text, { executor: { name: 'slurm', clusterRoot: '/home' } }]);
+    expect(error(bad).message).toMatch(/^executor\.clusterRoot: \/home is not one of the server's cluster roots/);
+    const opt = await call(ws, 2, 'enqueueSpec', [text, { executor: { name: 'slurm', clusterRoot: root, sbatchArgs: ['--export=ALL,LD_PRELOAD=x'] } }]);
+    expect(error(opt).message).toMatch(/^executor\.sbatchArgs\[0\]: --export is not an sbatch option this server allows its clients \(allowed: --qos\)/);
+    expect(wb.calls).toEqual([]);
+    const ok = await call(ws, 3, 'enqueueSpec', [text, { executor: { name: 'slurm', clusterRoot: root, partition: 'low', sbatchArgs: ['--qos=high'] } }]);
+    expect(ok).toMatchObject({ id: 3, result: { queued: [1] } });
+    expect(wb.calls).toHaveLength(1);
+    // A local run needs no cluster settings.
+    expect(await call(ws, 4, 'enqueueSpec', [text, { executor: { name: 'local' } }])).toMatchObject({ result: { queued: [1] } });
     ws.close();
   });
 });

@@ -16,7 +16,8 @@
  * a reason (close code 1002/1007/1009) and the server keeps serving everyone else; a message that
  * is not a call is answered with a one-line error. Specs queued or previewed here may only name
  * corpus files inside the data roots (data-roots.ts), and are size-bounded by the spec schema
- * (contract/spec.ts SPEC_LIMITS), so one request cannot hold the event loop.
+ * (contract/spec.ts SPEC_LIMITS), so one request cannot hold the event loop. Cluster runs may only
+ * use the cluster roots and sbatch options the server was started with (cluster-policy.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -33,6 +34,7 @@ import { ApiArgumentError } from '../../contract/api-schemas';
 import { SpecError } from '../../contract/spec';
 import { parseSpecText } from '../service/spec-edge';
 import { DataRoots } from './data-roots';
+import { ClusterPolicy } from './cluster-policy';
 import { MIME } from './mime';
 
 export interface ServerOptions {
@@ -47,6 +49,11 @@ export interface ServerOptions {
    * database's folder and each --data-root). None: no corpus spec is accepted from a client.
    */
   readonly dataRoots?: readonly string[];
+  /**
+   * Cluster roots and sbatch options clients may choose for Slurm runs (cluster-policy.ts;
+   * `ablate serve --cluster-root DIR --allow-sbatch-option NAME`). None: Slurm is refused to clients.
+   */
+  readonly cluster?: { readonly clusterRoots?: readonly string[]; readonly sbatchOptions?: readonly string[] };
   /** Where the server's own problems are logged (default: stderr). */
   readonly log?: (line: string) => void;
 }
@@ -122,6 +129,7 @@ export async function startServer(workbench: WorkbenchService, options: ServerOp
   const { host, token } = options;
   const log = options.log ?? ((line: string) => void process.stderr.write(`ablate serve: ${line}\n`));
   const dataRoots = new DataRoots(options.dataRoots ?? []);
+  const clusterPolicy = new ClusterPolicy(options.cluster);
   if (!isLoopbackHost(host) && !token) {
     throw new UserError(`refusing to listen on ${host} without a token: anyone who can reach it could queue runs; set ABLATE_TOKEN or --token-file, or use 127.0.0.1`);
   }
@@ -238,7 +246,10 @@ export async function startServer(workbench: WorkbenchService, options: ServerOp
   };
 
   const callWorkbench = async (method: RemoteMethod, args: unknown[]): Promise<unknown> => {
-    if (method === 'enqueueSpec') checkSpecText(args[0] as string);
+    if (method === 'enqueueSpec') {
+      clusterPolicy.check((args[1] as Parameters<WorkbenchService['enqueueSpec']>[1])?.executor);
+      checkSpecText(args[0] as string);
+    }
     if (method === 'previewSpec') {
       try {
         checkSpecText(args[0] as string);

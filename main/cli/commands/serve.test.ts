@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkServeDb, resolveDataRoots, resolveToken } from './serve';
+import { checkServeDb, resolveClusterPolicy, resolveDataRoots, resolveToken } from './serve';
 
 const dir = mkdtempSync(join(tmpdir(), 'ablate-serve-flags-'));
 
@@ -33,6 +33,14 @@ describe('the data roots', () => {
   it('are the database folder plus each --data-root, which must be a folder', () => {
     expect(resolveDataRoots(join(dir, 'db.sqlite'), [dir])).toEqual([dir, dir]);
     expect(() => resolveDataRoots(join(dir, 'db.sqlite'), [join(dir, 'nope')])).toThrow(`--data-root ${join(dir, 'nope')}: no such folder`);
+  });
+});
+
+describe('what clients may ask of Slurm', () => {
+  it('takes absolute cluster roots and long sbatch option names, and names a bad flag value', () => {
+    expect(resolveClusterPolicy(['/scratch/ablate'], ['qos', '--account'])).toEqual({ clusterRoots: ['/scratch/ablate'], sbatchOptions: ['qos', '--account'] });
+    expect(() => resolveClusterPolicy(['scratch'], [])).toThrow(/^--cluster-root scratch: expected an absolute path/);
+    expect(() => resolveClusterPolicy([], ['-q'])).toThrow(/^--allow-sbatch-option -q: expected a long sbatch option name/);
   });
 });
 

@@ -1,15 +1,17 @@
 /**
- * `ablate serve --db FILE [--host 127.0.0.1] [--port P] [--token-file FILE] [--data-root DIR]...`:
+ * `ablate serve --db FILE [--host 127.0.0.1] [--port P] [--token-file FILE] [--data-root DIR]...
+ * [--cluster-root DIR]... [--allow-sbatch-option NAME]...`:
  * the desktop app's renderer in a browser, for GPU servers without a display. Builds the renderer
  * once (or again when its sources changed), opens the Workbench on the database (the queue runs
  * while the server is up) and prints the URL to open.
  *
  * The token comes from $ABLATE_TOKEN or --token-file, never from the command line (every user of
  * the machine sees a process's arguments in `ps`). Specs queued through the server may only read
- * corpora under the database's folder and each --data-root.
+ * corpora under the database's folder and each --data-root; Slurm runs from clients only the
+ * named --cluster-root folders and --allow-sbatch-option options (main/server/cluster-policy.ts).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { BACKENDS } from '../../../contract/backends';
@@ -61,6 +63,8 @@ interface ServeOptions extends DbOptions {
   token?: string;
   tokenFile?: string;
   dataRoot: string[];
+  clusterRoot: string[];
+  allowSbatchOption: string[];
   slots?: string;
   backend?: string;
   new?: boolean;
@@ -90,6 +94,15 @@ export function resolveDataRoots(dbPath: string, roots: readonly string[]): stri
   return [dirname(dbPath), ...roots.map((r) => resolve(r))];
 }
 
+/** --cluster-root folders as absolute paths (each must be absolute: it is the same path on the nodes) and --allow-sbatch-option names. */
+export function resolveClusterPolicy(roots: readonly string[], options: readonly string[]): { clusterRoots: string[]; sbatchOptions: string[] } {
+  for (const root of roots) if (!isAbsolute(root)) throw new UserError(`--cluster-root ${root}: expected an absolute path (the nodes see the same path)`);
+  for (const name of options) {
+    if (!/^(--)?[a-z][a-z0-9-]*$/.test(name)) throw new UserError(`--allow-sbatch-option ${name}: expected a long sbatch option name such as qos or --qos`);
+  }
+  return { clusterRoots: [...roots], sbatchOptions: [...options] };
+}
+
 /**
  * A named --db must exist unless --new asks for an empty one (a typo must not start an empty
  * workbench, as `runs` and `export` refuse it); the default database is created on a first start.
@@ -106,6 +119,8 @@ export function register(program: Command): void {
     .option('--token <token>', 'refused: use ABLATE_TOKEN or --token-file (a command-line token shows in `ps`)')
     .option('--token-file <file>', 'read the token every client must send from FILE (default: $ABLATE_TOKEN); needed to listen on a non-loopback host')
     .option('--data-root <dir>', 'also allow specs from clients to read corpora under DIR (repeatable; the database\'s folder is always allowed)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--cluster-root <dir>', 'let clients queue Slurm runs under DIR (repeatable; none: clients cannot use Slurm)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--allow-sbatch-option <name>', 'let clients pass the sbatch option --NAME=VALUE, e.g. qos (repeatable; none: clients pass no sbatch options)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--slots <n>', 'runs trained at the same time (default 1)')
     .option('--backend <name>', `backend for runs queued without one (${BACKENDS.join(', ')})`)
     .option('--new', 'create the database named by --db when it does not exist')
@@ -119,12 +134,13 @@ export function register(program: Command): void {
       checkServeDb(opts);
       const { dbPath, dataDir } = resolveDb(opts, false);
       const dataRoots = resolveDataRoots(dbPath, opts.dataRoot);
+      const cluster = resolveClusterPolicy(opts.clusterRoot, opts.allowSbatchOption);
 
       const log = (line: string) => process.stderr.write(`ablate serve: ${line}\n`);
       await ensureRendererBuilt(defaultRendererDir(), log);
       // attach: beside an `ablate worker` on the same database, watch it and send it commands (one scheduler).
       const workbench = await Workbench.open({ dbPath, dataDir, slots, backend, autoStart: true, attach: true, log });
-      const server = await startServer(workbench, { host: opts.host, port, token, dataRoots, log });
+      const server = await startServer(workbench, { host: opts.host, port, token, dataRoots, cluster, log });
       process.stdout.write(`ablate serve: ${server.url}\n`);
 
       await new Promise<void>((done) => {

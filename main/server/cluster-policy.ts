@@ -1,0 +1,67 @@
+/**
+ * What a client of `ablate serve` may ask of Slurm. A client of the port is not the user of the
+ * machine, yet a cluster run makes the server's user write job files under the cluster root and
+ * run `sbatch` with the client's options. Unchecked, a client could have the server write into any
+ * folder it can (`clusterRoot: "/home/me/.ssh"`) or pass sbatch options that run or read what it
+ * likes on the cluster (`--export`, `--chdir`, `--output=~/.bashrc`, a burst-buffer script…).
+ *
+ * So, as corpora are confined to data roots (data-roots.ts):
+ * - the cluster root must be one the person running the server named with `--cluster-root DIR`
+ *   (the same folder, symlinks followed; not a folder inside it: another root's runs/ tree would
+ *   mix two roots' runs). None named: Slurm is refused to clients.
+ * - sbatch options must be on the allow-list the server was started with
+ *   (`--allow-sbatch-option NAME`, exact long names: sbatch's getopt takes unambiguous prefixes, so
+ *   `--exp=…` is `--export`, and only an exact name is compared), with a value of plain words.
+ *   None named: every sbatch option from a client is refused.
+ * Partition, gres and time are single argv words (`--partition=<value>`) that cannot add an
+ * option; their values are kept to the characters Slurm's own syntax uses.
+ */
+import { resolve } from 'node:path';
+import { UserError } from '../../contract/errors';
+import type { ExecutorChoice } from '../../contract/rows';
+import { realPathSoFar } from './data-roots';
+
+/** sbatch option values a client may pass: names, numbers, lists, node ranges, times, gres specs (no spaces, quotes, $, ~, /). */
+const PLAIN_VALUE = /^[A-Za-z0-9_.:,+@%=[\]-]*$/;
+const LONG_OPTION = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/;
+
+export interface ClusterPolicyOptions {
+  /** Cluster roots clients may name (`ablate serve --cluster-root DIR`). */
+  readonly clusterRoots?: readonly string[];
+  /** sbatch long option names clients may pass, with or without the leading `--` (`--allow-sbatch-option qos`). */
+  readonly sbatchOptions?: readonly string[];
+}
+
+export class ClusterPolicy {
+  private readonly roots: readonly string[];
+  private readonly options: ReadonlySet<string>;
+
+  constructor(opts: ClusterPolicyOptions = {}) {
+    this.roots = [...new Set((opts.clusterRoots ?? []).map((r) => realPathSoFar(resolve(r))))];
+    this.options = new Set((opts.sbatchOptions ?? []).map((o) => o.replace(/^--/, '')));
+  }
+
+  get clusterRoots(): readonly string[] {
+    return this.roots;
+  }
+
+  /** Throws a one-line UserError naming the first field of `executor` a client may not choose. */
+  check(executor: ExecutorChoice | undefined): void {
+    if (!executor || executor.name !== 'slurm') return;
+    if (!this.roots.length) throw new UserError(`executor.clusterRoot: this server runs no cluster jobs for its clients; the person running \`ablate serve\` can allow a cluster root with --cluster-root DIR`);
+    const real = realPathSoFar(executor.clusterRoot);
+    if (!this.roots.includes(real)) throw new UserError(`executor.clusterRoot: ${executor.clusterRoot} is not one of the server's cluster roots (${this.roots.join(', ')}); the person running \`ablate serve\` can allow another with --cluster-root DIR`);
+    for (const field of ['partition', 'gres', 'time'] as const) {
+      const v = executor[field];
+      if (v !== undefined && !PLAIN_VALUE.test(v)) throw new UserError(`executor.${field}: ${JSON.stringify(v)} has characters Slurm's ${field} never uses (expected letters, digits and _ . : , + @ % = [ ] -)`);
+    }
+    (executor.sbatchArgs ?? []).forEach((arg, i) => {
+      const field = `executor.sbatchArgs[${i}]`;
+      const m = LONG_OPTION.exec(arg);
+      if (!m) throw new UserError(`${field}: ${JSON.stringify(arg)} is not allowed from clients: expected --name or --name=value`);
+      const allowed = this.options.size ? [...this.options].map((o) => `--${o}`).join(', ') : 'none';
+      if (!this.options.has(m[1])) throw new UserError(`${field}: --${m[1]} is not an sbatch option this server allows its clients (allowed: ${allowed}); the person running \`ablate serve\` can allow one with --allow-sbatch-option NAME`);
+      if (m[2] !== undefined && !PLAIN_VALUE.test(m[2])) throw new UserError(`${field}: the value of --${m[1]} has characters not allowed from clients (expected letters, digits and _ . : , + @ % = [ ] -), got ${JSON.stringify(m[2])}`);
+    });
+  }
+}
