@@ -2,7 +2,11 @@
  * The metric columns of the result table, shared by buildResultTable (which fills them) and the
  * formatters (which render them). A ResultRow's `metrics` is keyed by `label`.
  */
-import type { ResultCell, ResultRow, ResultTable, RowSignificance } from '../../contract/api';
+import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
+import { pairsText } from '../../contract/result-notes';
+
+// The notes' wording is shared with the renderer's table (contract/result-notes.ts).
+export { incompleteNote, isIncomplete, repeatNote, reusedNote, signatureNote, significanceColumn, significanceNote } from '../../contract/result-notes';
 
 export interface MetricColumn {
   /** Column heading, and the key in ResultRow.metrics. */
@@ -49,29 +53,6 @@ export function splitColumns(table: ResultTable): { params: string[]; metrics: M
   return { params, metrics };
 }
 
-/** ` (+2 repeats)` after a variant name when `--force` re-ran some of its seeds; empty otherwise. */
-export function repeatNote(row: ResultRow): string {
-  const n = row.repeats ?? 0;
-  return n ? ` (+${n} repeat${n === 1 ? '' : 's'} of a seed, not averaged)` : '';
-}
-
-/** The line under a table naming the BLEU it reports; null for a table without a signature. */
-export function signatureNote(table: ResultTable): string | null {
-  const weights = table.scoredWeights ? ` Scores from: ${table.scoredWeights}.` : '';
-  return table.bleuSignature ? `BLEU: sacreBLEU signature ${table.bleuSignature} (detokenized; the paper's BLEU is tokenized, compound-split multi-bleu, about +0.7: compare directions and deltas).${weights}` : null;
-}
-
-/** The note under a table naming rows that reuse runs of other experiments; null when none does. */
-export function reusedNote(table: ResultTable): string | null {
-  const rows = table.rows.filter((r) => r.reusedFrom?.length);
-  if (!rows.length) return null;
-  return `Reused runs (same config, trained in another experiment): ${rows.map((r) => `${r.variant} from ${r.reusedFrom!.join(', ')}`).join('; ')}.`;
-}
-
-export function isIncomplete(row: ResultRow): boolean {
-  return row.seedsDone < row.seedsExpected;
-}
-
 /**
  * What goes in a cell's parentheses, as a paper prints it: the seed count only where it differs
  * from the row's (the row's own count is the seeds column), and Δ only where it means something —
@@ -92,25 +73,7 @@ export function signed(col: MetricColumn, d: number): string {
 
 export const EMPTY_CELL: ResultCell = { mean: null, std: null, n: 0, delta: null, best: false };
 
-/** The metric column that carries the significance marker: BLEU on the split the test used. */
-export function significanceColumn(table: ResultTable): string | null {
-  const sig = table.rows.find((r) => r.significance)?.significance;
-  return sig ? (sig.split === 'test' ? 'BLEU (test)' : 'BLEU (dev)') : null;
-}
-
-/** The footnote explaining the marker; null when no row was tested. */
-export function significanceNote(table: ResultTable): string | null {
-  const sig = table.rows.find((r) => r.significance)?.significance;
-  if (!sig) return null;
-  return `p < 0.05 against base on ${sig.split === 'test' ? 'test' : 'dev'} BLEU: stratified approximate randomization over the seed pairs' sentences (${sig.shuffles} shuffles; Clark et al. 2011, MultEval's procedure); per seed pair, sacreBLEU's paired bootstrap (${sig.pairedSamples} resamples, seed ${sig.seed}) in \`ablate export --stats\` and the CSV.`;
-}
-
 const f2 = (v: number | null) => (v === null ? '–' : v.toFixed(2));
-
-/** `s1 67.08 [59.15, 74.85] p=0.0010` per seed pair. */
-export function pairsText(sig: RowSignificance): string {
-  return sig.pairs.map((p) => `s${p.seed} ${p.bleu.toFixed(2)} [${p.lower.toFixed(2)}, ${p.upper.toFixed(2)}] p=${p.pValue.toFixed(4)}${p.pValue < 0.05 ? '*' : ''}`).join('; ');
-}
 
 /** The `--stats` table as rows of text cells: variant, split, seeds, mean, s_dev, s_sel, p (AR), paired bootstrap. */
 export function statsRows(table: ResultTable): string[][] | null {

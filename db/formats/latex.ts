@@ -4,7 +4,7 @@
  * with a note under the table. Needs \usepackage{booktabs} in the preamble.
  */
 import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
-import { cellNotes, isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, splitColumns, STATS_HEADER, statsRows } from './columns';
+import { cellNotes, incompleteNote, isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, splitColumns, STATS_HEADER, statsRows } from './columns';
 
 const SPECIAL: Record<string, string> = {
   '\\': '\\textbackslash{}',
@@ -54,11 +54,8 @@ export function formatLatex(table: ResultTable, opts: { readonly stats?: boolean
     lines.push(`${cells.join(' & ')} \\\\`);
   }
   lines.push('\\bottomrule', '\\end{tabular}');
-  const incomplete = table.rows.filter(isIncomplete);
-  if (incomplete.length) {
-    lines.push('');
-    lines.push(`{\\footnotesize $^\\dagger$ Incomplete seed group, averaged over the finished seeds only: ${incomplete.map((r) => `${escapeLatex(r.variant)} (${r.seedsDone} of ${r.seedsExpected} seeds done)`).join('; ')}.}`);
-  }
+  const incomplete = incompleteNote(table);
+  if (incomplete) lines.push('', `{\\footnotesize $^\\dagger$ ${escapeLatex(incomplete)}}`);
   const reused = reusedNote(table);
   if (reused) lines.push('', `{\\footnotesize $^\\ddagger$ ${escapeLatex(reused)}}`);
   const sigNote = significanceNote(table);

@@ -3,7 +3,7 @@
  * show), the best value in **bold**, and incomplete seed groups marked † with a footnote.
  */
 import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
-import { cellNotes, isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, splitColumns, STATS_HEADER, statsRows } from './columns';
+import { cellNotes, incompleteNote, isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, splitColumns, STATS_HEADER, statsRows } from './columns';
 
 /** Pipes would split the cell; backslash-escape them (and backslashes themselves). */
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -29,11 +29,8 @@ export function formatMarkdown(table: ResultTable, opts: { readonly stats?: bool
     const cells = [variantName(row), String(row.seedsDone), ...params.map((p) => esc(row.params[p] ?? '')), ...metrics.map((m) => `${cell(m, row.metrics[m.label], row)}${m.label === marked ? ' *' : ''}`)];
     lines.push(`| ${cells.join(' | ')} |`);
   }
-  const incomplete = table.rows.filter(isIncomplete);
-  if (incomplete.length) {
-    lines.push('');
-    lines.push(`† Incomplete seed group, averaged over the finished seeds only: ${incomplete.map((r) => `${esc(r.variant)} (${r.seedsDone} of ${r.seedsExpected} seeds done)`).join('; ')}.`);
-  }
+  const incomplete = incompleteNote(table);
+  if (incomplete) lines.push('', `† ${esc(incomplete)}`);
   const reused = reusedNote(table);
   if (reused) lines.push('', `‡ ${esc(reused)}`);
   const sigNote = significanceNote(table);

@@ -1,0 +1,55 @@
+/**
+ * The words under and beside a result table: the notes its markers point to († incomplete seed
+ * group, ‡ reused runs, * significant against base), the repeat note after a variant's name, the
+ * sacreBLEU signature line. One definition for the exports (db/formats) and the renderer, so the
+ * app says what the exported table says.
+ */
+import type { ResultRow, ResultTable, RowSignificance } from './api';
+
+export function isIncomplete(row: ResultRow): boolean {
+  return row.seedsDone < row.seedsExpected;
+}
+
+/** ` (+2 repeats)` after a variant name when `--force` re-ran some of its seeds; empty otherwise. */
+export function repeatNote(row: ResultRow): string {
+  const n = row.repeats ?? 0;
+  return n ? ` (+${n} repeat${n === 1 ? '' : 's'} of a seed, not averaged)` : '';
+}
+
+/** The note (after †) naming the rows whose seeds are not all finished; null when every row is complete. */
+export function incompleteNote(table: ResultTable): string | null {
+  const rows = table.rows.filter(isIncomplete);
+  if (!rows.length) return null;
+  return `Incomplete seed group, averaged over the finished seeds only: ${rows.map((r) => `${r.variant} (${r.seedsDone} of ${r.seedsExpected} seeds done)`).join('; ')}.`;
+}
+
+/** The note (after ‡) naming rows that reuse runs of other experiments; null when none does. */
+export function reusedNote(table: ResultTable): string | null {
+  const rows = table.rows.filter((r) => r.reusedFrom?.length);
+  if (!rows.length) return null;
+  return `Reused runs (same config, trained in another experiment): ${rows.map((r) => `${r.variant} from ${r.reusedFrom!.join(', ')}`).join('; ')}.`;
+}
+
+/** The line under a table naming the BLEU it reports; null for a table without a signature. */
+export function signatureNote(table: ResultTable): string | null {
+  const weights = table.scoredWeights ? ` Scores from: ${table.scoredWeights}.` : '';
+  return table.bleuSignature ? `BLEU: sacreBLEU signature ${table.bleuSignature} (detokenized; the paper's BLEU is tokenized, compound-split multi-bleu, about +0.7: compare directions and deltas).${weights}` : null;
+}
+
+/** The metric column that carries the significance marker: BLEU on the split the test used. */
+export function significanceColumn(table: ResultTable): string | null {
+  const sig = table.rows.find((r) => r.significance)?.significance;
+  return sig ? (sig.split === 'test' ? 'BLEU (test)' : 'BLEU (dev)') : null;
+}
+
+/** The note (after *) explaining the marker; null when no row was tested. */
+export function significanceNote(table: ResultTable): string | null {
+  const sig = table.rows.find((r) => r.significance)?.significance;
+  if (!sig) return null;
+  return `p < 0.05 against base on ${sig.split === 'test' ? 'test' : 'dev'} BLEU: stratified approximate randomization over the seed pairs' sentences (${sig.shuffles} shuffles; Clark et al. 2011, MultEval's procedure); per seed pair, sacreBLEU's paired bootstrap (${sig.pairedSamples} resamples, seed ${sig.seed}) in \`ablate export --stats\` and the CSV.`;
+}
+
+/** `s1 67.08 [59.15, 74.85] p=0.0010*` per seed pair: the variant's BLEU, its 95% interval, the p-value (* below 0.05). */
+export function pairsText(sig: RowSignificance): string {
+  return sig.pairs.map((p) => `s${p.seed} ${p.bleu.toFixed(2)} [${p.lower.toFixed(2)}, ${p.upper.toFixed(2)}] p=${p.pValue.toFixed(4)}${p.pValue < 0.05 ? '*' : ''}`).join('; ');
+}
