@@ -1,14 +1,15 @@
 /**
  * The fused decoder against the tfjs decoder (experiments/decode, cpu backend, the reference): the
  * same weights give the same tokens, greedy and beam, with the tfjs decoder's cache on and off, for
- * each structural switch of ModelConfig; and a FusedTransformer's weights decode as the tfjs model
- * holding the same weights does.
+ * each structural switch of ModelConfig; a FusedTransformer's weights decode as the tfjs model
+ * holding the same weights does; and a decoder bound to a training store follows its weights.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../../contract/spec';
 import { beamSearch, greedyDecode } from '../../decode/index';
 import { createModel } from '../../model/transformer';
+import { restoreWeights } from '../../train/checkpoint';
 import type { Seq2SeqModel } from '../../model/types';
 import { rng, tinyConfig, useBackend } from '../../../test/support/model';
 import { acquireGpu } from '../runtime/gpu';
@@ -105,6 +106,38 @@ describe('fused decoder vs the tfjs decoder (cpu)', () => {
       decoder.destroy();
       engine.plan.destroy();
       model.dispose();
+    }
+  });
+
+  it('decodes a training store\'s weights in place: after a training step it decodes the new weights, tied and separate embeddings', async () => {
+    await useBackend('cpu');
+    const gpu = await acquireGpu();
+    for (const [i, overrides] of [{}, { share_embeddings: false, norm: 'pre' as const }].entries()) {
+      const config = tinyConfig(overrides);
+      const model = createModel(config, VOCAB, VOCAB, 7 + i);
+      perturb(model, 7 + i);
+      const engine = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 2, srcLen: 4, tgtLen: 4 }, { labelSmoothing: 0, clipNorm: 0, seed: 1 });
+      const w = weightsOf(model);
+      engine.setWeights((n) => w.get(n)!);
+      const decoder = FusedDecoder.fromStore(engine.store, { maxRows: 8, maxSrcLen: 8, maxLenOffset: 3 });
+      try {
+        const src = sources(8, 21 + i);
+        const opts = { maxLenOffset: 3 };
+        const before = await greedyDecode(model, src, opts);
+        expect(await decoder.greedy(src, opts)).toEqual(before);
+        // One Adam step with a large rate moves every weight by about the rate.
+        const ids = Int32Array.from([5, 6, 7, 8, 9, 10, 11, 4]);
+        await (await engine.trainStep({ src: ids, tgtIn: Int32Array.from([1, 5, 6, 7, 1, 9, 10, 11]), tgtOut: Int32Array.from([5, 6, 7, 2, 9, 10, 11, 2]) }, 0.05)).loss;
+        restoreWeights(model.variables, await engine.readSlab('params'), 'the engine');
+        const after = await greedyDecode(model, src, opts);
+        expect(after, 'the step changed what the model decodes').not.toEqual(before);
+        expect(await decoder.greedy(src, opts)).toEqual(after);
+        expect(await decoder.beam(src, { ...opts, beam: 3, alpha: 0.6 })).toEqual(await beamSearch(model, src, { ...opts, beam: 3, alpha: 0.6 }));
+      } finally {
+        decoder.destroy();
+        engine.destroy(true);
+        model.dispose();
+      }
     }
   });
 });

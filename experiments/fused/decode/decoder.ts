@@ -21,6 +21,10 @@
  *     can win, EOS forced and charged at the length limit) and writes back parents, next tokens,
  *     scores and the forced-EOS rows; the next step starts by reordering the cache on the GPU.
  *
+ * Weights: the decoder's own slab (setWeights, from tfjs names), or a training run's ParameterStore
+ * slab bound in place (fromStore: no copy, every decode sees the run's current weights; tied
+ * embeddings are transposed on the GPU at the start of each decode).
+ *
  * Every buffer is allocated once, sized by the limits (rows, source length, max_len_offset);
  * dispatches and bind groups are built once per chunk shape (sentences, source width, beam).
  */
@@ -34,10 +38,10 @@ import { StepParams } from '../kernels/common';
 import { embeddingForward } from '../kernels/embedding';
 import { residualNormForward } from '../kernels/layernorm';
 import { matmul, type MatmulOptions } from '../kernels/matmul';
-import type { FusedTransformer } from '../model/engine';
+import type { FusedTransformer, ParameterStore } from '../model/engine';
 import { type Binding, type Dispatch, type Gpu } from '../runtime/gpu';
 import { MemoryPlan, SlabLayout } from '../runtime/memory';
-import { beamTopK, decEmbed, kvAppend, logSoftmax, MAX_DECODE_LEN, MAX_TAKE, queryAttention, reorderCache, rowsMatmul, stepEnd } from './kernels';
+import { beamTopK, decEmbed, kvAppend, logSoftmax, MAX_DECODE_LEN, MAX_TAKE, queryAttention, reorderCache, rowsMatmul, stepEnd, transpose } from './kernels';
 
 export interface FusedDecoderLimits {
   /** Decoder rows (sentences × beam) per chunk; buffers are sized by it. */
@@ -46,6 +50,18 @@ export interface FusedDecoderLimits {
   readonly maxSrcLen: number;
   /** The largest max_len_offset a decode may ask for. */
   readonly maxLenOffset: number;
+  /** Sentences per chunk (the encoder's buffers are sized by it; default maxRows). */
+  readonly maxSentences?: number;
+}
+
+/**
+ * Weights that live in another owner's GPU slab (a training run's ParameterStore): the decoder binds
+ * slices of `buffer` by `layout`'s entries (a LayerNorm's γ and β as one `…/norm` entry [γ | β], the
+ * fused engine's convention) and never copies them, so it always decodes the owner's current weights.
+ */
+export interface SharedWeights {
+  readonly buffer: GPUBuffer;
+  readonly layout: SlabLayout;
 }
 
 export interface FusedDecodeOptions {
@@ -98,7 +114,13 @@ interface ShapePlan {
 
 export class FusedDecoder {
   private readonly plan: MemoryPlan;
-  private readonly slab = new SlabLayout();
+  private readonly slab: SlabLayout;
+  private readonly params: GPUBuffer;
+  /** Weights bound from another owner's slab (they may change between decodes). */
+  private readonly shared: boolean;
+  /** Tied embeddings: output_t = embeddingᵀ must be recomputed before the next decode. */
+  private outputStale = true;
+  private transposeOutput?: Dispatch;
   private readonly step: StepParams;
   private readonly shapes = new Map<string, ShapePlan>();
   private readonly maxT: number;
@@ -111,22 +133,31 @@ export class FusedDecoder {
     return new FusedDecoder(gpu, engine.config, engine.srcVocab, engine.tgtVocab, await engine.readSlab('params'), limits);
   }
 
+  /** Decodes the weights of a training run's store in place (no copy; they may change between decodes). */
+  static fromStore(store: ParameterStore, limits: FusedDecoderLimits): FusedDecoder {
+    return new FusedDecoder(store.gpu, store.config, store.srcVocab, store.tgtVocab, { buffer: store.buffer('params'), layout: store.slab }, limits);
+  }
+
   constructor(
     private readonly gpu: Gpu,
     readonly config: ModelConfig,
     readonly srcVocab: number,
     readonly tgtVocab: number,
-    weights: ReadonlyMap<string, ArrayLike<number>>,
+    weights: ReadonlyMap<string, ArrayLike<number>> | SharedWeights,
     readonly limits: FusedDecoderLimits,
   ) {
     const { d_model: d, d_ff: dff, heads: h, d_k: dk, d_v: dv } = config;
     if (limits.maxSrcLen > MAX_ATTENTION_LEN) throw new Error(`fused decoding: sources of at most ${MAX_ATTENTION_LEN} tokens`);
     this.maxT = Math.max(1, hypothesisLimit({ config }, limits.maxSrcLen, limits.maxLenOffset) + 1);
     if (this.maxT > MAX_DECODE_LEN) throw new Error(`fused decoding: hypotheses of at most ${MAX_DECODE_LEN - 1} tokens`);
+    this.shared = !(weights instanceof Map);
+    this.slab = this.shared ? (weights as SharedWeights).layout : new SlabLayout();
     for (const spec of parameterSpecs(config, srcVocab, tgtVocab)) {
       const size = spec.shape.reduce((a, b) => a * b, 1);
-      if (spec.name.endsWith('/gamma')) this.slab.add(`${spec.name.slice(0, -'/gamma'.length)}/norm`, 2 * d);
-      else if (!spec.name.endsWith('/beta')) this.slab.add(spec.name, size);
+      const [name, floats] = spec.name.endsWith('/gamma') ? [`${spec.name.slice(0, -'/gamma'.length)}/norm`, 2 * d] : [spec.name, size];
+      if (spec.name.endsWith('/beta')) continue;
+      if (!this.shared) this.slab.add(name, floats);
+      else if (this.slab.offsets.get(name)?.size !== floats) throw new Error(`fused decoding: the shared weight slab has no entry ${name} of ${floats} floats`);
     }
     for (const side of ['encoder', 'decoder'] as const) {
       for (let l = 0; l < config.layers; l++) {
@@ -138,10 +169,10 @@ export class FusedDecoder {
     const hv = h * dv;
     const kvw = hk + hv;
     const R = limits.maxRows;
-    const Re = limits.maxRows * limits.maxSrcLen;
+    const Re = Math.min(limits.maxSentences ?? R, R) * limits.maxSrcLen;
     const plan = (this.plan = new MemoryPlan(gpu));
     const A = (name: string, floats: number) => plan.add(name, floats);
-    A('params', this.slab.floats);
+    if (!this.shared) A('params', this.slab.floats);
     if (config.positional === 'sinusoidal') A('sinusoids', Math.max(limits.maxSrcLen, this.maxT) * d);
     A('src', Re);
     for (const side of ['enc', 'dec'] as const) {
@@ -173,14 +204,17 @@ export class FusedDecoder {
     plan.addStaging('staging/hist1', R * this.maxT);
     plan.addStaging('staging/topk', R * MAX_TAKE * 2);
     plan.allocate();
+    this.params = this.shared ? (weights as SharedWeights).buffer : plan.get('params');
     this.step = new StepParams(gpu);
     this.step.set({ step: 0, seed: 0, stepSize: 0, invBias2: 0, tokenScale: 0 });
-    this.setWeights(weights);
+    if (config.share_embeddings) this.transposeOutput = transpose(gpu, 'output_t', { rows: tgtVocab, cols: d }, { a: this.P(embeddingNames(config).out), out: plan.get('output_t') });
+    if (!this.shared) this.setWeights(weights as ReadonlyMap<string, ArrayLike<number>>);
     if (config.positional === 'sinusoidal') gpu.write(plan.get('sinusoids'), sinusoidalTable(Math.max(limits.maxSrcLen, this.maxT), d));
   }
 
-  /** Replaces the weights (by the tfjs engine's names), e.g. a run's latest before each evaluation; compiled dispatches stay. */
+  /** Replaces the weights (by the tfjs engine's names); compiled dispatches stay. Not for shared weights (their owner changes them). */
   setWeights(weights: ReadonlyMap<string, ArrayLike<number>>): void {
+    if (this.shared) throw new Error('fused decoding: the weights are shared with their owner; change them there');
     const d = this.config.d_model;
     const slab = new Float32Array(this.slab.floats);
     for (const spec of parameterSpecs(this.config, this.srcVocab, this.tgtVocab)) {
@@ -192,18 +226,21 @@ export class FusedDecoder {
       else if (spec.name.endsWith('/beta')) slab.set(v, this.slab.entry(`${spec.name.slice(0, -5)}/norm`).offset + d);
       else slab.set(v, this.slab.entry(spec.name).offset);
     }
-    this.gpu.write(this.plan.get('params'), slab);
-    if (this.config.share_embeddings) {
-      const e = weights.get('embedding/shared')!;
-      const V = this.tgtVocab;
-      const t = new Float32Array(d * V);
-      for (let v = 0; v < V; v++) for (let k = 0; k < d; k++) t[k * V + v] = e[v * d + k];
-      this.gpu.write(this.plan.get('output_t'), t);
-    }
+    this.gpu.write(this.params, slab);
+    this.outputStale = true;
   }
 
   private P(name: string): Binding {
-    return this.slab.slice(this.plan.get('params'), name);
+    return this.slab.slice(this.params, name);
+  }
+
+  /** Tied embeddings: Eᵀ for the logits, transposed on the GPU from the current weights (shared ones may have changed). */
+  private refreshOutput(): void {
+    if (!this.transposeOutput || (!this.outputStale && !this.shared)) return;
+    const rec = this.gpu.beginStep();
+    rec.record(this.transposeOutput);
+    rec.end();
+    this.outputStale = false;
   }
 
   private normAfter(side: 'encoder' | 'decoder', j: number): string {
@@ -351,7 +388,7 @@ export class FusedDecoder {
   private checkOptions(opts: FusedDecodeOptions, perRow: number): number {
     if (opts.maxLenOffset > this.limits.maxLenOffset) throw new Error(`max_len_offset ${opts.maxLenOffset}: this decoder was sized for ${this.limits.maxLenOffset}`);
     const rows = Math.min(opts.maxRows ?? this.limits.maxRows, this.limits.maxRows);
-    return Math.max(1, Math.floor(rows / perRow));
+    return Math.max(1, Math.min(Math.floor(rows / perRow), this.limits.maxSentences ?? Infinity));
   }
 
   /** One decode at a time; a WebGPU validation error fails the decode instead of yielding zeros. */
@@ -362,6 +399,7 @@ export class FusedDecoder {
     device.pushErrorScope('validation');
     let result: T;
     try {
+      this.refreshOutput();
       result = await f();
     } finally {
       const error = await device.popErrorScope();

@@ -17,6 +17,7 @@
  *                 sentence's K rows × V, ordered by value then flat index (tf.topk's order)
  *   reorder       cache rows gathered by parent (positions < t) into scratch, then copied back
  *   stepEnd       t += 1
+ *   transpose     out = aᵀ (the tied embedding as the logits' operand, from the current weights)
  */
 import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
 import { groups1d, workgroupReduceWgsl } from '../kernels/common';
@@ -414,4 +415,25 @@ export function rowsMatmul(gpu: Gpu, label: string, o: { M: number; N: number; K
   const uniform = gpu.uniform(`${label}/u`, packUniform([['u32', o.M], ['u32', o.N], ['u32', o.K], ['u32', o.ldc ?? o.N], ['u32', o.cOffset ?? 0], ['u32', (buf.bias ? 1 : 0) | (o.relu ? 2 : 0)]]));
   const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: uniform }, buf.a, buf.b, buf.c, buf.bias ?? gpu.dummy]);
   return { label, pipeline, bindGroup, groups: [Math.ceil(o.N / 64), Math.ceil(o.M / 8), 1] };
+}
+
+const TRANSPOSE_WGSL = /* wgsl */ `
+struct U { rows: u32, cols: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read_write> o: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+  if (i >= u.rows * u.cols) { return; }
+  o[(i % u.cols) * u.rows + i / u.cols] = a[i];
+}
+`;
+
+/** out[cols, rows] = a[rows, cols]ᵀ (the tied embedding as the logits' [d, V] operand). */
+export function transpose(gpu: Gpu, label: string, o: { rows: number; cols: number }, buf: { a: Binding; out: Binding }): Dispatch {
+  const pipeline = gpu.pipeline('decode_transpose', TRANSPOSE_WGSL);
+  const uniform = gpu.uniform(`${label}/u`, packUniform([['u32', o.rows], ['u32', o.cols]]));
+  const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: uniform }, buf.a, buf.out]);
+  return { label, pipeline, bindGroup, groups: groups1d(o.rows * o.cols, 256) };
 }
