@@ -70,7 +70,7 @@ export interface WorkbenchOptions {
    */
   readonly attach?: boolean;
   /** Cluster runs (queued with executor slurm): shell, host command and poll interval; defaults run Slurm's clients here. */
-  readonly slurm?: Pick<SlurmExecutorOptions, 'shell' | 'hostCommand' | 'pollMs'>;
+  readonly slurm?: Pick<SlurmExecutorOptions, 'shell' | 'hostCommand' | 'pollMs' | 'goneGraceMs'>;
 }
 
 /** States a config hash counts as "already there" in (skipped unless forced). */

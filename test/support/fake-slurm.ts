@@ -1,8 +1,10 @@
 /**
  * Slurm's clients stood in, for the executor's tests and benchmark without a cluster: `sbatch`
  * answers a new job id (remembering its --comment), `sbatch --test-only` accepts, `squeue --json`
- * lists every job in the state the caller set (RUNNING by default), `scancel` marks it CANCELLED,
- * `mkdir` makes the folder. Every call is recorded in `calls`.
+ * lists every job in the state the caller set (RUNNING by default) unless it was aged out
+ * (`listed: false`), `scancel` marks it CANCELLED, `mkdir` makes the folder. `sacct` answers as a
+ * cluster without accounting does, or, with `{ accounting: true }`, one row per job in its state
+ * and `exitCode` (listed or not: accounting outlives squeue). Every call is recorded in `calls`.
  */
 import { mkdirSync } from 'node:fs';
 import type { Shell, ShellResult } from '../../main/service/executors/slurm/shell';
@@ -12,9 +14,13 @@ export interface FakeJob {
   readonly comment: string;
   state: string;
   restarts: number;
+  /** false: squeue no longer lists the job (MinJobAge passed, or purged). */
+  listed: boolean;
+  /** sacct's ExitCode field, `code:signal`. */
+  exitCode: string;
 }
 
-export function fakeSlurm(): Shell & { readonly jobs: FakeJob[]; readonly calls: string[][] } {
+export function fakeSlurm(opts: { readonly accounting?: boolean } = {}): Shell & { readonly jobs: FakeJob[]; readonly calls: string[][] } {
   const jobs: FakeJob[] = [];
   const calls: string[][] = [];
   const ok = (stdout = ''): ShellResult => ({ code: 0, stdout, stderr: '' });
@@ -31,11 +37,18 @@ export function fakeSlurm(): Shell & { readonly jobs: FakeJob[]; readonly calls:
       if (argv[0] === 'sbatch' && argv.includes('--test-only')) return ok();
       if (argv[0] === 'sbatch') {
         const id = 1000 + jobs.length;
-        jobs.push({ id, comment: argv.find((a) => a.startsWith('--comment='))!.slice('--comment='.length), state: 'RUNNING', restarts: 0 });
+        jobs.push({ id, comment: argv.find((a) => a.startsWith('--comment='))!.slice('--comment='.length), state: 'RUNNING', restarts: 0, listed: true, exitCode: '0:0' });
         return ok(`${id}\n`);
       }
       if (argv[0] === 'squeue')
-        return ok(JSON.stringify({ jobs: jobs.map((j) => ({ job_id: j.id, array_job_id: j.id, array_task_id: 0, job_state: j.state, nodes: 'fake-node', comment: j.comment, restart_cnt: j.restarts, exit_code: 0, partition: 'low', state_reason: 'None' })) }));
+        return ok(JSON.stringify({ jobs: jobs.filter((j) => j.listed).map((j) => ({ job_id: j.id, array_job_id: j.id, array_task_id: 0, job_state: j.state, nodes: 'fake-node', comment: j.comment, restart_cnt: j.restarts, exit_code: 0, partition: 'low', state_reason: 'None' })) }));
+      if (argv[0] === 'sacct') {
+        // The message Slurm 22.05's sacct exits 1 with on a cluster without slurmdbd.
+        if (!opts.accounting) return { code: 1, stdout: '', stderr: 'Slurm accounting storage is disabled\n' };
+        const wanted = argv.find((a) => a.startsWith('--jobs='))!.slice('--jobs='.length).split(',');
+        const rows = jobs.filter((j) => wanted.includes(`${j.id}_0`)).map((j) => `${j.id}_0|${j.id}|${j.state}|${j.exitCode}|fake-node|None|low|${j.comment}`);
+        return ok(rows.map((r) => `${r}\n`).join(''));
+      }
       if (argv[0] === 'scancel') {
         const j = jobs.find((x) => `${x.id}_0` === argv[argv.length - 1]);
         if (j) j.state = 'CANCELLED';

@@ -2,7 +2,9 @@
  * The Slurm executor inside a real Workbench, with Slurm's clients stood in (test/support/fake-slurm.ts)
  * and the job's events file written by the test: the run goes through submit → live ingest →
  * desktop close (the job keeps running) → restart (re-attach, no second sbatch) → done, with every
- * line recorded once; a job cancelled outside becomes a cancelled run; local runs are untouched.
+ * line recorded once; a job cancelled outside becomes a cancelled run; local runs are untouched;
+ * a job aged out of squeue without a result ends as accounting (sacct) says, or, on a cluster
+ * without accounting, as a job without a result.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -96,4 +98,65 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     await wb.close();
     probe.close();
   }, 60_000);
+
+  describe('a job gone from squeue without a result, past the grace period', () => {
+    /** A cluster run that trained to step 10 (checkpoint), then vanished from squeue having ended `state`. */
+    async function lost(accounting: boolean, state: string, exitCode = '0:0') {
+      const dir = tempDir('ablate-exec-');
+      const root = join(dir, 'cluster');
+      const dbPath = join(dir, 'x.sqlite');
+      const shell = fakeSlurm({ accounting });
+      const wb = await Workbench.open({ dbPath, dataDir: join(dir, 'data'), slurm: { shell, pollMs: 50, goneGraceMs: 300, hostCommand: ['true'] } });
+      const probe = openStore(dbPath);
+      const { queued } = await wb.enqueueSpec(toySpec({ steps: 20 }), { executor: { name: 'slurm', clusterRoot: root } });
+      const id = queued[0];
+      await until('submitted', () => probe.getRunExecutor(id)?.jobId);
+      const job = jobFile(probe, root, id);
+      job.write({ type: 'ready', backend: 'cpu', device: 'fake', params: 2, data: {}, startStep: 0 });
+      for (let s = 1; s <= 10; s++) job.write(metric(s));
+      await until('10 points on a node', () => probe.getMetrics({ runIds: [id] }).length === 10 && probe.getRun(id)!.cluster?.node === 'fake-node');
+      Object.assign(shell.jobs[0], { state, exitCode, listed: false });
+      const submissions = () => shell.calls.filter((c) => c[0] === 'sbatch' && !c.includes('--test-only')).length;
+      const sacctCalls = () => shell.calls.filter((c) => c[0] === 'sacct').length;
+      const said = (re: RegExp) => probe.getLogs(id).some((l) => re.test(l.text));
+      return { wb, probe, id, shell, job, submissions, sacctCalls, said, close: async () => (await wb.close(), probe.close()) };
+    }
+
+    it('with accounting, a node failure is a lost attempt: the run goes on as a fresh submission, not failed', async () => {
+      const t = await lost(true, 'NODE_FAIL');
+      await until('a second submission', () => t.submissions() === 2);
+      expect(t.probe.getRun(t.id)!.state).not.toBe('failed');
+      expect(t.said(/ended NODE_FAIL \(says accounting: sacct\)/)).toBe(true);
+      expect(t.shell.calls.find((c) => c[0] === 'sacct')).toEqual(['sacct', '-D', '-X', '--noheader', '--parsable2', '--format=JobID,JobIDRaw,State,ExitCode,NodeList,Reason,Partition,Comment', '--jobs=1000_0']);
+      await t.close();
+    }, 60_000);
+
+    it('with accounting, a job cancelled on the cluster cancels the run', async () => {
+      const t = await lost(true, 'CANCELLED');
+      await until('cancelled', () => t.probe.getRun(t.id)!.state === 'cancelled');
+      expect(t.said(/cancelled outside the workbench/)).toBe(true);
+      expect(t.submissions()).toBe(1);
+      await t.close();
+    }, 60_000);
+
+    it('with accounting saying it still runs, the run waits (no guess) until squeue lists the job again', async () => {
+      const t = await lost(true, 'RUNNING');
+      await until('accounting asked', () => t.sacctCalls() >= 1);
+      await sleep(600); // past the grace period twice
+      expect(t.probe.getRun(t.id)!.state).toBe('running');
+      expect(t.submissions()).toBe(1);
+      t.job.write({ type: 'done', step: 20, metrics: { valid_loss: 0.5 } as never });
+      Object.assign(t.shell.jobs[0], { state: 'COMPLETED', listed: true });
+      await until('done', () => t.probe.getRun(t.id)!.state === 'done');
+      await t.close();
+    }, 60_000);
+
+    it('without accounting, it is judged by its events alone (as before): no result fails the run, and sacct is asked once', async () => {
+      const t = await lost(false, 'COMPLETED');
+      await until('failed', () => t.probe.getRun(t.id)!.state === 'failed');
+      expect(t.said(/ended gone from squeue without a result/)).toBe(true);
+      expect(t.sacctCalls()).toBe(1);
+      await t.close();
+    }, 60_000);
+  });
 });

@@ -9,7 +9,8 @@
  *                  transaction); ready/progress/metrics go on to the recorder (live UI)
  *   job finished → the newest attempt's done/failed/stopped goes to the scheduler; CANCELLED
  *                  (scancel from outside) becomes a cancel; no result → an exit the scheduler
- *                  classifies like a dead local process
+ *                  classifies like a dead local process (a job aged out of squeue: its final
+ *                  state from accounting, `sacct`, where the cluster has it)
  *   send(stop)   → `scancel` (cancel); while the workbench closes, detach instead: the job keeps
  *                  running on the cluster and the next start re-attaches
  *   kill()       → `scancel --signal=KILL`
@@ -27,6 +28,7 @@ import type { RunExit, RunProcess, RunSpawner } from '../../run-host';
 import { attemptFiles, ingestFile, lastTerminal, reingestRun, writeFinals } from './ingest';
 import { nodeHostCommand } from './job-host';
 import { parseSubmissionComment, runPaths, sbatchRejection, submitArray } from './sbatch';
+import { sacctAttempts, type SacctAttempt } from './sacct';
 import { scancelArgv } from './scontrol';
 import { localShell, type Shell } from './shell';
 import { FINISHED_STATES, pollSqueue, type SlurmJob } from './squeue';
@@ -39,6 +41,8 @@ export interface SlurmExecutorOptions {
   readonly hostCommand?: readonly string[];
   /** Milliseconds between polls (squeue + events files); default 1000. */
   readonly pollMs?: number;
+  /** How long a job seen before may be missing from squeue without a result before it counts as ended (default 30 s, see GONE_GRACE_MS). */
+  readonly goneGraceMs?: number;
   /** A job cancelled outside the workbench (scancel): cancel the run as a person would. */
   readonly requestCancel: (runId: number) => void;
   /** The run's cluster facts (job, node, attempt) changed: push the row to the fronts. */
@@ -56,6 +60,14 @@ const UNSEEN_GRACE_MS = 60_000;
  * is about to restart.
  */
 const GONE_GRACE_MS = 30_000;
+/** Accounting is asked about one missing job at most this often. */
+const SACCT_EVERY_MS = 10_000;
+/**
+ * Accounting says a job missing from squeue is still pending or running (slurmdbd lags the
+ * controller, or the job is being requeued): believed for this long, then the run ends as it
+ * would without accounting (a lost job must not hold a slot forever).
+ */
+const ACCOUNTING_PATIENCE_MS = 10 * 60_000;
 
 /** sbatch options a submission of `o` adds (also what the queue-time check passes to `sbatch --test-only`). */
 export function slurmOptionArgs(o: SlurmOptions): string[] {
@@ -93,7 +105,10 @@ export async function checkSlurmChoice(o: SlurmOptions, shell: Shell = localShel
 export class SlurmExecutor {
   readonly shell: Shell;
   readonly pollMs: number;
+  readonly goneGraceMs: number;
   readonly hostCommand: readonly string[];
+  /** Set when sacct said the cluster keeps no accounting: never asked again by this workbench. */
+  noAccounting = false;
   private detaching = false;
   private inflight: Promise<SlurmJob[]> | null = null;
   private last: { at: number; jobs: SlurmJob[] } | null = null;
@@ -102,6 +117,7 @@ export class SlurmExecutor {
   constructor(readonly opts: SlurmExecutorOptions) {
     this.shell = opts.shell ?? localShell();
     this.pollMs = opts.pollMs ?? 1000;
+    this.goneGraceMs = opts.goneGraceMs ?? GONE_GRACE_MS;
     this.hostCommand = opts.hostCommand ?? nodeHostCommand();
   }
 
@@ -172,6 +188,8 @@ export class SlurmRun implements RunProcess {
   private cancelRequested = false;
   private lastStep = 0;
   private polling = false;
+  /** The last answer accounting gave about this job, and when (null: not asked yet). */
+  private accounting: { at: number; job: SacctAttempt | null } | null = null;
 
   constructor(
     private readonly executor: SlurmExecutor,
@@ -343,12 +361,20 @@ export class SlurmRun implements RunProcess {
       const current = new Set(attemptFiles(this.eventsDir, this.submissionId!));
       const newest = [...current].at(-1);
       let finished = false;
+      /** How the job ended, from accounting, when squeue no longer lists it. */
+      let accounted: SacctAttempt | undefined;
       if (jobs !== null && j) finished = FINISHED_STATES.has(j.state);
       else if (jobs !== null && this.seen) {
-        // Gone from squeue: ended at once when its newest attempt reported a result, else after a grace period.
+        // Gone from squeue: ended at once when its newest attempt reported a result; else, after a
+        // grace period, as accounting says (where the cluster has it) or as a job without a result.
         this.missingSince ??= Date.now();
         const result = newest ? (await lastTerminal(newest))?.msg : undefined;
-        finished = (result !== undefined && result.type !== 'stopped') || Date.now() - this.missingSince > GONE_GRACE_MS;
+        if (result !== undefined && result.type !== 'stopped') finished = true;
+        else if (Date.now() - this.missingSince > this.executor.goneGraceMs) {
+          const acct = await this.accountedState();
+          if (acct && FINISHED_STATES.has(acct.state)) accounted = acct;
+          finished = acct === null || accounted !== undefined || Date.now() - this.missingSince > ACCOUNTING_PATIENCE_MS;
+        }
       } else if (jobs !== null) finished = Date.now() - this.submittedAt > UNSEEN_GRACE_MS;
       if (finished) this.jobFinished = true;
       for (const path of files) {
@@ -357,7 +383,7 @@ export class SlurmRun implements RunProcess {
         const r = await ingestFile(this.store, this.runId, path, { final: finished || path !== newest, forward });
         if (r.lastStep !== null && current.has(path)) this.lastStep = Math.max(this.lastStep, r.lastStep);
       }
-      if (finished) await this.end(j, newest);
+      if (finished) await this.end(j ?? accounted, newest, accounted ? ' (says accounting: sacct)' : '');
     } catch (err) {
       if (this.exited) return;
       this.fail(err);
@@ -381,8 +407,30 @@ export class SlurmRun implements RunProcess {
     this.executor.opts.runChanged?.(this.runId);
   }
 
+  /**
+   * The job's last attempt as accounting recorded it (sacct), for a job squeue no longer lists;
+   * null when the cluster keeps no accounting, sacct fails, or it does not know the job — then the
+   * job is judged by its events alone, as without accounting. Asked at most every SACCT_EVERY_MS.
+   */
+  private async accountedState(): Promise<SacctAttempt | null> {
+    if (this.executor.noAccounting || !this.slurmId) return null;
+    if (this.accounting && Date.now() - this.accounting.at < SACCT_EVERY_MS) return this.accounting.job;
+    let job: SacctAttempt | null = null;
+    try {
+      const rows = await sacctAttempts(this.executor.shell, [this.slurmId]);
+      if (rows === null) this.executor.noAccounting = true;
+      // Job ids restart when a controller's state is wiped: a row whose comment names another submission is not this job.
+      else job = rows.filter((r) => r.slurmId === this.slurmId && (!r.comment || parseSubmissionComment(r.comment)?.submissionId === this.submissionId)).at(-1) ?? null;
+    } catch (err) {
+      this.executor.warn(`slurm: ${(err as Error).message} (judging job ${this.slurmId} by its events)`);
+    }
+    this.accounting = { at: Date.now(), job };
+    if (job) this.noteFacts(job);
+    return job;
+  }
+
   /** The job will not run again: the newest attempt's result decides the run's state. */
-  private async end(j: SlurmJob | undefined, newest: string | undefined): Promise<void> {
+  private async end(j: SlurmJob | undefined, newest: string | undefined, source = ''): Promise<void> {
     const found = newest ? await lastTerminal(newest) : null;
     const terminal = found?.msg ?? null;
     if (this.exited) return;
@@ -403,7 +451,7 @@ export class SlurmRun implements RunProcess {
     } else {
       // No result (the host was killed, the node failed, the job was purged): the scheduler treats
       // it as a dead process (a signal resumes from the checkpoint, an exit code fails).
-      const why = `Slurm job ${this.slurmId} ended ${state}${j?.reason ? ` (${j.reason})` : ''}${terminal ? ` after the run stopped at step ${terminal.step} without being requeued` : ' without a result'}`;
+      const why = `Slurm job ${this.slurmId} ended ${state}${j?.reason ? ` (${j.reason})` : ''}${source}${terminal ? ` after the run stopped at step ${terminal.step} without being requeued` : ' without a result'}`;
       this.say(why);
       const signal = state === 'NODE_FAIL' || state === 'PREEMPTED' || state === 'TIMEOUT' || state === 'OUT_OF_MEMORY' || terminal?.type === 'stopped' ? 'SIGTERM' : j?.exit.signal ? `signal ${j.exit.signal}` : null;
       this.finish({ code: signal ? null : (j?.exit.code ?? 1), signal });
