@@ -434,7 +434,11 @@ class SqliteStore implements Store {
 
   close(): void {
     if (!this.db.open) return;
-    this.db.pragma('optimize');
+    try {
+      this.db.pragma('optimize');
+    } catch {
+      // A hint for the query planner: a full or read-only disk must not keep the database open.
+    }
     this.db.close();
   }
 

@@ -178,6 +178,17 @@ describe('one scheduler, many observers', () => {
   }, 60_000);
 });
 
+/** A run's state, error and last log line, as another process opening the database reads them. */
+function rowOf(dbPath: string, id: number): { state: string; error: string | null; logged: string | null } {
+  const store = openStore(dbPath);
+  try {
+    const run = store.getRun(id)!;
+    return { state: run.state, error: run.error, logged: store.getLogs(id).at(-1)?.text ?? null };
+  } finally {
+    store.close();
+  }
+}
+
 describe('a database that cannot be written', () => {
   it.skipIf(!canMountTmpfs())('full disk: one line naming the file, the run process stopped, the lock released; the next start resumes', async () => {
     const dir = tempDir();
@@ -199,12 +210,14 @@ describe('a database that cannot be written', () => {
       expect(wb.fatalError).toMatch(new RegExp(`^${dbPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot write the database \\(SQLITE_FULL`));
       await until(() => wb.isClosing && wb.scheduler.runningIds.length === 0);
       await wb.close();
+      // Still full: the row says interrupted, with the line (the reserve's room took the write), not `running`.
+      expect(rowOf(dbPath, queued[0])).toEqual({ state: 'interrupted', error: wb.fatalError, logged: wb.fatalError });
+      expect(existsSync(`${dbPath}.reserve`)).toBe(false);
       rmSync(filler);
       // The lock went with it.
       acquireWorkerLock(dbPath).release();
       const lines2: string[] = [];
       const wb2 = await openToy(dir, { dbPath, autoStart: true, log: (l) => lines2.push(l) });
-      expect(lines2).toContainEqual(expect.stringMatching(/run 1 \(base, seed 1\) was interrupted at step \d+; it will resume/));
       await until(() => lines2.some((l) => /resumed from step \d+/.test(l)));
       await wb2.cancelRun(queued[0]);
       await wb2.waitForIdle();
@@ -214,4 +227,33 @@ describe('a database that cannot be written', () => {
       store.close();
     });
   }, 60_000);
+  it.skipIf(!canMountTmpfs())('full disk beside an observer: the observer sees the run interrupted, keeps watching while the disk is full, and takes the queue over once space is back', async () => {
+    const dir = tempDir();
+    const dbDir = join(dir, 'db');
+    await withTmpfs(dbDir, '1m', async () => {
+      const dbPath = join(dbDir, 'wb.sqlite');
+      const holder = await openToy(dir, { dbPath, autoStart: true, log: () => {} });
+      const lines: string[] = [];
+      const observer = await openToy(dir, { dbPath, autoStart: true, attach: true, log: (l) => lines.push(l) });
+      expect(observer.isObserver).toBe(true);
+      const events: WorkbenchEvent[] = [];
+      observer.onEvents((b) => events.push(...b));
+      const { queued } = await observer.enqueueSpec(toySpec({ steps: 100_000, checkpointEvery: 50 }));
+      await until(() => (holder.runRow(queued[0])?.step ?? 0) >= 60);
+      const filler = fillDisk(dbDir);
+      await until(() => holder.fatalError !== null, 20_000);
+      await holder.close();
+      await until(() => events.some((e) => e.type === 'runs-changed' && e.runs.some((r) => r.id === queued[0] && r.state === 'interrupted')), 10_000);
+      // Several takeover attempts (one per 2 s) while the disk stays full: it keeps observing.
+      await new Promise((r) => setTimeout(r, 4500));
+      expect([observer.isObserver, observer.isScheduler, observer.isClosing]).toEqual([true, false, false]);
+      expect(lines.filter((l) => l.includes('full'))).toHaveLength(1);
+      rmSync(filler);
+      await until(() => observer.isScheduler, 10_000);
+      await until(() => lines.some((l) => /run 1 \(base, seed 1\) resumed from step \d+/.test(l)), 10_000);
+      await observer.cancelRun(queued[0]);
+      await observer.waitForIdle();
+      expect(observer.runRow(queued[0])?.state).toBe('cancelled');
+    });
+  }, 90_000);
 });

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openStore, type CommandRow, type Store } from '../../db/store';
 import { acquireWorkerLock, WorkerLockedError, type WorkerLock } from '../../db/worker-lock';
+import { holdSpace, type SpaceReserve } from '../../db/space-reserve';
 import { buildResultTable, formatResultTable, type SignificanceTest } from '../../db/export';
 import { compareReplicates } from '../../experiments/run/evaluate';
 import { checkRequeue } from '../../db/requeue';
@@ -91,6 +92,8 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   private closing = false;
   private readonly inbox: CommandInbox;
   private observer: ObserverFeed | null = null;
+  /** Room beside the database for the last status write on a full disk (held with the lock). */
+  private reserve: SpaceReserve | null = null;
   private fatal: string | null = null;
   private readonly inference: InferenceHost;
   /** Runs queued on Slurm: their RunProcess is a facade over a Slurm job (executors/slurm). */
@@ -154,8 +157,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       if (!(err instanceof WorkerLockedError) || !this.opts.attach) throw err;
       const h = err.holder;
       this.opts.log?.(`attached to ${this.store.file} as an observer: ${h ? `pid ${h.pid} on ${h.host}` : 'another process'} runs its queue; commands go to it`);
-      this.observer = new ObserverFeed(this.store, this.events, () => this.tryTakeOver(), (err) => this.pollFailed(err));
-      this.observer.start();
+      this.observe();
       this.events.start();
       return;
     }
@@ -173,6 +175,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     this.scheduler.start();
     this.inbox.start();
   }
+    this.reserve = holdSpace(this.store.file);
 
   /** An observer whose holder went away takes the lock and schedules (at most every 2 s). */
   private lastTakeOver = 0;
@@ -180,6 +183,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     if (!this.observer || this.closing || Date.now() - this.lastTakeOver < 2000) return;
     this.lastTakeOver = Date.now();
     try {
+  private saidDiskFull = false;
       this.lock = acquireWorkerLock(this.store.file);
     } catch {
       return;
@@ -188,8 +192,16 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     this.lock = null;
     this.observer.stop();
     this.observer = null;
+    // No room for the reserve: the disk that stopped the holder is still full, and the takeover's
+    // first write would stop this process too. Keep watching; the next tick tries again.
+    const room = holdSpace(this.store.file);
     this.opts.log?.(`the process running ${this.store.file} went away: this one runs the queue now`);
     try {
+    if (!room.held) {
+      if (!this.saidDiskFull) this.opts.log?.(`the process running ${this.store.file} went away and the disk holding it is full: this one runs the queue once there is room`);
+      this.saidDiskFull = true;
+      return;
+    }
       this.start();
     } catch (err) {
       this.opts.log?.(`could not take the queue over: ${(err as Error).message}`);
@@ -197,9 +209,16 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   }
 
   /** Whether this process schedules the queue (holds the worker lock). */
+      // Keep watching (and trying): a takeover refused now may work once the database can be written.
+      this.observe();
   get isScheduler(): boolean {
     return this.lock !== null;
   }
+  private observe(): void {
+    this.observer = new ObserverFeed(this.store, this.events, () => this.tryTakeOver(), (err) => this.pollFailed(err));
+    this.observer.start();
+  }
+
 
   /** Whether this process observes a queue another process schedules. */
   get isObserver(): boolean {
@@ -291,12 +310,25 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       }
     };
     quiet(() => this.events.stop());
-    if (this.fatal && this.lock) quiet(() => void this.store.markRunningAsInterrupted(this.fatal!));
+    this.reserve?.release();
+    this.reserve = null;
     this.lock?.release();
     this.lock = null;
     this.inference.close();
     quiet(() => this.store.close());
   }
+    if (this.fatal && this.lock) {
+      // Its runs' rows must not say `running` with nobody running them. On a full disk even this
+      // small write needs room: the reserve's (db/space-reserve.ts). Read-only: they stay, and the
+      // next start marks them.
+      this.reserve?.release();
+      quiet(() => {
+        for (const run of this.store.markRunningAsInterrupted(this.fatal!)) {
+          this.store.addLog(run.id, 'error', this.fatal!);
+          this.events.runChanged(run.id);
+        }
+      });
+    }
 
   // ---- specs and the queue ----
 
