@@ -226,6 +226,13 @@ describe.skipIf(!haveChromium)('the workbench UI in a browser against ablate ser
     expect(tex).toContain('\\toprule');
     expect(tex).toContain('\\bottomrule');
     expect(await page.locator('[data-test=export-preview]').textContent()).toBe(tex);
+    // Issue 12: the table says which BLEU it is (sacreBLEU's signature, as the export does) and the
+    // variant's tested BLEU carries MultEval's p and sacreBLEU's paired-bootstrap intervals on hover.
+    const signature = 'nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0';
+    expect(await page.locator('[data-test=note-signature] code').textContent()).toBe(signature);
+    expect(tex).toContain(`\\texttt{${signature.replace(/\|/g, '\\textbar{}')}}`);
+    const hover = await page.locator('[data-test=result-table] tbody tr').nth(1).locator('[data-test=significance]').getAttribute('title');
+    expect(hover).toMatch(/^p = [\d.]+ against base on test BLEU .*seeds 1 2\)\n.*\npaired bootstrap per seed: BLEU \[95% CI\] p \(1000 resamples, seed 12345\): s1 [\d.]+ \[[\d.]+, [\d.]+\] p=[\d.]+\*?; s2 /s);
     await page.locator('[data-chart=results-bleu] canvas').waitFor();
     await shot('results');
     await shots('results');
