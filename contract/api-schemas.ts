@@ -30,6 +30,11 @@ const executorChoice = z.discriminatedUnion('name', [
   }),
 ], { error: 'executor must be {name: "local"} or {name: "slurm", clusterRoot, …}' });
 
+const runSelection = z.union([
+  z.strictObject({ runIds: z.array(runId).min(1, 'name at least one run').max(10_000, 'at most 10000 runs at once') }),
+  z.strictObject({ experimentId }),
+], { error: 'selection must be {runIds: [ids]} or {experimentId: id}' });
+
 /** Each method's positional arguments as a tuple schema; optional trailing arguments may be omitted. */
 export const API_SCHEMAS = {
   listPresets: z.tuple([]),
@@ -44,8 +49,8 @@ export const API_SCHEMAS = {
       })
       .optional(),
   ]),
-  listExperiments: z.tuple([]),
-  listRuns: z.tuple([z.strictObject({ experimentId: experimentId.optional() }).optional()]),
+  listExperiments: z.tuple([z.strictObject({ includeArchived: z.boolean({ error: 'includeArchived must be true or false' }).optional() }).optional()]),
+  listRuns: z.tuple([z.strictObject({ experimentId: experimentId.optional(), includeArchived: z.boolean({ error: 'includeArchived must be true or false' }).optional() }).optional()]),
   getRun: z.tuple([runId]),
   getMetrics: z.tuple([
     z.strictObject({
@@ -62,6 +67,9 @@ export const API_SCHEMAS = {
   moveRun: z.tuple([runId, z.number({ error: 'position must be a non-negative integer' }).int('position must be a non-negative integer').min(0, 'position must be a non-negative integer')]),
   pauseQueue: z.tuple([]),
   resumeQueue: z.tuple([]),
+  planDeletion: z.tuple([runSelection]),
+  deleteRuns: z.tuple([runSelection]),
+  setArchived: z.tuple([runSelection, z.boolean({ error: 'archived must be true or false' })]),
   queueStatus: z.tuple([]),
   resultTable: z.tuple([experimentId]),
   exportTable: z.tuple([experimentId, z.enum(EXPORT_FORMATS, { error: `format must be one of ${EXPORT_FORMATS.join(', ')}` })]),

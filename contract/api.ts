@@ -3,7 +3,7 @@
  * One definition imported by main (implementation, IPC and WebSocket edges), preload
  * (contextBridge) and the renderer. Browser-safe: types and the method list only.
  */
-import type { ExecutorChoice, ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, SampleRow } from './rows';
+import type { ExecutorChoice, ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, RunState, SampleRow } from './rows';
 
 export type { ExperimentRow, LogRow, MetricRow, MetricSeries, RunRow, SampleRow, RunState } from './rows';
 
@@ -59,6 +59,23 @@ export interface AttentionMaps {
   readonly cross: readonly number[][][][];
 }
 
+/** Runs named by id, or every run of one experiment (the experiment row goes with them). */
+export type RunSelection = { readonly runIds: readonly number[] } | { readonly experimentId: number };
+
+/** What deleting a selection removes, shown for confirmation before anything is deleted. */
+export interface DeletionPlan {
+  /** The experiment removed with its runs (an experiment selection); null for runs by id. */
+  readonly experiment: { readonly id: number; readonly name: string } | null;
+  readonly runs: readonly { readonly id: number; readonly experiment: string; readonly variant: string; readonly seed: number; readonly state: RunState }[];
+  /** Rows that go with the runs. */
+  readonly metricPoints: number;
+  readonly hypotheses: number;
+  /** Checkpoint folders removed from disk (those that still exist then). */
+  readonly checkpointDirs: readonly string[];
+  /** Other experiments whose result tables reuse one of these runs: it leaves their tables too. */
+  readonly reusedBy: readonly { readonly runId: number; readonly experiment: string }[];
+}
+
 export interface MetricQuery {
   readonly runIds: readonly number[];
   /** Metric names (e.g. loss, lr, valid_ppl); all when omitted. */
@@ -70,6 +87,10 @@ export interface MetricQuery {
 /** Pushed to fronts in batches: the service gathers ~150 ms of events into one batch (the only batching on the way). */
 export type WorkbenchEvent =
   | { readonly type: 'runs-changed'; readonly runs: readonly RunRow[] }
+  /** Runs deleted (their rows are gone): fronts drop them. */
+  | { readonly type: 'runs-removed'; readonly runIds: readonly number[] }
+  /** Experiments were deleted, archived or unarchived: fronts list them again. */
+  | { readonly type: 'experiments-changed' }
   | { readonly type: 'metrics'; readonly points: readonly MetricRow[] }
   | { readonly type: 'progress'; readonly runId: number; readonly step: number; readonly totalSteps: number; readonly loss: number; readonly tokensPerSecond: number; readonly etaSeconds: number | null }
   | { readonly type: 'queue'; readonly status: QueueStatus };
@@ -182,8 +203,10 @@ export interface WorkbenchApi {
   /** Validates and queues; nothing is queued when the spec is invalid (rejects with the issues). */
   /** `executor`: where the runs train (default local); a Slurm choice is checked (sbatch, cluster root, partition) before anything is queued. */
   enqueueSpec(text: string, options?: { readonly force?: boolean; readonly backend?: string; readonly executor?: ExecutorChoice }): Promise<EnqueueResult>;
-  listExperiments(): Promise<readonly ExperimentRow[]>;
-  listRuns(filter?: { readonly experimentId?: number }): Promise<readonly RunRow[]>;
+  /** Archived experiments only with `includeArchived`. */
+  listExperiments(options?: { readonly includeArchived?: boolean }): Promise<readonly ExperimentRow[]>;
+  /** Archived runs only with `includeArchived`. */
+  listRuns(filter?: { readonly experimentId?: number; readonly includeArchived?: boolean }): Promise<readonly RunRow[]>;
   getRun(runId: number): Promise<RunRow | null>;
   /** One column-wise series per (run, split, name), ordered by run, split, name (a third of the bytes of per-point rows on the wire). */
   getMetrics(query: MetricQuery): Promise<readonly MetricSeries[]>;
@@ -197,6 +220,12 @@ export interface WorkbenchApi {
   moveRun(runId: number, position: number): Promise<void>;
   pauseQueue(): Promise<void>;
   resumeQueue(): Promise<void>;
+  /** What `deleteRuns` would remove; rejects with one line when a run is queued or running (cancel it first). */
+  planDeletion(selection: RunSelection): Promise<DeletionPlan>;
+  /** Deletes the runs (rows, metrics, hypotheses, checkpoint files) and, for an experiment selection, the experiment; carried out by the process running the queue. */
+  deleteRuns(selection: RunSelection): Promise<void>;
+  /** Archives (hides from default lists and compare views, keeps everything) or unarchives. */
+  setArchived(selection: RunSelection, archived: boolean): Promise<void>;
   queueStatus(): Promise<QueueStatus>;
   resultTable(experimentId: number): Promise<ResultTable>;
   exportTable(experimentId: number, format: ExportFormat): Promise<string>;
@@ -231,6 +260,9 @@ const REMOTE_METHOD_SET = {
   moveRun: true,
   pauseQueue: true,
   resumeQueue: true,
+  planDeletion: true,
+  deleteRuns: true,
+  setArchived: true,
   queueStatus: true,
   resultTable: true,
   exportTable: true,

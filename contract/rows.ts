@@ -16,6 +16,8 @@ export interface ExperimentRow {
   /** Directory the spec file lived in (relative corpus paths resolve against it); null for presets/UI. */
   readonly specDir: string | null;
   readonly createdAt: number;
+  /** When the experiment was archived (hidden from default lists, kept whole); absent or null: not archived. */
+  readonly archivedAt?: number | null;
 }
 
 export interface RunRow {
@@ -51,6 +53,8 @@ export interface RunRow {
   readonly metrics: Readonly<Record<string, number>>;
   /** Where a cluster run runs (Slurm job, node, attempt); absent or null for a local run. */
   readonly cluster?: ClusterFacts | null;
+  /** When the run was archived (hidden from default lists and compare views, kept whole); absent or null: not archived. */
+  readonly archivedAt?: number | null;
 }
 
 /** The executors a run may be queued on: this machine's scheduler, or a Slurm cluster. */

@@ -280,7 +280,7 @@ describe('runs and the queue', () => {
     const b = s.upsertExperiment('exp', { v: 2 }, null);
     expect(b.id).toBe(a.id);
     expect(b.createdAt).toBe(a.createdAt);
-    expect(s.getExperiment(a.id)).toEqual({ id: a.id, name: 'exp', spec: { v: 2 }, specDir: null, createdAt: a.createdAt });
+    expect(s.getExperiment(a.id)).toEqual({ id: a.id, name: 'exp', spec: { v: 2 }, specDir: null, createdAt: a.createdAt, archivedAt: null });
     expect(s.getExperimentByName('exp')!.id).toBe(a.id);
     expect(s.getExperimentByName('other')).toBeUndefined();
     s.upsertExperiment('other', {}, null);

@@ -10,11 +10,13 @@
  *   store.insertMetrics(runId, [{ split: 'train', name: 'loss', step: 10, value: 7.1, time: Date.now() }]);
  */
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type MetricPoint, type SampleTranslation } from '../contract/run-protocol';
 import { METRIC_SPLITS } from '../contract/metrics';
 import { UserError } from '../contract/errors';
 import type { BackendName } from '../contract/backends';
+import type { DeletionPlan, RunSelection } from '../contract/api';
 import { MIGRATIONS, type Migration } from './migrations';
 import type { CheckpointRow, ClusterFacts, ExperimentRow, LogRow, MetricRow, MetricSeries, RunOutputs, RunRow, RunState, SampleRow, SlurmOptions } from '../contract/rows';
 
@@ -93,6 +95,22 @@ export interface Store {
   updateRun(id: number, patch: Partial<RunPatch>): void;
   /** Start-up crash recovery: every `running` run becomes `interrupted` with `reason`; returns them. */
   markRunningAsInterrupted(reason: string): RunRow[];
+
+  // ---- deleting and archiving (migration 6) ----
+  /** What deleteRuns(selection) would remove; a UserError names an unknown run or experiment, or a queued or running run (cancel it first). */
+  planDeletion(selection: RunSelection): DeletionPlan;
+  /**
+   * Deletes the selection's runs with every row of theirs (metrics, hypotheses, checkpoints,
+   * samples, logs, links, cluster rows) and, for an experiment selection, the experiment, in one
+   * transaction; returns what was removed. Checkpoint files on disk are the caller's to remove.
+   */
+  deleteRuns(selection: RunSelection): DeletionPlan;
+  /**
+   * Archives (sets archived_at) or unarchives; returns the run ids whose flag changed. Archiving
+   * an experiment archives its runs with it; unarchiving it brings back every run of it, and
+   * unarchiving a run brings its experiment back. Queued or running runs cannot be archived.
+   */
+  setArchived(selection: RunSelection, archived: boolean): number[];
 
   /** One transaction; a point with the same (run, split, name, step) replaces the stored one. NaN/±Infinity kept. */
   insertMetrics(runId: number, points: readonly MetricPoint[]): void;
@@ -186,12 +204,12 @@ const CLUSTER_COLUMNS: Record<keyof ClusterFactsPatch, string> = {
   reason: 'reason',
 };
 
-export type CommandKind = 'cancel' | 'retry' | 'move' | 'pause' | 'resume';
+export type CommandKind = 'cancel' | 'retry' | 'move' | 'pause' | 'resume' | 'delete' | 'archive' | 'unarchive';
 
 export interface NewCommand {
   readonly kind: CommandKind;
   readonly runId?: number | null;
-  /** JSON text (move: the position; retry: { fromScratch }). */
+  /** JSON text (move: the position; retry: { fromScratch }; delete, archive, unarchive: the RunSelection). */
   readonly arg?: string | null;
 }
 
@@ -251,6 +269,7 @@ interface RunDbRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  archived_at?: number | null;
   x_executor?: string | null;
   x_job_id?: string | null;
   x_node?: string | null;
@@ -265,6 +284,7 @@ interface ExperimentDbRow {
   spec: string;
   spec_dir: string | null;
   created_at: number;
+  archived_at?: number | null;
 }
 
 const PATCH_COLUMNS: Record<keyof RunPatch, string> = {
@@ -290,7 +310,7 @@ function clusterFacts(r: RunDbRow): ClusterFacts | null {
 }
 
 function toExperiment(r: ExperimentDbRow): ExperimentRow {
-  return { id: r.id, name: r.name, spec: JSON.parse(r.spec), specDir: r.spec_dir, createdAt: r.created_at };
+  return { id: r.id, name: r.name, spec: JSON.parse(r.spec), specDir: r.spec_dir, createdAt: r.created_at, archivedAt: r.archived_at ?? null };
 }
 
 function toRun(r: RunDbRow, metrics: Record<string, number>): RunRow {
@@ -318,7 +338,20 @@ function toRun(r: RunDbRow, metrics: Record<string, number>): RunRow {
     finishedAt: r.finished_at,
     metrics,
     cluster: clusterFacts(r),
+    archivedAt: r.archived_at ?? null,
   };
+}
+
+/**
+ * Queued and running runs belong to the scheduler, and so does an interrupted cluster run (its
+ * Slurm job may still be training and is re-attached at the next start): a one-line refusal
+ * naming them.
+ */
+function refuseBusy(runs: readonly RunDbRow[], verb: 'delete' | 'archive'): void {
+  const busy = runs.filter((r) => r.state === 'queued' || r.state === 'running' || (r.state === 'interrupted' && r.x_executor === 'slurm'));
+  if (!busy.length) return;
+  const list = busy.map((r) => `run ${r.id} (${r.variant}, seed ${r.seed}) is ${r.state}${r.state === 'interrupted' ? ' on Slurm (its job may still run)' : ''}`).join(', ');
+  throw new UserError(`cannot ${verb}: ${list}; cancel ${busy.length > 1 ? 'them' : 'it'} first`);
 }
 
 function placeholders(n: number): string {
@@ -589,6 +622,69 @@ class SqliteStore implements Store {
     return this.db.transaction(() => {
       const ids = (this.stmt(`UPDATE runs SET state = 'interrupted', error = ? WHERE state = 'running' RETURNING id`).all(reason) as { id: number }[]).map((r) => r.id);
       return ids.sort((a, b) => a - b).map((id) => this.getRun(id) as RunRow);
+    })();
+  }
+
+  // ---- deleting and archiving ----
+
+  /** The selection's experiment (null for runs by id) and runs, ordered by id; unknown ids are a UserError. */
+  private selected(selection: RunSelection): { experiment: ExperimentDbRow | null; runs: RunDbRow[] } {
+    if ('experimentId' in selection) {
+      const experiment = this.stmt(`SELECT * FROM experiments WHERE id = ?`).get(selection.experimentId) as ExperimentDbRow | undefined;
+      if (!experiment) throw new UserError(`experiment ${selection.experimentId} does not exist`);
+      return { experiment, runs: this.stmt(`${RUN_SELECT} WHERE r.experiment_id = ? ORDER BY r.id`).all(experiment.id) as RunDbRow[] };
+    }
+    const ids = [...new Set(selection.runIds)];
+    if (!ids.length) throw new UserError('no run named');
+    const runs = this.stmt(`${RUN_SELECT} WHERE r.id IN (${placeholders(ids.length)}) ORDER BY r.id`).all(...ids) as RunDbRow[];
+    const missing = ids.filter((id) => !runs.some((r) => r.id === id));
+    if (missing.length) throw new UserError(`${missing.length > 1 ? 'runs' : 'run'} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist`);
+    return { experiment: null, runs };
+  }
+
+  planDeletion(selection: RunSelection): DeletionPlan {
+    const { experiment, runs } = this.selected(selection);
+    refuseBusy(runs, 'delete');
+    const ids = runs.map((r) => r.id);
+    const inIds = `(${placeholders(ids.length)})`;
+    const count = (table: string) => (ids.length ? (this.stmt(`SELECT count(*) AS n FROM ${table} WHERE run_id IN ${inIds}`).get(...ids) as { n: number }).n : 0);
+    const recorded = ids.length ? (this.stmt(`SELECT path FROM checkpoints WHERE run_id IN ${inIds}`).all(...ids) as { path: string }[]) : [];
+    // Each run's checkpoint folder, and the folders of recorded checkpoints (a retry from scratch moved to a new folder).
+    const dirs = new Set<string>([...runs.flatMap((r) => (r.checkpoint_dir ? [r.checkpoint_dir] : [])), ...recorded.map((c) => dirname(c.path))]);
+    const reusedBy = ids.length
+      ? (this.stmt(`SELECT l.run_id AS runId, e.name AS experiment FROM experiment_runs l JOIN experiments e ON e.id = l.experiment_id WHERE l.run_id IN ${inIds} AND l.experiment_id != ? ORDER BY l.run_id, e.name`).all(...ids, experiment?.id ?? -1) as { runId: number; experiment: string }[])
+      : [];
+    return {
+      experiment: experiment && { id: experiment.id, name: experiment.name },
+      runs: runs.map((r) => ({ id: r.id, experiment: r.experiment, variant: r.variant, seed: r.seed, state: r.state })),
+      metricPoints: count('metrics'),
+      hypotheses: count('hypotheses'),
+      checkpointDirs: [...dirs].sort(),
+      reusedBy,
+    };
+  }
+
+  deleteRuns(selection: RunSelection): DeletionPlan {
+    return this.db.transaction(() => {
+      const plan = this.planDeletion(selection);
+      const ids = plan.runs.map((r) => r.id);
+      // Every table keyed by run_id references runs ON DELETE CASCADE (foreign_keys is on).
+      if (ids.length) this.stmt(`DELETE FROM runs WHERE id IN (${placeholders(ids.length)})`).run(...ids);
+      if (plan.experiment) this.stmt(`DELETE FROM experiments WHERE id = ?`).run(plan.experiment.id);
+      return plan;
+    })();
+  }
+
+  setArchived(selection: RunSelection, archived: boolean): number[] {
+    return this.db.transaction(() => {
+      const { experiment, runs } = this.selected(selection);
+      if (archived) refuseBusy(runs, 'archive');
+      const now = Date.now();
+      const changed = runs.filter((r) => (r.archived_at != null) !== archived).map((r) => r.id);
+      if (changed.length) this.stmt(`UPDATE runs SET archived_at = ? WHERE id IN (${placeholders(changed.length)})`).run(archived ? now : null, ...changed);
+      const experimentIds = experiment ? [experiment.id] : archived ? [] : [...new Set(runs.map((r) => r.experiment_id))];
+      for (const id of experimentIds) this.stmt(`UPDATE experiments SET archived_at = ? WHERE id = ?`).run(archived ? now : null, id);
+      return changed;
     })();
   }
 

@@ -4,11 +4,12 @@ import { attemptsAndCommands } from './002-attempts-commands';
 import { reusedRuns } from './003-reused-runs';
 import { hypotheses } from './004-hypotheses';
 import { clusterRuns } from './005-cluster-runs';
+import { archiveDelete } from './006-archive-delete';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [initial, attemptsAndCommands, reusedRuns, hypotheses, clusterRuns];
+export const MIGRATIONS: readonly Migration[] = [initial, attemptsAndCommands, reusedRuns, hypotheses, clusterRuns, archiveDelete];
 
 /** The schema version this code writes. */
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

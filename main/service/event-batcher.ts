@@ -27,6 +27,8 @@ export class EventBatcher implements SchedulerListener {
   private pendingMetrics: MetricRow[] = [];
   private readonly pendingProgress = new Map<number, ProgressEvent>();
   private pendingQueue = false;
+  private readonly pendingRemoved = new Set<number>();
+  private pendingExperiments = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: EventBatcherOptions) {}
@@ -65,6 +67,20 @@ export class EventBatcher implements SchedulerListener {
     this.pendingQueue = true;
   }
 
+  /** Runs whose rows were deleted: one runs-removed event, and no runs-changed for them. */
+  runsRemoved(runIds: readonly number[]): void {
+    for (const id of runIds) {
+      this.pendingRemoved.add(id);
+      this.pendingRuns.delete(id);
+      this.pendingProgress.delete(id);
+    }
+  }
+
+  /** Experiments were deleted, archived or unarchived. */
+  experimentsChanged(): void {
+    this.pendingExperiments = true;
+  }
+
   /** Writes what runs reported and pushes one batch now (the CLI calls this before printing results). */
   flush(): void {
     this.opts.beforeFlush();
@@ -72,6 +88,14 @@ export class EventBatcher implements SchedulerListener {
     if (this.pendingRuns.size) {
       if (this.listeners.size) events.push({ type: 'runs-changed', runs: this.opts.runs([...this.pendingRuns]) });
       this.pendingRuns.clear();
+    }
+    if (this.pendingRemoved.size) {
+      if (this.listeners.size) events.push({ type: 'runs-removed', runIds: [...this.pendingRemoved] });
+      this.pendingRemoved.clear();
+    }
+    if (this.pendingExperiments) {
+      this.pendingExperiments = false;
+      if (this.listeners.size) events.push({ type: 'experiments-changed' });
     }
     if (this.pendingMetrics.length) {
       events.push({ type: 'metrics', points: this.pendingMetrics });

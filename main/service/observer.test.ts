@@ -19,7 +19,7 @@ function failingStore(okCalls: number, rows: Partial<Store> = {}): Store {
   });
 }
 
-const noListener = { runChanged: () => undefined, metrics: () => undefined, progress: () => undefined, queueChanged: () => undefined };
+const noListener = { runChanged: () => undefined, metrics: () => undefined, progress: () => undefined, queueChanged: () => undefined, runsRemoved: () => undefined, experimentsChanged: () => undefined };
 
 describe('polls that fail', () => {
   it('CommandInbox reports a storage error instead of rejecting on its timer', async () => {
@@ -34,8 +34,8 @@ describe('polls that fail', () => {
 
   it('ObserverFeed reports a failing read instead of throwing from its timer', async () => {
     const errors: Error[] = [];
-    // start() reads the baseline (listRuns, dataVersion); every poll after that fails.
-    const feed = new ObserverFeed(failingStore(2, { listRuns: () => [] }), noListener, () => undefined, (e) => errors.push(e));
+    // start() reads the baseline (listRuns, listExperiments, dataVersion); every poll after that fails.
+    const feed = new ObserverFeed(failingStore(3, { listRuns: () => [], listExperiments: () => [] }), noListener, () => undefined, (e) => errors.push(e));
     feed.start();
     await new Promise((r) => setTimeout(r, POLL_MS * 2.5));
     feed.stop();

@@ -5,7 +5,7 @@
  * - they read live: every POLL_MS they compare SQLite's `PRAGMA data_version` (which changes when
  *   another connection commits) and, when it moved, turn what changed into the same events the
  *   holder's own runs produce (runs changed, new metric points, progress, queue status);
- * - they send commands (cancel, retry, move, pause, resume) through the `commands` table, which
+ * - they send commands (cancel, retry, move, pause, resume, delete, archive, unarchive) through the `commands` table, which
  *   the holder polls (CommandInbox) and carries out, stamping each done or with its error;
  * - when the holder goes away they try to take the lock over and become the scheduler.
  */
@@ -17,6 +17,12 @@ import { TRAIN_METRICS } from '../../contract/metrics';
 import type { SchedulerListener } from './scheduler';
 
 export const POLL_MS = 250;
+
+/** What an observer reports besides the scheduler's events: runs deleted and experiments changed by another process. */
+export interface ObserverListener extends SchedulerListener {
+  runsRemoved(runIds: readonly number[]): void;
+  experimentsChanged(): void;
+}
 
 /** The holder's side: carries out commands observers left in the table. */
 export class CommandInbox {
@@ -84,10 +90,11 @@ export class ObserverFeed {
   private readonly seen = new Map<number, string>();
   /** Highest metric step delivered per run. */
   private readonly lastStep = new Map<number, number>();
+  private experiments = '';
 
   constructor(
     private readonly store: Store,
-    private readonly notify: SchedulerListener,
+    private readonly notify: ObserverListener,
     /** Called every poll (the Workbench tries to take the lock over here). */
     private readonly tick: () => void,
     /** A poll that failed (the database cannot be read): never thrown from the timer. */
@@ -100,6 +107,7 @@ export class ObserverFeed {
       this.seen.set(r.id, fingerprint(r));
       this.lastStep.set(r.id, r.step);
     }
+    this.experiments = experimentsFingerprint(this.store);
     this.version = this.store.dataVersion();
     this.timer ??= setInterval(() => {
       try {
@@ -126,7 +134,20 @@ export class ObserverFeed {
     if (v !== this.version) {
       this.version = v;
       let queue = false;
-      for (const r of this.store.listRuns()) {
+      const runs = this.store.listRuns();
+      const present = new Set(runs.map((r) => r.id));
+      const removed = [...this.seen.keys()].filter((id) => !present.has(id));
+      for (const id of removed) {
+        this.seen.delete(id);
+        this.lastStep.delete(id);
+      }
+      if (removed.length) this.notify.runsRemoved(removed);
+      const experiments = experimentsFingerprint(this.store);
+      if (experiments !== this.experiments) {
+        this.experiments = experiments;
+        this.notify.experimentsChanged();
+      }
+      for (const r of runs) {
         const f = fingerprint(r);
         if (this.seen.get(r.id) !== f) {
           this.seen.set(r.id, f);
@@ -153,5 +174,9 @@ export class ObserverFeed {
 }
 
 function fingerprint(r: RunRow): string {
-  return `${r.state}|${r.step}|${r.priority}|${r.error}|${r.finishedAt}|${Object.keys(r.metrics).length}`;
+  return `${r.state}|${r.step}|${r.priority}|${r.error}|${r.finishedAt}|${Object.keys(r.metrics).length}|${r.archivedAt ?? ''}`;
+}
+
+function experimentsFingerprint(store: Store): string {
+  return store.listExperiments().map((e) => `${e.id}:${e.archivedAt ?? ''}`).join(',');
 }

@@ -25,6 +25,7 @@ import type { BackendName } from '../../contract/backends';
 import { PRESETS } from '../../experiments/presets';
 import type {
   AttentionMaps,
+  DeletionPlan,
   EnqueueResult,
   ExperimentRow,
   ExportFormat,
@@ -34,16 +35,19 @@ import type {
   QueueStatus,
   ResultTable,
   RowSignificance,
+  RunSelection,
   SampleRow,
   SpecPreview,
   WorkbenchApi,
   WorkbenchEvent,
 } from '../../contract/api';
 import { UserError } from '../../contract/errors';
+import { parseApiArgs } from '../../contract/api-schemas';
 import { lttbIndices } from '../../common/lttb';
 import { forkSpawner, type RunSpawner } from './run-host';
 import { Scheduler, isStorageError, runLabel } from './scheduler';
 import { CommandInbox, ObserverFeed, sendCommand } from './observer';
+import { removeCheckpointDirs } from './checkpoint-files';
 import { EventBatcher } from './event-batcher';
 import { InferenceHost } from './inference-host';
 import { checkBackendSupport, expandLoaded, parseSpecText, type LoadedSpec } from './spec-edge';
@@ -88,12 +92,12 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   readonly scheduler: Scheduler;
   private readonly events: EventBatcher;
   private lock: WorkerLock | null = null;
+  /** Room beside the database for the last status write on a full disk (held with the lock). */
+  private reserve: SpaceReserve | null = null;
   private closed = false;
   private closing = false;
   private readonly inbox: CommandInbox;
   private observer: ObserverFeed | null = null;
-  /** Room beside the database for the last status write on a full disk (held with the lock). */
-  private reserve: SpaceReserve | null = null;
   private fatal: string | null = null;
   private readonly inference: InferenceHost;
   /** Runs queued on Slurm: their RunProcess is a facade over a Slurm job (executors/slurm). */
@@ -171,54 +175,54 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       if (isStorageError(err)) throw new UserError(`${this.store.file}: cannot write the database (${(err as Error).message}); nothing was started`);
       throw err;
     }
+    this.reserve = holdSpace(this.store.file);
     this.events.start();
     this.scheduler.start();
     this.inbox.start();
   }
-    this.reserve = holdSpace(this.store.file);
 
   /** An observer whose holder went away takes the lock and schedules (at most every 2 s). */
   private lastTakeOver = 0;
+  private saidDiskFull = false;
   private tryTakeOver(): void {
     if (!this.observer || this.closing || Date.now() - this.lastTakeOver < 2000) return;
     this.lastTakeOver = Date.now();
     try {
-  private saidDiskFull = false;
       this.lock = acquireWorkerLock(this.store.file);
     } catch {
       return;
     }
-    this.lock.release();
-    this.lock = null;
-    this.observer.stop();
-    this.observer = null;
     // No room for the reserve: the disk that stopped the holder is still full, and the takeover's
     // first write would stop this process too. Keep watching; the next tick tries again.
     const room = holdSpace(this.store.file);
-    this.opts.log?.(`the process running ${this.store.file} went away: this one runs the queue now`);
-    try {
+    this.lock.release();
+    this.lock = null;
     if (!room.held) {
       if (!this.saidDiskFull) this.opts.log?.(`the process running ${this.store.file} went away and the disk holding it is full: this one runs the queue once there is room`);
       this.saidDiskFull = true;
       return;
     }
+    this.observer.stop();
+    this.observer = null;
+    this.opts.log?.(`the process running ${this.store.file} went away: this one runs the queue now`);
+    try {
       this.start();
     } catch (err) {
       this.opts.log?.(`could not take the queue over: ${(err as Error).message}`);
+      // Keep watching (and trying): a takeover refused now may work once the database can be written.
+      this.observe();
     }
   }
 
-  /** Whether this process schedules the queue (holds the worker lock). */
-      // Keep watching (and trying): a takeover refused now may work once the database can be written.
-      this.observe();
-  get isScheduler(): boolean {
-    return this.lock !== null;
-  }
   private observe(): void {
     this.observer = new ObserverFeed(this.store, this.events, () => this.tryTakeOver(), (err) => this.pollFailed(err));
     this.observer.start();
   }
 
+  /** Whether this process schedules the queue (holds the worker lock). */
+  get isScheduler(): boolean {
+    return this.lock !== null;
+  }
 
   /** Whether this process observes a queue another process schedules. */
   get isObserver(): boolean {
@@ -244,6 +248,9 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     if (cmd.kind === 'move') return this.moveRun(runId, Number(arg));
     if (cmd.kind === 'pause') return this.pauseQueue();
     if (cmd.kind === 'resume') return this.resumeQueue();
+    // The selection was written by another process: checked as an edge checks a front's call.
+    if (cmd.kind === 'delete') return this.deleteRuns(...parseApiArgs('deleteRuns', [arg]));
+    if (cmd.kind === 'archive' || cmd.kind === 'unarchive') return this.setArchived(parseApiArgs('setArchived', [arg, true])[0], cmd.kind === 'archive');
   }
 
   /** A command or observer poll failed: storage trouble stops the scheduler; anything else is said once per message. */
@@ -309,14 +316,6 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
         if (!this.fatal) throw err;
       }
     };
-    quiet(() => this.events.stop());
-    this.reserve?.release();
-    this.reserve = null;
-    this.lock?.release();
-    this.lock = null;
-    this.inference.close();
-    quiet(() => this.store.close());
-  }
     if (this.fatal && this.lock) {
       // Its runs' rows must not say `running` with nobody running them. On a full disk even this
       // small write needs room: the reserve's (db/space-reserve.ts). Read-only: they stay, and the
@@ -329,6 +328,14 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
         }
       });
     }
+    quiet(() => this.events.stop());
+    this.reserve?.release();
+    this.reserve = null;
+    this.lock?.release();
+    this.lock = null;
+    this.inference.close();
+    quiet(() => this.store.close());
+  }
 
   // ---- specs and the queue ----
 
@@ -420,12 +427,14 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     this.store.updateRun(id, { checkpointDir: `${options.clusterRoot.replace(/\/+$/, '')}/runs/${runKey}/checkpoints` });
   }
 
-  async listExperiments(): Promise<readonly ExperimentRow[]> {
-    return this.store.listExperiments();
+  async listExperiments(options: { readonly includeArchived?: boolean } = {}): Promise<readonly ExperimentRow[]> {
+    const all = this.store.listExperiments();
+    return options.includeArchived ? all : all.filter((e) => !e.archivedAt);
   }
 
-  async listRuns(filter?: { readonly experimentId?: number }): Promise<readonly RunRow[]> {
-    return this.store.listRuns(filter);
+  async listRuns(filter: { readonly experimentId?: number; readonly includeArchived?: boolean } = {}): Promise<readonly RunRow[]> {
+    const runs = this.store.listRuns(filter.experimentId === undefined ? {} : { experimentId: filter.experimentId });
+    return filter.includeArchived ? runs : runs.filter((r) => !r.archivedAt);
   }
 
   async getRun(runId: number): Promise<RunRow | null> {
@@ -528,6 +537,59 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
 
   async queueStatus(): Promise<QueueStatus> {
     return this.currentQueueStatus();
+  }
+
+  // ---- deleting and archiving ----
+
+  async planDeletion(selection: RunSelection): Promise<DeletionPlan> {
+    return this.store.planDeletion(selection);
+  }
+
+  /**
+   * Deletes runs (or an experiment with its runs): rows in one transaction, then their checkpoint
+   * folders. Carried out by the process running the queue, so it never races a run being started.
+   */
+  async deleteRuns(selection: RunSelection): Promise<void> {
+    return this.asQueueOwner('delete', selection, () => {
+      const plan = this.store.deleteRuns(selection);
+      const files = removeCheckpointDirs(plan.checkpointDirs, [this.store.file, resolve(this.opts.dataDir)]);
+      const what = plan.experiment ? `experiment ${plan.experiment.name} and its ${plan.runs.length} run(s)` : `run(s) ${plan.runs.map((r) => r.id).join(', ')}`;
+      this.opts.log?.(`deleted ${what}: ${plan.metricPoints} metric points, ${plan.hypotheses} hypotheses, ${files.removed.length} checkpoint folder(s)`);
+      for (const l of files.left) this.opts.log?.(`checkpoint folder left on disk: ${l.dir} (${l.reason})`);
+      this.events.runsRemoved(plan.runs.map((r) => r.id));
+      if (plan.experiment) this.events.experimentsChanged();
+    });
+  }
+
+  /** Archives (hides from default lists, keeps everything) or unarchives; carried out by the process running the queue. */
+  async setArchived(selection: RunSelection, archived: boolean): Promise<void> {
+    return this.asQueueOwner(archived ? 'archive' : 'unarchive', selection, () => {
+      for (const id of this.store.setArchived(selection, archived)) this.events.runChanged(id);
+      this.events.experimentsChanged();
+    });
+  }
+
+  /**
+   * A change that must not race the scheduler, made by the process running the queue: here when
+   * this process holds the worker lock; through the commands table when another process does (an
+   * observer, or a CLI command beside a worker); under the lock, taken for the change, when nobody
+   * does (a CLI command on an idle database).
+   */
+  private async asQueueOwner(kind: 'delete' | 'archive' | 'unarchive', selection: RunSelection, change: () => void): Promise<void> {
+    if (this.observer) return sendCommand(this.store, kind, null, selection);
+    if (this.lock) return change();
+    let lock: WorkerLock;
+    try {
+      lock = acquireWorkerLock(this.store.file);
+    } catch (err) {
+      if (err instanceof WorkerLockedError) return sendCommand(this.store, kind, null, selection);
+      throw err;
+    }
+    try {
+      change();
+    } finally {
+      lock.release();
+    }
   }
 
   async resultTable(experimentId: number): Promise<ResultTable> {

@@ -1,0 +1,142 @@
+/**
+ * Deleting and archiving through the service: the process running the queue carries it out (an
+ * observer's or a CLI's request travels through the commands table), checkpoint folders come off
+ * the disk, and fronts hear of it.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WorkbenchEvent } from '../../contract/api';
+import { openStore } from '../../db/store';
+import { tempDir } from '../../test/support/workbench';
+import { Workbench } from './workbench';
+import { PAUSED_SETTING } from './scheduler';
+
+const opened: Workbench[] = [];
+afterEach(async () => {
+  for (const wb of opened.splice(0).reverse()) await wb.close();
+});
+
+/** A database with two finished runs, each with a checkpoint file in its folder, and a queued one; the queue paused. */
+function seed(): { dbPath: string; dataDir: string; done: number[]; queued: number; dirs: string[] } {
+  const dir = tempDir('ablate-wb-delete-');
+  const dbPath = join(dir, 'db.sqlite');
+  const store = openStore(dbPath);
+  const exp = store.upsertExperiment('exp', {}, null);
+  const run = (variant: string, seed: number) => ({ variant, seed, config: { variant, seed, changes: {} }, configHash: `${variant}-${seed}`, backendRequested: 'cpu', totalSteps: 10 });
+  const [a, b, queued] = store.insertRuns(exp.id, [run('base', 1), run('h=1', 1), run('h=4', 1)]);
+  const dirs = [a, b].map((id) => {
+    const ckpt = join(dir, 'data', 'checkpoints', `run-${id}`);
+    mkdirSync(ckpt, { recursive: true });
+    writeFileSync(join(ckpt, 'step-00000010.ckpt'), 'weights');
+    store.updateRun(id, { state: 'done', step: 10, checkpointDir: ckpt });
+    store.addCheckpoint(id, 10, join(ckpt, 'step-00000010.ckpt'));
+    store.insertMetrics(id, [{ split: 'train', name: 'loss', step: 10, value: 1, time: 1 }]);
+    return ckpt;
+  });
+  // Paused: the queued run stays queued (nothing trains in these tests).
+  store.setSetting(PAUSED_SETTING, '1');
+  store.close();
+  return { dbPath, dataDir: join(dir, 'data'), done: [a, b], queued, dirs };
+}
+
+async function open(dbPath: string, dataDir: string, extra: { attach?: boolean; autoStart?: boolean; log?: (line: string) => void } = {}): Promise<Workbench> {
+  const wb = await Workbench.open({ dbPath, dataDir, ...extra });
+  opened.push(wb);
+  return wb;
+}
+
+/** Resolves with the first event batch entry of `type` the workbench pushes. */
+function nextEvent<T extends WorkbenchEvent['type']>(wb: Workbench, type: T): Promise<Extract<WorkbenchEvent, { type: T }>> {
+  return new Promise((resolve) => {
+    const off = wb.onEvents((events) => {
+      const e = events.find((x) => x.type === type);
+      if (e) {
+        off();
+        resolve(e as Extract<WorkbenchEvent, { type: T }>);
+      }
+    });
+  });
+}
+
+describe('deleting through the service', () => {
+  it('deletes in the process running the queue when asked by an observer, removes the checkpoint folder, and both hear of it', async () => {
+    const { dbPath, dataDir, done, queued, dirs } = seed();
+    const holderLog: string[] = [];
+    const holder = await open(dbPath, dataDir, { log: (l) => holderLog.push(l) });
+    const observer = await open(dbPath, dataDir, { attach: true });
+    expect(observer.isObserver).toBe(true);
+    const heardByHolder = nextEvent(holder, 'runs-removed');
+    const heardByObserver = nextEvent(observer, 'runs-removed');
+    await observer.deleteRuns({ runIds: [done[0]] });
+    expect(holderLog).toContainEqual(expect.stringMatching(new RegExp(`^deleted run\\(s\\) ${done[0]}: 1 metric points, 0 hypotheses, 1 checkpoint folder\\(s\\)$`)));
+    expect((await heardByHolder).runIds).toEqual([done[0]]);
+    expect((await heardByObserver).runIds).toEqual([done[0]]);
+    expect(existsSync(dirs[0])).toBe(false);
+    expect(existsSync(dirs[1])).toBe(true);
+    expect((await observer.listRuns()).map((r) => r.id)).toEqual([done[1], queued]);
+  });
+
+  it('refuses a queued run with the holder\'s one line, deleting nothing', async () => {
+    const { dbPath, dataDir, queued } = seed();
+    const holder = await open(dbPath, dataDir);
+    const observer = await open(dbPath, dataDir, { attach: true });
+    await expect(observer.deleteRuns({ runIds: [queued] })).rejects.toThrow(`cannot delete: run ${queued} (h=4, seed 1) is queued; cancel it first`);
+    expect((await holder.listRuns()).length).toBe(3);
+  });
+
+  it('a CLI-style reader sends the delete to the worker when one runs the queue, and deletes itself under the lock when none does', async () => {
+    const { dbPath, dataDir, done, dirs } = seed();
+    const holderLog: string[] = [];
+    const holder = await open(dbPath, dataDir, { log: (l) => holderLog.push(l) });
+    const reader = await open(dbPath, dataDir, { autoStart: false });
+    await reader.deleteRuns({ runIds: [done[0]] });
+    expect(holderLog.some((l) => l.startsWith(`deleted run(s) ${done[0]}`))).toBe(true);
+    await holder.close();
+    // Nobody runs the queue now: the reader deletes, and a folder already gone is no error.
+    writeFileSync(join(dirs[1], 'extra.tmp-1'), 'half a checkpoint');
+    await reader.deleteRuns({ runIds: [done[1]] });
+    expect(existsSync(dirs[1])).toBe(false);
+    expect((await reader.listRuns()).map((r) => r.id)).not.toContain(done[1]);
+  });
+
+  it('a run whose checkpoint folder is already gone deletes without an error', async () => {
+    const { dbPath, dataDir, done } = seed();
+    const wb = await open(dbPath, dataDir, { autoStart: false });
+    const plan = await wb.planDeletion({ runIds: [done[0]] });
+    expect(plan.checkpointDirs.length).toBe(1);
+    const { rmSync } = await import('node:fs');
+    rmSync(plan.checkpointDirs[0], { recursive: true });
+    await wb.deleteRuns({ runIds: [done[0]] });
+    expect(await wb.getRun(done[0])).toBeNull();
+  });
+});
+
+describe('archiving through the service', () => {
+  it('hides archived runs and experiments from default lists, shows them on request, and unarchives', async () => {
+    const { dbPath, dataDir, done } = seed();
+    await open(dbPath, dataDir); // runs the queue
+    const observer = await open(dbPath, dataDir, { attach: true });
+    const changed = nextEvent(observer, 'runs-changed');
+    await observer.setArchived({ runIds: [done[0]] }, true);
+    expect((await changed).runs.find((r) => r.id === done[0])?.archivedAt).toBeGreaterThan(0);
+    expect((await observer.listRuns()).map((r) => r.id)).not.toContain(done[0]);
+    expect((await observer.listRuns({ includeArchived: true })).map((r) => r.id)).toContain(done[0]);
+    await observer.setArchived({ runIds: [done[0]] }, false);
+    expect((await observer.listRuns()).map((r) => r.id)).toContain(done[0]);
+  });
+
+  it('archives a whole experiment: hidden from the experiment list until unarchived', async () => {
+    const { dbPath, dataDir, queued } = seed();
+    const wb = await open(dbPath, dataDir, { autoStart: false });
+    const exp = (await wb.listExperiments())[0];
+    await expect(wb.setArchived({ experimentId: exp.id }, true)).rejects.toThrow(`cannot archive: run ${queued} (h=4, seed 1) is queued; cancel it first`);
+    await wb.cancelRun(queued);
+    await wb.setArchived({ experimentId: exp.id }, true);
+    expect(await wb.listExperiments()).toEqual([]);
+    expect(await wb.listRuns()).toEqual([]);
+    expect((await wb.listExperiments({ includeArchived: true })).map((e) => e.name)).toEqual(['exp']);
+    await wb.setArchived({ experimentId: exp.id }, false);
+    expect((await wb.listRuns()).length).toBe(3);
+  });
+});
