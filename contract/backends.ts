@@ -6,8 +6,9 @@
  * - wasm: tfjs on WebAssembly with XNNPACK (the CPU path)
  * - cpu: tfjs's plain-JavaScript kernels (slow; a reference)
  * - fused: the fused WebGPU training engine (experiments/fused: hand-written WGSL forward, backward
- *   and Adam on Dawn, ~160 dispatches a step); validation loss on it, BLEU decoding on tfjs wasm/cpu
- *   from the same weights. `auto` takes it first when a hardware WebGPU adapter exists.
+ *   and Adam on Dawn, ~160 dispatches a step); validation loss and BLEU decoding on it (the fused
+ *   decoder; tfjs wasm/cpu for a config it cannot decode). `auto` takes it first when a hardware WebGPU
+ *   adapter exists.
  */
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu', 'fused'] as const;
 export type BackendName = (typeof BACKENDS)[number];

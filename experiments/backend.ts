@@ -186,11 +186,13 @@ export interface SelectedEngine extends SelectedBackend {
   readonly engine: 'tfjs' | 'fused';
   /** The process's Dawn device (fused only). */
   readonly gpu?: Gpu;
+  /** The tfjs backend beside the fused engine (initial weights, checkpoint averaging, decoding what the fused decoder cannot). */
+  readonly tfjs?: SelectedBackend;
 }
 
 /**
  * The fused engine's device: Dawn's adapter (lavapipe included when asked for by name; `auto` takes
- * hardware adapters only), then the tfjs backend that decodes its weights.
+ * hardware adapters only), and the tfjs backend beside it (wasm, else cpu).
  */
 async function loadFused(auto: boolean): Promise<SelectedEngine> {
   let gpu: Gpu;
@@ -203,7 +205,8 @@ async function loadFused(auto: boolean): Promise<SelectedEngine> {
   if (auto && isSoftwareAdapter({ description: gpu.adapterDescription })) throw new BackendUnavailableError(`backend fused skipped: only a software adapter (${gpu.adapterDescription})`);
   const decode = await loadFusedDecoder();
   const features = [gpu.features.subgroups && 'subgroups', gpu.features.timestampQuery && 'timestamps'].filter(Boolean).join(', ');
-  return { engine: 'fused', backend: 'fused', gpu, device: `WebGPU (Dawn): ${gpu.adapterDescription}${features ? ` [${features}]` : ''}; decoding on tfjs ${decode.backend}, ${decode.device}` };
+  // Which decoder a run's BLEU comes from is added by the run (run-job.ts): the fused one, or tfjs for a config it cannot decode.
+  return { engine: 'fused', backend: 'fused', gpu, tfjs: decode, device: `WebGPU (Dawn): ${gpu.adapterDescription}${features ? ` [${features}]` : ''}` };
 }
 
 /**

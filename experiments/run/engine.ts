@@ -9,7 +9,7 @@ import type { EncodedPair } from '../data/types';
 import type { Seq2SeqModel } from '../model/types';
 import { restoreTrainer, saveCheckpoint, type CheckpointInput, type LoadedCheckpoint } from '../train/checkpoint';
 import { Trainer, trainLoop, type StepReport } from '../train/loop';
-import { averageCheckpoints, evaluateLoss, type LossResult } from './evaluate';
+import { averageCheckpoints, evaluateLoss, translateIds, type LossResult, type Translator } from './evaluate';
 
 export interface TrainOptions {
   readonly totalSteps: number;
@@ -33,8 +33,10 @@ export interface RunEngine {
   train(stream: BatchStream, opts: TrainOptions): AsyncGenerator<StepReport>;
   /** Teacher-forced loss and perplexity (dropout off). */
   evaluateLoss(pairs: readonly EncodedPair[], batchTokens: number): Promise<LossResult>;
-  /** A tfjs model holding the current weights, for decoding (BLEU, samples). */
-  decoder(): Promise<Seq2SeqModel>;
+  /** Decodes from the current weights (BLEU, samples, stored hypotheses). */
+  readonly translate: Translator;
+  /** Which decoder `translate` runs, for the run's record (e.g. "the fused decoder (WebGPU)"). */
+  readonly decoding: string;
   /** Replaces the weights with the mean of the last `k` checkpoints in `dir` (evaluate.ts averageCheckpoints). */
   average(dir: string, k: number): Promise<ReturnType<typeof averageCheckpoints>>;
   dispose(): void;
@@ -52,7 +54,8 @@ export function tfjsEngine(model: Seq2SeqModel, trainer: Trainer): RunEngine {
     save: (path, input) => saveCheckpoint(path, { ...input, trainer }),
     train: (stream, opts) => trainLoop(trainer, stream, opts),
     evaluateLoss: (pairs, batchTokens) => evaluateLoss(model, pairs, batchTokens),
-    decoder: async () => model,
+    translate: (sources, settings) => translateIds(model, sources, settings),
+    decoding: 'the tfjs decoder',
     average: async (dir, k) => averageCheckpoints(model, dir, k),
     dispose: () => {
       trainer.dispose();

@@ -50,7 +50,13 @@ export interface DecodeSettings {
 }
 
 /** Sentences per decoder batch (beam rows = this × beam): bounded memory, little padding after sorting by length. */
-const DECODE_CHUNK = 64;
+export const DECODE_CHUNK = 64;
+
+/**
+ * Target ids per source sentence (no BOS/EOS), in input order: the tfjs decoder (translateIds) or
+ * the fused WebGPU decoder of a fused run, with the same rules and length-sorted chunks.
+ */
+export type Translator = (sources: readonly Int32Array[], settings: DecodeSettings) => Promise<number[][]>;
 
 /**
  * Translates `sources` (id sequences without BOS/EOS) and returns target ids per sentence, in
@@ -83,11 +89,10 @@ export interface TranslationResult {
   readonly bleu: number;
 }
 
-/** Decodes `pairs`, detokenizes and scores them against their raw target text. */
-export async function translateAndScore(model: Seq2SeqModel, pairs: readonly EncodedPair[], tgtTokenizer: TextTokenizer, settings: DecodeSettings): Promise<TranslationResult> {
+/** Decodes `pairs` with `translate`, detokenizes and scores them against their raw target text. */
+export async function translateAndScore(translate: Translator, pairs: readonly EncodedPair[], tgtTokenizer: TextTokenizer, settings: DecodeSettings): Promise<TranslationResult> {
   if (!pairs.length) return { hypotheses: [], bleu: NaN };
-  const ids = await translateIds(
-    model,
+  const ids = await translate(
     pairs.map((p) => p.src),
     settings,
   );

@@ -93,9 +93,11 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
     log(`backend ${backend}: ${device}`);
     const data: PreparedData = await prepareData(cfg.data, job.cacheDir, (line) => log(line));
     const model = createModel(cfg.model, data.srcTokenizer.vocabSize, data.tgtTokenizer.vocabSize, cfg.seed);
+    // The fused decoder's buffers are sized by the longest source decoded: dev and test are scored on every sentence.
+    const longestSource = [...data.valid, ...(data.test ?? [])].reduce((m, p) => Math.max(m, p.src.length), 1);
     engine =
       selected.engine === 'fused'
-        ? new FusedRunEngine(selected.gpu!, cfg, { src: data.srcTokenizer.vocabSize, tgt: data.tgtTokenizer.vocabSize }, model)
+        ? new FusedRunEngine(selected.gpu!, cfg, { src: data.srcTokenizer.vocabSize, tgt: data.tgtTokenizer.vocabSize }, model, { longestSource, tfjs: selected.tfjs ? `${selected.tfjs.backend}, ${selected.tfjs.device}` : 'tfjs' })
         : tfjsEngine(model, new Trainer(model, { warmup: t.warmup, lrFactor: t.lr_factor, clipNorm: t.clip_norm, labelSmoothing: cfg.model.label_smoothing, seed: cfg.seed }));
     const eng = engine;
     const stream = new BatchStream(data.train, t.batch_tokens, cfg.seed);
@@ -121,7 +123,9 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
       } else log(`no checkpoint verifies (${skipped.length} tried): starting again from step 0`, 'warn');
     }
 
-    io.emit({ type: 'ready', backend, device, params: eng.paramCount, data: dataFacts(data), startStep: step });
+    // Which decoder produced the run's BLEU and hypotheses is part of its recorded device (the fused engine may decode on either).
+    log(`BLEU decoded by ${eng.decoding}`);
+    io.emit({ type: 'ready', backend, device: selected.engine === 'fused' ? `${device}; BLEU decoded by ${eng.decoding}` : device, params: eng.paramCount, data: dataFacts(data), startStep: step });
 
     const tokenizers = { src: data.srcTokenizer.toJSON(), tgt: data.tgtTokenizer.toJSON(), shared: data.srcTokenizer === data.tgtTokenizer };
     const vocab = { src: data.srcTokenizer.vocabSize, tgt: data.tgtTokenizer.vocabSize };
@@ -138,7 +142,7 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
     const evaluate = async (): Promise<void> => {
       const lossResult = await eng.evaluateLoss(data.valid, t.batch_tokens);
       const subset = data.valid.slice(0, t.eval_bleu_sentences);
-      const greedy = await translateAndScore(await eng.decoder(), subset, data.tgtTokenizer, { beam: 1, alpha: 0, maxLenOffset: t.decode.max_len_offset });
+      const greedy = await translateAndScore(eng.translate, subset, data.tgtTokenizer, { beam: 1, alpha: 0, maxLenOffset: t.decode.max_len_offset });
       io.emit({
         type: 'metrics',
         points: [point('valid', VALID_METRICS.loss, lossResult.loss), point('valid', VALID_METRICS.ppl, lossResult.ppl), point('valid', VALID_METRICS.bleu, greedy.bleu)],
@@ -209,8 +213,8 @@ export async function runJob(job: RunJob, io: RunIO): Promise<void> {
     const settings = { beam: t.decode.beam, alpha: t.decode.alpha, maxLenOffset: t.decode.max_len_offset };
     const finalEvaluation = async () => ({
       valid: await eng.evaluateLoss(data.valid, t.batch_tokens),
-      validDecode: await translateAndScore(await eng.decoder(), data.valid, data.tgtTokenizer, settings),
-      testDecode: data.test?.length ? await translateAndScore(await eng.decoder(), data.test, data.tgtTokenizer, settings) : undefined,
+      validDecode: await translateAndScore(eng.translate, data.valid, data.tgtTokenizer, settings),
+      testDecode: data.test?.length ? await translateAndScore(eng.translate, data.test, data.tgtTokenizer, settings) : undefined,
     });
     let scored = await finalEvaluation();
     if ((t.average_last ?? 0) >= 2) {

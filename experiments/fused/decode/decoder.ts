@@ -41,7 +41,7 @@ import { matmul, type MatmulOptions } from '../kernels/matmul';
 import type { FusedTransformer, ParameterStore } from '../model/engine';
 import { type Binding, type Dispatch, type Gpu } from '../runtime/gpu';
 import { MemoryPlan, SlabLayout } from '../runtime/memory';
-import { beamTopK, decEmbed, kvAppend, logSoftmax, MAX_DECODE_LEN, MAX_TAKE, queryAttention, reorderCache, rowsMatmul, stepEnd, transpose } from './kernels';
+import { beamTopK, decEmbed, kvAppend, logSoftmax, MAX_DECODE_LEN, MAX_HEAD, MAX_TAKE, queryAttention, reorderCache, rowsMatmul, stepEnd, transpose } from './kernels';
 
 export interface FusedDecoderLimits {
   /** Decoder rows (sentences × beam) per chunk; buffers are sized by it. */
@@ -73,6 +73,20 @@ export interface FusedDecodeOptions {
 export interface FusedBeamOptions extends FusedDecodeOptions {
   readonly beam: number;
   readonly alpha: number;
+}
+
+/**
+ * Why the fused decoder cannot decode with `limits` and beam `beam` (one line), or null: sources
+ * beyond the attention kernel, hypotheses beyond the single-query kernel's cache, heads wider than it
+ * holds, a beam whose 2K candidates exceed the top-k kernel.
+ */
+export function fusedDecodeProblem(config: ModelConfig, limits: FusedDecoderLimits, beam = 1): string | null {
+  if (limits.maxSrcLen > MAX_ATTENTION_LEN) return `fused decoding: sources of at most ${MAX_ATTENTION_LEN} tokens; got ${limits.maxSrcLen}`;
+  const maxT = hypothesisLimit({ config }, limits.maxSrcLen, limits.maxLenOffset) + 1;
+  if (maxT > MAX_DECODE_LEN) return `fused decoding: hypotheses of at most ${MAX_DECODE_LEN - 1} tokens; source ${limits.maxSrcLen} + max_len_offset ${limits.maxLenOffset} allows ${maxT - 1}`;
+  if (config.d_k > MAX_HEAD || config.d_v > MAX_HEAD) return `fused decoding: d_k and d_v up to ${MAX_HEAD}; got ${config.d_k}, ${config.d_v}`;
+  if (2 * beam > MAX_TAKE) return `fused decoding: beam at most ${MAX_TAKE / 2}; got ${beam}`;
+  return null;
 }
 
 /** Greedy steps recorded per submit (and per token read-back). */
@@ -147,9 +161,9 @@ export class FusedDecoder {
     readonly limits: FusedDecoderLimits,
   ) {
     const { d_model: d, d_ff: dff, heads: h, d_k: dk, d_v: dv } = config;
-    if (limits.maxSrcLen > MAX_ATTENTION_LEN) throw new Error(`fused decoding: sources of at most ${MAX_ATTENTION_LEN} tokens`);
+    const problem = fusedDecodeProblem(config, limits);
+    if (problem) throw new Error(problem);
     this.maxT = Math.max(1, hypothesisLimit({ config }, limits.maxSrcLen, limits.maxLenOffset) + 1);
-    if (this.maxT > MAX_DECODE_LEN) throw new Error(`fused decoding: hypotheses of at most ${MAX_DECODE_LEN - 1} tokens`);
     this.shared = !(weights instanceof Map);
     this.slab = this.shared ? (weights as SharedWeights).layout : new SlabLayout();
     for (const spec of parameterSpecs(config, srcVocab, tgtVocab)) {

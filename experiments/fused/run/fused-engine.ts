@@ -11,10 +11,14 @@
  * copy) is awaited only when LAG later steps are in flight, or at the steps the run settles on (logging,
  * evaluation, checkpoints, the last one), so nothing reads back inside a step.
  *
- * Validation loss and perplexity run on the engine (dropout off). Decoding (BLEU, samples) runs on the
- * process's one tfjs model (wasm or cpu), whose weights are refreshed from the GPU when they changed:
- * the same weights, one live tfjs model per process. Checkpoints are model/checkpoint.ts's, in the tfjs
- * engine's format, so a run resumes on either engine.
+ * Validation loss and perplexity run on the engine (dropout off). Decoding (BLEU, samples, stored
+ * hypotheses) runs on the fused decoder (decode/decoder.ts) bound to the run's ParameterStore: no copy,
+ * the weights of the step just trained, sentences in evaluate.ts's length-sorted chunks of
+ * DECODE_CHUNK (beam rows = chunk × beam), the tfjs decoder's tokens. Its buffers are built once, on
+ * the first evaluation, sized by the longest dev/test source. A config the fused decoder cannot decode
+ * (fusedDecodeProblem) decodes on the process's one tfjs model (wasm or cpu) instead, refreshed from
+ * the GPU when the weights changed, and the run's record says so (`decoding`). Checkpoints are
+ * model/checkpoint.ts's, in the tfjs engine's format, so a run resumes on either engine.
  */
 import type { RunConfig } from '../../../contract/spec';
 import { evalBatches, type BatchStream } from '../../data/index';
@@ -25,7 +29,8 @@ import { restoreWeights, type LoadedCheckpoint } from '../../train/checkpoint';
 import type { StepReport } from '../../train/loop';
 import { noamLearningRate } from '../../train/schedule';
 import type { RunEngine, TrainOptions } from '../../run/engine';
-import { averageCheckpoints } from '../../run/evaluate';
+import { averageCheckpoints, DECODE_CHUNK, translateIds, type DecodeSettings } from '../../run/evaluate';
+import { FusedDecoder, fusedDecodeProblem, type FusedDecoderLimits } from '../decode/decoder';
 import type { Gpu } from '../runtime/gpu';
 import { FusedTransformer, ParameterStore } from '../model/engine';
 import { restoreFused, saveFusedCheckpoint } from '../model/checkpoint';
@@ -49,6 +54,14 @@ interface HostState {
 
 const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** What the run decodes, known when it starts. */
+export interface FusedDecodeSetup {
+  /** Longest source (tokens) of the splits the run decodes (dev and test): the decoder's buffers are sized by it. */
+  readonly longestSource: number;
+  /** The tfjs side of the process (e.g. "wasm, CPU (wasm SIMD, 1 thread)"), named when it decodes instead. */
+  readonly tfjs: string;
+}
+
 /** Counters of the steps trained in this process (the bench and the run log read them). */
 export interface FusedRunStats {
   steps: number;
@@ -68,8 +81,13 @@ export class FusedRunEngine implements RunEngine {
   private active: BucketEngine | null = null;
   /** State for the first bucket engine: the tfjs model's initial weights, or a checkpoint's. */
   private initial: HostState;
-  /** The decode model holds the weights of this step (−1: stale). */
+  /** The tfjs model holds the weights of this step (−1: stale); it decodes only when the fused decoder cannot. */
   private decoderStep: number;
+  /** Why the fused decoder cannot decode this run (then tfjs does), or null. */
+  private readonly decodeProblem: string | null;
+  private fusedDecoder: FusedDecoder | null = null;
+  private decodeLimits: FusedDecoderLimits;
+  readonly decoding: string;
 
   /**
    * @param model the process's tfjs model (wasm/cpu): its initial weights start the run (the tfjs
@@ -80,10 +98,15 @@ export class FusedRunEngine implements RunEngine {
     private readonly cfg: RunConfig,
     private readonly vocab: { readonly src: number; readonly tgt: number },
     private readonly model: Seq2SeqModel,
+    decode: FusedDecodeSetup = { longestSource: cfg.data.max_len, tfjs: 'tfjs' },
   ) {
     this.paramCount = model.paramCount;
     this.initial = { t: 0, weights: new Map(model.variables.map((v) => [v.name, v.dataSync() as Float32Array])) };
     this.decoderStep = 0;
+    const beam = Math.max(1, cfg.train.decode.beam);
+    this.decodeLimits = { maxRows: DECODE_CHUNK * beam, maxSentences: DECODE_CHUNK, maxSrcLen: Math.max(1, decode.longestSource), maxLenOffset: cfg.train.decode.max_len_offset };
+    this.decodeProblem = fusedDecodeProblem(cfg.model, this.decodeLimits, beam);
+    this.decoding = this.decodeProblem ? `tfjs ${decode.tfjs} (${this.decodeProblem})` : 'the fused decoder (WebGPU)';
   }
 
   get step(): number {
@@ -208,7 +231,34 @@ export class FusedRunEngine implements RunEngine {
     return { loss: tokens ? sum / tokens : NaN, ppl: tokens ? perplexity(sum, tokens) : NaN, tokens };
   }
 
-  async decoder(): Promise<Seq2SeqModel> {
+  /** Decodes from the store's current weights: the fused decoder, or tfjs when it cannot (decodeProblem). */
+  readonly translate = async (sources: readonly Int32Array[], settings: DecodeSettings): Promise<number[][]> => {
+    if (this.decodeProblem) return translateIds(await this.tfjsModel(), sources, settings);
+    const decoder = this.decoderFor(sources, settings);
+    const opts = { maxLenOffset: settings.maxLenOffset, maxRows: DECODE_CHUNK * settings.beam };
+    return settings.beam > 1 ? decoder.beam(sources, { ...opts, beam: settings.beam, alpha: settings.alpha }) : decoder.greedy(sources, opts);
+  };
+
+  /** The fused decoder on the shared store, built once (rebuilt larger only for inputs beyond its limits). */
+  private decoderFor(sources: readonly Int32Array[], settings: DecodeSettings): FusedDecoder {
+    const store = this.store ?? this.current().engine.store;
+    const want: FusedDecoderLimits = {
+      maxRows: Math.max(this.decodeLimits.maxRows, DECODE_CHUNK * settings.beam),
+      maxSentences: DECODE_CHUNK,
+      maxSrcLen: Math.max(this.decodeLimits.maxSrcLen, ...sources.map((s) => s.length)),
+      maxLenOffset: Math.max(this.decodeLimits.maxLenOffset, settings.maxLenOffset),
+    };
+    const have = this.decodeLimits;
+    if (!this.fusedDecoder || want.maxRows > have.maxRows || want.maxSrcLen > have.maxSrcLen || want.maxLenOffset > have.maxLenOffset) {
+      this.fusedDecoder?.destroy();
+      this.fusedDecoder = null;
+      this.decodeLimits = want;
+      this.fusedDecoder = FusedDecoder.fromStore(store, want);
+    }
+    return this.fusedDecoder;
+  }
+
+  private async tfjsModel(): Promise<Seq2SeqModel> {
     if (this.decoderStep !== this.step || !this.active) {
       if (this.active) restoreWeights(this.model.variables, await this.active.engine.readSlab('params'), 'the fused engine');
       this.decoderStep = this.step;
@@ -229,6 +279,8 @@ export class FusedRunEngine implements RunEngine {
   }
 
   dispose(): void {
+    this.fusedDecoder?.destroy();
+    this.fusedDecoder = null;
     for (const b of this.buckets.values()) b.engine.destroy();
     this.store?.destroy();
     this.store = null;

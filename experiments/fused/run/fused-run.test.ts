@@ -3,7 +3,8 @@
  * checkpoint cadence as the tfjs engine), on whatever WebGPU adapter exists (lavapipe in CI).
  * Checkpoints cross engines at the run level: a tfjs (wasm) run stopped at step 10 resumes on the
  * fused engine, and a fused run resumes on wasm, each finishing on the curve of the run that was
- * never interrupted.
+ * never interrupted. Such a run decodes its BLEU, samples and stored hypotheses on the fused decoder,
+ * token for token what the tfjs decoder gives from the run's final checkpoint.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,9 @@ import { runJob } from '../../run/run-job';
 import { acquireGpu } from '../runtime/gpu';
 import { createModel } from '../../model/transformer';
 import { selectBackend } from '../../backend';
+import { prepareData } from '../../data/index';
+import { translateIds } from '../../run/evaluate';
+import { openCheckpoint } from '../../run/inference';
 import type { BatchStream } from '../../data/index';
 import { BUCKET_LENGTHS, bucketOf, bucketRows, padBatch } from './buckets';
 import { FusedRunEngine } from './fused-engine';
@@ -29,13 +33,13 @@ const gpu = await acquireGpu().then(
 const dir = mkdtempSync(join(tmpdir(), 'ablate-fused-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const config = (over: { dropout?: number; steps?: number; maxLen?: number; dk?: number } = {}): RunConfig =>
+const config = (over: { dropout?: number; steps?: number; maxLen?: number; dk?: number; beam?: number; samples?: number; dModel?: number; warmup?: number; batchTokens?: number } = {}): RunConfig =>
   expandSpec(
     parseSpec({
       name: 'fused-run',
       data: { task: 'synthetic-reverse', vocab: 8, min_len: 2, max_len: over.maxLen ?? 7, train_size: 200, valid_size: 12, test_size: 6, seed: 1, tokenizer: { kind: 'word' } },
-      base: { layers: 1, d_model: 16, d_ff: 32, heads: 2, dropout: over.dropout ?? 0.1, label_smoothing: 0.1, ...(over.dk ? { d_k: over.dk } : {}) },
-      train: { steps: over.steps ?? 20, batch_tokens: 96, warmup: 5, clip_norm: 1, eval_every: 10, checkpoint_every: 10, eval_bleu_sentences: 6, samples: 1, decode: { beam: 2, alpha: 0.6, max_len_offset: 3 } },
+      base: { layers: 1, d_model: over.dModel ?? 16, d_ff: 2 * (over.dModel ?? 16), heads: 2, dropout: over.dropout ?? 0.1, label_smoothing: 0.1, ...(over.dk ? { d_k: over.dk } : {}) },
+      train: { steps: over.steps ?? 20, batch_tokens: over.batchTokens ?? 96, warmup: over.warmup ?? 5, clip_norm: 1, eval_every: 10, checkpoint_every: 10, eval_bleu_sentences: over.samples ?? 6, samples: over.samples ?? 1, decode: { beam: over.beam ?? 2, alpha: 0.6, max_len_offset: 3 } },
     }),
   )[0].config;
 
@@ -137,9 +141,9 @@ describe.skipIf(!gpu)('the fused run engine', () => {
 });
 
 describe.skipIf(!gpu)('runs on the fused engine', () => {
-  it('trains with dropout, evaluates loss, perplexity and BLEU (decoded by tfjs from the same weights), checkpoints and finishes; the same seed gives the same curve', async () => {
+  it('trains with dropout, evaluates loss, perplexity and BLEU, checkpoints and finishes; the same seed gives the same curve', async () => {
     const a = await run(config(), 'fused');
-    expect(a.find((m) => m.type === 'ready')).toMatchObject({ backend: 'fused', device: expect.stringMatching(/^WebGPU \(Dawn\): .*decoding on tfjs (wasm|cpu)/) });
+    expect(a.find((m) => m.type === 'ready')).toMatchObject({ backend: 'fused', device: expect.stringMatching(/^WebGPU \(Dawn\): .*; BLEU decoded by the fused decoder \(WebGPU\)$/) });
     expect(checkpoints(a).map((m) => m.step)).toEqual([10, 20]);
     const d = done(a);
     for (const name of ['train_loss', 'valid_loss', 'valid_ppl', 'valid_bleu', 'test_bleu'] as const) expect(Number.isFinite(d.metrics[name]), name).toBe(true);
@@ -148,6 +152,39 @@ describe.skipIf(!gpu)('runs on the fused engine', () => {
     const b = await run(config(), 'fused');
     expect(trainLoss(b)).toEqual(trainLoss(a));
     expect(done(b).metrics.valid_loss).toBe(d.metrics.valid_loss);
+  }, 120_000);
+
+  it('decodes samples (greedy) and stored hypotheses (beam 3) on the fused decoder: the tfjs decoder\'s tokens from the run\'s final checkpoint', async () => {
+    // Every dev sentence is a sample (greedy, at the last evaluation = the final step) and a stored hypothesis (beam 3).
+    const cfg = config({ dropout: 0, steps: 150, beam: 3, samples: 12, dModel: 48, warmup: 40, batchTokens: 192 });
+    const ms = await run(cfg, 'fused');
+    expect(ms.find((m) => m.type === 'ready')).toMatchObject({ device: expect.stringContaining('BLEU decoded by the fused decoder (WebGPU)') });
+    const samples = ms.flatMap((m) => (m.type === 'samples' ? [m] : [])).pop()!;
+    const stored = ms.flatMap((m) => (m.type === 'hypotheses' && m.split === 'valid' ? [m] : [])).pop()!;
+    const final = checkpoints(ms).pop()!;
+    expect([samples.step, stored.step, final.step]).toEqual([150, 150, 150]);
+    const data = await prepareData(cfg.data, join(dir, 'cache'), () => undefined);
+    const ckpt = await openCheckpoint(final.path, { backend: 'cpu' });
+    try {
+      const sources = data.valid.map((p) => p.src);
+      const maxLenOffset = cfg.train.decode.max_len_offset;
+      const text = (ids: number[][]) => ids.map((h) => ckpt.tgtTokenizer.decode(h));
+      const greedy = text(await translateIds(ckpt.model, sources, { beam: 1, alpha: 0, maxLenOffset }));
+      const beam = text(await translateIds(ckpt.model, sources, { beam: 3, alpha: 0.6, maxLenOffset }));
+      expect(samples.samples.map((s) => s.hypothesis)).toEqual(greedy);
+      expect(stored.hypotheses).toEqual(beam);
+      // Enough variety that equality is evidence (a partly trained model): outputs of several lengths, beam ≠ greedy somewhere.
+      expect(new Set(greedy.map((h) => h.split(' ').length)).size).toBeGreaterThan(2);
+      expect(beam).not.toEqual(greedy);
+    } finally {
+      ckpt.dispose();
+    }
+  }, 180_000);
+
+  it('decodes on tfjs, and records so, a config the fused decoder cannot decode (beam 20 > its 16)', async () => {
+    const ms = await run(config({ beam: 20 }), 'fused');
+    expect(ms.find((m) => m.type === 'ready')).toMatchObject({ device: expect.stringMatching(/; BLEU decoded by tfjs (wasm|cpu), .*\(fused decoding: beam at most 16; got 20\)$/) });
+    expect(Number.isFinite(done(ms).metrics.valid_bleu)).toBe(true);
   }, 120_000);
 
   it('resumes a tfjs checkpoint on the fused engine and a fused checkpoint on tfjs, continuing the uninterrupted curve', async () => {
