@@ -9,6 +9,8 @@ import * as queue from './queue';
 import * as worker from './worker';
 import * as retry from './retry';
 import * as runs from './runs';
+import * as deleteRuns from './delete';
+import * as archive from './archive';
 import * as exportTable from './export';
 import * as translate from './translate';
 import * as serve from './serve';
@@ -19,4 +21,4 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
-export const COMMANDS: readonly CommandModule[] = [run, queue, worker, retry, runs, exportTable, translate, serve, bleu, tokenize];
+export const COMMANDS: readonly CommandModule[] = [run, queue, worker, retry, runs, deleteRuns, archive, exportTable, translate, serve, bleu, tokenize];

@@ -1,6 +1,7 @@
 /**
- * `ablate runs --db FILE [--json] [--experiment NAME]`: every run with its state, config hash,
- * step and final metrics. Read-only: it never touches a queue another process is working on.
+ * `ablate runs --db FILE [--json] [--experiment NAME] [--archived]`: every run with its state,
+ * config hash, step and final metrics; archived runs only with --archived. Read-only: it never
+ * touches a queue another process is working on.
  */
 import type { Command } from 'commander';
 import { addDbOptions, openReader, runJson, type DbOptions } from '../support';
@@ -9,6 +10,7 @@ import { escapeUnsafeChars } from '../../../contract/text-safety';
 interface RunsOptions extends DbOptions {
   json?: boolean;
   experiment?: string;
+  archived?: boolean;
 }
 
 const num = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(digits));
@@ -17,11 +19,12 @@ export function register(program: Command): void {
   addDbOptions(program.command('runs').description('list runs: state, config hash, step, final metrics'))
     .option('--json', 'print the runs as a JSON array')
     .option('--experiment <name>', 'only this experiment\'s runs')
+    .option('--archived', 'list archived runs too (`ablate archive`)')
     .action(async (opts: RunsOptions) => {
       const wb = await openReader(opts);
       try {
         const experimentId = opts.experiment !== undefined ? wb.experimentNamed(opts.experiment).id : undefined;
-        const runs = await wb.listRuns(experimentId === undefined ? undefined : { experimentId });
+        const runs = await wb.listRuns({ experimentId, includeArchived: Boolean(opts.archived) });
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(runs.map(runJson), null, 2)}\n`);
           return;
@@ -35,7 +38,7 @@ export function register(program: Command): void {
           escapeUnsafeChars(r.experiment),
           escapeUnsafeChars(r.variant),
           String(r.seed),
-          r.state,
+          r.archivedAt ? `${r.state} (archived)` : r.state,
           r.configHash,
           `${r.step}/${r.totalSteps}`,
           r.backend ?? '',

@@ -1,0 +1,68 @@
+/**
+ * `ablate delete`, `archive`, `unarchive` and `runs --archived` through the binary: without a
+ * terminal a delete is refused unless --yes (listing what would go), queued runs are refused,
+ * archived runs leave `ablate runs` until unarchived.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../db/store';
+import { ablate, snapshotTables, tempDir } from './support/workbench';
+
+function seed(): { db: string; ckpt: string } {
+  const dir = tempDir('ablate-cli-delete-');
+  const db = join(dir, 'db.sqlite');
+  const store = openStore(db);
+  const exp = store.upsertExperiment('heads', {}, null);
+  const run = (variant: string) => ({ variant, seed: 1, config: { variant, seed: 1, changes: {} }, configHash: variant, backendRequested: 'cpu', totalSteps: 10 });
+  const [a] = store.insertRuns(exp.id, [run('base'), run('h=1'), run('h=4')]);
+  const ckpt = join(dir, '.ablate', 'checkpoints', `run-${a}`);
+  mkdirSync(ckpt, { recursive: true });
+  writeFileSync(join(ckpt, 'step-00000010.ckpt'), 'w');
+  store.updateRun(a, { state: 'done', checkpointDir: ckpt });
+  store.updateRun(a + 1, { state: 'failed' });
+  store.insertMetrics(a, [{ split: 'train', name: 'loss', step: 10, value: 1, time: 1 }]);
+  store.close();
+  return { db, ckpt };
+}
+
+const ids = (stdout: string) => (JSON.parse(stdout) as { id: number }[]).map((r) => r.id);
+
+describe('ablate delete', () => {
+  it('lists what would go and refuses without a terminal unless --yes; with --yes the run and its checkpoint folder are gone', async () => {
+    const { db, ckpt } = seed();
+    const before = snapshotTables(db);
+    const refused = await ablate(['delete', '1', '--db', db]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('would delete 1 run(s):\n  run 1  heads  base  seed 1  done\n  with 1 metric points and 0 stored hypotheses');
+    expect(refused.stderr).toContain(ckpt);
+    expect(refused.stderr).toContain('ablate: delete: not confirmed: stdin is not a terminal; pass --yes to delete without asking');
+    expect(snapshotTables(db)).toEqual(before);
+    expect(existsSync(ckpt)).toBe(true);
+
+    const done = await ablate(['delete', '1', '--yes', '--db', db]);
+    expect(done.code).toBe(0);
+    expect(done.stdout).toBe('deleted run(s) 1\n');
+    expect(existsSync(ckpt)).toBe(false);
+    expect(ids((await ablate(['runs', '--json', '--db', db])).stdout)).toEqual([2, 3]);
+  });
+
+  it('refuses a queued run in one line, and an experiment holding one', async () => {
+    const { db } = seed();
+    const r = await ablate(['delete', '--experiment', 'heads', '--yes', '--db', db]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('ablate: cannot delete: run 3 (h=4, seed 1) is queued; cancel it first\n');
+  });
+});
+
+describe('ablate archive / unarchive', () => {
+  it('hides archived runs from `ablate runs` (shown with --archived) and brings them back', async () => {
+    const { db } = seed();
+    expect((await ablate(['archive', '1', '2', '--db', db])).stdout).toBe('archived run(s) 1, 2\n');
+    expect(ids((await ablate(['runs', '--json', '--db', db])).stdout)).toEqual([3]);
+    expect(ids((await ablate(['runs', '--json', '--archived', '--db', db])).stdout)).toEqual([1, 2, 3]);
+    expect((await ablate(['runs', '--archived', '--db', db])).stdout).toMatch(/done \(archived\)/);
+    expect((await ablate(['unarchive', '1', '--db', db])).code).toBe(0);
+    expect(ids((await ablate(['runs', '--json', '--db', db])).stdout)).toEqual([1, 3]);
+  });
+});
