@@ -40,4 +40,33 @@ describe('the runs store', () => {
     await s.refresh();
     expect(s.error.value).toBe('connection lost');
   });
+  it('keeps archived runs and experiments out of runs and experiments until showArchived; byId finds them either way', async () => {
+    const asked: unknown[] = [];
+    const s = createRunsStore({
+      listRuns: async (f) => (asked.push(f), [row(1, 'done'), { ...row(2, 'done'), archivedAt: 9 }]),
+      listExperiments: async (o) => (asked.push(o), [{ id: 1, name: 'e', spec: {}, specDir: null, createdAt: 0 }, { id: 2, name: 'old', spec: {}, specDir: null, createdAt: 0, archivedAt: 9 }]),
+      queueStatus: api.queueStatus,
+    });
+    await s.refresh();
+    expect(asked).toEqual([{ includeArchived: true }, { includeArchived: true }]);
+    expect(s.runs.value.map((r) => r.id)).toEqual([1]);
+    expect(s.experiments.value.map((e) => e.name)).toEqual(['e']);
+    expect(s.byId.value.get(2)?.archivedAt).toBe(9);
+    s.showArchived.value = true;
+    expect(s.runs.value.map((r) => r.id)).toEqual([1, 2]);
+    expect(s.experiments.value.map((e) => e.name)).toEqual(['e', 'old']);
+  });
+  it('drops deleted runs and their progress, and lists experiments again when they change', async () => {
+    let experiments = [{ id: 1, name: 'e', spec: {}, specDir: null, createdAt: 0 }];
+    const s = createRunsStore({ ...api, listExperiments: async () => experiments });
+    await s.refresh();
+    s.applyEvent({ type: 'progress', runId: 1, step: 4, totalSteps: 10, loss: 2, tokensPerSecond: 100, etaSeconds: 6 });
+    s.applyEvent({ type: 'runs-removed', runIds: [1, 3] });
+    expect(s.runs.value.map((r) => r.id)).toEqual([2]);
+    expect(s.progress.value.has(1)).toBe(false);
+    experiments = [];
+    s.applyEvent({ type: 'experiments-changed' });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(s.experiments.value).toEqual([]);
+  });
 });

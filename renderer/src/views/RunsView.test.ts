@@ -2,7 +2,7 @@
 /** The runs table: sort, filter, pick columns, tick rows and plot them in Compare. */
 import { describe, expect, it } from 'vitest';
 import { flushPromises, mount } from '@vue/test-utils';
-import type { RunRow } from '../../../contract/api';
+import type { DeletionPlan, RunRow, RunSelection } from '../../../contract/api';
 import { expandSpec, parseSpec } from '../../../contract/spec';
 import { createCompareState } from '../stores/compare-state';
 import { APP } from '../stores/context';
@@ -17,11 +17,28 @@ const rows: RunRow[] = [...a.map((c) => ({ c, e: 1 })), ...b.map((c) => ({ c, e:
   metrics: { valid_bleu: [50, 40, 70, 60][i] },
 }));
 
-async function mountRuns() {
+async function mountRuns(overrides: Partial<Record<'planDeletion', () => Promise<never>>> = {}) {
+  // A stateful fake service: archive and delete change what listRuns answers.
+  let stored: RunRow[] = rows.map((r) => ({ ...r }));
+  const calls: unknown[][] = [];
   const api = {
-    listRuns: async () => rows,
+    listRuns: async (f?: { includeArchived?: boolean }) => (f?.includeArchived ? stored : stored.filter((r) => !r.archivedAt)),
     listExperiments: async () => [{ id: 1, name: 'heads', spec: {}, specDir: null, createdAt: 0 }, { id: 2, name: 'drop', spec: {}, specDir: null, createdAt: 0 }],
     queueStatus: async () => ({ paused: false, slots: 1, running: [] }),
+    setArchived: async (sel: RunSelection, archived: boolean) => {
+      calls.push(['setArchived', sel, archived]);
+      if ('runIds' in sel) stored = stored.map((r) => (sel.runIds.includes(r.id) ? { ...r, archivedAt: archived ? 5 : null } : r));
+    },
+    planDeletion: async (sel: RunSelection): Promise<DeletionPlan> => {
+      calls.push(['planDeletion', sel]);
+      const ids = 'runIds' in sel ? sel.runIds : [];
+      return { experiment: null, runs: stored.filter((r) => ids.includes(r.id)).map((r) => ({ id: r.id, experiment: r.experiment, variant: r.variant, seed: r.seed, state: r.state })), metricPoints: 120, hypotheses: 0, checkpointDirs: ['/c/run-2'], reusedBy: [] };
+    },
+    deleteRuns: async (sel: RunSelection) => {
+      calls.push(['deleteRuns', sel]);
+      if ('runIds' in sel) stored = stored.filter((r) => !sel.runIds.includes(r.id));
+    },
+    ...overrides,
   };
   const runs = createRunsStore(api);
   await runs.refresh();
@@ -29,7 +46,7 @@ async function mountRuns() {
   const compare = createCompareState();
   const w = mount(RunsView, { global: { provide: { [APP]: { api, runs, compare, router: { go: (r: unknown) => went.push(r) }, notify: () => {} } } } });
   await flushPromises();
-  return { w, compare, went };
+  return { w, compare, went, calls };
 }
 const ids = (w: Awaited<ReturnType<typeof mountRuns>>['w']) => w.findAll('[data-test=runs-table] tbody tr[data-run]').map((r) => Number(r.attributes('data-run')));
 
@@ -68,5 +85,60 @@ describe('the runs view', () => {
     expect(compare.experimentIds).toEqual([1, 2]);
     expect(compare.runIds).toEqual([2, 4]);
     expect(went).toEqual([{ view: 'compare' }]);
+  });
+  it('archives ticked runs out of the table; "show archived" brings them back marked, and unarchive restores them', async () => {
+    const { w, calls } = await mountRuns();
+    await w.find('[aria-label="tick run 2"]').setValue(true);
+    await w.find('[data-test=archive-ticked]').trigger('click');
+    await flushPromises();
+    expect(calls).toEqual([['setArchived', { runIds: [2] }, true]]);
+    expect(ids(w)).toEqual([1, 3, 4]);
+    await w.find('[data-test=show-archived]').setValue(true);
+    expect(ids(w)).toEqual([1, 2, 3, 4]);
+    expect(w.find('tr[data-run="2"] [data-test=archived-badge]').exists()).toBe(true);
+    await w.find('[aria-label="tick run 2"]').setValue(true);
+    await w.find('[data-test=unarchive-ticked]').trigger('click');
+    await flushPromises();
+    expect(calls.at(-1)).toEqual(['setArchived', { runIds: [2] }, false]);
+    expect(w.find('[data-test=archived-badge]').exists()).toBe(false);
+  });
+  it('deletes ticked runs only after the dialog lists them and the delete button is pressed', async () => {
+    const { w, calls } = await mountRuns();
+    await w.find('[aria-label="tick run 2"]').setValue(true);
+    await w.find('[data-test=delete-ticked]').trigger('click');
+    await flushPromises();
+    expect(w.find('[data-test=delete-runs]').text()).toBe('run 2 · heads · heads=1 · seed 1 · done');
+    expect(w.find('[data-test=delete-dialog]').text()).toContain('120 metric points');
+    await w.find('[data-test=delete-cancel]').trigger('click');
+    expect(w.find('[data-test=delete-dialog]').exists()).toBe(false);
+    expect(calls.some((c) => c[0] === 'deleteRuns')).toBe(false);
+    expect(ids(w)).toEqual([1, 2, 3, 4]);
+    await w.find('[data-test=delete-ticked]').trigger('click');
+    await flushPromises();
+    await w.find('[data-test=delete-confirm]').trigger('click');
+    await flushPromises();
+    expect(calls.at(-1)).toEqual(['deleteRuns', { runIds: [2] }]);
+    expect(w.find('[data-test=delete-dialog]').exists()).toBe(false);
+    expect(ids(w)).toEqual([1, 3, 4]);
+  });
+  it('shows the service\'s refusal in the dialog with no delete button', async () => {
+    const { w } = await mountRuns({ planDeletion: () => Promise.reject(new Error('cannot delete: run 2 (base, seed 2) is running; cancel it first')) });
+    await w.find('[aria-label="tick run 2"]').setValue(true);
+    await w.find('[data-test=delete-ticked]').trigger('click');
+    await flushPromises();
+    expect(w.find('[data-test=delete-error]').text()).toBe('cannot delete: run 2 (base, seed 2) is running; cancel it first');
+    expect(w.find('[data-test=delete-confirm]').exists()).toBe(false);
+  });
+  it('offers archive and delete for the experiment picked in the filter', async () => {
+    const { w, calls } = await mountRuns();
+    expect(w.find('[data-test=delete-experiment]').exists()).toBe(false);
+    await w.find('[data-test=runs-experiment]').setValue('2');
+    await w.find('[data-test=archive-experiment]').trigger('click');
+    await flushPromises();
+    expect(calls).toEqual([['setArchived', { experimentId: 2 }, true]]);
+    await w.find('[data-test=runs-experiment]').setValue('1');
+    await w.find('[data-test=delete-experiment]').trigger('click');
+    await flushPromises();
+    expect(calls.at(-1)).toEqual(['planDeletion', { experimentId: 1 }]);
   });
 });
