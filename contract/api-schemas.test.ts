@@ -1,0 +1,18 @@
+/** The edges' check of delete and archive calls: a selection is run ids or one experiment, never both or neither. */
+import { describe, expect, it } from 'vitest';
+import { parseApiArgs } from './api-schemas';
+
+describe('selections for delete and archive', () => {
+  it('accepts run ids or one experiment', () => {
+    expect(parseApiArgs('deleteRuns', [{ runIds: [3, 4] }])).toEqual([{ runIds: [3, 4] }]);
+    expect(parseApiArgs('setArchived', [{ experimentId: 2 }, false])).toEqual([{ experimentId: 2 }, false]);
+    expect(parseApiArgs('listRuns', [{ includeArchived: true }])).toEqual([{ includeArchived: true }]);
+  });
+
+  it('refuses an empty list, both at once, a bad id and a missing flag in one line', () => {
+    expect(() => parseApiArgs('deleteRuns', [{ runIds: [] }])).toThrow('deleteRuns: argument 0.runIds: name at least one run');
+    expect(() => parseApiArgs('deleteRuns', [{ runIds: [1], experimentId: 2 }])).toThrow(/^deleteRuns: argument 0/);
+    expect(() => parseApiArgs('planDeletion', [{ runIds: [-1] }])).toThrow(/^planDeletion: argument 0/);
+    expect(() => parseApiArgs('setArchived', [{ runIds: [1] }])).toThrow(/^setArchived: argument 1/);
+  });
+});
