@@ -15,14 +15,17 @@
  * a linear model over the real protocol: a run in a second); checkpoint corruption uses the real
  * engine (tiny Transformer, wasm) because the checkpoint format is the point. Full disk and a
  * read-only database need `mount -t tmpfs` (root); without it those rows say "skipped".
- * test/faults.test.ts runs one trial of each in `npm test`.
+ * Then the bad-input rows (faults-bad-input.ts): 316 fuzzed specs and 300 malformed WebSocket
+ * messages and frames against a real `ablate serve`, in a table of their own.
+ * test/faults.test.ts runs one trial of each fault, and a share of each kind of bad input, in `npm test`.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { canMountTmpfs, fillDisk, withTmpfs } from '../test/support/tmpfs';
-import { ROOT, TOY_ENTRY, tempDir, tinySpec, toySpec } from '../test/support/workbench';
+import { tempDir, tinySpec, toySpec } from '../test/support/workbench';
+import { ablate, markdownTable, peek, sleep, TOY_ENV, until, type Proc } from './faults-cli';
+import { badInputTable, runBadInput, type BadInputRow } from './faults-bad-input';
 import { Workbench } from '../main/service/workbench';
 import type { WorkbenchEvent } from '../contract/api';
 import { mulberry32 } from '../experiments/seeding';
@@ -50,49 +53,7 @@ export interface Fault {
 /** The same --seed injects at the same moments. */
 export const seeded = mulberry32;
 
-// ---- driving the CLI ----
-
-interface Proc {
-  readonly pid: number;
-  readonly done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
-  kill(signal: NodeJS.Signals): void;
-}
-
-function ablate(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { pid: child.pid!, done, kill: (s) => void child.kill(s) };
-}
-
-const TOY_ENV = { ABLATE_RUN_PROCESS: TOY_ENTRY, TOY_STEP_MS: '5' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-/** Reads the database without taking part in it (a fresh read-only connection per call). */
-function peek<T>(db: string, fn: (d: Database.Database) => T): T | undefined {
-  if (!existsSync(db)) return undefined;
-  let d: Database.Database | undefined;
-  try {
-    d = new Database(db, { readonly: true, fileMustExist: true });
-    d.pragma('busy_timeout = 2000');
-    return fn(d);
-  } catch {
-    return undefined;
-  } finally {
-    d?.close();
-  }
-}
+// ---- reading the database ----
 
 const runState = (db: string, id: number) => peek(db, (d) => (d.prepare(`SELECT state FROM runs WHERE id = ?`).get(id) as { state: string } | undefined)?.state);
 const recordedStep = (db: string, id: number) => peek(db, (d) => (d.prepare(`SELECT max(step) AS s FROM metrics WHERE run_id = ? AND split = 'train'`).get(id) as { s: number | null }).s ?? 0) ?? 0;
@@ -423,12 +384,6 @@ const observerBesideWorker: Fault = {
 
 export const FAULTS: readonly Fault[] = [workerKill, runProcessKill, cleanStop, corrupt, truncated, deleted, fullCheckpointDisk, fullDatabaseDisk, readOnlyDatabase, concurrentReaders, observerBesideWorker];
 
-/**
- * Bad-input rows (300 fuzzed specs, 300 malformed WebSocket messages and frames) go here, with
- * their own columns (clear one-line errors / stack traces / hangs / crashes): helper 15a.
- */
-export const BAD_INPUT_FAULTS: readonly { readonly name: string; run(trials: number, rng: () => number): Promise<string> }[] = [];
-
 export interface FaultRow {
   readonly fault: string;
   readonly trials: number;
@@ -468,15 +423,14 @@ export async function runFault(fault: Fault, trials: number, rng: () => number):
 }
 
 function table(rows: readonly FaultRow[]): string {
-  const head = ['fault', 'trials', 'runs finished', 'recorded steps lost (max / interval)', 'duplicate rows', 'integrity ok', 'curve identical'];
-  const body = rows.map((r) =>
-    r.skipped
-      ? [r.fault, 'skipped (no mount -t tmpfs here)', '', '', '', '', '']
-      : [r.fault, String(r.trials), `${r.finished}/${r.trials}`, `${Number.isFinite(r.maxStepsLost) ? r.maxStepsLost : '–'} / ${r.interval}`, String(r.duplicates), `${r.integrity}/${r.trials}`, `${r.identical}/${r.trials}`],
+  return markdownTable(
+    ['fault', 'trials', 'runs finished', 'recorded steps lost (max / interval)', 'duplicate rows', 'integrity ok', 'curve identical'],
+    rows.map((r) =>
+      r.skipped
+        ? [r.fault, 'skipped (no mount -t tmpfs here)', '', '', '', '', '']
+        : [r.fault, String(r.trials), `${r.finished}/${r.trials}`, `${Number.isFinite(r.maxStepsLost) ? r.maxStepsLost : '–'} / ${r.interval}`, String(r.duplicates), `${r.integrity}/${r.trials}`, `${r.identical}/${r.trials}`],
+    ),
   );
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
 function flag(args: string[], name: string): string | undefined {
@@ -496,6 +450,10 @@ export async function run(args: string[]): Promise<void> {
     rows.push(row);
     console.log(`${fault.name}: ${row.skipped ? 'skipped' : `${row.finished}/${row.trials} finished`} (${((Date.now() - t0) / 1000).toFixed(1)} s)${row.problems.length ? `\n  ${row.problems.join('\n  ')}` : ''}`);
   }
-  for (const extra of BAD_INPUT_FAULTS) console.log(await extra.run(trials, rng));
-  console.log(`\nfaults, ${trials} trial(s) each, seed ${seed}:\n${table(rows)}`);
+  const badInput: BadInputRow[] = await runBadInput(rng, {
+    only,
+    onRow: (row, seconds) => console.log(`${row.input}: ${row.refused}/${row.cases} refused in one line, ${row.accepted} accepted (${seconds.toFixed(1)} s)${row.problems.length ? `\n  ${row.problems.join('\n  ')}` : ''}`),
+  });
+  if (rows.length) console.log(`\nfaults, ${trials} trial(s) each, seed ${seed}:\n${table(rows)}`);
+  if (badInput.length) console.log(`\nbad input against ablate serve, seed ${seed} (fuzzed specs: their own seed 15):\n${badInputTable(badInput)}`);
 }

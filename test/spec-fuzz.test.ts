@@ -12,74 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../contract/errors';
 import { parseSpecText } from '../main/service/spec-edge';
 import { ROOT } from './support/workbench';
-
-const VALID = [
-  'name: fuzz',
-  'data: { task: synthetic-copy, vocab: 8, min_len: 3, max_len: 6, tokenizer: { kind: word, vocab: 32 } }',
-  'base: { layers: 1, d_model: 16, d_ff: 32, heads: 2, dropout: 0.1 }',
-  'train:',
-  '  steps: 40',
-  '  seeds: [1, 2]',
-  '  decode: { beam: 2, alpha: 0.6 }',
-  'variants:',
-  '  - { name: h1, heads: 1 }',
-  '  - name: wide',
-  '    d_model: 32',
-  'grid:',
-  '  dropout: [0, 0.1]',
-].join('\n');
-
-/** A small LCG: the same 300 specs on every run. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-const SNIPPETS = [
-  '&a', '*a', '*nope', '<<: *a', '!!binary', '!!set', '!!omap', '!!timestamp', '!foo', '!!str', '!!int', '? ', ': ', '- ', '{', '}', '[', ']', ',', '"', "'", '|', '>', '#', '%YAML 1.1', '---', '...', '@', '`', '\t', '\\u202e', '\u202e', '\u0000', '\ufeff', 'null', '~', '.inf', '-.nan', '0x1F', '1e999', 'true', 'y',
-];
-
-function mutate(r: () => number): string {
-  let lines = VALID.split('\n');
-  const n = 1 + Math.floor(r() * 4);
-  for (let k = 0; k < n; k++) {
-    const i = Math.floor(r() * lines.length);
-    const kind = Math.floor(r() * 8);
-    const line = lines[i];
-    const at = Math.floor(r() * (line.length + 1));
-    const snippet = SNIPPETS[Math.floor(r() * SNIPPETS.length)];
-    if (kind === 0) lines[i] = line.slice(0, at) + snippet + line.slice(at);
-    else if (kind === 1) lines[i] = line.slice(0, at) + line.slice(at + 1 + Math.floor(r() * 5));
-    else if (kind === 2) lines.splice(i, 0, line);
-    else if (kind === 3) lines.splice(i, 1);
-    else if (kind === 4) lines[i] = line.replace(/: /, `: &a${Math.floor(r() * 3)} `);
-    else if (kind === 5) lines[i] = line.replace(/: ([^{[].*)$/, `: *a${Math.floor(r() * 3)}`);
-    else if (kind === 6) lines = [...lines.slice(0, i), `x${i}: &a [${'*a, '.repeat(Math.floor(r() * 12))}1]`, ...lines.slice(i)];
-    else lines[i] = ' '.repeat(Math.floor(r() * 6)) + line.trimStart();
-  }
-  return lines.join('\n');
-}
-
-/** Specs meant to break things rather than mutations of a good one. */
-const NASTY = [
-  // A billion laughs.
-  ['a: &a ["x","x","x","x","x","x","x","x","x"]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]'].join('\n'),
-  'name: &n x\ndata: *n\n',
-  'name: x\ndata: *undefined_anchor\n',
-  'a: &a [*a]\n',
-  `name: deep\ndata: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
-  `name: deep\ndata: ${'{a: '.repeat(3000)}1${'}'.repeat(3000)}\n`,
-  '? [a, b]\n: c\n',
-  '--- a\n--- b\n',
-  'name: x\n\tdata: 1\n',
-  '<<: *x\n',
-  'name: !!binary aGVsbG8=\ndata: { task: synthetic-copy }\n',
-  'name: x\ndata: !!set { a, b }\n',
-  '',
-  '\ufeff',
-  '[1, 2, 3]',
-  'name: "unterminated\n',
-];
+import { fuzzedSpecs, NASTY } from './support/fuzzed-specs';
 
 function outcome(text: string): 'parsed' | string {
   try {
@@ -92,10 +25,9 @@ function outcome(text: string): 'parsed' | string {
 }
 
 describe('fuzzed YAML specs (seed 15)', () => {
-  const r = rng(15);
-  const specs = [...NASTY, ...Array.from({ length: 300 }, () => mutate(r))];
+  const specs = fuzzedSpecs(15);
 
-  it(`every one of ${specs.length} parses or is refused with one line, none takes long`, () => {
+  it(`every one of ${specs.length} parses or is refused with one line, none hangs`, () => {
     const bad: string[] = [];
     let slowest = 0;
     for (const text of specs) {
@@ -105,7 +37,8 @@ describe('fuzzed YAML specs (seed 15)', () => {
       if (result.startsWith('NOT A USER ERROR') || result.includes('\n') || result.length > 2000) bad.push(`${JSON.stringify(text.slice(0, 120))} → ${result.slice(0, 400)}`);
     }
     expect(bad).toEqual([]);
-    expect(slowest).toBeLessThan(1000);
+    // A hang, not a speed goal (a loaded machine stretches any parse): `npm run bench faults` times them.
+    expect(slowest).toBeLessThan(10_000);
   });
 
   it('exercises refusals and parses alike (the mutations are not all fatal)', () => {

@@ -5,7 +5,6 @@
  * cluster runs from clients may only use the server's cluster roots and allowed sbatch options.
  */
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import WebSocket from 'ws';
 import type { WorkbenchEvent, WorkbenchService } from '../../contract/api';
 import { decodeMessage, encodeMessage } from '../../contract/wire';
 import { startServer, type RunningServer } from './server';
+import { frame, rawSocket as rawFrames } from '../../test/support/raw-websocket';
 
 let dir: string;
 beforeAll(() => {
@@ -73,45 +73,7 @@ function call(ws: WebSocket, id: number, method: string, params: unknown[]): Pro
   });
 }
 
-/** A raw TCP client past the WebSocket handshake, to send frames no WebSocket library would. */
-function rawSocket(): Promise<{ socket: Socket; closeFrame: Promise<{ code: number; reason: string }> }> {
-  return new Promise((ok, fail) => {
-    const socket = tcpConnect(server!.port, '127.0.0.1');
-    socket.on('error', () => {});
-    let buf = Buffer.alloc(0);
-    let upgraded = false;
-    let resolveClose: (v: { code: number; reason: string }) => void = () => {};
-    const closeFrame = new Promise<{ code: number; reason: string }>((r) => (resolveClose = r));
-    socket.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (!upgraded) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        if (!buf.subarray(0, end).toString().startsWith('HTTP/1.1 101')) return fail(new Error(buf.toString()));
-        upgraded = true;
-        buf = buf.subarray(end + 4);
-        ok({ socket, closeFrame });
-      }
-      // Server frames are unmasked; a close frame is opcode 8 with a payload below 126 bytes.
-      if (buf.length >= 2 && (buf[0] & 0x0f) === 8 && buf.length >= 2 + (buf[1] & 0x7f)) {
-        const payload = buf.subarray(2, 2 + (buf[1] & 0x7f));
-        resolveClose({ code: payload.length >= 2 ? payload.readUInt16BE(0) : 1005, reason: payload.subarray(2).toString() });
-      }
-    });
-    socket.on('close', () => resolveClose({ code: 1006, reason: '' }));
-    socket.write(
-      ['GET /api HTTP/1.1', `Host: 127.0.0.1:${server!.port}`, 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Key: ${Buffer.alloc(16, 7).toString('base64')}`, '', ''].join('\r\n'),
-    );
-  });
-}
-
-/** A client frame: masked with a zero key (so the payload bytes are sent as they are). */
-function frame(first: number, payload: Buffer, opts: { masked?: boolean; lengthBytes?: Buffer } = {}): Buffer {
-  const masked = opts.masked ?? true;
-  const len = opts.lengthBytes ?? (payload.length < 126 ? Buffer.from([payload.length]) : Buffer.from([126, payload.length >> 8, payload.length & 0xff]));
-  len[0] |= masked ? 0x80 : 0;
-  return Buffer.concat([Buffer.from([first]), len, masked ? Buffer.alloc(4) : Buffer.alloc(0), payload]);
-}
+const rawSocket = () => rawFrames(server!.port);
 
 const MALFORMED: [string, Buffer, number][] = [
   ['reserved bits set', frame(0xf1, Buffer.from('hi')), 1002],
