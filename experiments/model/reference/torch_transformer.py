@@ -39,21 +39,34 @@ def layer_norm(x, w, prefix):
     return (x - mean) / torch.sqrt(var + EPS) * w[prefix + '/gamma'] + w[prefix + '/beta']
 
 
-def attention(cfg, w, prefix, query, memory, bias):
-    """query [B, t, d], memory [B, s, d], bias broadcastable to [B, h, t, s]."""
+def keys_values(cfg, w, prefix, memory):
+    """Per-head keys and values of memory [B, s, d]: [B, h, s, d_k] and [B, h, s, d_v]."""
     h, dk, dv = cfg['heads'], cfg['d_k'], cfg['d_v']
-    B, t, _ = query.shape
-    s = memory.shape[1]
+    B, s, _ = memory.shape
     wk = w[prefix + '/wq'] if cfg['share_qk'] else w[prefix + '/wk']
-    q = (query @ w[prefix + '/wq']).view(B, t, h, dk).permute(0, 2, 1, 3)
     k = (memory @ wk).view(B, s, h, dk).permute(0, 2, 1, 3)
     v = (memory @ w[prefix + '/wv']).view(B, s, h, dv).permute(0, 2, 1, 3)
+    return k, v
+
+
+def attend(cfg, w, prefix, query, k, v, bias):
+    """query [B, t, d] against keys_values' k, v; bias broadcastable to [B, h, t, s]."""
+    h, dk, dv = cfg['heads'], cfg['d_k'], cfg['d_v']
+    B, t, _ = query.shape
+    q = (query @ w[prefix + '/wq']).view(B, t, h, dk).permute(0, 2, 1, 3)
     logits = q @ k.transpose(-1, -2)
     if cfg['attention_scale']:
         logits = logits / math.sqrt(dk)
     p = torch.softmax(logits + bias, dim=-1)
     ctx = (p @ v).permute(0, 2, 1, 3).reshape(B, t, h * dv)
     return ctx @ w[prefix + '/wo']
+
+
+def attention(cfg, w, prefix, query, memory, bias):
+    """query [B, t, d], memory [B, s, d], bias broadcastable to [B, h, t, s]. Split in two so an
+    incremental decoder (bench/reference/torch_beam.py) can keep keys and values of earlier positions."""
+    k, v = keys_values(cfg, w, prefix, memory)
+    return attend(cfg, w, prefix, query, k, v, bias)
 
 
 def ffn(w, prefix, x):
