@@ -111,7 +111,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     const dataDir = resolve(opts.dataDir);
     const local = opts.spawner ?? forkSpawner();
     this.inference = new InferenceHost(local);
-    this.slurm = new SlurmExecutor({ store, ...opts.slurm, requestCancel: (id) => this.scheduler.cancel(id), runChanged: (id) => this.events.runChanged(id), log: opts.log });
+    this.slurm = new SlurmExecutor({ store, ...opts.slurm, requestCancel: (id) => this.scheduler.cancel(id), runChanged: (id) => this.events.runChanged(id), metricsRecorded: (id, points) => this.events.metrics(id, points), log: opts.log });
     const spawner = this.slurm.route(local);
     this.events = new EventBatcher({
       beforeFlush: () => this.scheduler.flush(),

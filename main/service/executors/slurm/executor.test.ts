@@ -14,6 +14,7 @@ import { encodeEventLine } from '../../../../contract/events-line';
 import type { RunToParent } from '../../../../contract/run-protocol';
 import { Workbench } from '../../workbench';
 import { fakeSlurm } from '../../../../test/support/fake-slurm';
+import { countMetricWrites } from '../../../../test/support/metric-writes';
 import { tempDir, toySpec } from '../../../../test/support/workbench';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,6 +74,34 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     expect(rows.filter((m) => m.split === 'train').map((m) => m.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(rows.filter((m) => m.split === 'final')).toMatchObject([{ name: 'valid_loss', value: 0.5, step: 20 }]);
     expect(probe.getLogs(id).some((l) => /attached to Slurm job 1000_0 again/.test(l.text))).toBe(true);
+    await wb.close();
+    probe.close();
+  }, 60_000);
+
+  it('writes each ingested point to SQLite once and pushes it to the fronts once', async () => {
+    const dir = tempDir('ablate-exec-');
+    const root = join(dir, 'cluster');
+    const dbPath = join(dir, 'x.sqlite');
+    const shell = fakeSlurm();
+    const wb = await Workbench.open({ dbPath, dataDir: join(dir, 'data'), slurm: { shell, pollMs: 50, hostCommand: ['true'] } });
+    const writes = countMetricWrites(dbPath);
+    const pushed: number[] = [];
+    wb.onEvents((events) => {
+      for (const e of events) if (e.type === 'metrics') for (const m of e.points) pushed.push(m.step);
+    });
+    const probe = openStore(dbPath);
+    const { queued } = await wb.enqueueSpec(toySpec({ steps: 20 }), { executor: { name: 'slurm', clusterRoot: root } });
+    const id = queued[0];
+    await until('submitted', () => probe.getRunExecutor(id)?.jobId);
+    const job = jobFile(probe, root, id);
+    job.write({ type: 'ready', backend: 'cpu', device: 'fake', params: 2, data: {}, startStep: 0 });
+    for (let s = 1; s <= 10; s++) job.write(metric(s));
+    await until('10 points pushed', () => pushed.length >= 10);
+    await sleep(400); // a few more polls and event ticks: nothing is written or pushed again
+    expect(probe.getMetrics({ runIds: [id] })).toHaveLength(10);
+    expect(pushed.sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(writes.count()).toBe(10);
+    writes.close();
     await wb.close();
     probe.close();
   }, 60_000);

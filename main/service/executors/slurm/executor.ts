@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Store, RunExecutorRow } from '../../../../db/store';
 import type { SlurmOptions } from '../../../../contract/rows';
-import type { ParentToRun, RunJob, RunToParent } from '../../../../contract/run-protocol';
+import type { MetricPoint, ParentToRun, RunJob, RunToParent } from '../../../../contract/run-protocol';
 import { UserError } from '../../../../contract/errors';
 import type { RunExit, RunProcess, RunSpawner } from '../../run-host';
 import { attemptFiles, ingestFile, lastTerminal, reingestRun, writeFinals } from './ingest';
@@ -47,6 +47,11 @@ export interface SlurmExecutorOptions {
   readonly requestCancel: (runId: number) => void;
   /** The run's cluster facts (job, node, attempt) changed: push the row to the fronts. */
   readonly runChanged?: (runId: number) => void;
+  /**
+   * Metric points ingest has just committed: push them to the fronts. Given, `metrics` messages
+   * skip the run recorder, which would write every row a second time; absent, they go to it.
+   */
+  readonly metricsRecorded?: (runId: number, points: readonly MetricPoint[]) => void;
   readonly log?: (line: string) => void;
 }
 
@@ -396,7 +401,9 @@ export class SlurmRun implements RunProcess {
   private forward(m: RunToParent): void {
     if (!FORWARDED.has(m.type) || this.exited) return;
     if (m.type === 'ready') this.lastStep = m.startStep;
-    this.emit(m);
+    const recorded = this.executor.opts.metricsRecorded;
+    if (m.type === 'metrics' && recorded) recorded(this.runId, m.points);
+    else this.emit(m);
   }
 
   private noteFacts(j: SlurmJob): void {

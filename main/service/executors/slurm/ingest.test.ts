@@ -97,4 +97,16 @@ describe('events ingest', () => {
     expect((await ingestFile(again, runId, path)).lines).toBe(0);
     again.close();
   });
+
+  it('writes points in key order, yet a point repeated within one read keeps the later line (as the file says)', async () => {
+    const { store, runId, dir } = setup();
+    const w = new EventsWriter(join(dir, 's1.8_0.r0.jsonl'));
+    w.write({ type: 'metrics', points: [3, 1, 2].flatMap((step) => [{ split: 'valid' as const, name: 'loss', step, value: step, time: 1 }, { split: 'train' as const, name: 'loss', step, value: step, time: 1 }]) });
+    w.write(metric(2, 20)); // the same key again, later in the file
+    w.close();
+    await ingestFile(store, runId, join(dir, 's1.8_0.r0.jsonl'), { final: true });
+    expect(store.getMetrics({ runIds: [runId] }).map((m) => [m.split, m.step, m.value])).toEqual([
+      ['train', 1, 1], ['train', 2, 20], ['train', 3, 3], ['valid', 1, 1], ['valid', 2, 2], ['valid', 3, 3],
+    ]);
+  });
 });

@@ -55,6 +55,8 @@ export function attemptFiles(eventsDir: string, submissionId?: string): string[]
     .map((f) => posix.join(eventsDir, f.name));
 }
 
+const byKey = (a: MetricPoint, b: MetricPoint): number => (a.split < b.split ? -1 : a.split > b.split ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : a.step - b.step);
+
 /** Reads `path` from its saved offset to its end and records it (rows + offset per transaction). */
 export async function ingestFile(store: Store, runId: number, path: string, opts: IngestOptions = {}): Promise<IngestResult> {
   const key = posix.basename(path);
@@ -73,6 +75,7 @@ export async function ingestFile(store: Store, runId: number, path: string, opts
         let pending: MetricPoint[] = [];
         const flushPoints = () => {
           if (!pending.length) return;
+          pending.sort(byKey);
           store.insertMetrics(runId, pending);
           points += pending.length;
           pending = [];
