@@ -77,6 +77,24 @@ describe('parallel axes', () => {
 });
 
 describe('log-scale y', () => {
+  it('clips a band that reaches 0 or below to the bottom of the plot instead of asking the axis for it', () => {
+    // BLEU 0 ± 3 at step 10: the lower edge is -3; log10 of it is NaN and would break the polygon and the axis.
+    const opt = lineChartOption({ series: [{ name: 'bleu', data: [[10, 0.5], [20, 10]] }], bands: [{ name: 'bleu ± std', xs: [10, 20, 30], lower: [-3, 0, 8], upper: [3, 12, 20], color: '#000' }], yLog: true });
+    const band = (opt.series as { data: number[][]; renderItem: (p: unknown, a: unknown) => { shape: { points: number[][] } } }[])[0];
+    expect(band.data).toEqual([[10, 8], [30, 20]]);
+    // A 100×100 px plot: x at 10 px per step, y on log10 from 1 (bottom) to 100 (top); ≤ 0 maps to NaN as on a real log axis.
+    const coordSys = { x: 0, y: 0, width: 100, height: 100 };
+    const api = { coord: ([x, y]: number[]) => [x * 10 - 100, y > 0 ? 100 - 50 * Math.log10(y) : Number.NaN] };
+    const points = band.renderItem({ dataIndex: 0, coordSys }, api).shape.points;
+    expect(points.every(([x, y]) => Number.isFinite(x) && Number.isFinite(y))).toBe(true);
+    // Upper edge forward, then the lower edge back: 30 → 8, 20 → clipped, 10 → clipped.
+    expect(points.slice(3)).toEqual([[200, 100 - 50 * Math.log10(8)], [100, 100], [0, 100]]);
+  });
+  it('draws nothing for a band wholly at or below 0 and gives the axis no value from it', () => {
+    const opt = lineChartOption({ series: [{ name: 'x', data: [[1, 2]] }], bands: [{ name: 'b', xs: [1, 2], lower: [-2, -1], upper: [0, 0], color: '#000' }], yLog: true });
+    expect((opt.series as { data: unknown[] }[])[0].data).toEqual([]);
+  });
+
   it('leaves points at or below 0 as gaps (a log axis cannot place them)', () => {
     const opt = lineChartOption({ series: [{ name: 'bleu', data: [[10, 0], [20, 5], [30, -1]] }], yLog: true });
     expect((opt.yAxis as { type: string }).type).toBe('log');

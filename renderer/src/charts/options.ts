@@ -104,7 +104,7 @@ export function lineChartOption(opts: {
     xAxis: { type: 'value', name: opts.xName, nameLocation: 'middle', nameGap: 24, scale: true, axisLabel: { formatter: (v: number) => formatAxisValue(v) } },
     yAxis: { type: opts.yLog ? 'log' : 'value', name: opts.yName, nameTextStyle: { align: 'left' }, scale: true },
     series: [
-      ...bands.map((b) => bandSeries(b)),
+      ...bands.map((b) => bandSeries(b, opts.yLog)),
       ...series.map((s, i) => ({
         type: 'line' as const,
         name: s.name,
@@ -137,20 +137,28 @@ export function lineChartOption(opts: {
   };
 }
 
-/** Mean ± std band as one filled polygon (upper edge forward, lower edge back). */
-function bandSeries(b: BandSeries): CustomSeriesOption {
+/**
+ * Mean ± std band as one filled polygon (upper edge forward, lower edge back). On a log y axis an
+ * edge at or below 0 (BLEU 0 ± 3 early in training) has no place: it is clipped to the bottom of
+ * the plot and left out of the band's extent, so the axis is not asked to reach 0 or below.
+ */
+export function bandSeries(b: BandSeries, yLog = false): CustomSeriesOption {
   // Two data items span the band's extent, so the axes include all of it (not 0); the polygon is
   // drawn once, for the first item.
-  const finite = (v: number) => Number.isFinite(v);
-  const lows = b.lower.filter(finite);
-  const highs = b.upper.filter(finite);
-  const data = b.xs.length && lows.length && highs.length ? [[b.xs[0], Math.min(...lows)], [b.xs[b.xs.length - 1], Math.max(...highs)]] : [];
+  const onAxis = (v: number) => Number.isFinite(v) && (!yLog || v > 0);
+  const lows = b.lower.filter(onAxis);
+  const highs = b.upper.filter(onAxis);
+  const bottom = lows.length ? Math.min(...lows) : Math.min(...highs);
+  const data = b.xs.length && highs.length ? [[b.xs[0], bottom], [b.xs[b.xs.length - 1], Math.max(...highs)]] : [];
   const renderItem: CustomSeriesRenderItem = (params, api) => {
     if (params.dataIndex !== 0) return null;
-    const points: number[][] = [];
-    for (let i = 0; i < b.xs.length; i++) if (Number.isFinite(b.upper[i])) points.push(api.coord([b.xs[i], b.upper[i]]));
-    for (let i = b.xs.length - 1; i >= 0; i--) if (Number.isFinite(b.lower[i])) points.push(api.coord([b.xs[i], b.lower[i]]));
     const sys = params.coordSys as unknown as { x: number; y: number; width: number; height: number };
+    const floor = sys.y + sys.height;
+    // x in pixels does not depend on y: measured at a y the axis can place.
+    const at = (x: number, y: number): number[] => (onAxis(y) ? api.coord([x, y]) : [api.coord([x, bottom])[0], floor]);
+    const points: number[][] = [];
+    for (let i = 0; i < b.xs.length; i++) if (Number.isFinite(b.upper[i])) points.push(at(b.xs[i], b.upper[i]));
+    for (let i = b.xs.length - 1; i >= 0; i--) if (Number.isFinite(b.lower[i])) points.push(at(b.xs[i], b.lower[i]));
     return {
       type: 'polygon',
       shape: { points },
