@@ -276,7 +276,11 @@ const fullCheckpointDisk: Fault = {
   },
 };
 
-/** The database's filesystem fills: the worker stops with one line (exit 1), no stack; once space is back a worker finishes. */
+/**
+ * The database's filesystem fills: the worker stops with one line (exit 1), no stack, its run
+ * marked interrupted while the disk is still full (the reserve beside the database pays for that
+ * write); once space is back a worker finishes.
+ */
 const fullDatabaseDisk: Fault = {
   name: 'full disk (database)',
   engine: 'toy',
@@ -291,12 +295,23 @@ const fullDatabaseDisk: Fault = {
       const filler = fillDisk(dbDir);
       const first = await w.done;
       const atFault = recordedStep(q.db, 1);
+      const parked = runState(q.db, 1);
       rmSync(filler);
       const again = await finishWith(q);
       const lines = first.stderr.split('\n').filter((l) => l.includes('cannot write the database'));
       const stack = /\n\s+at /.test(first.stderr);
       const problem =
-        first.code === 0 ? 'worker exited 0 on a full database disk' : lines.length !== 1 ? `${lines.length} lines naming the database` : stack ? 'stack trace' : again.code !== 0 ? `second worker exited ${again.code}: ${again.stderr.slice(-200)}` : undefined;
+        first.code === 0
+          ? 'worker exited 0 on a full database disk'
+          : lines.length !== 1
+            ? `${lines.length} lines naming the database`
+            : stack
+              ? 'stack trace'
+              : parked !== 'interrupted'
+                ? `the run was ${parked} on the full disk (not interrupted)`
+                : again.code !== 0
+                  ? `second worker exited ${again.code}: ${again.stderr.slice(-200)}`
+                  : undefined;
       return judge('toy', q.db, atFault, resumedStep(again.stderr) ?? 0, problem);
     });
   },
