@@ -12,8 +12,8 @@
  *   would fill the disk again); the next worker or `ablate retry` resumes it once space is back;
  * - divergence, bad data or spec, a backend that will not load, an exit without a result: `failed`.
  * A database that cannot be written (disk full, read-only, I/O error) stops the scheduler through
- * `onStorageError`: nothing half-recorded, the runs' rows say `running` and the next start marks
- * them interrupted.
+ * `onStorageError`: nothing half-recorded; the Workbench marks the runs interrupted as it closes
+ * (on a full disk with the room of its reserve file), else the next start does.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
