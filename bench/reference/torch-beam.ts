@@ -12,11 +12,15 @@ import { fileURLToPath } from 'node:url';
 export const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch_beam.py');
 
-export type TorchSearch = { readonly search: 'greedy'; readonly max_len_offset: number } | { readonly search: 'beam'; readonly beam: number; readonly alpha: number; readonly max_len_offset: number };
+/** A search, or `score`: the beam objective of given hypotheses (teacher-forced, EOS appended). */
+export type TorchSearch =
+  | { readonly search: 'greedy'; readonly max_len_offset: number }
+  | { readonly search: 'beam'; readonly beam: number; readonly alpha: number; readonly max_len_offset: number }
+  | { readonly search: 'score'; readonly hypotheses: readonly (readonly number[])[]; readonly alpha: number };
 
-export type TorchResult = TorchSearch & {
+export type TorchResult = Omit<TorchSearch, 'hypotheses'> & {
   readonly hypotheses: number[][];
-  /** Beam: the chosen hypothesis's logP / lp(len); greedy: null. */
+  /** Beam and score: logP / lp(len) of each hypothesis, len and logP counting EOS; greedy: null. */
   readonly scores: (number | null)[];
   readonly seconds: number;
   readonly sentences_per_second: number | null;

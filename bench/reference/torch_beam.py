@@ -24,7 +24,9 @@ Greedy: argmax with PAD/BOS/UNK at -inf, stops at EOS or at the limit (no EOS pa
 Usage: torch_beam.py IN.json OUT.json
 IN.json:  {"checkpoint": path of a workbench checkpoint (ABLCKPT2; the SHA-256 is verified),
            "sources": [[id, ...], ...] (no BOS/EOS), "runs": [{"search": "greedy", "max_len_offset": n}
-           or {"search": "beam", "beam": K, "alpha": a, "max_len_offset": n}],
+           or {"search": "beam", "beam": K, "alpha": a, "max_len_offset": n}
+           or {"search": "score", "hypotheses": [[id...]], "alpha": a}: the beam objective of given
+           hypotheses (teacher-forced, EOS appended), e.g. greedy's outputs against beam's],
            "batch_sentences": sentences per batch (beam rows = this x K; default 32), "threads": 1}
 OUT.json: {"torch": version, "runs": [{...the run, "hypotheses": [[id...]],
            "scores": [normalised score or null], "seconds": decode wall time, "sentences_per_second"}]}
@@ -235,16 +237,35 @@ def beam_search(cfg, w, sources, K, alpha, offset):
     return out, best_scores
 
 
+@torch.no_grad()
+def objective(cfg, w, sources, hyps, alpha):
+    """The beam's objective of given hypotheses, teacher-forced: (sum of log-probabilities of the
+    tokens and a final EOS) / lp(len + 1), PAD/BOS/UNK at -inf as in decoding (not renormalised)."""
+    src = pad_sources(sources)
+    width = max(len(h) for h in hyps) + 1
+    tgt_in = torch.full((len(hyps), width), PAD, dtype=torch.long)
+    tgt_out = torch.full((len(hyps), width), PAD, dtype=torch.long)
+    for i, h in enumerate(hyps):
+        tgt_in[i, :len(h) + 1] = torch.tensor([BOS] + h, dtype=torch.long)
+        tgt_out[i, :len(h) + 1] = torch.tensor(h + [EOS], dtype=torch.long)
+    lprobs = torch.log_softmax(ref.forward(cfg, w, src, tgt_in), dim=-1)
+    picked = lprobs.gather(-1, tgt_out[..., None])[..., 0].masked_fill(tgt_out == PAD, 0.0)
+    return [float(picked[i].sum()) / length_penalty(len(h) + 1, alpha) for i, h in enumerate(hyps)]
+
+
 def decode_all(cfg, w, sources, run, batch_sentences):
     """Sentences sorted by length (stable), decoded in batches, returned in input order."""
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
     hyps, scores = [None] * len(sources), [None] * len(sources)
-    if run['search'] not in ('greedy', 'beam'):
-        raise SystemExit(f"runs[].search: expected greedy or beam, got {run['search']!r}")
+    if run['search'] not in ('greedy', 'beam', 'score'):
+        raise SystemExit(f"runs[].search: expected greedy, beam or score, got {run['search']!r}")
     for start in range(0, len(order), batch_sentences):
         idx = order[start:start + batch_sentences]
         chunk = [sources[i] for i in idx]
-        if run['search'] == 'greedy':
+        if run['search'] == 'score':
+            h = [run['hypotheses'][i] for i in idx]
+            s = objective(cfg, w, chunk, h, float(run['alpha']))
+        elif run['search'] == 'greedy':
             h, s = greedy(cfg, w, chunk, run['max_len_offset'])
         else:
             h, s = beam_search(cfg, w, chunk, int(run['beam']), float(run['alpha']), run['max_len_offset'])
@@ -264,6 +285,7 @@ def main():
         t0 = time.perf_counter()
         hyps, scores = decode_all(cfg, w, sources, run, int(spec.get('batch_sentences', 32)))
         seconds = time.perf_counter() - t0
+        run = {k: v for k, v in run.items() if k != 'hypotheses'}
         runs.append(dict(run, hypotheses=hyps, scores=scores, seconds=seconds,
                          sentences_per_second=len(sources) / seconds if seconds > 0 else None))
     json.dump({'torch': torch.__version__, 'runs': runs}, open(sys.argv[2], 'w'))
