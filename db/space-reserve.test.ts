@@ -16,7 +16,7 @@ describe('the space reserve', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ablate-reserve-'));
     const db = join(dir, 'wb.sqlite');
     const reserve = holdSpace(db);
-    expect(reserve).toMatchObject({ file: `${db}.reserve`, held: true });
+    expect(reserve).toMatchObject({ file: `${db}.reserve`, held: true, problem: null });
     expect(statSync(reserve.file).size).toBe(RESERVE_BYTES);
     expect(holdSpace(db).held).toBe(true);
     expect(reserve.release()).toBe(true);
@@ -49,7 +49,7 @@ describe('the space reserve', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'ablate-reserve-')), 'fs');
     await withTmpfs(dir, '128k', async () => {
       const reserve = holdSpace(join(dir, 'wb.sqlite'));
-      expect(reserve.held).toBe(false);
+      expect([reserve.held, reserve.problem]).toEqual([false, 'ENOSPC']);
       expect(existsSync(reserve.file)).toBe(false);
     });
   });

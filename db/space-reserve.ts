@@ -18,8 +18,10 @@ export const RESERVE_BYTES = 256 * 1024;
 
 export interface SpaceReserve {
   readonly file: string;
-  /** Whether the file holds its full size (false where there was no room to make it). */
+  /** Whether the file holds its full size (false where there was no room to make it, or no permission). */
   readonly held: boolean;
+  /** Why it is not held: the error code of the write (ENOSPC, EDQUOT, EROFS, EACCES, …); null when held. */
+  readonly problem: string | null;
   /** Deletes the file, giving its room back to the filesystem; true if there was one. */
   release(): boolean;
 }
@@ -27,16 +29,17 @@ export interface SpaceReserve {
 /** Makes (or keeps, from an earlier holder) `<dbFile>.reserve` of `bytes` zeros; never throws. */
 export function holdSpace(dbFile: string, bytes = RESERVE_BYTES): SpaceReserve {
   const file = `${dbFile}.reserve`;
-  let held = false;
+  let problem: string | null = 'ENOENT';
   try {
-    held = statSync(file).size >= bytes;
+    if (statSync(file).size >= bytes) problem = null;
   } catch {
     // not there yet
   }
-  if (!held) held = writeZeros(file, bytes);
+  if (problem) problem = writeZeros(file, bytes);
   return {
     file,
-    held,
+    held: problem === null,
+    problem,
     release() {
       try {
         unlinkSync(file);
@@ -48,21 +51,21 @@ export function holdSpace(dbFile: string, bytes = RESERVE_BYTES): SpaceReserve {
   };
 }
 
-/** Written, not sparse: the filesystem must really set the blocks aside. A file it has no room for is removed. */
-function writeZeros(file: string, bytes: number): boolean {
+/** Written, not sparse: the filesystem must really set the blocks aside. A file it has no room for is removed. Returns the error code, or null. */
+function writeZeros(file: string, bytes: number): string | null {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'w');
     const chunk = Buffer.alloc(64 * 1024);
     for (let done = 0; done < bytes; ) done += writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - done));
-    return true;
-  } catch {
+    return null;
+  } catch (err) {
     try {
       unlinkSync(file);
     } catch {
       // nothing was made
     }
-    return false;
+    return (err as NodeJS.ErrnoException).code ?? String(err);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -183,7 +183,13 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
 
   /** An observer whose holder went away takes the lock and schedules (at most every 2 s). */
   private lastTakeOver = 0;
-  private saidDiskFull = false;
+  /** Lines already said about failed takeovers (one attempt every 2 s would repeat them). */
+  private readonly takeOverSaid = new Set<string>();
+  private sayOnce(line: string): void {
+    if (this.takeOverSaid.has(line)) return;
+    this.takeOverSaid.add(line);
+    this.opts.log?.(line);
+  }
   private tryTakeOver(): void {
     if (!this.observer || this.closing || Date.now() - this.lastTakeOver < 2000) return;
     this.lastTakeOver = Date.now();
@@ -198,8 +204,8 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     this.lock.release();
     this.lock = null;
     if (!room.held) {
-      if (!this.saidDiskFull) this.opts.log?.(`the process running ${this.store.file} went away and the disk holding it is full: this one runs the queue once there is room`);
-      this.saidDiskFull = true;
+      const why = room.problem === 'ENOSPC' || room.problem === 'EDQUOT' ? 'the disk holding it is full' : `its folder cannot be written (${room.problem})`;
+      this.sayOnce(`the process running ${this.store.file} went away and ${why}: this one runs the queue once it can write there`);
       return;
     }
     this.observer.stop();
@@ -208,7 +214,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     try {
       this.start();
     } catch (err) {
-      this.opts.log?.(`could not take the queue over: ${(err as Error).message}`);
+      this.sayOnce(`could not take the queue over: ${(err as Error).message}`);
       // Keep watching (and trying): a takeover refused now may work once the database can be written.
       this.observe();
     }
