@@ -76,6 +76,9 @@ export interface SlurmOptions {
   readonly sbatchArgs?: readonly string[];
 }
 
+/** sbatch options the workbench sets on every job itself, so never accepted as extra options (`sbatchArgs`). */
+export const WORKBENCH_SBATCH_OPTIONS = /^--(array|parsable|comment|output|error|open-mode|signal|requeue|no-requeue|wrap)\b/;
+
 /** Where queued runs train: `local` (this machine's scheduler, the default) or a Slurm cluster. */
 export type ExecutorChoice = { readonly name: 'local' } | ({ readonly name: 'slurm' } & SlurmOptions);
 

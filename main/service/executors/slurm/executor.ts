@@ -21,7 +21,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Store, RunExecutorRow } from '../../../../db/store';
-import type { SlurmOptions } from '../../../../contract/rows';
+import { WORKBENCH_SBATCH_OPTIONS, type SlurmOptions } from '../../../../contract/rows';
 import type { MetricPoint, ParentToRun, RunJob, RunToParent } from '../../../../contract/run-protocol';
 import { UserError } from '../../../../contract/errors';
 import type { RunExit, RunProcess, RunSpawner } from '../../run-host';
@@ -82,7 +82,7 @@ export function slurmOptionArgs(o: SlurmOptions): string[] {
   if (o.time) argv.push(`--time=${o.time}`);
   for (const a of o.sbatchArgs ?? []) {
     if (!a.startsWith('-')) throw new UserError(`--sbatch-arg must be one option starting with '-', got ${JSON.stringify(a)}`);
-    if (/^--(array|parsable|comment|output|error|open-mode|signal|requeue|no-requeue|wrap)\b/.test(a)) throw new UserError(`--sbatch-arg ${a} is set by the workbench itself`);
+    if (WORKBENCH_SBATCH_OPTIONS.test(a)) throw new UserError(`--sbatch-arg ${a} is set by the workbench itself`);
     argv.push(a);
   }
   return argv;
