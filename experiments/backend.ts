@@ -14,7 +14,7 @@ import { cpus } from 'node:os';
 import type { BackendName } from '../contract/backends';
 import { UserError } from '../contract/errors';
 import { installWasmBatchMatMul, installWasmIdentity } from './wasm-kernels';
-import { acquireGpu, type Gpu } from './fused/runtime/gpu';
+import { acquireGpu, isSoftwareAdapter, type Gpu } from './fused/runtime/gpu';
 
 /** A requested backend could not be loaded; the message is one line meant for the user. */
 export class BackendUnavailableError extends UserError {
@@ -65,10 +65,6 @@ interface GpuAdapterLike {
   readonly info?: { vendor?: string; architecture?: string; device?: string; description?: string };
 }
 
-/** Software rasterisers (Mesa lavapipe/llvmpipe, SwiftShader): a WebGPU adapter, but running on the CPU. */
-export function isSoftwareAdapter(info: NonNullable<GpuAdapterLike['info']>): boolean {
-  return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device ?? ''} ${info.description ?? ''}`);
-}
 
 async function loadWebgpu(auto = false): Promise<SelectedBackend> {
   let adapterInfo = '';
@@ -202,7 +198,7 @@ async function loadFused(auto: boolean): Promise<SelectedEngine> {
   } catch (err) {
     throw new BackendUnavailableError(`backend fused unavailable: ${firstLine(err)}`);
   }
-  if (auto && isSoftwareAdapter({ description: gpu.adapterDescription })) throw new BackendUnavailableError(`backend fused skipped: only a software adapter (${gpu.adapterDescription})`);
+  if (auto && gpu.features.softwareAdapter) throw new BackendUnavailableError(`backend fused skipped: only a software adapter (${gpu.adapterDescription})`);
   const decode = await loadFusedDecoder();
   const features = [gpu.features.subgroups && 'subgroups', gpu.features.timestampQuery && 'timestamps'].filter(Boolean).join(', ');
   // Which decoder a run's BLEU comes from is added by the run (run-job.ts): the fused one, or tfjs for a config it cannot decode.

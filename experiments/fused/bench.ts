@@ -47,7 +47,17 @@ if (args.includes('--profile')) {
   const byKind = new Map<string, number>();
   const kindOf = (d: (typeof engine.trainDispatches)[number]) => `${d.pipeline.label.split('|')[0]}${d.pipeline.label.startsWith('matmul') ? ` ${d.label.split('/').pop()}` : ''}`;
   const ds = engine.trainDispatches;
-  if (gpu.features.timestampQuery) {
+  if (gpu.features.softwareAdapter) {
+    // On a CPU adapter the kernels run on this process's threads: CPU time (user + system) of each
+    // dispatch submitted alone is the cost, and unlike timestamps it does not grow when other jobs
+    // share the cores.
+    for (const d of ds) {
+      const t0 = process.cpuUsage();
+      await gpu.run([d]);
+      const used = process.cpuUsage(t0);
+      byKind.set(kindOf(d), (byKind.get(kindOf(d)) ?? 0) + (used.user + used.system) / 1000);
+    }
+  } else if (gpu.features.timestampQuery) {
     const device = gpu.device;
     const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * ds.length });
     const resolve = gpu.createBuffer('profile/resolve', 16 * ds.length, BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC);
@@ -75,7 +85,8 @@ if (args.includes('--profile')) {
     }
   }
   const total = [...byKind.values()].reduce((a, b) => a + b, 0);
-  console.log(`per kernel kind (${gpu.features.timestampQuery ? 'GPU timestamps' : 'wall, one dispatch per submit'}), total ${total.toFixed(1)} ms:`);
+  const how = gpu.features.softwareAdapter ? 'CPU time of the adapter, one dispatch per submit' : gpu.features.timestampQuery ? 'GPU timestamps' : 'wall, one dispatch per submit';
+  console.log(`per kernel kind (${how}), total ${total.toFixed(1)} ms:`);
   for (const [k, ms] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`${k.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms ${((100 * ms) / total).toFixed(1).padStart(5)} %`);
 }
 process.exit(0);

@@ -1,5 +1,5 @@
-import { describe, it } from 'vitest';
-import { acquireGpu } from '../runtime/gpu';
+import { describe, expect, it } from 'vitest';
+import { acquireGpu, type Dispatch, type KernelShape } from '../runtime/gpu';
 import { attentionBackward, attentionForward, type AttentionShapeOptions } from './attention';
 import { dot, expectClose, finiteDiff, randn } from '../../../test/support/fused';
 
@@ -35,16 +35,32 @@ function cpuAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<n
   return out;
 }
 
-const CASES: { name: string; o: AttentionShapeOptions; keyIds: number[] }[] = [
-  { name: 'cross-attention, padded keys, h·d_k ≠ d_v·h, scaled', o: { B: 2, t: 4, S: 6, heads: 2, dk: 3, dv: 5, scale: true, causal: false }, keyIds: [5, 6, 7, 8, 9, 0, 4, 4, 5, 0, 0, 0] },
-  { name: 'causal self-attention with padding, unscaled', o: { B: 2, t: 5, S: 5, heads: 3, dk: 4, dv: 2, scale: false, causal: true }, keyIds: [1, 6, 7, 8, 9, 1, 4, 5, 0, 0] },
-  { name: 'keys longer than a workgroup (S = 70)', o: { B: 1, t: 3, S: 70, heads: 1, dk: 2, dv: 3, scale: true, causal: false }, keyIds: Array.from({ length: 70 }, (_, j) => (j < 66 ? 4 : 0)) },
-];
+type Case = { name: string; o: AttentionShapeOptions; keyIds: number[] };
+// \`gpu\` shape: odd head sizes (3, 5, 2) that the \`cpu\` shape cannot take; \`cpu\` shape: head sizes in
+// whole vec4s (it falls back to the gpu kernels otherwise, checked by the kernel names).
+const CASES: Record<KernelShape, Case[]> = {
+  gpu: [
+    { name: 'cross-attention, padded keys, h·d_k ≠ d_v·h, scaled', o: { B: 2, t: 4, S: 6, heads: 2, dk: 3, dv: 5, scale: true, causal: false }, keyIds: [5, 6, 7, 8, 9, 0, 4, 4, 5, 0, 0, 0] },
+    { name: 'causal self-attention with padding, unscaled', o: { B: 2, t: 5, S: 5, heads: 3, dk: 4, dv: 2, scale: false, causal: true }, keyIds: [1, 6, 7, 8, 9, 1, 4, 5, 0, 0] },
+    { name: 'keys longer than a workgroup (S = 70)', o: { B: 1, t: 3, S: 70, heads: 1, dk: 2, dv: 3, scale: true, causal: false }, keyIds: Array.from({ length: 70 }, (_, j) => (j < 66 ? 4 : 0)) },
+  ],
+  cpu: [
+    { name: 'cross-attention, padded keys, h·d_k ≠ d_v·h, scaled', o: { B: 2, t: 4, S: 6, heads: 2, dk: 4, dv: 8, scale: true, causal: false }, keyIds: [5, 6, 7, 8, 9, 0, 4, 4, 5, 0, 0, 0] },
+    { name: 'causal self-attention with padding, unscaled', o: { B: 2, t: 5, S: 5, heads: 3, dk: 8, dv: 4, scale: false, causal: true }, keyIds: [1, 6, 7, 8, 9, 1, 4, 5, 0, 0] },
+    { name: 'keys longer than a workgroup (S = 70)', o: { B: 1, t: 3, S: 70, heads: 1, dk: 4, dv: 4, scale: true, causal: false }, keyIds: Array.from({ length: 70 }, (_, j) => (j < 66 ? 4 : 0)) },
+  ],
+};
+const KERNELS: Record<KernelShape, string[]> = {
+  gpu: ['attention_fwd', 'attention_bwd_q', 'attention_bwd_kv'],
+  cpu: ['attention_fwd_rows', 'attention_bwd_q_rows', 'attention_bwd_kv_rows'],
+};
+const kernelOf = (d: Dispatch) => d.pipeline.label.split('|')[0];
 
-describe('fused multi-head attention', () => {
-  for (const { name, o, keyIds } of CASES) {
+describe.each(['gpu', 'cpu'] as const)('fused multi-head attention (%s shape)', (shape) => {
+  for (const { name, o: shapeless, keyIds } of CASES[shape]) {
     it(`${name}: forward vs float64 reference, backward vs finite differences`, async () => {
       const gpu = await acquireGpu();
+      const o = { ...shapeless, shape };
       const { B, t, S, heads: h, dk, dv } = o;
       const q = randn(B * t * h * dk, 1);
       const k = randn(B * S * h * dk, 2);
@@ -56,10 +72,12 @@ describe('fused multi-head attention', () => {
       const out = B_('o', B * t * h * dv);
       const lse = B_('lse', B * h * t);
       const [dq, dk_, dv_] = [B_('dq', q.length), B_('dk', k.length), B_('dv', v.length)];
-      await gpu.run([
+      const dispatches = [
         attentionForward(gpu, 'att', o, { q: qB, k: kB, v: vB, keyIds: ids, out, lse }),
         ...attentionBackward(gpu, 'att/bwd', o, { q: qB, k: kB, v: vB, keyIds: ids, out, lse, dOut: gpu.upload('do', r), D: B_('D', B * h * t), dq, dk: dk_, dv: dv_ }),
-      ]);
+      ];
+      if (shape === 'cpu') expect(dispatches.map(kernelOf)).toEqual(KERNELS.cpu);
+      await gpu.run(dispatches);
       // fp32 dot products of ≤ 70 terms: ~1e-6 relative.
       expectClose(await gpu.read(out), cpuAttention(q, k, v, keyIds, o), 1e-5, 1e-5, 'o');
       const loss = (qv: ArrayLike<number>, kv: ArrayLike<number>, vv: ArrayLike<number>) => dot(r, cpuAttention(qv, kv, vv, keyIds, o));
@@ -72,7 +90,9 @@ describe('fused multi-head attention', () => {
 
   it('reads Q, K, V as column blocks of one fused projection and writes into a column block of a wider output', async () => {
     const gpu = await acquireGpu();
-    const o0: AttentionShapeOptions = { B: 2, t: 3, S: 3, heads: 2, dk: 2, dv: 3, scale: true, causal: true };
+    // Head sizes and offsets in whole vec4s for the \`cpu\` shape.
+    const o0: AttentionShapeOptions = shape === 'cpu' ? { B: 2, t: 3, S: 3, heads: 2, dk: 4, dv: 8, scale: true, causal: true, shape } : { B: 2, t: 3, S: 3, heads: 2, dk: 2, dv: 3, scale: true, causal: true, shape };
+    const pad = shape === 'cpu' ? 4 : 1;
     const { B, t, heads: h, dk, dv } = o0;
     const rows = B * t;
     const width = 2 * h * dk + h * dv; // [Q | K | V]
@@ -84,13 +104,15 @@ describe('fused multi-head attention', () => {
     };
     const keyIds = [1, 5, 6, 1, 7, 0];
     const want = cpuAttention(cols(0, h * dk), cols(h * dk, h * dk), cols(2 * h * dk, h * dv), keyIds, o0);
-    const o: AttentionShapeOptions = { ...o0, ldq: width, ldk: width, ldv: width, kOffset: h * dk, vOffset: 2 * h * dk, ldo: h * dv + 2, oOffset: 1 };
+    const o: AttentionShapeOptions = { ...o0, ldq: width, ldk: width, ldv: width, kOffset: h * dk, vOffset: 2 * h * dk, ldo: h * dv + 2 * pad, oOffset: pad };
     const qkvB = gpu.upload('qkv', qkv);
-    const out = gpu.createBuffer('o', rows * (h * dv + 2) * 4);
-    await gpu.run([attentionForward(gpu, 'att', o, { q: qkvB, k: qkvB, v: qkvB, keyIds: gpu.upload('ids', Int32Array.from(keyIds)), out, lse: gpu.createBuffer('lse', B * h * t * 4) })]);
+    const out = gpu.createBuffer('o', rows * (h * dv + 2 * pad) * 4);
+    const d = attentionForward(gpu, 'att', o, { q: qkvB, k: qkvB, v: qkvB, keyIds: gpu.upload('ids', Int32Array.from(keyIds)), out, lse: gpu.createBuffer('lse', B * h * t * 4) });
+    expect(kernelOf(d)).toBe(KERNELS[shape][0]);
+    await gpu.run([d]);
     const got = await gpu.read(out);
     const gotDense = new Float64Array(rows * h * dv);
-    for (let r = 0; r < rows; r++) for (let c = 0; c < h * dv; c++) gotDense[r * h * dv + c] = got[r * (h * dv + 2) + 1 + c];
+    for (let r = 0; r < rows; r++) for (let c = 0; c < h * dv; c++) gotDense[r * h * dv + c] = got[r * (h * dv + 2 * pad) + pad + c];
     expectClose(gotDense, want, 1e-5, 1e-5, 'o');
   });
 });

@@ -23,8 +23,8 @@
  * rows per workgroup by looping over the queries. Each output element is written
  * by one thread in a fixed order: deterministic, no atomics. Lengths t, S ≤ 256, d_k, d_v ≤ 256.
  */
-import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
-import { workgroupReduceWgsl, workgroupVectorSumWgsl } from './common';
+import { type Binding, type Dispatch, type Gpu, type KernelShape, kernelShape, packUniform } from '../runtime/gpu';
+import { groups1d, workgroupReduceWgsl, workgroupVectorSumWgsl } from './common';
 
 export const MAX_ATTENTION_LEN = 256;
 export const MAX_HEAD_DIM = 256;
@@ -52,16 +52,44 @@ fn oi(b: u32, i: u32, hh: u32) -> u32 { return u.o_off + (b * u.t + i) * u.ldo +
 fn row_id(b: u32, hh: u32, i: u32) -> u32 { return (b * u.h + hh) * u.t + i; }
 `;
 
+// Bindings of the three kernels, rows of q, k, v, o and their gradients read as `T` (f32, or
+// vec4<f32> in the cpu shape).
+const forwardBindings = (T: string): string => /* wgsl */ `
+@group(0) @binding(1) var<storage, read> q: array<${T}>;
+@group(0) @binding(2) var<storage, read> k: array<${T}>;
+@group(0) @binding(3) var<storage, read> v: array<${T}>;
+@group(0) @binding(4) var<storage, read> kid: array<i32>;
+@group(0) @binding(5) var<storage, read_write> o: array<${T}>;
+@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+`;
+const dqBindings = (T: string): string => /* wgsl */ `
+@group(0) @binding(1) var<storage, read> q: array<${T}>;
+@group(0) @binding(2) var<storage, read> k: array<${T}>;
+@group(0) @binding(3) var<storage, read> v: array<${T}>;
+@group(0) @binding(4) var<storage, read> kid: array<i32>;
+@group(0) @binding(5) var<storage, read> o: array<${T}>;
+@group(0) @binding(6) var<storage, read> lse: array<f32>;
+@group(0) @binding(7) var<storage, read> dout: array<${T}>;
+@group(0) @binding(8) var<storage, read_write> dq: array<${T}>;
+@group(0) @binding(9) var<storage, read_write> dd: array<f32>;
+`;
+const dkvBindings = (T: string): string => /* wgsl */ `
+@group(0) @binding(1) var<storage, read> q: array<${T}>;
+@group(0) @binding(2) var<storage, read> k: array<${T}>;
+@group(0) @binding(3) var<storage, read> v: array<${T}>;
+@group(0) @binding(4) var<storage, read> kid: array<i32>;
+@group(0) @binding(5) var<storage, read> lse: array<f32>;
+@group(0) @binding(6) var<storage, read> dd: array<f32>;
+@group(0) @binding(7) var<storage, read> dout: array<${T}>;
+@group(0) @binding(8) var<storage, read_write> dk: array<${T}>;
+@group(0) @binding(9) var<storage, read_write> dv: array<${T}>;
+`;
+
 /** Query rows per workgroup of the forward (reductions of the 4 rows share one vec4 tree). */
 const FWD_ROWS = 4;
 
 const FWD_WGSL = /* wgsl */ `
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> kid: array<i32>;
-@group(0) @binding(5) var<storage, read_write> o: array<f32>;
-@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+${forwardBindings('f32')}
 ${COMMON}
 var<workgroup> qs: array<f32, ${FWD_ROWS * MAX_HEAD_DIM}>;      // [row][c]
 var<workgroup> ps: array<f32, ${FWD_ROWS * MAX_ATTENTION_LEN}>; // [row][j]
@@ -130,15 +158,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
 // The backward kernels take 4 rows per workgroup too (4 query rows for dQ, 4 key rows for dK/dV).
 const BWD_Q_WGSL = /* wgsl */ `
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> kid: array<i32>;
-@group(0) @binding(5) var<storage, read> o: array<f32>;
-@group(0) @binding(6) var<storage, read> lse: array<f32>;
-@group(0) @binding(7) var<storage, read> dout: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dq: array<f32>;
-@group(0) @binding(9) var<storage, read_write> dd: array<f32>;
+${dqBindings('f32')}
 ${COMMON}
 const R = ${FWD_ROWS}u;
 var<workgroup> qs: array<f32, ${FWD_ROWS * MAX_HEAD_DIM}>;       // [row][c]
@@ -197,15 +217,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 `;
 
 const BWD_KV_WGSL = /* wgsl */ `
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> kid: array<i32>;
-@group(0) @binding(5) var<storage, read> lse: array<f32>;
-@group(0) @binding(6) var<storage, read> dd: array<f32>;
-@group(0) @binding(7) var<storage, read> dout: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(9) var<storage, read_write> dv: array<f32>;
+${dkvBindings('f32')}
 ${COMMON}
 const R = ${FWD_ROWS}u;
 var<workgroup> ps: array<f32, ${FWD_ROWS * MAX_ATTENTION_LEN}>; // [key row][i]
@@ -256,6 +268,144 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 `;
 
+// The \`cpu\` shapes (runtime/gpu.ts KernelShape): one invocation per (sentence, head, query row) for
+// the forward and dQ, per (sentence, head, key row) for dK/dV, walking d_k and d_v in vec4s with the
+// rows it reuses in private arrays; no workgroup memory, no barriers. The same formulas and the same
+// summation orders over keys/queries as the kernels above (row sums over d_k run in vec4 lanes, then
+// across them). Needs d_k, d_v, the row strides and offsets in multiples of 4.
+const ROWS_WG = 8;
+const MAX_HEAD_VEC4 = MAX_HEAD_DIM / 4;
+
+const CPU_COMMON = /* wgsl */ `
+struct U {
+  B: u32, t: u32, S: u32, h: u32, dk: u32, dv: u32,
+  ldq: u32, ldk: u32, ldv: u32, ldo: u32, q_off: u32, k_off: u32, v_off: u32, o_off: u32,
+  scale: f32, causal: u32,
+}
+@group(0) @binding(0) var<uniform> u: U;
+fn mask_bias(b: u32, i: u32, j: u32) -> f32 {
+  var bias = 0.0;
+  if (kid[b * u.S + j] == 0) { bias = -1e9; }
+  if (u.causal != 0u && j > i) { bias = bias + -1e9; }
+  return bias;
+}
+// Row starts in vec4 units.
+fn qi(b: u32, i: u32, hh: u32) -> u32 { return (u.q_off + (b * u.t + i) * u.ldq + hh * u.dk) / 4u; }
+fn ki(b: u32, j: u32, hh: u32) -> u32 { return (u.k_off + (b * u.S + j) * u.ldk + hh * u.dk) / 4u; }
+fn vi(b: u32, j: u32, hh: u32) -> u32 { return (u.v_off + (b * u.S + j) * u.ldv + hh * u.dv) / 4u; }
+fn oi(b: u32, i: u32, hh: u32) -> u32 { return (u.o_off + (b * u.t + i) * u.ldo + hh * u.dv) / 4u; }
+fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
+// The invocation's flat index over x (and y past 65535 workgroups): one per attention row.
+fn flat_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.y * nwg.x * ${ROWS_WG}u + gid.x; }
+`;
+
+/** The entry point of a cpu-shaped kernel: invocation \`id\` = (b·h + hh)·len + pos, one per attention row. */
+const rowMain = (id: string, len: 't' | 'S', pos: string): string => /* wgsl */ `@compute @workgroup_size(${ROWS_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let ${id} = flat_id(gid, nwg);
+  if (${id} >= u.B * u.h * u.${len}) { return; }
+  let ${pos} = ${id} % u.${len}; let hh = (${id} / u.${len}) % u.h; let b = ${id} / (u.${len} * u.h);
+  let nk = u.dk / 4u; let nv = u.dv / 4u;`;
+
+const FWD_CPU_WGSL = /* wgsl */ `
+${forwardBindings('vec4<f32>')}
+${CPU_COMMON}
+${rowMain('row', 't', 'i')}
+  var qr: array<vec4<f32>, ${MAX_HEAD_VEC4}>;
+  let q0 = qi(b, i, hh);
+  for (var c = 0u; c < nk; c++) { qr[c] = q[q0 + c]; }
+  var sc: array<f32, ${MAX_ATTENTION_LEN}>; // [j]: logits, then exp(logit − max)
+  var m = -3.0e38;
+  for (var j = 0u; j < u.S; j++) {
+    let k0 = ki(b, j, hh);
+    var sd = vec4<f32>(0.0);
+    for (var c = 0u; c < nk; c++) { sd = sd + qr[c] * k[k0 + c]; }
+    sc[j] = hsum(sd) * u.scale + mask_bias(b, i, j);
+    m = max(m, sc[j]);
+  }
+  var l = 0.0;
+  for (var j = 0u; j < u.S; j++) { sc[j] = exp(sc[j] - m); l = l + sc[j]; }
+  var acc: array<vec4<f32>, ${MAX_HEAD_VEC4}>;
+  for (var c = 0u; c < nv; c++) { acc[c] = vec4<f32>(0.0); }
+  for (var j = 0u; j < u.S; j++) {
+    let p = sc[j] / l;
+    let v0 = vi(b, j, hh);
+    for (var c = 0u; c < nv; c++) { acc[c] = acc[c] + p * v[v0 + c]; }
+  }
+  let o0 = oi(b, i, hh);
+  for (var c = 0u; c < nv; c++) { o[o0 + c] = acc[c]; }
+  lse[row] = m + log(l);
+}
+`;
+
+const BWD_Q_CPU_WGSL = /* wgsl */ `
+${dqBindings('vec4<f32>')}
+${CPU_COMMON}
+${rowMain('row', 't', 'i')}
+  var qr: array<vec4<f32>, ${MAX_HEAD_VEC4}>;
+  var gr: array<vec4<f32>, ${MAX_HEAD_VEC4}>; // dO row
+  var acc: array<vec4<f32>, ${MAX_HEAD_VEC4}>; // dQ row (unscaled)
+  let q0 = qi(b, i, hh);
+  let o0 = oi(b, i, hh);
+  for (var c = 0u; c < nk; c++) { qr[c] = q[q0 + c]; acc[c] = vec4<f32>(0.0); }
+  var dsum = vec4<f32>(0.0);
+  for (var c = 0u; c < nv; c++) { gr[c] = dout[o0 + c]; dsum = dsum + gr[c] * o[o0 + c]; }
+  let D = hsum(dsum); // rowsum(dO ⊙ O)
+  let L = lse[row];
+  for (var j = 0u; j < u.S; j++) {
+    let k0 = ki(b, j, hh);
+    let v0 = vi(b, j, hh);
+    var sd = vec4<f32>(0.0);
+    for (var c = 0u; c < nk; c++) { sd = sd + qr[c] * k[k0 + c]; }
+    var dp = vec4<f32>(0.0);
+    for (var c = 0u; c < nv; c++) { dp = dp + gr[c] * v[v0 + c]; }
+    let p = exp(hsum(sd) * u.scale + mask_bias(b, i, j) - L);
+    let dsc = p * (hsum(dp) - D);
+    for (var c = 0u; c < nk; c++) { acc[c] = acc[c] + dsc * k[k0 + c]; }
+  }
+  for (var c = 0u; c < nk; c++) { dq[q0 + c] = acc[c] * u.scale; }
+  dd[row] = D;
+}
+`;
+
+const BWD_KV_CPU_WGSL = /* wgsl */ `
+${dkvBindings('vec4<f32>')}
+${CPU_COMMON}
+${rowMain('krow', 'S', 'j')}
+  var kr: array<vec4<f32>, ${MAX_HEAD_VEC4}>;
+  var vr: array<vec4<f32>, ${MAX_HEAD_VEC4}>;
+  var dka: array<vec4<f32>, ${MAX_HEAD_VEC4}>;
+  var dva: array<vec4<f32>, ${MAX_HEAD_VEC4}>;
+  let k0 = ki(b, j, hh);
+  let v0 = vi(b, j, hh);
+  for (var c = 0u; c < nk; c++) { kr[c] = k[k0 + c]; dka[c] = vec4<f32>(0.0); }
+  for (var c = 0u; c < nv; c++) { vr[c] = v[v0 + c]; dva[c] = vec4<f32>(0.0); }
+  for (var i = 0u; i < u.t; i++) {
+    let q0 = qi(b, i, hh);
+    let o0 = oi(b, i, hh);
+    var sd = vec4<f32>(0.0);
+    for (var c = 0u; c < nk; c++) { sd = sd + q[q0 + c] * kr[c]; }
+    var dp = vec4<f32>(0.0);
+    for (var c = 0u; c < nv; c++) { dp = dp + dout[o0 + c] * vr[c]; }
+    let rid = (b * u.h + hh) * u.t + i;
+    let p = exp(hsum(sd) * u.scale + mask_bias(b, i, j) - lse[rid]);
+    let dsc = p * (hsum(dp) - dd[rid]);
+    for (var c = 0u; c < nv; c++) { dva[c] = dva[c] + p * dout[o0 + c]; }
+    for (var c = 0u; c < nk; c++) { dka[c] = dka[c] + dsc * q[q0 + c]; }
+  }
+  for (var c = 0u; c < nv; c++) { dv[v0 + c] = dva[c]; }
+  for (var c = 0u; c < nk; c++) { dk[k0 + c] = dka[c] * u.scale; }
+}
+`;
+
+/** The \`cpu\` shape applies when every head's rows are whole vec4s. */
+function vec4Rows(gpu: Gpu, o: AttentionShapeOptions): boolean {
+  const hk = o.heads * o.dk;
+  const hv = o.heads * o.dv;
+  return (o.shape ?? kernelShape(gpu)) === 'cpu'
+    && [o.dk, o.dv, o.ldq ?? hk, o.ldk ?? hk, o.ldv ?? hv, o.ldo ?? hv, o.qOffset ?? 0, o.kOffset ?? 0, o.vOffset ?? 0, o.oOffset ?? 0].every((x) => x % 4 === 0);
+}
+
 export interface AttentionShapeOptions {
   /** Sentences, query length, key length. */
   readonly B: number;
@@ -277,6 +427,8 @@ export interface AttentionShapeOptions {
   readonly kOffset?: number;
   readonly vOffset?: number;
   readonly oOffset?: number;
+  /** Force a kernel shape (tests); default runtime/gpu.ts `kernelShape`. */
+  readonly shape?: KernelShape;
 }
 
 function attentionUniform(gpu: Gpu, label: string, o: AttentionShapeOptions): GPUBuffer {
@@ -297,9 +449,10 @@ export function attentionForward(
   gpu: Gpu, label: string, o: AttentionShapeOptions,
   buf: { q: Binding; k: Binding; v: Binding; keyIds: Binding; out: Binding; lse: Binding },
 ): Dispatch {
-  const pipeline = gpu.pipeline('attention_fwd', FWD_WGSL);
+  const rows = vec4Rows(gpu, o);
+  const pipeline = rows ? gpu.pipeline('attention_fwd_rows', FWD_CPU_WGSL) : gpu.pipeline('attention_fwd', FWD_WGSL);
   const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: attentionUniform(gpu, label, o) }, buf.q, buf.k, buf.v, buf.keyIds, buf.out, buf.lse]);
-  return { label, pipeline, bindGroup, groups: [Math.ceil(o.t / FWD_ROWS), o.heads, o.B] };
+  return { label, pipeline, bindGroup, groups: rows ? groups1d(o.B * o.heads * o.t, ROWS_WG) : [Math.ceil(o.t / FWD_ROWS), o.heads, o.B] };
 }
 
 /**
@@ -311,10 +464,13 @@ export function attentionBackward(
   buf: { q: Binding; k: Binding; v: Binding; keyIds: Binding; out: Binding; lse: Binding; dOut: Binding; D: Binding; dq: Binding; dk: Binding; dv: Binding },
 ): Dispatch[] {
   const uniform = { buffer: attentionUniform(gpu, label, o) };
-  const pq = gpu.pipeline('attention_bwd_q', BWD_Q_WGSL);
-  const pkv = gpu.pipeline('attention_bwd_kv', BWD_KV_WGSL);
+  const rows = vec4Rows(gpu, o);
+  const pq = rows ? gpu.pipeline('attention_bwd_q_rows', BWD_Q_CPU_WGSL) : gpu.pipeline('attention_bwd_q', BWD_Q_WGSL);
+  const pkv = rows ? gpu.pipeline('attention_bwd_kv_rows', BWD_KV_CPU_WGSL) : gpu.pipeline('attention_bwd_kv', BWD_KV_WGSL);
+  const qGroups = rows ? groups1d(o.B * o.heads * o.t, ROWS_WG) : [Math.ceil(o.t / FWD_ROWS), o.heads, o.B] as const;
+  const kvGroups = rows ? groups1d(o.B * o.heads * o.S, ROWS_WG) : [Math.ceil(o.S / FWD_ROWS), o.heads, o.B] as const;
   return [
-    { label: `${label}/dq`, pipeline: pq, groups: [Math.ceil(o.t / FWD_ROWS), o.heads, o.B], bindGroup: gpu.bindGroup(`${label}/dq`, pq, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.out, buf.lse, buf.dOut, buf.dq, buf.D]) },
-    { label: `${label}/dkv`, pipeline: pkv, groups: [Math.ceil(o.S / FWD_ROWS), o.heads, o.B], bindGroup: gpu.bindGroup(`${label}/dkv`, pkv, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.lse, buf.D, buf.dOut, buf.dk, buf.dv]) },
+    { label: `${label}/dq`, pipeline: pq, groups: qGroups, bindGroup: gpu.bindGroup(`${label}/dq`, pq, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.out, buf.lse, buf.dOut, buf.dq, buf.D]) },
+    { label: `${label}/dkv`, pipeline: pkv, groups: kvGroups, bindGroup: gpu.bindGroup(`${label}/dkv`, pkv, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.lse, buf.D, buf.dOut, buf.dk, buf.dv]) },
   ];
 }

@@ -55,6 +55,20 @@ fn site_key(seed: u32, step: u32, site: u32) -> u32 {
 fn uniform01(key: u32, idx: u32) -> f32 {
   return f32(mix32(key ^ mix32(idx)) >> 8u) * (1.0 / 16777216.0);
 }
+// The same hash on four element indices at once (the \`cpu\`-shaped kernels work on vec4s).
+fn mix32v(x0: vec4<u32>) -> vec4<u32> {
+  var x = x0;
+  x ^= x >> vec4<u32>(16u); x *= vec4<u32>(0x7feb352du); x ^= x >> vec4<u32>(15u); x *= vec4<u32>(0x846ca68bu); x ^= x >> vec4<u32>(16u);
+  return x;
+}
+fn uniform01v(key: u32, idx: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(mix32v(vec4<u32>(key) ^ mix32v(idx)) >> vec4<u32>(8u)) * (1.0 / 16777216.0);
+}
+/** Dropout multipliers (0 or 1 / (1 − p)) of elements i0 .. i0 + 3. */
+fn drop_scale4(key: u32, i0: u32, p: f32) -> vec4<f32> {
+  if (p <= 0.0) { return vec4<f32>(1.0); }
+  return select(vec4<f32>(0.0), vec4<f32>(1.0 / (1.0 - p)), uniform01v(key, vec4<u32>(i0) + vec4<u32>(0u, 1u, 2u, 3u)) >= vec4<f32>(p));
+}
 `;
 
 export function mix32(x0: number): number {

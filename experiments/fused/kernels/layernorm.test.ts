@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acquireGpu } from '../runtime/gpu';
+import { acquireGpu, type Dispatch, type KernelShape } from '../runtime/gpu';
 import { dropoutScale, StepParams } from './common';
 import { LAYER_NORM_EPS, normPartialBlocks, residualNormBackward, residualNormForward } from './layernorm';
 import { dot, expectClose, finiteDiff, randn } from '../../../test/support/fused';
@@ -27,11 +27,16 @@ function cpuForward(x: ArrayLike<number>, f: ArrayLike<number> | null, gamma: Ar
   return { s, y };
 }
 
-describe('fused residual + dropout + LayerNorm', () => {
+// Both kernel shapes (runtime/gpu.ts KernelShape): \`gpu\` with d = 70 (more than one workgroup of 64
+// threads per row), \`cpu\` with d = 72 (its rows are whole vec4s); 19 rows are two backward blocks.
+const D: Record<KernelShape, number> = { gpu: 70, cpu: 72 };
+const kernelOf = (d: Dispatch) => d.pipeline.label.split('|')[0];
+
+describe.each(['gpu', 'cpu'] as const)('fused residual + dropout + LayerNorm (%s shape)', (shape) => {
   for (const p of [0, 0.3]) {
-    it(`forward matches a float64 reference and the backward matches finite differences (dropout ${p}, d = 70 > one workgroup)`, async () => {
+    it(`forward matches a float64 reference and the backward matches finite differences (dropout ${p}, d = ${D[shape]})`, async () => {
       const gpu = await acquireGpu();
-      const [rows, d] = [19, 70];
+      const [rows, d] = [19, D[shape]];
       const x = randn(rows * d, 1);
       const f = randn(rows * d, 2);
       const gamma = randn(d, 3, 0.5).map((v) => v + 1);
@@ -45,14 +50,16 @@ describe('fused residual + dropout + LayerNorm', () => {
       const partial = B('partial', normPartialBlocks(rows) * 2 * d);
       const dgb = B('dgb', 2 * d);
       const gammaB = gpu.upload('gamma', Float32Array.from([...gamma, ...beta]));
-      await gpu.run([
-        residualNormForward(gpu, 'fwd', { rows, d, p, site: SITE }, stepParams.buffer, { x: gpu.upload('x', x), f: gpu.upload('f', f), s: sB, y: yB, stats, gammaBeta: gammaB }),
-        ...residualNormBackward(gpu, 'bwd', { rows, d, p, site: SITE, hasF: true }, stepParams.buffer, {
+      const dispatches = [
+        residualNormForward(gpu, 'fwd', { rows, d, p, site: SITE, shape }, stepParams.buffer, { x: gpu.upload('x', x), f: gpu.upload('f', f), s: sB, y: yB, stats, gammaBeta: gammaB }),
+        ...residualNormBackward(gpu, 'bwd', { rows, d, p, site: SITE, hasF: true, shape }, stepParams.buffer, {
           dy: gpu.upload('dy', ry), s: sB, stats, gammaBeta: gammaB, dres: gpu.upload('dres', rs), ds, df: p > 0 ? df : undefined, partial, dGammaBeta: dgb,
         }),
-      ]);
+      ];
+      expect(dispatches.map(kernelOf)).toEqual(shape === 'cpu' ? ['residual_ln_fwd_rows', 'residual_ln_bwd_rows', 'colsum_vec4'] : ['residual_ln_fwd', 'residual_ln_bwd', 'colsum']);
+      await gpu.run(dispatches);
       const want = cpuForward(x, f, gamma, beta, rows, d, p);
-      // fp32 sums over d = 70 of O(1) values: ~1e-6 relative; LayerNorm divides by σ ≈ 1.4.
+      // fp32 sums over d ≈ 70 of O(1) values: ~1e-6 relative; LayerNorm divides by σ ≈ 1.4.
       expectClose(await gpu.read(sB), want.s, 1e-6, 1e-6, 's');
       expectClose(await gpu.read(yB), want.y, 2e-5, 1e-5, 'y');
       const loss = (xv: ArrayLike<number>, fv: ArrayLike<number>, gv: ArrayLike<number>, bv: ArrayLike<number>) => {
@@ -79,7 +86,7 @@ describe('fused residual + dropout + LayerNorm', () => {
 
   it('normalizes x alone (no f: the pre-norm first sub-layer) and its backward without dres', async () => {
     const gpu = await acquireGpu();
-    const [rows, d] = [5, 16];
+    const [rows, d] = [5, 16]; // whole vec4s: both shapes apply
     const x = randn(rows * d, 11, 3);
     const gamma = randn(d, 12).map((v) => v + 1);
     const beta = randn(d, 13);
@@ -93,8 +100,8 @@ describe('fused residual + dropout + LayerNorm', () => {
     const dgb = gpu.createBuffer('dgb', 2 * d * 4);
     const gammaB = gpu.upload('g', Float32Array.from([...gamma, ...beta]));
     await gpu.run([
-      residualNormForward(gpu, 'fwd', { rows, d }, stepParams.buffer, { x: xB, y: yB, stats, gammaBeta: gammaB }),
-      ...residualNormBackward(gpu, 'bwd', { rows, d, hasF: false }, stepParams.buffer, {
+      residualNormForward(gpu, 'fwd', { rows, d, shape }, stepParams.buffer, { x: xB, y: yB, stats, gammaBeta: gammaB }),
+      ...residualNormBackward(gpu, 'bwd', { rows, d, hasF: false, shape }, stepParams.buffer, {
         dy: gpu.upload('dy', ry), s: xB, stats, gammaBeta: gammaB, ds, partial: gpu.createBuffer('p', normPartialBlocks(rows) * 2 * d * 4), dGammaBeta: dgb,
       }),
     ]);
@@ -113,7 +120,7 @@ describe('fused residual + dropout + LayerNorm', () => {
       stepParams.set({ step, seed: SEED, stepSize: 0, invBias2: 0, tokenScale: 0 });
       const s = gpu.createBuffer('s', rows * d * 4);
       const g = gpu.upload('g', Float32Array.from({ length: 2 * d }, (_, i) => (i < d ? 1 : 0)));
-      await gpu.run([residualNormForward(gpu, 'drop', { rows, d, p, site }, stepParams.buffer, {
+      await gpu.run([residualNormForward(gpu, 'drop', { rows, d, p, site, shape }, stepParams.buffer, {
         x: gpu.upload('x', new Float32Array(rows * d)), f: gpu.upload('f', ones), s, y: gpu.createBuffer('y', rows * d * 4), stats: gpu.createBuffer('st', rows * 8), gammaBeta: g,
       })]);
       const got = await gpu.read(s);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { acquireGpu } from '../runtime/gpu';
-import { columnSum, matmul, matmulAuto, splitKFactor } from './matmul';
+import { columnSum, matmul, matmulAuto, type MatmulKernel, splitKFactor } from './matmul';
 import { cpuMatmul, dot, expectClose, finiteDiff, randn } from '../../../test/support/fused';
 
 // fp32 GPU sums of K ≤ 70 products of N(0,1) values against a float64 reference: |error| ≲ K·2^-24·Σ|a·b|,
@@ -8,15 +8,24 @@ import { cpuMatmul, dot, expectClose, finiteDiff, randn } from '../../../test/su
 const ATOL = 1e-4;
 const RTOL = 1e-5;
 
-describe('matmul kernel', () => {
+// Both kernels on shapes each can take: the vec4 kernel needs N, K, leading dimensions and offsets in
+// multiples of 4 (and falls back to tiled otherwise, tested below); M stays ragged against the tiles (68 = 2·32 + 4 rows), and vec4's
+// N = 68 leaves the second half of the last 8-column block past the edge.
+const SHAPES: Record<MatmulKernel, { M: number; N: number; K: number; wide: { ld: number; aOff: number; ldc: number; cOff: number; N: number; K: number } }> = {
+  tiled: { M: 70, N: 67, K: 19, wide: { ld: 12, aOff: 3, ldc: 10, cOff: 2, N: 6, K: 7 } },
+  vec4: { M: 68, N: 68, K: 20, wide: { ld: 16, aOff: 4, ldc: 20, cOff: 8, N: 12, K: 8 } },
+};
+
+describe.each(['tiled', 'vec4'] as const)('matmul kernel (%s)', (kernel) => {
   for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
     it(`matches a float64 reference (transA ${transA}, transB ${transB}), ragged tiles`, async () => {
       const gpu = await acquireGpu();
-      const [M, N, K] = [70, 67, 19];
+      const { M, N, K } = SHAPES[kernel];
       const a = randn(M * K, 1);
       const b = randn(K * N, 2);
       const c = gpu.createBuffer('c', M * N * 4);
-      const d = matmul(gpu, 'mm', { M, N, K, transA, transB }, { a: gpu.upload('a', a), b: gpu.upload('b', b), c });
+      const d = matmul(gpu, 'mm', { M, N, K, transA, transB, kernel }, { a: gpu.upload('a', a), b: gpu.upload('b', b), c });
+      expect(d.pipeline.label.split('|')[0]).toBe(kernel === 'vec4' ? 'matmul_vec4' : 'matmul');
       await gpu.run([d]);
       expectClose(await gpu.read(c), cpuMatmul(a, b, M, N, K, transA, transB), ATOL, RTOL, 'C');
     });
@@ -24,31 +33,49 @@ describe('matmul kernel', () => {
 
   it('applies bias, accumulate, ReLU and gate epilogues, with offsets and leading dimensions', async () => {
     const gpu = await acquireGpu();
-    const [M, N, K] = [5, 6, 7];
-    // A sits in columns 3..9 of a [M, 12] matrix; C is written into columns 2..7 of a [M, 10] one.
-    const aWide = randn(M * 12, 3);
+    const M = 5;
+    const { ld, aOff, ldc, cOff, N, K } = SHAPES[kernel].wide;
+    // A sits in columns aOff..aOff+K of a [M, ld] matrix; C is written into columns cOff..cOff+N of a [M, ldc] one.
+    const aWide = randn(M * ld, 3);
     const b = randn(K * N, 4);
     const bias = randn(N, 5);
-    const c0 = randn(M * 10, 6);
-    const gate = randn(M * 10, 7);
+    const c0 = randn(M * ldc, 6);
+    const gate = randn(M * ldc, 7);
     const cBuf = gpu.upload('c', c0);
-    const d = matmul(gpu, 'mm', { M, N, K, lda: 12, aOffset: 3, ldc: 10, cOffset: 2, accumulate: true, relu: true },
+    const d = matmul(gpu, 'mm', { M, N, K, lda: ld, aOffset: aOff, ldc, cOffset: cOff, accumulate: true, relu: true, kernel },
       { a: gpu.upload('a', aWide), b: gpu.upload('b', b), c: cBuf, bias: gpu.upload('bias', bias), gate: gpu.upload('g', gate) });
+    expect(d.pipeline.label.split('|')[0]).toBe(kernel === 'vec4' ? 'matmul_vec4' : 'matmul');
     await gpu.run([d]);
     const a = new Float64Array(M * K);
-    for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) a[m * K + k] = aWide[m * 12 + 3 + k];
+    for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) a[m * K + k] = aWide[m * ld + aOff + k];
     const prod = cpuMatmul(a, b, M, N, K);
     const want = Float64Array.from(c0);
     for (let m = 0; m < M; m++) {
       for (let n = 0; n < N; n++) {
-        const i = m * 10 + 2 + n;
+        const i = m * ldc + cOff + n;
         const v = Math.max(c0[i] + prod[m * N + n] + bias[n], 0);
         want[i] = gate[i] > 0 ? v : 0;
       }
     }
     expectClose(await gpu.read(cBuf), want, ATOL, RTOL, 'C');
   });
+});
 
+describe('matmul kernel choice', () => {
+  it('falls back to the tiled kernel where a vec4 load would straddle rows (N, K, ld or offset not a multiple of 4)', async () => {
+    const gpu = await acquireGpu();
+    const buf = { a: gpu.dummy, b: gpu.dummy, c: gpu.dummyOut };
+    const label = (o: Parameters<typeof matmul>[2]) => matmul(gpu, 'mm', { ...o, kernel: 'vec4' }, buf).pipeline.label.split('|')[0];
+    expect(label({ M: 7, N: 8, K: 8 })).toBe('matmul_vec4');
+    expect(label({ M: 7, N: 6, K: 8 })).toBe('matmul');
+    expect(label({ M: 7, N: 8, K: 6 })).toBe('matmul');
+    expect(label({ M: 7, N: 8, K: 8, lda: 10 })).toBe('matmul');
+    expect(label({ M: 7, N: 8, K: 8, bOffset: 2 })).toBe('matmul');
+    expect(label({ M: 7, N: 8, K: 8, ldc: 12, cOffset: 4 })).toBe('matmul_vec4');
+  });
+});
+
+describe('matmul backward', () => {
   it('gives the FFN gradients of eq. (2) (ReLU gate epilogue, transposed products, dbias) matching finite differences', async () => {
     const gpu = await acquireGpu();
     const [M, D, F] = [9, 6, 11]; // rows, d_model, d_ff
@@ -86,20 +113,24 @@ describe('matmul kernel', () => {
     expectClose(await gpu.read(dw2), finiteDiff((v) => loss(x, w1, b1, v), w2), 1e-4, 1e-4, 'dW2');
   });
 
-  it('column sums are exact in fixed order and accumulate', async () => {
-    const gpu = await acquireGpu();
-    const [rows, cols] = [37, 70];
-    const x = randn(rows * cols, 12);
-    const out0 = randn(cols, 13);
-    const out = gpu.upload('out', out0);
-    await gpu.run([columnSum(gpu, 'cs', { rows, cols, accumulate: true }, gpu.upload('x', x), out)]);
-    const want = Float64Array.from(out0);
-    for (let m = 0; m < rows; m++) for (let n = 0; n < cols; n++) want[n] += x[m * cols + n];
-    expectClose(await gpu.read(out), want, 1e-5, 1e-6, 'colsum');
-  });
+  for (const [shape, cols, kernel] of [['gpu', 70, 'colsum'], ['cpu', 72, 'colsum_vec4'], ['cpu', 70, 'colsum']] as const) {
+    it(`column sums are exact in fixed order and accumulate (${shape} shape, ${cols} columns: ${kernel})`, async () => {
+      const gpu = await acquireGpu();
+      const rows = 37;
+      const x = randn(rows * cols, 12);
+      const out0 = randn(cols, 13);
+      const out = gpu.upload('out', out0);
+      const d = columnSum(gpu, 'cs', { rows, cols, accumulate: true, shape }, gpu.upload('x', x), out);
+      expect(d.pipeline.label.split('|')[0]).toBe(kernel);
+      await gpu.run([d]);
+      const want = Float64Array.from(out0);
+      for (let m = 0; m < rows; m++) for (let n = 0; n < cols; n++) want[n] += x[m * cols + n];
+      expectClose(await gpu.read(out), want, 1e-5, 1e-6, 'colsum');
+    });
+  }
 });
 
-describe('split-K matmul', () => {
+describe.each([['tiled', 30, 3], ['vec4', 32, 4]] as const)('split-K matmul (%s)', (kernel, ldb, bOffset) => {
   it('weight-gradient shapes (few output tiles, long K) split over K and sum in fixed order, with accumulate and strided B', async () => {
     const gpu = await acquireGpu();
     const [M, N, K] = [20, 24, 5000]; // one output tile, K = 5000 rows (a large batch's tokens)
@@ -108,15 +139,16 @@ describe('split-K matmul', () => {
     expect(splitKFactor(2048, 2048, 5000)).toBe(1); // 1024 tiles: enough parallelism already
     expect(splitKFactor(64, 64, 1000)).toBe(1); // short K
     const a = randn(K * M, 21); // Aᵀ: A stored [K, M]
-    const ldb = 30; // B is columns 3..26 of a [K, 30] matrix
+    // B is columns bOffset..bOffset+N of a [K, ldb] matrix
     const bWide = randn(K * ldb, 22);
     const c0 = randn(M * N, 23);
     const c = gpu.upload('c', c0);
-    const ds = matmulAuto(gpu, 'dw', { M, N, K, transA: true, ldb, bOffset: 3, accumulate: true }, { a: gpu.upload('a', a), b: gpu.upload('b', bWide), c, scratch: gpu.createBuffer('scratch', splitKFactor(M, N, K) * M * N * 4) });
+    const ds = matmulAuto(gpu, 'dw', { M, N, K, transA: true, ldb, bOffset, accumulate: true, kernel }, { a: gpu.upload('a', a), b: gpu.upload('b', bWide), c, scratch: gpu.createBuffer('scratch', splitKFactor(M, N, K) * M * N * 4) });
     expect(ds.length).toBe(2);
+    expect(ds[0].pipeline.label.split('|')[0]).toBe(kernel === 'vec4' ? 'matmul_vec4' : 'matmul');
     await gpu.run(ds);
     const b = new Float64Array(K * N);
-    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) b[k * N + n] = bWide[k * ldb + 3 + n];
+    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) b[k * N + n] = bWide[k * ldb + bOffset + n];
     const want = cpuMatmul(a, b, M, N, K, true).map((v, i) => v + c0[i]);
     // K = 5000 products of N(0,1): sums of size ~70; float32 rounding ~5000·2^-24·70 ≈ 2e-2 worst case,
     // ~1e-4 typical (random-walk): 2e-3 absolute + 1e-5 relative.

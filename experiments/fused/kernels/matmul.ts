@@ -13,12 +13,21 @@
  *   c     [M, N] (ldc ≥ N); read too when `accumulate` (C += A·B: gradient accumulation)
  *   bias  [N]                      (epilogue `bias`)
  *   gate  [M, N] laid out like c   (epilogue `gate`: C = gate > 0 ? C : 0, ReLU's backward)
- * 64×64 output tile per workgroup of 16×16 threads, 4×4 outputs per thread, K in steps of 16.
- * Each output is summed in one thread in K order: deterministic.
+ * Two kernels compute the same sums in the same order (each output summed by one invocation in K
+ * order: deterministic, and the two agree bit for bit where both apply):
+ *   `tiled`  64×64 output tile per workgroup of 16×16 threads staged through workgroup memory, 4×4
+ *            outputs per thread, K in steps of 16: the GPU shape (shared-memory reuse).
+ *   `vec4`   no workgroup memory, no barriers: each invocation loads 4×4 blocks of A and B as vec4s
+ *            and keeps a 4×8 block of C in registers. On a CPU adapter (lavapipe) a load costs about
+ *            as much whether it is one float or four and a barrier makes every invocation a
+ *            coroutine, so this shape is 3–4× faster there (measured per product shape by
+ *            `npx tsx experiments/fused/bench.ts --matmul`). Needs N, K, the leading dimensions
+ *            and offsets in multiples of 4; other products fall back to `tiled`.
+ * `preferredMatmulKernel` picks vec4 for the `cpu` kernel shape (software adapters), tiled for `gpu`.
  *
  * `columnSum` is the bias gradient: out[N] (+)= Σ_m x[m, N], a fixed-order reduction (no atomics).
  */
-import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
+import { type Binding, type Dispatch, type Gpu, type KernelShape, kernelShape, packUniform } from '../runtime/gpu';
 
 const MATMUL_WGSL = /* wgsl */ `
 // Flags are uniform bits, not override constants: one pipeline serves every product (pipeline
@@ -91,6 +100,120 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 `;
 
+/** Workgroup of the vec4 kernel: 8 × 8 invocations, each a 4-row × 8-column block of C (32 × 64 outputs). */
+const VEC4_ROWS = 4;
+const VEC4_COLS = 8;
+const VEC4_WG = 8;
+
+/**
+ * WGSL filling dst[r] = op(X)[row0 + r, col0 .. col0 + 3] for r < 4 (X read as vec4s from `base`
+ * with row stride ld4). Stored transposed (`flag`), the block is four vec4s along the other dimension,
+ * transposed in registers.
+ */
+const loadBlock = (dst: string, x: string, base: string, ld4: string, flag: string, row0: string, col0: string): string => /* wgsl */ `if (${flag}) {
+      let tt = transpose(mat4x4<f32>(${[0, 1, 2, 3].map((j) => `${x}[${base} + (${col0} + ${j}u) * ${ld4} + ${row0} / 4u]`).join(', ')}));
+      ${dst}[0] = tt[0]; ${dst}[1] = tt[1]; ${dst}[2] = tt[2]; ${dst}[3] = tt[3];
+    } else {
+      for (var r = 0u; r < 4u; r++) { ${dst}[r] = ${x}[${base} + (${row0} + r) * ${ld4} + ${col0} / 4u]; }
+    }`;
+
+// One 4×4 product step of the vec4 kernel for the column block n0 + 4·c: bb[j] = op(B)[k + j, n..n+3],
+// then acc_c[i] += Σ_j ab[i][j]·bb[j] in j (= K) order.
+const vec4ColumnStep = (c: number): string => /* wgsl */ `{
+      let n = n0 + ${4 * c}u;
+      var bb: array<vec4<f32>, 4>;
+      ${loadBlock('bb', 'b', 'b0', 'ldb4', 'tb', 'k', 'n')}
+      for (var i = 0u; i < 4u; i++) {
+        var s = acc${c}[i];
+        s = s + ab[i].x * bb[0]; s = s + ab[i].y * bb[1]; s = s + ab[i].z * bb[2]; s = s + ab[i].w * bb[3];
+        acc${c}[i] = s;
+      }
+    }`;
+
+const vec4Store = (c: number): string => /* wgsl */ `if (n0 + ${4 * c}u < u.N) {
+      let ci = c0 + m * ldc4 + n0 / 4u + ${c}u;
+      var v = acc${c}[i];
+      if ((u.flags & F_BIAS) != 0u) { v = v + bias[n0 / 4u + ${c}u]; }
+      if ((u.flags & F_ACCUM) != 0u) { v = c[ci] + v; }
+      if ((u.flags & F_RELU) != 0u) { v = max(v, vec4<f32>(0.0)); }
+      if ((u.flags & F_GATE) != 0u) { v = select(vec4<f32>(0.0), v, gate[ci] > vec4<f32>(0.0)); }
+      c[ci] = v;
+    }`;
+
+const MATMUL_VEC4_WGSL = /* wgsl */ `
+// Same uniform block and bindings as the tiled kernel, with every matrix read as vec4s (offsets and
+// leading dimensions are in floats and multiples of 4).
+const F_TA = 1u; const F_TB = 2u; const F_BIAS = 4u; const F_RELU = 8u; const F_ACCUM = 16u; const F_GATE = 32u;
+struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, a_off: u32, b_off: u32, c_off: u32, flags: u32, k_chunk: u32, split_stride: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> c: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> gate: array<vec4<f32>>;
+
+@compute @workgroup_size(${VEC4_WG}, ${VEC4_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  // This invocation's block of C: rows m0..m0+3, columns n0..n0+7.
+  let n0 = (wid.x * ${VEC4_WG}u + lid.x) * ${VEC4_COLS}u;
+  let m0 = (wid.y * ${VEC4_WG}u + lid.y) * ${VEC4_ROWS}u;
+  if (n0 >= u.N || m0 >= u.M) { return; }
+  let kbeg = wid.z * u.k_chunk;
+  let kend = min(u.K, kbeg + u.k_chunk);
+  let ta = (u.flags & F_TA) != 0u;
+  let tb = (u.flags & F_TB) != 0u;
+  let lda4 = u.lda / 4u; let ldb4 = u.ldb / 4u;
+  let a0 = u.a_off / 4u; let b0 = u.b_off / 4u;
+  var acc0: array<vec4<f32>, 4>;
+  var acc1: array<vec4<f32>, 4>;
+  for (var k = kbeg; k < kend; k += 4u) {
+    // ab[i] = op(A)[m0 + i, k..k+3]. Rows past M (read within the binding, or clamped by robust
+    // buffer access) only reach outputs that are never stored.
+    var ab: array<vec4<f32>, 4>;
+    ${loadBlock('ab', 'a', 'a0', 'lda4', 'ta', 'm0', 'k')}
+    ${vec4ColumnStep(0)}
+    ${vec4ColumnStep(1)}
+  }
+  let c0 = u.c_off / 4u + wid.z * (u.split_stride / 4u);
+  let ldc4 = u.ldc / 4u;
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m >= u.M) { break; }
+    ${vec4Store(0)}
+    ${vec4Store(1)}
+  }
+}
+`;
+
+export type MatmulKernel = 'tiled' | 'vec4';
+
+/** The kernel this adapter prefers: vec4 for the `cpu` kernel shape, tiled for `gpu` (runtime/gpu.ts `kernelShape`). */
+export function preferredMatmulKernel(gpu: Gpu): MatmulKernel {
+  return kernelShape(gpu) === 'cpu' ? 'vec4' : 'tiled';
+}
+
+/** vec4 needs every row of every operand to start on a 4-float boundary and K, N in whole vec4s. */
+function vec4Applies(o: MatmulOptions, lda: number, ldb: number, ldc: number, kChunk: number): boolean {
+  return [o.N, o.K, lda, ldb, ldc, o.aOffset ?? 0, o.bOffset ?? 0, o.cOffset ?? 0, kChunk].every((v) => v % 4 === 0);
+}
+
+interface MatmulPipeline {
+  readonly kernel: MatmulKernel;
+  readonly pipeline: GPUComputePipeline;
+  /** Workgroups for an M × N output and `parts` K-chunks. */
+  groups(M: number, N: number, parts: number): [number, number, number];
+}
+
+function matmulPipeline(gpu: Gpu, o: MatmulOptions, lda: number, ldb: number, ldc: number, kChunk: number): MatmulPipeline {
+  const kernel = o.kernel ?? preferredMatmulKernel(gpu);
+  if (kernel === 'vec4' && vec4Applies(o, lda, ldb, ldc, kChunk)) {
+    const rows = VEC4_ROWS * VEC4_WG;
+    const cols = VEC4_COLS * VEC4_WG;
+    return { kernel, pipeline: gpu.pipeline('matmul_vec4', MATMUL_VEC4_WGSL), groups: (M, N, parts) => [Math.ceil(N / cols), Math.ceil(M / rows), parts] };
+  }
+  return { kernel: 'tiled', pipeline: gpu.pipeline('matmul', MATMUL_WGSL), groups: (M, N, parts) => [Math.ceil(N / 64), Math.ceil(M / 64), parts] };
+}
+
 export interface MatmulOptions {
   readonly M: number;
   readonly N: number;
@@ -107,6 +230,8 @@ export interface MatmulOptions {
   readonly cOffset?: number;
   readonly accumulate?: boolean;
   readonly relu?: boolean;
+  /** Force a kernel (tests, benchmarks); default `preferredMatmulKernel`. vec4 falls back to tiled where it does not apply. */
+  readonly kernel?: MatmulKernel;
 }
 
 export interface MatmulBuffers {
@@ -122,14 +247,14 @@ export function matmul(gpu: Gpu, label: string, o: MatmulOptions, buf: MatmulBuf
   const lda = o.lda ?? (o.transA ? o.M : o.K);
   const ldb = o.ldb ?? (o.transB ? o.K : o.N);
   const ldc = o.ldc ?? o.N;
-  const pipeline = gpu.pipeline('matmul', MATMUL_WGSL);
+  const { pipeline, groups } = matmulPipeline(gpu, o, lda, ldb, ldc, o.K);
   const flags = (o.transA ? 1 : 0) | (o.transB ? 2 : 0) | (buf.bias ? 4 : 0) | (o.relu ? 8 : 0) | (o.accumulate ? 16 : 0) | (buf.gate ? 32 : 0);
   const uniform = gpu.uniform(`${label}/u`, packUniform([
     ['u32', o.M], ['u32', o.N], ['u32', o.K], ['u32', lda], ['u32', ldb], ['u32', ldc],
     ['u32', o.aOffset ?? 0], ['u32', o.bOffset ?? 0], ['u32', o.cOffset ?? 0], ['u32', flags], ['u32', o.K], ['u32', 0],
   ]));
   const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: uniform }, buf.a, buf.b, buf.c, buf.bias ?? gpu.dummy, buf.gate ?? gpu.dummy]);
-  return { label, pipeline, bindGroup, groups: [Math.ceil(o.N / 64), Math.ceil(o.M / 64), 1] };
+  return { label, pipeline, bindGroup, groups: groups(o.M, o.N, 1) };
 }
 
 /**
@@ -163,7 +288,7 @@ export function matmulAuto(gpu: Gpu, label: string, o: MatmulOptions & { splitMi
   const lda = o.lda ?? (o.transA ? o.M : o.K);
   const ldb = o.ldb ?? (o.transB ? o.K : o.N);
   const chunk = Math.ceil(o.K / split / 16) * 16;
-  const pipeline = gpu.pipeline('matmul', MATMUL_WGSL);
+  const { pipeline, groups } = matmulPipeline(gpu, o, lda, ldb, o.N, chunk);
   const flags = (o.transA ? 1 : 0) | (o.transB ? 2 : 0);
   const uniform = gpu.uniform(`${label}/u`, packUniform([
     ['u32', o.M], ['u32', o.N], ['u32', o.K], ['u32', lda], ['u32', ldb], ['u32', o.N],
@@ -172,7 +297,7 @@ export function matmulAuto(gpu: Gpu, label: string, o: MatmulOptions & { splitMi
   const bindGroup = gpu.bindGroup(`${label}/split`, pipeline, [{ buffer: uniform }, buf.a, buf.b, buf.scratch!, gpu.dummy, gpu.dummy]);
   const parts = Math.ceil(o.K / chunk);
   return [
-    { label: `${label}/split`, pipeline, bindGroup, groups: [Math.ceil(o.N / 64), Math.ceil(o.M / 64), parts] },
+    { label: `${label}/split`, pipeline, bindGroup, groups: groups(o.M, o.N, parts) },
     columnSum(gpu, `${label}/split_sum`, { rows: parts, cols: o.M * o.N, accumulate: o.accumulate }, buf.scratch!, buf.c),
   ];
 }
@@ -200,13 +325,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 `;
 
+// \`cpu\` shape of the column sum: one invocation per 4 columns walks the rows in order (no barrier).
+const COLSUM_VEC4_WGSL = /* wgsl */ `
+struct U { rows: u32, cols: u32, ld: u32, off: u32, accum: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
+@compute @workgroup_size(8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n4 = gid.x;
+  if (4u * n4 >= u.cols) { return; }
+  let ld4 = u.ld / 4u;
+  let base = u.off / 4u + n4;
+  var s = vec4<f32>(0.0);
+  for (var m = 0u; m < u.rows; m++) { s = s + x[base + m * ld4]; }
+  if (u.accum != 0u) { s = out[n4] + s; }
+  out[n4] = s;
+}
+`;
+
 /**
  * out[cols] (+)= Σ_m x[off + m·ld + n]: bias gradients (dbias = Σ_rows dY) and the second stage of
  * two-stage reductions (LayerNorm dγ/dβ partials, per-row losses). Fixed summation order.
  */
-export function columnSum(gpu: Gpu, label: string, o: { rows: number; cols: number; ld?: number; offset?: number; accumulate?: boolean }, x: Binding, out: Binding): Dispatch {
-  const pipeline = gpu.pipeline('colsum', COLSUM_WGSL);
+export function columnSum(gpu: Gpu, label: string, o: { rows: number; cols: number; ld?: number; offset?: number; accumulate?: boolean; shape?: KernelShape }, x: Binding, out: Binding): Dispatch {
+  const vec4 = (o.shape ?? kernelShape(gpu)) === 'cpu' && [o.cols, o.ld ?? o.cols, o.offset ?? 0].every((v) => v % 4 === 0);
+  const pipeline = vec4 ? gpu.pipeline('colsum_vec4', COLSUM_VEC4_WGSL) : gpu.pipeline('colsum', COLSUM_WGSL);
   const uniform = gpu.uniform(`${label}/u`, packUniform([['u32', o.rows], ['u32', o.cols], ['u32', o.ld ?? o.cols], ['u32', o.offset ?? 0], ['u32', o.accumulate ? 1 : 0]]));
   const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: uniform }, x, out]);
-  return { label, pipeline, bindGroup, groups: [Math.ceil(o.cols / 64), 1, 1] };
+  return { label, pipeline, bindGroup, groups: vec4 ? [Math.ceil(o.cols / 32), 1, 1] : [Math.ceil(o.cols / 64), 1, 1] };
 }

@@ -12,7 +12,7 @@ import { Adam, clipByGlobalNorm } from '../../train/optimizer';
 import { Trainer } from '../../train/loop';
 import { createModel } from '../../model/transformer';
 import { int2d, randomBatch, tinyConfig, useBackend } from '../../../test/support/model';
-import { acquireGpu } from '../runtime/gpu';
+import { acquireGpu, type Gpu, type KernelShape, kernelShape } from '../runtime/gpu';
 import { chooseBucket, FusedTransformer, padToBucket, unsupportedReason, type FusedBatch } from './engine';
 
 const VOCAB = 23;
@@ -33,7 +33,7 @@ function expectParity(actual: ArrayLike<number>, expected: ArrayLike<number>, re
   expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(rel);
 }
 
-const variants: [string, Partial<ModelConfig>, SmoothingSupport, { splitMinK?: number }?][] = [
+const variants: [string, Partial<ModelConfig>, SmoothingSupport, { splitMinK?: number; shape?: KernelShape | 'other' }?][] = [
   ['post-norm, sinusoidal, tied embeddings', { norm: 'post', positional: 'sinusoidal' }, 'non-pad'],
   ['pre-norm, sinusoidal', { norm: 'pre', positional: 'sinusoidal' }, 'non-pad'],
   ['post-norm, learned positions', { norm: 'post', positional: 'learned' }, 'all'],
@@ -44,7 +44,24 @@ const variants: [string, Partial<ModelConfig>, SmoothingSupport, { splitMinK?: n
   ['pre-norm, share_qk, separate embeddings, one layer', { norm: 'pre', share_qk: true, share_embeddings: false, layers: 1 }, 'all'],
   // Every weight gradient (K = 15–21 rows) through the split-K path, incl. share_qk's accumulation.
   ['split-K weight gradients, share_qk, separate embeddings', { share_qk: true, share_embeddings: false }, 'non-pad', { splitMinK: 8 }],
+  // The other kernel shape of runtime/gpu.ts than this adapter's default (lavapipe: cpu → gpu here).
+  ['post-norm, sinusoidal, tied embeddings, the other kernel shape', { norm: 'post', positional: 'sinusoidal' }, 'non-pad', { shape: 'other' }],
+  ['pre-norm, learned positions, share_qk, the other kernel shape', { norm: 'pre', positional: 'learned', share_qk: true }, 'all', { shape: 'other' }],
 ];
+
+/** Builds with the kernel shape forced through ABLATE_FUSED_KERNELS ('other': not the adapter's default). */
+function withKernelShape<T>(gpu: Gpu, shape: KernelShape | 'other' | undefined, build: () => T): { value: T; shape: KernelShape } {
+  const saved = process.env.ABLATE_FUSED_KERNELS;
+  const wanted = shape === 'other' ? (kernelShape(gpu) === 'cpu' ? 'gpu' : 'cpu') : shape;
+  if (wanted) process.env.ABLATE_FUSED_KERNELS = wanted;
+  try {
+    return { value: build(), shape: kernelShape(gpu) };
+  } finally {
+    if (saved === undefined) delete process.env.ABLATE_FUSED_KERNELS;
+    else process.env.ABLATE_FUSED_KERNELS = saved;
+  }
+}
+const CPU_SHAPED = /_rows|_vec4/;
 
 function toFused(batch: ReturnType<typeof randomBatch>): FusedBatch {
   return { src: Int32Array.from(batch.src.flat()), tgtIn: Int32Array.from(batch.tgtIn.flat()), tgtOut: Int32Array.from(batch.tgtOut.flat()) };
@@ -67,7 +84,8 @@ describe('fused engine vs the tfjs engine (cpu backend)', () => {
         const batch = randomBatch([7, 4, 6], [5, 6, 2], VOCAB, 11); // padded sources and targets
         const s = batch.src[0].length;
         const t = batch.tgtIn[0].length;
-        const engine = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 3, srcLen: s, tgtLen: t }, { labelSmoothing: EPS_LS, smoothing, clipNorm: 0, seed: 1, ...extra });
+        const { value: engine, shape } = withKernelShape(gpu, extra?.shape, () => new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 3, srcLen: s, tgtLen: t }, { labelSmoothing: EPS_LS, smoothing, clipNorm: 0, seed: 1, splitMinK: extra?.splitMinK }));
+        expect(engine.trainDispatches.some((d) => CPU_SHAPED.test(d.pipeline.label)), `${shape}-shaped kernels`).toBe(shape === 'cpu');
         if (extra?.splitMinK) expect(engine.trainDispatches.some((d) => d.label.endsWith('/split'))).toBe(true);
         const byName = new Map(model.variables.map((v) => [v.name, v.dataSync() as Float32Array]));
         expect([...engine.params.keys()].sort()).toEqual([...byName.keys()].sort());
@@ -263,61 +281,72 @@ describe('fused engine gradient through dropout', () => {
   });
 });
 
+/**
+ * Two learning rates of the paper's schedule (warmup 10, clipping 1, dropout 0) on the d_model = 16
+ * test model; peak lr = lrFactor · d_model^-0.5 · warmup^-0.5.
+ * - lrFactor 0.05 (peak 0.004, a usual Adam lr; the loss falls by > 0.5 in 50 steps): both engines stay
+ *   within float32 rounding of each other, so the issue's bound applies: Adam's m and v (and the weights)
+ *   within 1e-5 relative (‖a − b‖ / ‖b‖ per variable) after 50 steps. Measured: m ≤ 4.9e-6, v ≤ 1.2e-6.
+ * - lrFactor 0.25 (peak 0.02): the curves agree to ~1e-6 for ~24 steps and then drift apart by up to ~6e-4
+ *   in loss, up to 4e-3 in weights, 2e-2 in m and 1e-2 in v, spread over every variable (measured per
+ *   variable with both kernel shapes of runtime/gpu.ts: no variable stands out, so
+ *   no formula differs). Adam turns a gradient that is exactly zero in one engine and float32 noise in the
+ *   other (a ReLU unit waking up a step apart) into a full lr-sized update. That is the float32
+ *   sensitivity of such a run, not the engine: only the loss bound (1e-3 every step) is asserted, and the
+ *   state is bounded at ~2.5× the measured drift to catch regressions.
+ */
+const FIFTY_STEP_REGIMES = [
+  { lrFactor: 0.05, state: { weights: 1e-5, m: 1e-5, v: 1e-5 } },
+  { lrFactor: 0.25, state: { weights: 1.2e-2, m: 6e-2, v: 2.5e-2 } },
+] as const;
+
 describe('fused engine 50-step run', () => {
-  it('50 steps (noam schedule, clipping, dropout 0) track the tfjs Trainer: loss within 1e-3 at every step, Adam state close at the end', async () => {
-    await useBackend('cpu');
-    const gpu = await acquireGpu();
-    const config = tinyConfig({ norm: 'post', positional: 'sinusoidal' });
-    const model = createModel(config, VOCAB, VOCAB, 12);
-    // lrFactor 0.25: peak lr 0.02 on this d_model = 16 model. At lrFactor 1 (peak 0.08) the curves agree to
-    // ~1e-6 for 24 steps and then separate by 1e-3…0.5 within a few steps (measured): Adam turns a gradient
-    // that is exactly zero in one engine and float32 noise in the other (likely a ReLU unit waking up a step
-    // apart) into a full lr-sized update. That is the float32 sensitivity of the run, not a formula difference.
-    const opts = { warmup: 10, lrFactor: 0.25, clipNorm: 1, labelSmoothing: EPS_LS, seed: 1 };
-    const trainer = new Trainer(model, opts);
-    const engine = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 3, srcLen: 7, tgtLen: 7 }, { labelSmoothing: EPS_LS, clipNorm: 1, seed: 1 });
-    const init = new Map(model.variables.map((v) => [v.name, v.dataSync().slice() as Float32Array]));
-    engine.setWeights((n) => init.get(n)!);
-    const batches = [0, 1, 2, 3].map((k) => randomBatch([7, 4, 6], [6, 5, 3], VOCAB, 60 + k)).map((b) => ({
-      size: 3, srcLen: 7, tgtLen: 7, src: Int32Array.from(b.src.flat()), tgtIn: Int32Array.from(b.tgtIn.flat()), tgtOut: Int32Array.from(b.tgtOut.flat()),
-      targetTokens: b.tgtOut.flat().filter((x) => x !== 0).length,
-    }));
-    let worstLoss = 0;
-    for (let step = 0; step < 50; step++) {
-      const batch = batches[step % batches.length];
-      const lr = trainer.nextLearningRate();
-      const fused = await engine.trainStep(batch, lr);
-      const want = trainer.trainStep(batch).loss;
-      worstLoss = Math.max(worstLoss, Math.abs((await fused.loss) - want));
-      expect(Math.abs((await fused.loss) - want), `loss at step ${step + 1}`).toBeLessThan(1e-3);
-    }
-    console.log('50-step worst loss difference:', worstLoss);
-    const state = trainer.optimizer.state();
-    const weights = await engine.readSlab('params');
-    const m = await engine.readSlab('adam/m');
-    const v = await engine.readSlab('adam/v');
-    const worstOf = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-      const rms = Math.sqrt(Array.from(b).reduce((x, y) => x + y * y, 0) / b.length);
-      return Math.max(...Array.from(b, (y, i) => Math.abs(a[i] - y) / (Math.abs(y) + rms)));
-    };
-    const worst = { weights: 0, m: 0, v: 0 };
-    for (const w of model.variables) {
-      worst.weights = Math.max(worst.weights, worstOf(weights.get(w.name)!, w.dataSync()));
-      worst.m = Math.max(worst.m, worstOf(m.get(w.name)!, state.m.get(w.name)!.dataSync()));
-      worst.v = Math.max(worst.v, worstOf(v.get(w.name)!, state.v.get(w.name)!.dataSync()));
-    }
-    console.log('50-step worst relative differences (|a−b| / (|b| + rms b)):', worst);
-    // Measured (lavapipe vs tfjs cpu): loss 1.2e-4, weights 1.8e-3, m 7.2e-2, v 2.0e-2. The issue's goal of
-    // Adam state within 1e-5 after 50 steps is not met by two float32 engines with different summation
-    // orders (m is an average of recent gradients, which feel every weight difference); the bounds are
-    // the measured values with a ~2.5× margin, to catch regressions.
-    expect(worst.weights).toBeLessThan(5e-3);
-    expect(worst.m).toBeLessThan(0.2);
-    expect(worst.v).toBeLessThan(0.05);
-    model.dispose();
-    trainer.optimizer.dispose();
-    engine.plan.destroy();
-  });
+  for (const { lrFactor, state: bound } of FIFTY_STEP_REGIMES) {
+    it(`50 steps (noam schedule, lr factor ${lrFactor}, clipping, dropout 0) track the tfjs Trainer: loss within 1e-3 at every step, Adam state within ${bound.m} relative`, async () => {
+      await useBackend('cpu');
+      const gpu = await acquireGpu();
+      const config = tinyConfig({ norm: 'post', positional: 'sinusoidal' });
+      const model = createModel(config, VOCAB, VOCAB, 12);
+      const opts = { warmup: 10, lrFactor, clipNorm: 1, labelSmoothing: EPS_LS, seed: 1 };
+      const trainer = new Trainer(model, opts);
+      const engine = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 3, srcLen: 7, tgtLen: 7 }, { labelSmoothing: EPS_LS, clipNorm: 1, seed: 1 });
+      const init = new Map(model.variables.map((v) => [v.name, v.dataSync().slice() as Float32Array]));
+      engine.setWeights((n) => init.get(n)!);
+      const batches = [0, 1, 2, 3].map((k) => randomBatch([7, 4, 6], [6, 5, 3], VOCAB, 60 + k)).map((b) => ({
+        size: 3, srcLen: 7, tgtLen: 7, src: Int32Array.from(b.src.flat()), tgtIn: Int32Array.from(b.tgtIn.flat()), tgtOut: Int32Array.from(b.tgtOut.flat()),
+        targetTokens: b.tgtOut.flat().filter((x) => x !== 0).length,
+      }));
+      const losses: number[] = [];
+      for (let step = 0; step < 50; step++) {
+        const batch = batches[step % batches.length];
+        const lr = trainer.nextLearningRate();
+        const fused = await (await engine.trainStep(batch, lr)).loss;
+        const want = trainer.trainStep(batch).loss;
+        losses.push(want);
+        expect(Math.abs(fused - want), `loss at step ${step + 1}`).toBeLessThan(1e-3);
+      }
+      // The run learns: the same batch's loss 48 steps later is lower (not a comparison of two idle engines).
+      expect(losses[0] - losses[48]).toBeGreaterThan(0.5);
+      const tfState = trainer.optimizer.state();
+      const slabs = { weights: await engine.readSlab('params'), m: await engine.readSlab('adam/m'), v: await engine.readSlab('adam/v') };
+      const reference = (kind: keyof typeof slabs, name: string, w: { dataSync(): ArrayLike<number> }) =>
+        kind === 'weights' ? w.dataSync() : tfState[kind].get(name)!.dataSync();
+      const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+        let diff = 0;
+        let norm = 0;
+        for (let i = 0; i < b.length; i++) { diff += (a[i] - b[i]) ** 2; norm += b[i] ** 2; }
+        return Math.sqrt(diff / norm);
+      };
+      for (const kind of ['weights', 'm', 'v'] as const) {
+        for (const w of model.variables) {
+          expect(relative(slabs[kind].get(w.name)!, reference(kind, w.name, w)), `${kind} of ${w.name}`).toBeLessThan(bound[kind]);
+        }
+      }
+      model.dispose();
+      trainer.optimizer.dispose();
+      engine.plan.destroy();
+    });
+  }
 });
 
 describe('fused engine buckets', () => {

@@ -28,6 +28,33 @@ export interface GpuFeatures {
   /** The adapter offers WGSL subgroup operations (requested on the device when present). */
   readonly subgroups: boolean;
   readonly timestampQuery: boolean;
+  /**
+   * The adapter is a software rasteriser running on the CPU (lavapipe, SwiftShader): kernels whose
+   * speed depends on the memory model pick a CPU-shaped variant there (see kernels/matmul.ts).
+   */
+  readonly softwareAdapter: boolean;
+}
+
+/**
+ * The shape of kernel to build where a kernel has two: `gpu` (workgroups cooperating through
+ * workgroup memory and barriers) or `cpu` (one invocation per row or output block, vec4 loads, no
+ * barriers). A CPU adapter runs each workgroup on one thread, 8 invocations to a SIMD vector, makes
+ * every invocation a coroutine when the shader has a barrier, and pays about the same for a vec4
+ * load as for a float: the `cpu` shapes are 2–4× faster on lavapipe (`experiments/fused/bench.ts
+ * --profile` prints the CPU time per kernel). Default: `cpu` on software adapters;
+ * ABLATE_FUSED_KERNELS=gpu|cpu overrides (tests run both; the device check can time both).
+ */
+export type KernelShape = 'gpu' | 'cpu';
+
+export function kernelShape(gpu: Gpu): KernelShape {
+  const forced = process.env.ABLATE_FUSED_KERNELS;
+  if (forced === 'gpu' || forced === 'cpu') return forced;
+  return gpu.features.softwareAdapter ? 'cpu' : 'gpu';
+}
+
+/** Software rasterisers (Mesa lavapipe/llvmpipe, SwiftShader): a WebGPU adapter, but running on the CPU. */
+export function isSoftwareAdapter(info: { architecture?: string; device?: string; description?: string }): boolean {
+  return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device ?? ''} ${info.description ?? ''}`);
 }
 
 /** Scalar uniform field: every field is 4 bytes, so a WGSL struct of u32/i32/f32 matches this packing. */
@@ -309,7 +336,8 @@ export function acquireGpu(): Promise<Gpu> {
     });
     const info = adapter.info;
     const description = [info.description || info.device, info.vendor].filter(Boolean).join(', ');
-    return new Gpu(device, { subgroups: has('subgroups'), timestampQuery: has('timestamp-query') }, description, [gpu, adapter]);
+    const features = { subgroups: has('subgroups'), timestampQuery: has('timestamp-query'), softwareAdapter: isSoftwareAdapter(info) };
+    return new Gpu(device, features, description, [gpu, adapter]);
   })();
   return shared;
 }
