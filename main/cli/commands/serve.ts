@@ -10,7 +10,7 @@
  * corpora under the database's folder and each --data-root; Slurm runs from clients only the
  * named --cluster-root folders and --allow-sbatch-option options (main/server/cluster-policy.ts).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -47,14 +47,27 @@ export async function ensureRendererBuilt(outDir: string = defaultRendererDir(),
   log('building the renderer (vite)…');
   const { build } = await import('vite');
   const { default: vue } = await import('@vitejs/plugin-vue');
+  // Built beside it and swapped in: two servers started together on a stale checkout (the browser
+  // test and the fault suite's bad-input rows in one `npm test`) must not serve a folder the other
+  // one's build is emptying.
+  const staging = `${outDir}.build-${process.pid}`;
   await build({
     configFile: false,
     root: join(ROOT, 'renderer'),
     base: './',
     logLevel: 'warn',
     plugins: [vue()],
-    build: { outDir, emptyOutDir: true, chunkSizeWarningLimit: 2000, rollupOptions: { input: { index: join(ROOT, 'renderer/index.html') } } },
+    build: { outDir: staging, emptyOutDir: true, chunkSizeWarningLimit: 2000, rollupOptions: { input: { index: join(ROOT, 'renderer/index.html') } } },
   });
+  const old = `${outDir}.old-${process.pid}`;
+  if (existsSync(outDir)) renameSync(outDir, old);
+  try {
+    renameSync(staging, outDir);
+  } catch {
+    // Another process swapped its build in first: the same sources, so it serves as well.
+  }
+  rmSync(staging, { recursive: true, force: true });
+  rmSync(old, { recursive: true, force: true });
 }
 
 interface ServeOptions extends DbOptions {
