@@ -30,21 +30,19 @@ describe('the Queue view’s executor setting', () => {
     await w.find('[data-test=partition]').setValue('gpu');
     await w.find('[data-test=gres]').setValue('gpu:1');
     await w.find('[data-test=time]').setValue('4:00:00');
-    await w.find('[data-test=max-parallel]').setValue('8');
     await w.find('[data-test=sbatch-args]').setValue('--qos=high\n\n--exclusive\n');
     expect(w.find('[data-test=executor-issues]').exists()).toBe(false);
     expect(readExecutorForm(form.value)).toEqual({
-      choice: { name: 'slurm', clusterRoot: '/shared/ablate', partition: 'gpu', gres: 'gpu:1', time: '4:00:00', maxParallel: 8, sbatchArgs: ['--qos=high', '--exclusive'] },
+      choice: { name: 'slurm', clusterRoot: '/shared/ablate', partition: 'gpu', gres: 'gpu:1', time: '4:00:00', sbatchArgs: ['--qos=high', '--exclusive'] },
       issues: [],
     });
   });
 
   it('shows each problem on its own line, naming the field', async () => {
-    const { w } = mountSetting(slurm({ clusterRoot: 'shared', time: '4 hours', maxParallel: '0', sbatchArgs: 'qos=high\n--array=0-3\n--mem 4G' }));
+    const { w } = mountSetting(slurm({ clusterRoot: 'shared', time: '4 hours', sbatchArgs: 'qos=high\n--array=0-3\n--mem 4G' }));
     expect(w.findAll('[data-test=executor-issues] li').map((li) => li.text())).toEqual([
       'Cluster root: expected an absolute path, got "shared"',
       'Time limit: expected one word without spaces, got "4 hours"',
-      'Max parallel: expected a whole number from 1 to 10000, got "0"',
       'sbatch options, line 1: expected one option starting with \'-\', e.g. --qos=high, got "qos=high"',
       'sbatch options, line 2: --array is set by the workbench itself',
       'sbatch options, line 3: one option per line, written --name=value without spaces, got "--mem 4G"',
@@ -75,10 +73,10 @@ describe('queueing with the setting', () => {
 
   it('refuses a setting with problems with one line each, sending nothing', async () => {
     const a = api();
-    const q = queueingOn(a, () => slurm({ clusterRoot: '', maxParallel: 'two' }));
+    const q = queueingOn(a, () => slurm({ clusterRoot: '', gres: 'gpu 1' }));
     const err = await q.enqueueSpec('name: x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).issues).toEqual(['Cluster root: required for Slurm (a folder the cluster nodes and the workbench share)', 'Max parallel: expected a whole number from 1 to 10000, got "two"']);
+    expect((err as UserError).issues).toEqual(['Cluster root: required for Slurm (a folder the cluster nodes and the workbench share)', 'GRES: expected one word without spaces, got "gpu 1"']);
     expect(a.enqueueSpec).not.toHaveBeenCalled();
   });
 

@@ -4,6 +4,10 @@
  * ExecutorChoice, and one line per problem naming the field as the form labels it. The server
  * checks again (contract/api-schemas.ts, `ablate serve`'s allowed cluster roots and sbatch
  * options, `sbatch --test-only`); these checks only catch what is wrong before asking it.
+ *
+ * No "max parallel" field: a queued choice's maxParallel is stored with the runs but throttles
+ * nothing (each run is an array of one); cluster runs in flight are bounded by the workbench's slots
+ * (`ablate serve --slots`, `ablate worker --max-parallel`), so a field here would do nothing.
  */
 import type { EnqueueResult, WorkbenchApi } from '../../../contract/api';
 import { WORKBENCH_SBATCH_OPTIONS, type ExecutorChoice } from '../../../contract/rows';
@@ -15,12 +19,11 @@ export interface ExecutorForm {
   readonly partition: string;
   readonly gres: string;
   readonly time: string;
-  readonly maxParallel: string;
   /** One sbatch option per line, e.g. --qos=high. */
   readonly sbatchArgs: string;
 }
 
-export const LOCAL_FORM: ExecutorForm = { executor: 'local', clusterRoot: '', partition: '', gres: '', time: '', maxParallel: '', sbatchArgs: '' };
+export const LOCAL_FORM: ExecutorForm = { executor: 'local', clusterRoot: '', partition: '', gres: '', time: '', sbatchArgs: '' };
 
 /** The labels the form shows, used to name a field in its messages. */
 export const FIELD_LABELS = {
@@ -28,7 +31,6 @@ export const FIELD_LABELS = {
   partition: 'Partition',
   gres: 'GRES',
   time: 'Time limit',
-  maxParallel: 'Max parallel',
   sbatchArgs: 'sbatch options',
 } as const;
 
@@ -57,9 +59,6 @@ export function readExecutorForm(f: ExecutorForm): { choice: ExecutorChoice; iss
     if (v && !ONE_WORD.test(v)) issues.push(`${FIELD_LABELS[field]}: expected one word without spaces, got "${v}"`);
     else if (field === 'time' && v && !SLURM_TIME.test(v)) issues.push(`${FIELD_LABELS.time}: expected minutes, HH:MM:SS or D-HH:MM:SS (e.g. 4:00:00), got "${v}"`);
   }
-  const mp = f.maxParallel.trim();
-  const maxParallel = mp ? Number(mp) : undefined;
-  if (maxParallel !== undefined && !(Number.isInteger(maxParallel) && maxParallel >= 1 && maxParallel <= 10_000)) issues.push(`${FIELD_LABELS.maxParallel}: expected a whole number from 1 to 10000, got "${mp}"`);
   const sbatchArgs = sbatchLines(f.sbatchArgs);
   sbatchArgs.forEach((a, i) => {
     const where = `${FIELD_LABELS.sbatchArgs}, line ${i + 1}`;
@@ -73,7 +72,6 @@ export function readExecutorForm(f: ExecutorForm): { choice: ExecutorChoice; iss
     ...(f.partition.trim() ? { partition: f.partition.trim() } : {}),
     ...(f.gres.trim() ? { gres: f.gres.trim() } : {}),
     ...(f.time.trim() ? { time: f.time.trim() } : {}),
-    ...(maxParallel !== undefined && !Number.isNaN(maxParallel) ? { maxParallel } : {}),
     ...(sbatchArgs.length ? { sbatchArgs } : {}),
   };
   return { choice, issues };
