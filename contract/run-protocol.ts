@@ -25,10 +25,15 @@ export interface RunJob {
   readonly resumeFrom?: { readonly path: string; readonly step: number };
 }
 
-/** Inference on a checkpoint file; the process keeps the last checkpoint's model loaded. */
-export type InferenceRequest =
-  | { readonly kind: 'attention'; readonly checkpoint: string; readonly sentence: string }
-  | { readonly kind: 'translate'; readonly checkpoint: string; readonly sentences: readonly string[]; readonly beam: number; readonly alpha: number };
+/**
+ * Inference on a checkpoint file; the process keeps the last checkpoint's model loaded. `engine`:
+ * the engine the checkpoint's run trained on; 'fused' decodes on the fused WebGPU decoder where an
+ * adapter exists (tfjs otherwise), in a process that can load Dawn.
+ */
+export type InferenceRequest = { readonly checkpoint: string; readonly engine?: 'tfjs' | 'fused' } & (
+  | { readonly kind: 'attention'; readonly sentence: string }
+  | { readonly kind: 'translate'; readonly sentences: readonly string[]; readonly beam: number; readonly alpha: number }
+);
 
 /** What each request kind answers. */
 export interface InferenceResults {

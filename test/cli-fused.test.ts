@@ -3,13 +3,16 @@
  * adapter exists (Mesa lavapipe in CI): a run with dropout on, killed with `kill -9` after its first
  * checkpoint and resumed by a new worker, gives step for step the curve of the same config trained
  * without interruption (dropout masks are a hash of seed, step, site and element), and that run
- * records the engine and device. A config the engine cannot train is refused when queued.
+ * records the engine and device. A config the engine cannot train is refused when queued. `ablate
+ * translate` on a fused run decodes in an inference process started for the fused backend (the fused
+ * decoder where an adapter exists): the tfjs decoder's translations from the same checkpoint.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../db/store';
+import { openCheckpoint, translate } from '../experiments/run/inference';
 import { acquireGpu } from '../experiments/fused/runtime/gpu';
 import { ablate, duplicateMetricKeys, ROOT, tempDir, tinySpec } from './support/workbench';
 
@@ -84,5 +87,20 @@ describe('--backend fused', () => {
     } finally {
       store.close();
     }
-  }, 300_000);
+
+    // ablate translate on the fused run's latest checkpoint, with the run's beam (2), against the tfjs decoder in this process.
+    const lines = ['w1 w2 w3', 'w4 w5 w6 w7', 'w0 w3 w5 w2 w6 w1', 'w7 w2', ''];
+    const translated = await ablate(['translate', '--db', db, '--run', '2'], { input: `${lines.join('\n')}\n` });
+    expect(translated.code, translated.stderr).toBe(0);
+    const probe2 = openStore(db);
+    const ckptPath = probe2.latestCheckpoint(2)!.path;
+    probe2.close();
+    const tfjs = await openCheckpoint(ckptPath, { backend: 'cpu' });
+    try {
+      const want = await translate(tfjs, lines.slice(0, -1), { beam: 2, alpha: 0.6 });
+      expect(translated.stdout.split('\n').slice(0, lines.length)).toEqual([...want, '']);
+    } finally {
+      tfjs.dispose();
+    }
+  }, 360_000);
 });

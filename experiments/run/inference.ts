@@ -2,9 +2,12 @@
  * Using a trained run: open a checkpoint (config + tokenizers + weights), translate sentences
  * (`ablate translate`), and read the attention maps of one sentence (the UI's heatmaps).
  *
- * Runs in whichever process asks (the CLI, or the workbench's main process). It uses the tfjs
+ * Runs in whichever process asks (the workbench's inference process). The tfjs decoder uses the tfjs
  * backend already active there, or wasm (then cpu) when none was chosen yet: never webgpu by
- * default, because Dawn cannot run inside Electron's process cage (ARCHITECTURE.md).
+ * default, because Dawn cannot run inside Electron's process cage (ARCHITECTURE.md). The checkpoint
+ * of a run that trained on the fused engine decodes on the fused WebGPU decoder
+ * (experiments/fused/decode/inference.ts, the same tokens) when a WebGPU adapter exists
+ * (openForInference); otherwise, and for a beam it cannot take, on tfjs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionMaps } from '../../contract/api';
@@ -17,18 +20,37 @@ import type { Seq2SeqModel } from '../model/types';
 import type { RunConfig } from '../../contract/spec';
 import type { BackendName } from '../../contract/backends';
 import { readCheckpoint, restoreWeights } from '../train/checkpoint';
+import { FusedCheckpointDecoder } from '../fused/decode/inference';
+import { acquireGpu, type Gpu } from '../fused/runtime/gpu';
 import { translateIds } from './evaluate';
 
-export interface LoadedRun {
+interface OpenedRun {
   readonly path: string;
   readonly step: number;
   readonly config: RunConfig;
-  readonly model: Seq2SeqModel;
   readonly srcTokenizer: TextTokenizer;
   readonly tgtTokenizer: TextTokenizer;
   /** Frees the model's weights. */
   dispose(): void;
 }
+
+/** A checkpoint on the tfjs decoder. */
+export interface TfjsRun extends OpenedRun {
+  readonly decoder: 'tfjs';
+  readonly model: Seq2SeqModel;
+  /** Why a fused decoder was asked for and not used (no WebGPU adapter, Electron's process), if so. */
+  readonly fusedUnavailable?: string;
+}
+
+/** A fused run's checkpoint on the fused WebGPU decoder. */
+export interface FusedRun extends OpenedRun {
+  readonly decoder: 'fused';
+  readonly fused: FusedCheckpointDecoder;
+  /** The same checkpoint on tfjs, opened on first need (a beam the fused decoder cannot take). */
+  tfjs(): Promise<TfjsRun>;
+}
+
+export type LoadedRun = TfjsRun | FusedRun;
 
 /** Uses the active backend if one is initialised; otherwise selects `preferred` (default wasm, falling back to cpu). */
 async function ensureBackend(preferred?: BackendName): Promise<void> {
@@ -50,7 +72,7 @@ async function ensureBackend(preferred?: BackendName): Promise<void> {
  * the weights (the Adam moments in the file are not loaded).
  * @example const run = await openCheckpoint('/data/runs/7/step-00002000.ckpt');
  */
-export async function openCheckpoint(path: string, opts: { backend?: BackendName } = {}): Promise<LoadedRun> {
+export async function openCheckpoint(path: string, opts: { backend?: BackendName } = {}): Promise<TfjsRun> {
   await ensureBackend(opts.backend);
   const ckpt = readCheckpoint(path);
   const { header } = ckpt;
@@ -63,8 +85,51 @@ export async function openCheckpoint(path: string, opts: { backend?: BackendName
     model.dispose();
     throw err;
   }
-  return { path, step: header.step, config: header.config, model, srcTokenizer, tgtTokenizer, dispose: () => model.dispose() };
+  return { decoder: 'tfjs', path, step: header.step, config: header.config, model, srcTokenizer, tgtTokenizer, dispose: () => model.dispose() };
 }
+
+/**
+ * Opens a checkpoint on the decoder of the engine its run trained on: `engine: 'fused'` gives the
+ * fused WebGPU decoder when a WebGPU adapter exists (`gpu`, default the process's Dawn device), and
+ * tfjs otherwise, as every other run.
+ * @example const run = await openForInference('/data/runs/7/step-00002000.ckpt', { engine: 'fused' }); // run.decoder: 'fused'
+ */
+export async function openForInference(path: string, opts: { engine?: 'tfjs' | 'fused'; backend?: BackendName; gpu?: () => Promise<Gpu> } = {}): Promise<LoadedRun> {
+  if (opts.engine !== 'fused') return openCheckpoint(path, opts);
+  let gpu: Gpu;
+  try {
+    if (process.versions.electron) throw new Error("Dawn cannot load inside Electron's memory cage");
+    gpu = await (opts.gpu ?? acquireGpu)();
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    return { ...(await openCheckpoint(path, opts)), fusedUnavailable: reason };
+  }
+  const ckpt = readCheckpoint(path);
+  const { header } = ckpt;
+  const srcTokenizer = loadTokenizer(header.tokenizers.src);
+  const tgtTokenizer = header.tokenizers.shared ? srcTokenizer : loadTokenizer(header.tokenizers.tgt);
+  const fused = new FusedCheckpointDecoder(gpu, header.config, header.vocab, ckpt.tensors.weight);
+  // Requests run one at a time, so the twin has resolved by the time the run is disposed (synchronously: tfjs variable names are global).
+  let twin: TfjsRun | null = null;
+  let tfjs: Promise<TfjsRun> | null = null;
+  return {
+    decoder: 'fused',
+    path,
+    step: header.step,
+    config: header.config,
+    srcTokenizer,
+    tgtTokenizer,
+    fused,
+    tfjs: () => (tfjs ??= openCheckpoint(path, opts).then((r) => (twin = r))),
+    dispose: () => {
+      fused.destroy();
+      twin?.dispose();
+    },
+  };
+}
+
+/** The tfjs side of `run` (its own model, or a fused run's tfjs twin). */
+const tfjsOf = (run: LoadedRun): Promise<TfjsRun> => (run.decoder === 'tfjs' ? Promise.resolve(run) : run.tfjs());
 
 /** Source ids as training saw them: tokenized and cut to data.max_len tokens. */
 function encodeSource(run: LoadedRun, sentence: string): Int32Array {
@@ -78,7 +143,10 @@ function encodeSource(run: LoadedRun, sentence: string): Int32Array {
  */
 export async function translate(run: LoadedRun, sentences: string[], opts: { beam: number; alpha: number }): Promise<string[]> {
   const sources = sentences.map((s) => encodeSource(run, s));
-  const ids = await translateIds(run.model, sources, { beam: opts.beam, alpha: opts.alpha, maxLenOffset: run.config.train.decode.max_len_offset });
+  const ids =
+    run.decoder === 'fused' && !run.fused.problem(opts.beam)
+      ? await run.fused.translate(sources, opts)
+      : await translateIds((await tfjsOf(run)).model, sources, { beam: opts.beam, alpha: opts.alpha, maxLenOffset: run.config.train.decode.max_len_offset });
   return ids.map((h) => run.tgtTokenizer.decode(h));
 }
 
@@ -95,13 +163,19 @@ async function toNested(maps: readonly tf.Tensor4D[]): Promise<number[][][][]> {
  */
 export async function attentionMaps(run: LoadedRun, sentence: string): Promise<AttentionMaps> {
   const src = encodeSource(run, sentence);
-  const [hyp] = await translateIds(run.model, [src], { beam: 1, alpha: 0, maxLenOffset: run.config.train.decode.max_len_offset });
+  if (run.decoder === 'fused' && !run.fused.problem(1)) {
+    // The fused decoder writes the maps along its greedy decode (equal to the teacher-forced pass's within 1e-4).
+    const { hypothesis, ...maps } = await run.fused.attentionMaps(src);
+    return { ...labels(run, src, hypothesis), ...maps };
+  }
+  const tfRun = await tfjsOf(run);
+  const [hyp] = await translateIds(tfRun.model, [src], { beam: 1, alpha: 0, maxLenOffset: run.config.train.decode.max_len_offset });
   const pair: EncodedPair = { source: sentence, target: '', src, tgt: Int32Array.from(hyp) };
   const batch = toBatch([pair]);
   const weights = tf.tidy(() => {
     const srcT = tf.tensor2d(batch.src, [1, batch.srcLen], 'int32');
     const tgtIn = tf.tensor2d(batch.tgtIn, [1, batch.tgtLen], 'int32');
-    const w = run.model.attention(srcT, tgtIn).weights;
+    const w = tfRun.model.attention(srcT, tgtIn).weights;
     return { encoderSelf: w.encoderSelf, decoderSelf: w.decoderSelf, cross: w.cross };
   });
   let result: { encoderSelf: number[][][][]; decoderSelf: number[][][][]; cross: number[][][][] };
@@ -111,11 +185,14 @@ export async function attentionMaps(run: LoadedRun, sentence: string): Promise<A
   } finally {
     tf.dispose([...weights.encoderSelf, ...weights.decoderSelf, ...weights.cross]);
   }
-  const inputPieces = run.tgtTokenizer.pieces(hyp);
+  return { ...labels(run, src, hyp), ...result };
+}
+
+/** Row and column labels of the maps and the translation they belong to. */
+function labels(run: LoadedRun, src: Int32Array, hyp: number[]): Pick<AttentionMaps, 'sourceTokens' | 'targetTokens' | 'translation'> {
   return {
     sourceTokens: run.srcTokenizer.pieces(Array.from(src)),
-    targetTokens: [...inputPieces, '</s>'],
+    targetTokens: [...run.tgtTokenizer.pieces(hyp), '</s>'],
     translation: run.tgtTokenizer.decode(hyp),
-    ...result,
   };
 }

@@ -5,7 +5,10 @@
  * (global variable names) holds by construction — the process swaps models between requests.
  *
  * The process starts on the first request and is kept for the next ones; if it dies, the requests
- * in flight fail with the reason and the next request starts a fresh one.
+ * in flight fail with the reason and the next request starts a fresh one. Requests for a fused run's
+ * checkpoint (`engine: 'fused'`) go to a second process started for backend `fused`, which the app
+ * runs in a plain Node that can load Dawn (routeByBackend); it decodes on the fused WebGPU decoder
+ * where an adapter exists, on tfjs otherwise.
  */
 import type { BackendName } from '../../contract/backends';
 import { UserError, fromWireError } from '../../contract/errors';
@@ -17,11 +20,19 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** One inference process and the requests it has not answered yet. */
+interface Worker {
+  readonly proc: RunProcess;
+  readonly pending: Map<number, Pending>;
+  readonly stderrTail: string[];
+}
+
+type Route = 'default' | 'fused';
+
 export class InferenceHost {
-  private proc: RunProcess | null = null;
+  private readonly workers = new Map<Route, Worker>();
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private stderrTail: string[] = [];
+  private lastPid: number | undefined;
 
   constructor(
     private readonly spawner: RunSpawner,
@@ -31,59 +42,61 @@ export class InferenceHost {
 
   /** Answers one request; requests are served in order. */
   request<K extends InferenceRequest['kind']>(request: Extract<InferenceRequest, { kind: K }>): Promise<InferenceResults[K]> {
-    const proc = this.ensureProcess();
+    const worker = this.ensureWorker(request.engine === 'fused' ? 'fused' : 'default');
+    this.lastPid = worker.proc.pid;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      proc.send({ type: 'infer', id, request });
+      worker.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.proc.send({ type: 'infer', id, request });
     });
   }
 
-  /** The process's pid, once started (tests check it is not this process). */
+  /** The pid of the process that took the latest request (tests check it is not this process). */
   get pid(): number | undefined {
-    return this.proc?.pid;
+    return this.lastPid;
   }
 
-  /** Stops the process (pending requests fail). */
+  /** Stops the processes (pending requests fail). */
   close(): void {
-    const proc = this.proc;
-    this.proc = null;
-    if (proc) {
-      proc.send({ type: 'stop' });
-      proc.kill();
+    const workers = [...this.workers.values()];
+    this.workers.clear();
+    for (const w of workers) {
+      w.proc.send({ type: 'stop' });
+      w.proc.kill();
+      failAll(w, new UserError('inference stopped: the workbench is closing'));
     }
-    this.failAll(new UserError('inference stopped: the workbench is closing'));
   }
 
-  private ensureProcess(): RunProcess {
-    if (this.proc) return this.proc;
-    const proc = this.spawner({ backend: this.backend });
-    this.proc = proc;
-    this.stderrTail = [];
+  private ensureWorker(route: Route): Worker {
+    const existing = this.workers.get(route);
+    if (existing) return existing;
+    const proc = this.spawner({ backend: route === 'fused' ? 'fused' : this.backend });
+    const worker: Worker = { proc, pending: new Map(), stderrTail: [] };
+    this.workers.set(route, worker);
     proc.onMessage((m) => {
       if (m.type !== 'inferred' && m.type !== 'infer-failed') return;
-      const call = this.pending.get(m.id);
+      const call = worker.pending.get(m.id);
       if (!call) return;
-      this.pending.delete(m.id);
+      worker.pending.delete(m.id);
       if (m.type === 'inferred') call.resolve(m.result);
       else call.reject(fromWireError(m.error));
     });
     proc.onOutput((stream, line) => {
       if (stream !== 'stderr') return;
-      this.stderrTail.push(line);
-      if (this.stderrTail.length > 3) this.stderrTail.shift();
+      worker.stderrTail.push(line);
+      if (worker.stderrTail.length > 3) worker.stderrTail.shift();
     });
     proc.onExit((exit) => {
-      if (this.proc === proc) this.proc = null;
+      if (this.workers.get(route) === worker) this.workers.delete(route);
       const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
-      const tail = this.stderrTail.length ? `: ${this.stderrTail.join(' | ').slice(-300)}` : '';
-      this.failAll(new UserError(`the inference process ${how}${tail}`));
+      const tail = worker.stderrTail.length ? `: ${worker.stderrTail.join(' | ').slice(-300)}` : '';
+      failAll(worker, new UserError(`the inference process ${how}${tail}`));
     });
-    return proc;
+    return worker;
   }
+}
 
-  private failAll(err: Error): void {
-    for (const call of this.pending.values()) call.reject(err);
-    this.pending.clear();
-  }
+function failAll(worker: Worker, err: Error): void {
+  for (const call of worker.pending.values()) call.reject(err);
+  worker.pending.clear();
 }

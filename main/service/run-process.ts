@@ -63,19 +63,23 @@ async function start(message: Extract<ParentToRun, { type: 'start' }>): Promise<
 // ---- inference ----
 
 type Inference = typeof import('../../experiments/run/inference');
-type LoadedRun = Awaited<ReturnType<Inference['openCheckpoint']>>;
+type LoadedRun = Awaited<ReturnType<Inference['openForInference']>>;
 let inference: Inference | null = null;
 /** The one model this process holds (tfjs variable names are global: one live model per process). */
 let loaded: LoadedRun | null = null;
+/** The engine `loaded` was opened for (a fused run's checkpoint decodes on the fused decoder where it can). */
+let loadedEngine: InferenceRequest['engine'];
 /** Requests run one after another: a model is swapped only between requests. */
 let inferenceQueue: Promise<void> = Promise.resolve();
 
 async function answer(request: InferenceRequest): Promise<InferenceResults[InferenceRequest['kind']]> {
   inference ??= await import('../../experiments/run/inference');
-  if (loaded?.path !== request.checkpoint) {
+  if (loaded?.path !== request.checkpoint || loadedEngine !== request.engine) {
     loaded?.dispose();
     loaded = null;
-    loaded = await inference.openCheckpoint(request.checkpoint);
+    loaded = await inference.openForInference(request.checkpoint, { engine: request.engine });
+    loadedEngine = request.engine;
+    if (loaded.decoder === 'tfjs' && loaded.fusedUnavailable) process.stderr.write(`inference: the fused decoder is unavailable (${loaded.fusedUnavailable}); decoding on tfjs\n`);
   }
   if (request.kind === 'attention') return inference.attentionMaps(loaded, request.sentence);
   const out: string[] = [];

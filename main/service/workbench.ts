@@ -623,7 +623,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
 
   /** Decodes `sentence` with the run's latest checkpoint and returns every attention map (in the inference process). */
   async attention(runId: number, sentence: string): Promise<AttentionMaps> {
-    return this.inference.request({ kind: 'attention', checkpoint: this.latestCheckpointPath(runId), sentence });
+    return this.inference.request({ kind: 'attention', checkpoint: this.latestCheckpointPath(runId), engine: this.trainedOn(runId), sentence });
   }
 
   /**
@@ -633,12 +633,18 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   async translate(runId: number, sentences: readonly string[], opts: { readonly beam?: number; readonly alpha?: number } = {}): Promise<readonly string[]> {
     const checkpoint = this.latestCheckpointPath(runId);
     const decode = this.requireRun(runId).config.train.decode;
-    return this.inference.request({ kind: 'translate', checkpoint, sentences, beam: opts.beam ?? decode.beam, alpha: opts.alpha ?? decode.alpha });
+    return this.inference.request({ kind: 'translate', checkpoint, engine: this.trainedOn(runId), sentences, beam: opts.beam ?? decode.beam, alpha: opts.alpha ?? decode.alpha });
   }
 
   /** The pid of the inference process, once one started (never this process). */
   get inferencePid(): number | undefined {
     return this.inference.pid;
+  }
+
+  /** The engine a run trained on: a fused run's checkpoint decodes on the fused decoder where a WebGPU adapter exists. */
+  private trainedOn(runId: number): 'tfjs' | 'fused' {
+    const run = this.requireRun(runId);
+    return run.backend === 'fused' || (run.backend === null && run.backendRequested === 'fused') ? 'fused' : 'tfjs';
   }
 
   private latestCheckpointPath(runId: number): string {
