@@ -9,7 +9,9 @@ import { columnSum } from './matmul';
 import { labelSmoothedCrossEntropy, sumNegativeLogLikelihood, type SmoothingSupport } from '../../train/loss';
 import { expectClose, randn } from '../../../test/support/fused';
 
-describe('fused classifier (log-softmax + label-smoothed cross-entropy + gradient)', () => {
+// V = 300: more than a workgroup of the gpu shape, whole vec4s for the cpu shape (targets 299, 1, 2, 17
+// land in every lane of a vec4).
+describe.each([['gpu', 'classifier'], ['cpu', 'classifier_rows']] as const)('fused classifier (log-softmax + label-smoothed cross-entropy + gradient), %s shape', (shape, kernel) => {
   const cases: [number, SmoothingSupport][] = [[0.1, 'non-pad'], [0.1, 'all'], [0, 'non-pad']];
   for (const [eps, smoothing] of cases) {
     it(`matches the tfjs loss of train/loss.ts and its gradient (ε ${eps}, smoothing '${smoothing}', PAD targets, V > workgroup)`, async () => {
@@ -24,10 +26,9 @@ describe('fused classifier (log-softmax + label-smoothed cross-entropy + gradien
       const logitsB = gpu.upload('logits', logits);
       const rowLoss = gpu.createBuffer('rowloss', N * 2 * 4);
       const sums = gpu.createBuffer('sums', 2 * 4);
-      await gpu.run([
-        fusedClassifier(gpu, 'cls', { N, vocab: V, labelSmoothing: eps, smoothing, writeGrad: true }, stepParams.buffer, { logits: logitsB, targets: gpu.upload('t', Int32Array.from(targets)), rowLoss }),
-        columnSum(gpu, 'sum', { rows: N, cols: 2 }, rowLoss, sums),
-      ]);
+      const cls = fusedClassifier(gpu, 'cls', { N, vocab: V, labelSmoothing: eps, smoothing, writeGrad: true, shape }, stepParams.buffer, { logits: logitsB, targets: gpu.upload('t', Int32Array.from(targets)), rowLoss });
+      expect(cls.pipeline.label.split('|')[0]).toBe(kernel);
+      await gpu.run([cls, columnSum(gpu, 'sum', { rows: N, cols: 2 }, rowLoss, sums)]);
       const z = tf.tensor2d(logits, [N, V]);
       const y = tf.tensor1d(targets, 'int32');
       const { value, grads } = tf.valueAndGrads((zz: tf.Tensor) => labelSmoothedCrossEntropy(zz, y, { labelSmoothing: eps, smoothing }))([z]);
@@ -44,12 +45,12 @@ describe('fused classifier (log-softmax + label-smoothed cross-entropy + gradien
 
   it('evaluation mode leaves the logits untouched', async () => {
     const gpu = await acquireGpu();
-    const [N, V] = [3, 10];
+    const [N, V] = [3, 12];
     const logits = randn(N * V, 2);
     const stepParams = new StepParams(gpu);
     stepParams.set({ step: 1, seed: 0, stepSize: 0, invBias2: 0, tokenScale: 1 });
     const logitsB = gpu.upload('logits', logits);
-    await gpu.run([fusedClassifier(gpu, 'cls', { N, vocab: V, labelSmoothing: 0.1, writeGrad: false }, stepParams.buffer, { logits: logitsB, targets: gpu.upload('t', Int32Array.from([1, 2, 3])), rowLoss: gpu.createBuffer('rl', N * 8) })]);
+    await gpu.run([fusedClassifier(gpu, 'cls', { N, vocab: V, labelSmoothing: 0.1, writeGrad: false, shape }, stepParams.buffer, { logits: logitsB, targets: gpu.upload('t', Int32Array.from([1, 2, 3])), rowLoss: gpu.createBuffer('rl', N * 8) })]);
     expect(Array.from((await gpu.read(logitsB)).subarray(0, N * V))).toEqual(Array.from(logits));
   });
 });

@@ -15,8 +15,8 @@
  * Buffers: logits [N, V] (in: logits; out: gradient when `writeGrad`), targets [N] i32,
  * rowLoss [N, 2] = (smoothed loss, NLL), 0 at PAD targets. Sum rowLoss with columnSum (2 columns).
  */
-import { type Binding, type Dispatch, type Gpu, packUniform } from '../runtime/gpu';
-import { STEP_WGSL } from './common';
+import { type Binding, type Dispatch, type Gpu, type KernelShape, kernelShape, packUniform } from '../runtime/gpu';
+import { groups1d, STEP_WGSL } from './common';
 import type { SmoothingSupport } from '../../train/loss';
 
 const WG = 256;
@@ -89,6 +89,60 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 `;
 
+// The \`cpu\` shape (runtime/gpu.ts KernelShape): one invocation per target token walks its logits row
+// in vec4s (no workgroup memory, no barriers); the same formulas, row sums in column order. Needs V a
+// multiple of 4.
+const ROWS_WG = 8;
+const ROWS_WGSL = /* wgsl */ `
+${STEP_WGSL}
+struct U { N: u32, V: u32, eps: f32, K: f32, all_classes: u32, write_grad: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read_write> logits: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> targets: array<i32>;
+@group(0) @binding(4) var<storage, read_write> row_loss: array<f32>;
+fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
+@compute @workgroup_size(${ROWS_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.y * nwg.x * ${ROWS_WG}u + gid.x;
+  if (row >= u.N) { return; }
+  let n4 = u.V / 4u;
+  let base = row * n4;
+  let y = targets[row];
+  let valid = y != 0;
+  let zy = logits[base + u32(y) / 4u][u32(y) % 4u];
+  // PAD (class 0, lane x of the first vec4) is outside the support in the 'non-pad' convention.
+  let drop_pad = u.all_classes == 0u;
+  var mx = vec4<f32>(-3.0e38);
+  var zs = vec4<f32>(0.0);
+  for (var c = 0u; c < n4; c++) {
+    let z = logits[base + c];
+    mx = max(mx, z);
+    zs = zs + select(z, vec4<f32>(0.0, z.yzw), c == 0u && drop_pad);
+  }
+  let m = max(max(mx.x, mx.y), max(mx.z, mx.w));
+  let sum_s = hsum(zs);
+  var se = vec4<f32>(0.0);
+  for (var c = 0u; c < n4; c++) { se = se + exp(logits[base + c] - m); }
+  let lse = m + log(hsum(se));
+  let sm = u.eps / u.K;
+  let nll = lse - zy;
+  let loss = (1.0 - u.eps) * nll + sm * (u.K * lse - sum_s);
+  row_loss[2u * row] = select(0.0, loss, valid);
+  row_loss[2u * row + 1u] = select(0.0, nll, valid);
+  if (u.write_grad != 0u) {
+    let w = select(0.0, step.token_scale, valid);
+    let lanes = vec4<u32>(0u, 1u, 2u, 3u);
+    for (var c = 0u; c < n4; c++) {
+      var q = vec4<f32>(sm);
+      if (c == 0u && drop_pad) { q.x = 0.0; }
+      q = q + select(vec4<f32>(0.0), vec4<f32>(1.0 - u.eps), vec4<u32>(4u * c) + lanes == vec4<u32>(u32(y)));
+      logits[base + c] = w * (exp(logits[base + c] - lse) - q);
+    }
+  }
+}
+`;
+
 export interface ClassifierOptions {
   readonly N: number;
   readonly vocab: number;
@@ -96,17 +150,21 @@ export interface ClassifierOptions {
   readonly smoothing?: SmoothingSupport;
   /** Overwrite the logits with the gradient (training); false for evaluation. */
   readonly writeGrad: boolean;
+  /** Force a kernel shape (tests); default runtime/gpu.ts `kernelShape`. */
+  readonly shape?: KernelShape;
 }
 
 export function fusedClassifier(gpu: Gpu, label: string, o: ClassifierOptions, step: GPUBuffer, buf: { logits: Binding; targets: Binding; rowLoss: Binding }): Dispatch {
   const eps = o.labelSmoothing;
   if (!(eps >= 0 && eps < 1)) throw new RangeError(`label_smoothing must be in [0, 1), got ${eps}`);
   const all = (o.smoothing ?? 'non-pad') === 'all';
-  const pipeline = gpu.pipeline('classifier', WGSL);
+  const rows = (o.shape ?? kernelShape(gpu)) === 'cpu' && o.vocab % 4 === 0;
+  const pipeline = rows ? gpu.pipeline('classifier_rows', ROWS_WGSL) : gpu.pipeline('classifier', WGSL);
   const uniform = gpu.uniform(`${label}/u`, packUniform([
     ['u32', o.N], ['u32', o.vocab], ['f32', eps], ['f32', all ? o.vocab : o.vocab - 1], ['u32', all ? 1 : 0], ['u32', o.writeGrad ? 1 : 0],
   ]));
   const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: uniform }, { buffer: step }, buf.logits, buf.targets, buf.rowLoss]);
+  if (rows) return { label, pipeline, bindGroup, groups: groups1d(o.N, ROWS_WG) };
   const gx = Math.min(o.N, 65535);
   return { label, pipeline, bindGroup, groups: [gx, Math.ceil(o.N / gx), 1] };
 }
