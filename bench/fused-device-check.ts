@@ -40,7 +40,10 @@ async function main(): Promise<void> {
     for (let batch = c.batch; batch >= 1; batch = Math.floor(batch / 2)) {
       try {
         const m = await measureFused({ ...c, batch }, steps);
-        if (json) console.log(JSON.stringify({ kind: 'fused', ...m, batch }));
+        // The kernel shape (runtime/gpu.ts): `gpu` by default on a hardware adapter; the check also
+        // times the `cpu` shape there (ABLATE_FUSED_KERNELS=cpu) to see which suits the card.
+        const kernels = process.env.ABLATE_FUSED_KERNELS;
+        if (json) console.log(JSON.stringify({ kind: 'fused', ...m, batch, ...(kernels ? { engine: `webgpu, ${kernels}-shaped kernels` } : {}) }));
         else console.log(`${formatFusedProfile(m)}\n  ${m.tokens_per_second.toFixed(0)} target tokens/s, ${m.peak_gpu_mb.toFixed(1)} MB planned, ${m.device}`);
         break;
       } catch (err) {

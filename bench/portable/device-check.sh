@@ -5,7 +5,8 @@
 #   probes     WebGPU ceiling probes (bench/probes/webgpu-ceiling.ts --full), then the dispatch probe
 #              again with Dawn's skip_validation,disable_robustness
 #   torch      PyTorch on A, B and base: eager (+ kernels per step) and a whole-step CUDA graph
-#   fused      the fused engine's rows on A, B and base, if this pack holds its bench (fused.cjs)
+#   fused      the fused engine's rows on A, B and base, if this pack holds its bench (fused.cjs), then
+#              A and B again with the other kernel shape (ABLATE_FUSED_KERNELS=cpu)
 #   tfjs       the tfjs-webgpu engine bench on A
 #   compile    PyTorch torch.compile(mode="reduce-overhead") on A, B and base (last: compiling is slow)
 #   extras     only if time is left: tfjs A with WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE 256 and 1e9
@@ -86,6 +87,10 @@ if [ -f fused.cjs ]; then
   part fused "$([ -n "$SMALL" ] && echo 120 || echo 60)" env BENCH_JSON=1 node fused.cjs "--configs=$([ -n "$SMALL" ] && echo A || echo A,B,base)" ${SMALL:+--small}
 else
   say '{"kind":"part","part":"fused","note":"no fused engine bench in this pack (pack.sh found no file marked @device-check-entry fused)"}'
+fi
+if [ -f fused.cjs ] && [ -z "$SMALL" ]; then
+  # The other kernel shape (experiments/fused/runtime/gpu.ts KernelShape): which suits this card.
+  part fused-cpu-shape 25 env BENCH_JSON=1 ABLATE_FUSED_KERNELS=cpu node fused.cjs --configs=A,B --steps=5
 fi
 part tfjs "$([ -n "$SMALL" ] && echo 150 || echo 35)" env BENCH_JSON=1 node bench.cjs --configs=A --backends=webgpu --no-torch "--steps=$([ -n "$SMALL" ] && echo 2 || echo 10)"
 if [ -n "${TORCH_PYTHON:-}" ]; then
