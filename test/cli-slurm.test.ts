@@ -155,7 +155,9 @@ describe.skipIf(!!SKIP)(`ablate on Slurm${SKIP ? ` — skipped: ${SKIP}` : ''}`,
       // 2. kill -9 r2's run process (the host's child): the attempt fails, the job FAILED, the run failed.
       const child = await waitFor(`run ${r2}'s run process`, () => {
         const host = spawnSync('pgrep', ['-f', '--', `run-dir ${runPaths(root, keyOf(r2)).dir} `], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
-        const pid = host ? Number(spawnSync('pgrep', ['-P', host], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) : 0;
+        // The run process by its entry file: the host may have another child, tsx's esbuild service,
+        // and killing that instead left the run training (a failure seen once: the job COMPLETED).
+        const pid = host ? Number(spawnSync('pgrep', ['-P', host, '-f', 'run-process'], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) : 0;
         return pid > 0 && pid;
       }, 10_000);
       process.kill(child, 'SIGKILL');
