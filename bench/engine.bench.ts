@@ -278,7 +278,7 @@ function printFusedGoals(rows: readonly Row[], fused: readonly FusedMeasurement[
     const speedup = ref ? `${(ref.msPerStep / m.ms_per_step).toFixed(2)}× (tfjs-webgpu ${ref.msPerStep.toFixed(0)} ms vs fused ${m.ms_per_step.toFixed(0)} ms)` : 'no tfjs-webgpu row in this run';
     const dispatchGoal = m.config === 'A' ? 200 : m.config === 'B' ? 260 : undefined;
     console.log(
-      `  ${m.config}: speed-up ${speedup}; ${m.dispatches_per_step} dispatches${dispatchGoal ? ` (goal ≤ ${dispatchGoal})` : ''}; host ${m.host_ms_per_step.toFixed(2)} ms${m.config === 'A' ? ' (goal ≤ 2)' : ''}; GPU ${m.gpu_ms_per_step === null ? '— (no timestamp queries)' : `${m.gpu_ms_per_step.toFixed(1)} ms`}`,
+      `  ${m.config}: speed-up ${speedup}; ${m.dispatches_per_step} dispatches${dispatchGoal ? ` (goal ≤ ${dispatchGoal})` : ''}; host ${m.host_ms_per_step.toFixed(2)} ms wall / ${m.host_cpu_ms_per_step.toFixed(2)} ms CPU${m.config === 'A' ? ' (goal ≤ 2)' : ''}; GPU ${m.gpu_ms_per_step === null ? '— (no timestamp queries)' : `${m.gpu_ms_per_step.toFixed(1)} ms`}`,
     );
   }
 }

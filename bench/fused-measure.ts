@@ -40,6 +40,8 @@ export interface FusedMeasurement {
    * step's kernels on the same cores the recording needs, which a real GPU does not.
    */
   readonly host_ms_per_step: number;
+  /** Median CPU time of the process over the same spans (the host's own cost on a loaded machine). */
+  readonly host_cpu_ms_per_step: number;
   /** Median host time of the back-to-back steps (the adapter busy with earlier steps meanwhile). */
   readonly host_ms_pipelined: number;
   /** First dispatch start to last dispatch end of one step, per-dispatch passes (null: no timestamp queries). */
@@ -141,9 +143,11 @@ export async function measureFused(c: FusedBenchConfig, steps: number): Promise<
     await Promise.all(pending);
     const ms = (performance.now() - t0) / steps;
     const hostIdle: number[] = [];
+    const hostCpu: number[] = [];
     for (let i = 0; i < Math.max(3, Math.min(steps, 5)); i++) {
       const st = await engine.trainStep(batch, lr);
       hostIdle.push(st.hostMs);
+      hostCpu.push(st.hostCpuMs);
       await st.loss;
     }
     let gpuMs: number | null = null;
@@ -170,6 +174,7 @@ export async function measureFused(c: FusedBenchConfig, steps: number): Promise<
       dispatches_per_step: dispatches,
       submits_per_step: submits,
       host_ms_per_step: median(hostIdle),
+      host_cpu_ms_per_step: median(hostCpu),
       host_ms_pipelined: median(host),
       gpu_ms_per_step: gpuMs,
       // The bucket's plan (activations, scratch, staging) + the parameter store's four slabs.
@@ -184,7 +189,7 @@ export async function measureFused(c: FusedBenchConfig, steps: number): Promise<
 
 /** "where the time goes" lines: GPU ms per kernel kind (top 12) and host time. */
 export function formatFusedProfile(m: FusedMeasurement): string {
-  const out = [`\nfused engine, config ${m.config}: host ${m.host_ms_per_step.toFixed(2)} ms/step (upload + record ${m.dispatches_per_step} dispatches + ${m.submits_per_step} submit, adapter idle; ${m.host_ms_pipelined.toFixed(2)} ms back to back), wall ${m.ms_per_step.toFixed(1)} ms/step`];
+  const out = [`\nfused engine, config ${m.config}: host ${m.host_ms_per_step.toFixed(2)} ms/step (upload + record ${m.dispatches_per_step} dispatches + ${m.submits_per_step} submit, adapter idle; ${m.host_cpu_ms_per_step.toFixed(2)} ms of CPU; ${m.host_ms_pipelined.toFixed(2)} ms back to back), wall ${m.ms_per_step.toFixed(1)} ms/step`];
   if (!m.kernels) out.push('  (no timestamp queries on this adapter: no GPU time per kernel)');
   else {
     const sum = m.kernels.reduce((s, k) => s + k.ms, 0);

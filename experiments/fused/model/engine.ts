@@ -62,6 +62,10 @@ export interface FusedBatch {
   readonly tgtOut: Int32Array;
 }
 
+function cpuMs(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1000;
+}
+
 export interface StepStats {
   readonly dispatches: number;
   readonly submits: number;
@@ -69,6 +73,11 @@ export interface StepStats {
   readonly hostMs: number;
   /** Of which recording the dispatches and submitting (without the batch upload and token indexing). */
   readonly recordMs: number;
+  /**
+   * CPU milliseconds the process spent over the same span (all its threads: Node's and Dawn's). On a
+   * shared machine wall time grows with other jobs' load; CPU time is the host's own cost.
+   */
+  readonly hostCpuMs: number;
   /** Mean label-smoothed loss over non-pad targets, when the GPU is done. */
   readonly loss: Promise<number>;
   /** GPU milliseconds of the step from timestamp queries (null without `timestamp-query`), with the loss. */
@@ -566,6 +575,7 @@ export class FusedTransformer {
     this.lossNext = (this.lossNext + 1) % LOSS_RING;
     if (slot.busy) await slot.busy; // callers await each trainStep before starting the next
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     const t = this.store.t + 1;
     const { stepSize, invBias2 } = adamStepScalars(lr, t, this.adam);
     this.upload(batch, t, stepSize, invBias2);
@@ -587,7 +597,7 @@ export class FusedTransformer {
     });
     slot.busy = read.then(() => undefined);
     return {
-      dispatches: stats.dispatches, submits: stats.submits, hostMs: performance.now() - started, recordMs: stats.hostMs,
+      dispatches: stats.dispatches, submits: stats.submits, hostMs: performance.now() - started, recordMs: stats.hostMs, hostCpuMs: cpuMs(process.cpuUsage(cpuStarted)),
       loss: read.then((r) => r.loss), gpuMs: read.then((r) => r.gpuMs),
     };
   }

@@ -250,6 +250,8 @@ export class StepRecorder {
   submits = 0;
   private encoder: GPUCommandEncoder;
   private pass: GPUComputePassEncoder;
+  /** The pipeline set on `pass` (null: none yet, e.g. after a chunk's submit opened a new pass). */
+  private pipeline: GPUComputePipeline | null = null;
   private readonly started = performance.now();
   private hostMs = 0;
 
@@ -264,7 +266,12 @@ export class StepRecorder {
   }
 
   record(d: Dispatch): void {
-    this.pass.setPipeline(d.pipeline);
+    // Consecutive dispatches often share a pipeline (every matmul of a layer): each call into Dawn costs
+    // host time, and a pass keeps its pipeline until the next setPipeline.
+    if (d.pipeline !== this.pipeline) {
+      this.pass.setPipeline(d.pipeline);
+      this.pipeline = d.pipeline;
+    }
     this.pass.setBindGroup(0, d.bindGroup);
     this.pass.dispatchWorkgroups(d.groups[0], d.groups[1], d.groups[2]);
     this.dispatches++;
@@ -281,6 +288,7 @@ export class StepRecorder {
     this.submits++;
     this.encoder = this.gpu.device.createCommandEncoder();
     this.pass = this.encoder.beginComputePass();
+    this.pipeline = null;
   }
 
   /**
