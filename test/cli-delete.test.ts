@@ -1,7 +1,7 @@
 /**
- * `ablate delete`, `archive`, `unarchive` and `runs --archived` through the binary: without a
- * terminal a delete is refused unless --yes (listing what would go), queued runs are refused,
- * archived runs leave `ablate runs` until unarchived.
+ * `ablate delete`, `cancel`, `archive`, `unarchive` and `runs --archived` through the binary:
+ * without a terminal a delete is refused unless --yes (listing what would go), queued runs are
+ * refused until cancelled, archived runs leave `ablate runs` until unarchived.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,11 +47,15 @@ describe('ablate delete', () => {
     expect(ids((await ablate(['runs', '--json', '--db', db])).stdout)).toEqual([2, 3]);
   });
 
-  it('refuses a queued run in one line, and an experiment holding one', async () => {
+  it('refuses an experiment holding a queued run in one line; after `ablate cancel` it deletes', async () => {
     const { db } = seed();
     const r = await ablate(['delete', '--experiment', 'heads', '--yes', '--db', db]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('ablate: cannot delete: run 3 (h=4, seed 1) is queued; cancel it first\n');
+    expect((await ablate(['cancel', '3', '--db', db])).stdout).toBe('cancel requested: 3\n');
+    const done = await ablate(['delete', '--experiment', 'heads', '--yes', '--db', db]);
+    expect(done.stdout).toBe('deleted experiment heads and run(s) 1, 2, 3\n');
+    expect(await ablate(['runs', '--json', '--archived', '--db', db])).toMatchObject({ code: 0, stdout: '[]\n' });
   });
 });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkbenchEvent } from '../../contract/api';
 import { openStore } from '../../db/store';
-import { tempDir } from '../../test/support/workbench';
+import { snapshotTables, tempDir } from '../../test/support/workbench';
 import { Workbench } from './workbench';
 import { PAUSED_SETTING } from './scheduler';
 
@@ -98,6 +98,18 @@ describe('deleting through the service', () => {
     await reader.deleteRuns({ runIds: [done[1]] });
     expect(existsSync(dirs[1])).toBe(false);
     expect((await reader.listRuns()).map((r) => r.id)).not.toContain(done[1]);
+  });
+
+  it('a CLI-style reader\'s cancel is carried out by the worker running the queue (the commands table), then the run deletes', async () => {
+    const { dbPath, dataDir, queued } = seed();
+    const holder = await open(dbPath, dataDir);
+    const reader = await open(dbPath, dataDir, { autoStart: false });
+    await reader.cancelRun(queued);
+    expect((await holder.getRun(queued))?.state).toBe('cancelled');
+    const commands = snapshotTables(dbPath).commands.map((r) => JSON.parse(r as string) as { kind: string; run_id: number; done_at: number | null; error: string | null });
+    expect(commands.map((c) => [c.kind, c.run_id, c.done_at !== null, c.error])).toEqual([['cancel', queued, true, null]]);
+    await reader.deleteRuns({ runIds: [queued] });
+    expect(await holder.getRun(queued)).toBeNull();
   });
 
   it('a run whose checkpoint folder is already gone deletes without an error', async () => {

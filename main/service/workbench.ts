@@ -493,7 +493,9 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   async cancelRun(runId: number): Promise<void> {
     this.requireRun(runId);
     if (this.observer) return sendCommand(this.store, 'cancel', runId, undefined);
-    this.scheduler.cancel(runId);
+    if (this.lock) return this.scheduler.cancel(runId);
+    // A CLI command: the worker running the queue stops the run; with none, cancelled here under the lock.
+    return this.asQueueOwner('cancel', runId, undefined, () => this.scheduler.cancel(runId));
   }
 
   /**
@@ -556,7 +558,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
    * folders. Carried out by the process running the queue, so it never races a run being started.
    */
   async deleteRuns(selection: RunSelection): Promise<void> {
-    return this.asQueueOwner('delete', selection, () => {
+    return this.asQueueOwner('delete', null, selection, () => {
       const plan = this.store.deleteRuns(selection);
       const files = removeCheckpointDirs(plan.checkpointDirs, [this.store.file, resolve(this.opts.dataDir)]);
       const what = plan.experiment ? `experiment ${plan.experiment.name} and its ${plan.runs.length} run(s)` : `run(s) ${plan.runs.map((r) => r.id).join(', ')}`;
@@ -569,7 +571,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
 
   /** Archives (hides from default lists, keeps everything) or unarchives; carried out by the process running the queue. */
   async setArchived(selection: RunSelection, archived: boolean): Promise<void> {
-    return this.asQueueOwner(archived ? 'archive' : 'unarchive', selection, () => {
+    return this.asQueueOwner(archived ? 'archive' : 'unarchive', null, selection, () => {
       for (const id of this.store.setArchived(selection, archived)) this.events.runChanged(id);
       this.events.experimentsChanged();
     });
@@ -581,14 +583,14 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
    * observer, or a CLI command beside a worker); under the lock, taken for the change, when nobody
    * does (a CLI command on an idle database).
    */
-  private async asQueueOwner(kind: 'delete' | 'archive' | 'unarchive', selection: RunSelection, change: () => void): Promise<void> {
-    if (this.observer) return sendCommand(this.store, kind, null, selection);
+  private async asQueueOwner(kind: 'cancel' | 'delete' | 'archive' | 'unarchive', runId: number | null, arg: unknown, change: () => void): Promise<void> {
+    if (this.observer) return sendCommand(this.store, kind, runId, arg);
     if (this.lock) return change();
     let lock: WorkerLock;
     try {
       lock = acquireWorkerLock(this.store.file);
     } catch (err) {
-      if (err instanceof WorkerLockedError) return sendCommand(this.store, kind, null, selection);
+      if (err instanceof WorkerLockedError) return sendCommand(this.store, kind, runId, arg);
       throw err;
     }
     try {

@@ -9,6 +9,7 @@ import * as queue from './queue';
 import * as worker from './worker';
 import * as retry from './retry';
 import * as runs from './runs';
+import * as cancel from './cancel';
 import * as deleteRuns from './delete';
 import * as archive from './archive';
 import * as exportTable from './export';
@@ -21,4 +22,4 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
-export const COMMANDS: readonly CommandModule[] = [run, queue, worker, retry, runs, deleteRuns, archive, exportTable, translate, serve, bleu, tokenize];
+export const COMMANDS: readonly CommandModule[] = [run, queue, worker, retry, cancel, runs, deleteRuns, archive, exportTable, translate, serve, bleu, tokenize];
