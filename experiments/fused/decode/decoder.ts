@@ -39,7 +39,7 @@ import { embeddingForward } from '../kernels/embedding';
 import { residualNormForward } from '../kernels/layernorm';
 import { matmul, type MatmulOptions } from '../kernels/matmul';
 import type { FusedTransformer, ParameterStore } from '../model/engine';
-import { type Binding, type Dispatch, type Gpu } from '../runtime/gpu';
+import { type Binding, type Dispatch, type Gpu, kernelShape } from '../runtime/gpu';
 import { MemoryPlan, SlabLayout } from '../runtime/memory';
 import { beamTopK, decEmbed, kvAppend, logSoftmax, MAX_DECODE_LEN, MAX_HEAD, MAX_TAKE, queryAttention, reorderCache, rowsMatmul, stepEnd, transpose } from './kernels';
 
@@ -141,6 +141,12 @@ export class FusedDecoder {
   private readonly sublayers: Record<'encoder' | 'decoder', Sublayer[]> = { encoder: [], decoder: [] };
   private readonly ids = { pad: PAD_ID, bos: BOS_ID, unk: UNK_ID, eos: EOS_ID };
   private busy = false;
+  /**
+   * What decoding cost the host (profile.ts prints them): steps run, command submits, read-backs
+   * awaited, dispatches recorded, and milliseconds of host-side work (recording, submitting, beam
+   * bookkeeping, uploads; not the waits for the adapter).
+   */
+  readonly counters = { steps: 0, submits: 0, readBacks: 0, dispatches: 0, hostMs: 0 };
 
   /** Reads the engine's current weights (by the tfjs names) into a new decoder. */
   static async fromEngine(gpu: Gpu, engine: FusedTransformer, limits: FusedDecoderLimits): Promise<FusedDecoder> {
@@ -308,9 +314,12 @@ export class FusedDecoder {
     const kvw = hk + hv;
     const names = embeddingNames(c);
     const encoder: Dispatch[] = [];
-    // The encoder's products use the tiled matmul; a decoder step's (R ≤ maxRows rows) the row kernel.
+    // The encoder's products use the engine's matmul; a decoder step's (R ≤ maxRows rows) the row
+    // kernel on a GPU, the engine's vec4 kernel on a CPU adapter (no barriers either way; both sum each
+    // output in k order, as the row kernel does).
+    const cpu = kernelShape(gpu) === 'cpu';
     const mm = (out: Dispatch[], label: string, o: MatmulOptions, b: { a: Binding; b: Binding; c: Binding; bias?: Binding }) =>
-      out.push(out === encoder || o.transB ? matmul(gpu, label, o, b) : rowsMatmul(gpu, label, o, b));
+      out.push(out === encoder || o.transB || cpu ? matmul(gpu, label, o, b) : rowsMatmul(gpu, label, o, b));
     const pos = (side: 'encoder' | 'decoder'): Binding | undefined => (c.positional === 'sinusoidal' ? pl.get('sinusoids') : c.positional === 'learned' ? this.P(`${side}/positions`) : undefined);
     const ffn = (out: Dispatch[], p: string, sl: Sublayer, rows: number, input: GPUBuffer) => {
       mm(out, `${sl.prefix}/w1`, { M: rows, N: dff, K: d, relu: true }, { a: input, b: this.P(`${sl.prefix}/w1`), c: pl.get(`${p}/hidden`), bias: this.P(`${sl.prefix}/b1`) });
@@ -384,6 +393,25 @@ export class FusedDecoder {
     return made;
   }
 
+  /**
+   * The dispatches of a chunk (encoder, one step, the beam's cache reorder) with its sources uploaded
+   * and the step counter at `t`, for profile.ts to time kernel by kernel. Not for decoding.
+   */
+  kernelsAt(chunk: readonly Int32Array[], K: number, greedy: boolean, t: number): { encoder: Dispatch[]; step: Dispatch[]; reorder: Dispatch[] } {
+    const S = this.startChunk(chunk, chunk.length * K);
+    this.gpu.write(this.plan.get('state'), Uint32Array.of(t, 0, 0, 0));
+    const { encoder, step, reorder } = this.shape(chunk.length, S, K, greedy);
+    return { encoder, step, reorder: reorder.map((d) => ({ ...d, groups: [d.groups[0], t, 1] as const })) };
+  }
+
+  private count(steps: number, ended: { dispatches: number; submits: number }, since: number): void {
+    const c = this.counters;
+    c.steps += steps;
+    c.submits += ended.submits;
+    c.dispatches += ended.dispatches;
+    c.hostMs += performance.now() - since;
+  }
+
   /** Pads a chunk's sources to one width (≥ 1) and uploads them; resets the step counter. */
   private startChunk(chunk: readonly Int32Array[], rows: number): number {
     const S = Math.max(1, ...chunk.map((s) => s.length));
@@ -446,7 +474,7 @@ export class FusedDecoder {
     const S = this.startChunk(chunk, B);
     const plan = this.shape(B, S, 1, true, maps);
     const g = this.gpu;
-    const hist = this.plan.get('hist');
+    const histBuf = this.plan.get('hist');
     const staging = [this.plan.get('staging/hist0'), this.plan.get('staging/hist1')];
     const bytes = B * this.maxT * 4;
     const pending: { read: Promise<Int32Array>; upTo: number }[] = [];
@@ -455,20 +483,26 @@ export class FusedDecoder {
     let result: number[][] | null = null;
     while (result === null) {
       if (submitted < total) {
+        const t0 = performance.now();
         const n = Math.min(GREEDY_STEPS_PER_READ, total - submitted);
         const rec = g.beginStep();
         if (submitted === 0) rec.recordAll(plan.encoder);
         for (let i = 0; i < n; i++) rec.recordAll(plan.step);
         const buf = staging[slot];
         slot = 1 - slot;
-        rec.end([{ src: hist, srcOffset: 0, dst: buf, dstOffset: 0, bytes }]);
+        const ended = rec.end([{ src: histBuf, srcOffset: 0, dst: buf, dstOffset: 0, bytes }]);
         submitted += n;
         pending.push({ read: buf.mapAsync(GPUMapMode.READ, 0, bytes).then(() => { const a = new Int32Array(buf.getMappedRange(0, bytes).slice(0)); buf.unmap(); return a; }), upTo: submitted });
+        this.count(n, ended, t0);
       }
       if (pending.length < 2 && submitted < total) continue;
       const first = pending.shift();
       if (!first) throw new Error('greedy decoding: every step ran and a row is still open');
-      result = greedyResult(await first.read, first.upTo, maxLen, this.maxT);
+      const hist = await first.read;
+      const t0 = performance.now();
+      this.counters.readBacks++;
+      result = greedyResult(hist, first.upTo, maxLen, this.maxT);
+      this.counters.hostMs += performance.now() - t0;
       if (maps && result && result.some((h) => h.length + 1 > first.upTo)) result = null;
     }
     await Promise.all(pending.map((p) => p.read));
@@ -496,14 +530,17 @@ export class FusedDecoder {
     const maxSteps = Math.max(...maxLen) + 2;
     for (let steps = 0; !search.allDone; steps++) {
       if (steps > maxSteps) throw new Error(`beam search: no end after ${maxSteps} steps (GPU results unusable)`);
+      let t0 = performance.now();
       const rec = g.beginStep();
       if (first) rec.recordAll(plan.encoder);
       // The reorder covers the t cached positions only (its grid's y is the position; the host knows t here).
       else for (const d of plan.reorder) rec.record({ ...d, groups: [d.groups[0], steps, 1] });
       first = false;
       rec.recordAll(plan.step);
-      rec.end([{ src: pl.get('topk'), srcOffset: 0, dst: staging, dstOffset: 0, bytes }]);
+      this.count(1, rec.end([{ src: pl.get('topk'), srcOffset: 0, dst: staging, dstOffset: 0, bytes }]), t0);
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      t0 = performance.now();
+      this.counters.readBacks++;
       const raw = staging.getMappedRange(0, bytes).slice(0);
       staging.unmap();
       const words = new Uint32Array(raw);
@@ -512,11 +549,13 @@ export class FusedDecoder {
       const indices = new Int32Array(B * take);
       for (let i = 0; i < B * take; i++) { values[i] = floats[2 * i]; indices[i] = words[2 * i + 1]; }
       const next = search.advance(values, indices, take, V);
-      if (search.allDone) break;
-      g.write(pl.get('parents'), next.parents);
-      g.write(pl.get('tokens'), next.tokens);
-      g.write(pl.get('alive'), search.aliveScores());
-      g.write(pl.get('force'), next.force);
+      if (!search.allDone) {
+        g.write(pl.get('parents'), next.parents);
+        g.write(pl.get('tokens'), next.tokens);
+        g.write(pl.get('alive'), search.aliveScores());
+        g.write(pl.get('force'), next.force);
+      }
+      this.counters.hostMs += performance.now() - t0;
     }
     return search.result();
   }
