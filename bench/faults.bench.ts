@@ -156,7 +156,8 @@ const resumedStep = (stderr: string): number | null => {
 /** The worker's run-process child (the toy or the engine). */
 function runProcessOf(workerPid: number): number | undefined {
   try {
-    const pids = execFileSync('pgrep', ['-P', String(workerPid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    // By its entry file (the toy's or the engine's run-process.ts): the worker may have another child for a moment.
+    const pids = execFileSync('pgrep', ['-P', String(workerPid), '-f', 'run-process'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
     return pids[0];
   } catch {
     return undefined;
@@ -196,7 +197,14 @@ const runProcessKill: Fault = {
     const atFault = recordedStep(q.db, 1);
     if (pid) process.kill(pid, 'SIGKILL');
     const r = await w.done;
-    return judge('toy', q.db, atFault, resumedStep(r.stderr) ?? 0, r.code === 0 && pid ? undefined : `worker exited ${r.code}${pid ? '' : ' (no run process found)'}: ${r.stderr.slice(-300)}`);
+    const resumed = resumedStep(r.stderr);
+    const problem =
+      r.code !== 0 || !pid
+        ? `worker exited ${r.code}${pid ? '' : ' (no run process found)'}: ${r.stderr.slice(-300)}`
+        : resumed === null
+          ? `killed at recorded step ${atFault}, not resumed from a checkpoint: ${r.stderr.slice(-300)}`
+          : undefined;
+    return judge('toy', q.db, atFault, resumed ?? 0, problem);
   },
 };
 
