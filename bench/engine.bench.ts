@@ -16,13 +16,12 @@
  * The fused engine (`fused`, bench/fused-measure.ts) prints, beside its row, the issue-9 goals against
  * tfjs-webgpu on the same device in this run (speed-up, dispatches, host ms) and its GPU time per
  * kernel kind from timestamp queries (one pass per dispatch). Measured 2026-12-01 on this VM's
- * lavapipe (engine at 60aace5) with the machine shared by ~6 jobs (load 14–17 on 2 cores: absolute
- * times ~3× an idle machine's; ratios are same-run): A fused 5.3 s vs tfjs-webgpu 6.9 s (1.29×),
- * 162 dispatches, host 15 ms (load spikes; 1–2 ms quiet), GPU 3.7 s, plan 20 MB vs 148 MB of tfjs
- * tensors; B 76 s vs 87 s (1.14×), 238 dispatches, host 3.3 ms, GPU 70.6 s, 268 MB vs 1.6 GB. GPU
- * time: matmuls ~60% on A (the tied output projection's products lead), ~80% on B; attention 14% /
- * 6%; residual+LayerNorm ~9%; classifier 5.6% on A; Adam, embeddings < 1%. On a software GPU the
- * arithmetic, not the dispatch count, is the cost: the 5× goal is not met on lavapipe.
+ * lavapipe (engine at ba410a2, cpu-shaped kernels on the software adapter) with the machine shared by
+ * ~7 jobs (load 10–14 on 2 cores; ratios are same-run): A fused 784 ms vs tfjs-webgpu 4357 ms (5.56×;
+ * 4.6× and 10.3× in two other runs), 162 dispatches, 20 MB plan vs 148 MB of tfjs tensors; B 59.6 s
+ * vs 139.9 s (2.35×), 238 dispatches, 268 MB vs 1.6 GB. B is arithmetic-bound on a software GPU
+ * (~46 GFLOP a step, lavapipe does 3–5 GFLOP per CPU-second with any register blocking tried): the
+ * 5× is met on A only. Before the cpu-shaped kernels (60aace5): 1.29× on A, 1.14× on B.
  *
  * Where the time goes (measured 2026-11-22 on the 2-core dev machine, shared, so ±20%):
  * - wasm, A: 131 ms/step vs PyTorch 56 ms (2.3×; 4.2× before this work). Half is matMuls already
