@@ -41,6 +41,7 @@ import { matmul, type MatmulOptions } from '../kernels/matmul';
 import type { FusedTransformer, ParameterStore } from '../model/engine';
 import { type Binding, type Dispatch, type Gpu, kernelShape } from '../runtime/gpu';
 import { MemoryPlan, SlabLayout } from '../runtime/memory';
+import { ReadPacer } from './pacer';
 import { beamTopK, decEmbed, kvAppend, logSoftmax, MAX_DECODE_LEN, MAX_HEAD, MAX_TAKE, queryAttention, reorderCache, rowsMatmul, stepEnd, transpose } from './kernels';
 
 export interface FusedDecoderLimits {
@@ -147,6 +148,8 @@ export class FusedDecoder {
    * bookkeeping, uploads; not the waits for the adapter).
    */
   readonly counters = { steps: 0, submits: 0, readBacks: 0, dispatches: 0, hostMs: 0 };
+  /** When to request read-backs (pacer.ts): sleeps instead of polling on a CPU adapter. */
+  private readonly pacer: ReadPacer;
 
   /** Reads the engine's current weights (by the tfjs names) into a new decoder. */
   static async fromEngine(gpu: Gpu, engine: FusedTransformer, limits: FusedDecoderLimits): Promise<FusedDecoder> {
@@ -225,6 +228,7 @@ export class FusedDecoder {
     plan.addStaging('staging/topk', R * MAX_TAKE * 2);
     plan.allocate();
     this.params = this.shared ? (weights as SharedWeights).buffer : plan.get('params');
+    this.pacer = new ReadPacer(gpu.features.softwareAdapter);
     this.step = new StepParams(gpu);
     this.step.set({ step: 0, seed: 0, stepSize: 0, invBias2: 0, tokenScale: 0 });
     if (config.share_embeddings) this.transposeOutput = transpose(gpu, 'output_t', { rows: tgtVocab, cols: d }, { a: this.P(embeddingNames(config).out), out: plan.get('output_t') });
@@ -477,7 +481,10 @@ export class FusedDecoder {
     const histBuf = this.plan.get('hist');
     const staging = [this.plan.get('staging/hist0'), this.plan.get('staging/hist1')];
     const bytes = B * this.maxT * 4;
-    const pending: { read: Promise<Int32Array>; upTo: number }[] = [];
+    // Groups in flight (at most 2); each is mapped only when the host needs it (pacer.ts: no polling before).
+    const pending: { read: () => Promise<Int32Array>; upTo: number; expected: number }[] = [];
+    const pacer = this.pacer;
+    pacer.reset();
     let submitted = 0;
     let slot = 0;
     let result: number[][] | null = null;
@@ -485,27 +492,37 @@ export class FusedDecoder {
       if (submitted < total) {
         const t0 = performance.now();
         const n = Math.min(GREEDY_STEPS_PER_READ, total - submitted);
+        const withEncoder = submitted === 0;
         const rec = g.beginStep();
-        if (submitted === 0) rec.recordAll(plan.encoder);
+        if (withEncoder) rec.recordAll(plan.encoder);
         for (let i = 0; i < n; i++) rec.recordAll(plan.step);
         const buf = staging[slot];
         slot = 1 - slot;
         const ended = rec.end([{ src: histBuf, srcOffset: 0, dst: buf, dstOffset: 0, bytes }]);
         submitted += n;
-        pending.push({ read: buf.mapAsync(GPUMapMode.READ, 0, bytes).then(() => { const a = new Int32Array(buf.getMappedRange(0, bytes).slice(0)); buf.unmap(); return a; }), upTo: submitted });
+        const expected = pacer.submitted(n, pending.at(-1)?.expected);
+        const read = async () => {
+          await pacer.settle(expected);
+          await buf.mapAsync(GPUMapMode.READ, 0, bytes);
+          const a = new Int32Array(buf.getMappedRange(0, bytes).slice(0));
+          buf.unmap();
+          pacer.resolved(n, t0, !withEncoder);
+          return a;
+        };
+        pending.push({ read, upTo: submitted, expected });
         this.count(n, ended, t0);
       }
       if (pending.length < 2 && submitted < total) continue;
       const first = pending.shift();
       if (!first) throw new Error('greedy decoding: every step ran and a row is still open');
-      const hist = await first.read;
+      const hist = await first.read();
       const t0 = performance.now();
       this.counters.readBacks++;
       result = greedyResult(hist, first.upTo, maxLen, this.maxT);
       this.counters.hostMs += performance.now() - t0;
       if (maps && result && result.some((h) => h.length + 1 > first.upTo)) result = null;
     }
-    await Promise.all(pending.map((p) => p.read));
+    // Groups still in flight run on (their staging buffers were never mapped); the next chunk's work queues behind them.
     return result;
   }
 
@@ -528,6 +545,7 @@ export class FusedDecoder {
     let first = true;
     // Every sentence ends by the step after its limit (EOS forced there): more steps mean a GPU fault.
     const maxSteps = Math.max(...maxLen) + 2;
+    this.pacer.reset();
     for (let steps = 0; !search.allDone; steps++) {
       if (steps > maxSteps) throw new Error(`beam search: no end after ${maxSteps} steps (GPU results unusable)`);
       let t0 = performance.now();
@@ -538,7 +556,10 @@ export class FusedDecoder {
       first = false;
       rec.recordAll(plan.step);
       this.count(1, rec.end([{ src: pl.get('topk'), srcOffset: 0, dst: staging, dstOffset: 0, bytes }]), t0);
+      const submittedAt = t0;
+      await this.pacer.settle(this.pacer.submitted(1));
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      this.pacer.resolved(1, submittedAt, steps > 0);
       t0 = performance.now();
       this.counters.readBacks++;
       const raw = staging.getMappedRange(0, bytes).slice(0);

@@ -9,6 +9,7 @@
  *
  *   npx tsx experiments/fused/decode/profile.ts --checkpoint=FILE [--sentences=128] [--beam=4] [--t=12] [--rows=128] [--skip-decode]
  */
+import { readFileSync } from 'node:fs';
 import { readSplitSource, parseSplit } from '../../data/readers';
 import { openCheckpoint } from '../../run/inference';
 import { acquireGpu, type Dispatch, kernelShape } from '../runtime/gpu';
@@ -37,6 +38,15 @@ const decoder = new FusedDecoder(gpu, m, run.model.srcVocabSize, run.model.tgtVo
 console.log(`${gpu.adapterDescription}; kernel shape ${kernelShape(gpu)}; d_model ${m.d_model}, N ${m.layers}, V ${run.model.tgtVocabSize}; ${src.length} sentences, max_len_offset ${offset}`);
 
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+/** CPU milliseconds of this process's main (JavaScript) thread so far, from /proc (Linux); NaN elsewhere. */
+function mainThreadMs(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
 await decoder.greedy(src.slice(0, 4), { maxLenOffset: offset });
 await decoder.beam(src.slice(0, 4), { maxLenOffset: offset, beam, alpha });
 const meanLen: Record<string, number> = {};
@@ -45,13 +55,15 @@ if (!args.includes('--skip-decode')) {
     Object.assign(decoder.counters, { steps: 0, submits: 0, readBacks: 0, dispatches: 0, hostMs: 0 });
     const t0 = performance.now();
     const c0 = process.cpuUsage();
+    const m0 = mainThreadMs();
     const out = mode === 'greedy' ? await decoder.greedy(src, { maxLenOffset: offset }) : await decoder.beam(src, { maxLenOffset: offset, beam, alpha });
     const cpu = cpuMs(process.cpuUsage(c0));
+    const main = mainThreadMs() - m0;
     const wall = performance.now() - t0;
     const c = decoder.counters;
     meanLen[mode] = out.reduce((a, h) => a + h.length, 0) / out.length;
     console.log(`${mode}: ${c.steps} steps, ${c.submits} submits, ${c.readBacks} read-backs, ${(c.dispatches / c.steps).toFixed(1)} dispatches/step; `
-      + `host ${(c.hostMs / c.steps).toFixed(2)} ms/step (${((100 * c.hostMs) / cpu).toFixed(0)} % of CPU); CPU ${(cpu / c.steps).toFixed(1)} ms/step, ${cpu.toFixed(0)} ms total; `
+      + `host ${(c.hostMs / c.steps).toFixed(2)} ms/step (${((100 * c.hostMs) / cpu).toFixed(0)} % of CPU); CPU ${(cpu / c.steps).toFixed(1)} ms/step, ${cpu.toFixed(0)} ms total (main thread ${(main / c.steps).toFixed(1)} ms/step); `
       + `wall ${wall.toFixed(0)} ms (${((1000 * src.length) / wall).toFixed(1)} sent/s; ${(src.length / (cpu / 1000)).toFixed(1)} sent per CPU-s); mean output ${meanLen[mode].toFixed(1)} tokens`);
   }
 }
