@@ -7,15 +7,21 @@
  * before the submitted work should be done; only then is the map requested.
  *
  * The estimate cannot run away: it sleeps 0.9 of the expected time, so a too-high estimate shows as a
- * read-back that resolves at once (a shorter sample) and shrinks; a too-low one polls the rest, as
- * without a pacer. Work that holds more than steps (the encoder) is not sampled.
+ * read-back that resolves at once after the sleep, and the estimate shrinks by a fifth each time that
+ * happens; a too-low one polls the rest, as without a pacer, and its sample is the true time. Work
+ * that holds more than steps (the encoder) is not sampled.
  */
 const SLEEP_SHARE = 0.9;
 const SMOOTHING = 0.3;
+const OVERSLEPT_SHRINK = 0.8;
+/** A map resolving within this long after the sleep ended found the work already done. */
+const AT_ONCE_MS = 1;
 
 export class ReadPacer {
   private msPerStep = 0;
   private lastResolved = 0;
+  /** When the last sleep ended (null: the last read-back did not sleep). */
+  private woke: number | null = null;
 
   /** `enabled`: a CPU adapter (on a GPU the host and the device do not share cores: no sleep). */
   constructor(private readonly enabled: boolean) {}
@@ -32,9 +38,12 @@ export class ReadPacer {
 
   /** Sleeps without polling until shortly before `expected` (nothing when disabled or not yet learned). */
   async settle(expected: number): Promise<void> {
+    this.woke = null;
     if (!this.enabled || this.msPerStep === 0) return;
     const wait = SLEEP_SHARE * (expected - performance.now());
-    if (wait >= 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait < 1) return;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    this.woke = performance.now();
   }
 
   /** A read-back of `steps` steps submitted at `submittedAt` resolved now; `sample` false for work beyond steps (the encoder). */
@@ -43,6 +52,11 @@ export class ReadPacer {
     const started = Math.max(submittedAt, this.lastResolved);
     this.lastResolved = now;
     if (!sample || steps <= 0) return;
+    if (this.woke !== null && now - this.woke < AT_ONCE_MS) {
+      // Done before the sleep ended: the sample would only say how long we slept.
+      this.msPerStep *= OVERSLEPT_SHRINK;
+      return;
+    }
     const perStep = (now - started) / steps;
     this.msPerStep = this.msPerStep === 0 ? perStep : (1 - SMOOTHING) * this.msPerStep + SMOOTHING * perStep;
   }
@@ -50,5 +64,6 @@ export class ReadPacer {
   /** A new chunk: nothing of the previous chunk is in flight. */
   reset(): void {
     this.lastResolved = 0;
+    this.woke = null;
   }
 }
