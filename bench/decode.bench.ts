@@ -24,11 +24,11 @@
  * the corpus it was trained on, its decode.max_len_offset unless --offset is given.
  *
  *   npm run bench decode [-- --sentences=1000 --beam=4 --offset=50 --tfjs=webgpu --tfjs-sentences=N --d-model=256 --layers=3
- *                           --checkpoint=FILE --torch=on|off --torch-threads=1]
+ *                           --checkpoint=FILE --torch=on|off --torch-threads=1 --fused-greedy-rows=32 --fused-beam-rows=128 --tfjs-rows=128]
  * --tfjs-sentences limits the (slow) reference to the first N sentences; rates are per sentence.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expandSpec, parseSpec } from '../contract/spec';
@@ -63,6 +63,12 @@ export async function run(args: string[]): Promise<void> {
   const tfjsBackend = flag(args, 'tfjs', 'webgpu') as 'webgpu' | 'wasm';
   const tfjsSentences = Math.min(sentences, Number(flag(args, 'tfjs-sentences', String(sentences))));
   const checkpoint = flag(args, 'checkpoint', '');
+  // Decoder rows per chunk (sentences × beam). Every row of a chunk steps until its last sentence ends, so one
+  // runaway hypothesis holds a whole chunk: on the CPU adapter the fused greedy decoder does best with small
+  // chunks (profile.ts: 94 against 53 sentences per CPU-second at 32 and 128 rows), the tfjs decoder keeps its 128.
+  const fusedGreedyRows = Number(flag(args, 'fused-greedy-rows', '32'));
+  const fusedBeamRows = Number(flag(args, 'fused-beam-rows', '128'));
+  const tfjsRows = Number(flag(args, 'tfjs-rows', '128'));
   const torchThreads = Number(flag(args, 'torch-threads', '1'));
   const torchOff = flag(args, 'torch', 'on') === 'off' ? 'off (--torch=off)' : torchMissing();
   const alpha = 0.6;
@@ -75,9 +81,10 @@ export async function run(args: string[]): Promise<void> {
   for (const v of model.variables) weights.set(v.name, (await v.data()) as Float32Array);
   const gpu = await acquireGpu();
   const maxSrcLen = Math.max(...src.map((s) => s.length));
-  const decoder = new FusedDecoder(gpu, model.config, model.srcVocabSize, V, weights, { maxRows: 128, maxSrcLen, maxLenOffset: offset });
+  const decoder = new FusedDecoder(gpu, model.config, model.srcVocabSize, V, weights, { maxRows: Math.max(fusedGreedyRows, fusedBeamRows), maxSrcLen, maxLenOffset: offset });
   console.log(`Multi30k dev: ${src.length} sentences (mean ${(src.reduce((a, s) => a + s.length, 0) / src.length).toFixed(1)} BPE tokens), vocabulary ${V}; ${describe}; max_len_offset ${offset}, beam ${beam}, α ${alpha}`);
   console.log(`device: fused engine on ${gpu.adapterDescription}; tfjs decoder on ${selected.backend}: ${selected.device}`);
+  console.log(`rows per chunk: fused greedy ${fusedGreedyRows}, fused beam ${fusedBeamRows}, tfjs ${tfjsRows}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   try {
     const warm = src.slice(0, 8);
     const w1 = await timed(async () => { await decoder.greedy(warm, { maxLenOffset: offset }); await decoder.beam(warm, { maxLenOffset: offset, beam, alpha }); });
@@ -87,9 +94,9 @@ export async function run(args: string[]): Promise<void> {
     const torchRuns = torchOff ? null : torchDecode(ckptPath, src, [{ search: 'greedy', max_len_offset: offset }, { search: 'beam', beam, alpha, max_len_offset: offset }], { batchSentences: Math.floor(128 / beam), threads: torchThreads }).runs;
     if (torchOff) console.log(`PyTorch reference skipped: ${torchOff}`);
     for (const mode of ['greedy', `beam ${beam}`] as const) {
-      const fused = await timed(() => (mode === 'greedy' ? decoder.greedy(src, { maxLenOffset: offset }) : decoder.beam(src, { maxLenOffset: offset, beam, alpha })));
+      const fused = await timed(() => (mode === 'greedy' ? decoder.greedy(src, { maxLenOffset: offset, maxRows: fusedGreedyRows }) : decoder.beam(src, { maxLenOffset: offset, beam, alpha, maxRows: fusedBeamRows })));
       const ref = src.slice(0, tfjsSentences);
-      const tfjs = await timed(() => (mode === 'greedy' ? greedyDecode(model, ref, { maxLenOffset: offset }) : beamSearch(model, ref, { maxLenOffset: offset, beam, alpha })));
+      const tfjs = await timed(() => (mode === 'greedy' ? greedyDecode(model, ref, { maxLenOffset: offset, maxRows: tfjsRows }) : beamSearch(model, ref, { maxLenOffset: offset, beam, alpha, maxRows: tfjsRows })));
       const same = tfjs.out.filter((h, i) => h.join() === fused.out[i].join()).length;
       const fusedRate = src.length / fused.seconds;
       const tfjsRate = ref.length / tfjs.seconds;
@@ -106,6 +113,7 @@ export async function run(args: string[]): Promise<void> {
     const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
     console.log(line(head));
     for (const r of rows) console.log(line(r));
+    console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     decoder.destroy();
     model.dispose();
