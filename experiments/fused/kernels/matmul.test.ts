@@ -62,7 +62,7 @@ describe.each(['tiled', 'vec4'] as const)('matmul kernel (%s)', (kernel) => {
 });
 
 describe('matmul kernel choice', () => {
-  it('falls back to the tiled kernel where a vec4 load would straddle rows (N, K, ld or offset not a multiple of 4)', async () => {
+  it('falls back to the tiled kernel where a vec4 load would straddle rows (N, K, ld or offset not a multiple of 4) or M needs too many workgroups', async () => {
     const gpu = await acquireGpu();
     const buf = { a: gpu.dummy, b: gpu.dummy, c: gpu.dummyOut };
     const label = (o: Parameters<typeof matmul>[2]) => matmul(gpu, 'mm', { ...o, kernel: 'vec4' }, buf).pipeline.label.split('|')[0];
@@ -72,6 +72,8 @@ describe('matmul kernel choice', () => {
     expect(label({ M: 7, N: 8, K: 8, lda: 10 })).toBe('matmul');
     expect(label({ M: 7, N: 8, K: 8, bOffset: 2 })).toBe('matmul');
     expect(label({ M: 7, N: 8, K: 8, ldc: 12, cOffset: 4 })).toBe('matmul_vec4');
+    expect(label({ M: 4 * 65535, N: 8, K: 8 })).toBe('matmul_vec4');
+    expect(label({ M: 4 * 65535 + 1, N: 8, K: 8 })).toBe('matmul'); // one workgroup row per 4 rows: 65535 at most
   });
 });
 

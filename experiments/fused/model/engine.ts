@@ -29,6 +29,7 @@ import type { SmoothingSupport } from '../../train/loss';
 import { PAPER_ADAM, type AdamOptions } from '../../train/optimizer';
 import { type Binding, BufferUsage, type Dispatch, type Gpu } from '../runtime/gpu';
 import { MemoryPlan, SlabLayout } from '../runtime/memory';
+import { ReadPacer } from '../decode/pacer';
 import { adamStepScalars, adamUpdate, gradNorm, NORM_PARTS } from '../kernels/adam';
 import { attentionBackward, attentionForward, type AttentionShapeOptions, MAX_ATTENTION_LEN, MAX_HEAD_DIM } from '../kernels/attention';
 import { fusedClassifier } from '../kernels/classifier';
@@ -161,6 +162,9 @@ export class FusedTransformer {
   private readonly rowsD: number;
   private readonly host: { src: Int32Array; tgtIn: Int32Array; tgtOut: Int32Array; srcOff: Uint32Array; srcOrder: Uint32Array; tgtOff: Uint32Array; tgtOrder: Uint32Array };
   private readonly lossRing: { buffer: GPUBuffer; busy: Promise<void> | null }[] = [];
+  /** When to map a loss read-back (sleeps on a CPU adapter instead of polling), and when the queued steps should be done. */
+  private readonly pacer: ReadPacer;
+  private pacedUntil = 0;
   private lossNext = 0;
   private readonly adam: AdamOptions;
 
@@ -260,6 +264,7 @@ export class FusedTransformer {
     const lossSums = A('loss/sums', 2);
     // Read-back ring: [loss sum, NLL sum, pad, pad, t_begin (u64), t_end (u64)] per step.
     for (let i = 0; i < LOSS_RING; i++) this.lossRing.push({ buffer: plan.alloc(`loss/staging${i}`, 8, BufferUsage.MAP_READ | BufferUsage.COPY_DST), busy: null });
+    this.pacer = new ReadPacer(gpu.features.softwareAdapter);
     const dctx = A('scratch/dctx', maxRows * hv);
     const dq = A('scratch/dq', maxRows * hk);
     // dK and dV keep the K/V buffer's layout (row stride h·d_k + h·d_v) but need separate buffers:
@@ -587,7 +592,14 @@ export class FusedTransformer {
     const stats = rec.end(copies);
     this.store.t = t;
     const tokens = Math.max(this.tokens, 1);
-    const read = slot.buffer.mapAsync(GPUMapMode.READ, 0, 32).then(() => {
+    // On a CPU adapter the map is asked for only when the step should be done (ReadPacer: dawn.node
+    // polls on this thread while a map is pending, taking a core from the kernels; config A on
+    // lavapipe: ~30 % less process CPU per step, measured 4.0 vs 5.8 CPU-s over the same steps).
+    const submittedAt = performance.now();
+    const expected = this.pacer.submitted(1, this.pacedUntil);
+    this.pacedUntil = expected;
+    const read = this.pacer.settle(expected).then(() => slot.buffer.mapAsync(GPUMapMode.READ, 0, 32)).then(() => {
+      this.pacer.resolved(1, submittedAt);
       const bytes = slot.buffer.getMappedRange(0, 32).slice(0);
       slot.buffer.unmap();
       slot.busy = null;
