@@ -10,9 +10,11 @@
  * fault from the objective's preference, PyTorch scores greedy's outputs under beam's objective
  * (logP / lp(len), EOS counted): a correct beam search scores at least as well on (nearly) every
  * sentence. `--alphas 1,1.5` adds PyTorch beam rows at other length-penalty exponents.
+ * `--uncached N` also decodes the first N sentences with the tfjs decoder's cache off (the whole
+ * prefix recomputed each step) and counts how many equal the cached outputs.
  *
  * Usage: npx tsx bench/reference/multi30k-beam.ts --checkpoint FILE [--split test|valid]
- *          [--sentences N] [--beam 4] [--alpha A] [--alphas A1,A2] [--backend wasm|cpu] [--out DIR]
+ *          [--sentences N] [--beam 4] [--alpha A] [--alphas A1,A2] [--uncached N] [--backend wasm|cpu] [--out DIR]
  * Defaults: the split's every non-blank pair, beam 4, the checkpoint's alpha and max_len_offset,
  * wasm, out = bench/results/multi30k-beam (ignored by git). Train a model with
  * `ablate run bench/reference/multi30k-small.yaml --db bench/results/multi30k-beam/ablate.sqlite`.
@@ -22,6 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readSplitSource, parseSplit } from '../../experiments/data/readers';
 import { corpusBleu } from '../../experiments/metrics/bleu';
+import { beamSearch, greedyDecode } from '../../experiments/decode/index';
 import { bleuSignature, translateIds } from '../../experiments/run/evaluate';
 import { openCheckpoint } from '../../experiments/run/inference';
 import { torchDecode, torchMissing, type TorchSearch } from './torch-beam';
@@ -42,7 +45,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       checkpoint: { type: 'string' }, split: { type: 'string', default: 'test' }, sentences: { type: 'string' },
-      beam: { type: 'string', default: '4' }, alpha: { type: 'string' }, alphas: { type: 'string', default: '' }, backend: { type: 'string', default: 'wasm' },
+      beam: { type: 'string', default: '4' }, alpha: { type: 'string' }, alphas: { type: 'string', default: '' }, uncached: { type: 'string', default: '0' }, backend: { type: 'string', default: 'wasm' },
       out: { type: 'string', default: 'bench/results/multi30k-beam' },
     },
   });
@@ -106,9 +109,20 @@ async function main(): Promise<void> {
     longerThanGreedy: ids[`workbench.beam${beam}`].filter((h, i) => h.length > ids['workbench.greedy'][i].length).length,
   };
 
+  // The tfjs decoder without its key/value cache, on the first N sentences.
+  const n = Math.min(Number(values.uncached), sources.length);
+  let uncached: { sentences: number; greedy: number; beam: number } | null = null;
+  if (n > 0) {
+    const few = sources.slice(0, n);
+    const g = await greedyDecode(run.model, few, { maxLenOffset: offset, useCache: false });
+    const k = await beamSearch(run.model, few, { beam, alpha, maxLenOffset: offset, useCache: false });
+    const same = (a: number[][], key: string) => a.filter((h, i) => h.join() === ids[key][i].join()).length;
+    uncached = { sentences: n, greedy: same(g, 'workbench.greedy'), beam: same(k, `workbench.beam${beam}`) };
+  }
+
   const identical = (search: string) => ids[`workbench.${search}`].filter((h, i) => h.join() === ids[`pytorch.${search}`][i].join()).length;
   const agreement = { greedy: identical('greedy'), [`beam${beam}`]: identical(`beam${beam}`), sentences: pairs.length };
-  const report = { checkpoint: values.checkpoint, step: run.step, split: values.split, beam, alpha, maxLenOffset: offset, torch: torch.torch, signature: bleuSignature(), rows, identical: agreement, objective };
+  const report = { checkpoint: values.checkpoint, step: run.step, split: values.split, beam, alpha, maxLenOffset: offset, torch: torch.torch, signature: bleuSignature(), rows, identical: agreement, objective, uncached };
   writeFileSync(join(out, `${values.split}.report.json`), JSON.stringify(report, null, 2));
   const table = [
     '| decoder | search | BLEU | length ratio | hyp / ref tokens (13a) | mean target pieces | at the length limit | seconds |',
@@ -117,6 +131,7 @@ async function main(): Promise<void> {
     '',
     `BLEU signature: ${report.signature}`,
     `Token-identical sentences, workbench vs PyTorch: greedy ${agreement.greedy}/${agreement.sentences}, beam ${beam} ${agreement[`beam${beam}`]}/${agreement.sentences}`,
+    ...(uncached ? [`tfjs decoder without its cache, first ${uncached.sentences} sentences: greedy ${uncached.greedy}/${uncached.sentences}, beam ${beam} ${uncached.beam}/${uncached.sentences} equal to the cached outputs`] : []),
     `Beam's objective (α ${alpha}) of the workbench outputs: beam ${beam} higher on ${objective.beamBetter}, equal on ${objective.equal}, greedy higher on ${objective.greedyBetter} sentences; beam ${beam} shorter than greedy on ${objective.shorterThanGreedy}, longer on ${objective.longerThanGreedy}; reference beam score vs teacher-forced objective: max gap ${objective.maxScoreGap.toExponential(1)}`,
   ].join('\n');
   writeFileSync(join(out, `${values.split}.report.md`), table + '\n');
