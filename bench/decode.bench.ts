@@ -93,8 +93,11 @@ export async function run(args: string[]): Promise<void> {
     const rows: string[][] = [];
     const torchRuns = torchOff ? null : torchDecode(ckptPath, src, [{ search: 'greedy', max_len_offset: offset }, { search: 'beam', beam, alpha, max_len_offset: offset }], { batchSentences: Math.floor(128 / beam), threads: torchThreads }).runs;
     if (torchOff) console.log(`PyTorch reference skipped: ${torchOff}`);
+    else torchRuns!.forEach((r) => console.log(`  PyTorch ${r.search}: ${(src.length / r.seconds).toFixed(2)} sent/s (${r.seconds.toFixed(1)} s)`));
     for (const mode of ['greedy', `beam ${beam}`] as const) {
       const fused = await timed(() => (mode === 'greedy' ? decoder.greedy(src, { maxLenOffset: offset, maxRows: fusedGreedyRows }) : decoder.beam(src, { maxLenOffset: offset, beam, alpha, maxRows: fusedBeamRows })));
+      // Each measurement as it comes: a long run cut by a timeout keeps what it measured.
+      console.log(`  ${mode}: fused ${(src.length / fused.seconds).toFixed(2)} sent/s (${fused.seconds.toFixed(1)} s)`);
       const ref = src.slice(0, tfjsSentences);
       const tfjs = await timed(() => (mode === 'greedy' ? greedyDecode(model, ref, { maxLenOffset: offset, maxRows: tfjsRows }) : beamSearch(model, ref, { maxLenOffset: offset, beam, alpha, maxRows: tfjsRows })));
       const same = tfjs.out.filter((h, i) => h.join() === fused.out[i].join()).length;
