@@ -16,12 +16,13 @@
  * The fused engine (`fused`, bench/fused-measure.ts) prints, beside its row, the issue-9 goals against
  * tfjs-webgpu on the same device in this run (speed-up, dispatches, host ms) and its GPU time per
  * kernel kind from timestamp queries (one pass per dispatch). Measured 2026-12-01 on this VM's
- * lavapipe (engine at ba410a2, cpu-shaped kernels on the software adapter) with the machine shared by
- * ~7 jobs (load 10–14 on 2 cores; ratios are same-run): A fused 784 ms vs tfjs-webgpu 4357 ms (5.56×;
- * 4.6× and 10.3× in two other runs), 162 dispatches, 20 MB plan vs 148 MB of tfjs tensors; B 59.6 s
- * vs 139.9 s (2.35×), 238 dispatches, 268 MB vs 1.6 GB. B is arithmetic-bound on a software GPU
- * (~46 GFLOP a step, lavapipe does 3–5 GFLOP per CPU-second with any register blocking tried): the
- * 5× is met on A only. Before the cpu-shaped kernels (60aace5): 1.29× on A, 1.14× on B.
+ * lavapipe (engine at ba410a2 and later: cpu-shaped kernels, paced read-backs) with the machine shared
+ * by ~7 jobs (load 9–18 on 2 cores; ratios are same-run but move with the load): A 2.45–10.3× across
+ * six runs (median ~4.8×; e.g. fused 784 ms vs tfjs-webgpu 4357 ms), host 1.6–2.4 ms, 162 dispatches,
+ * 20 MB plan vs 148 MB of tfjs tensors; B 2.35× and 3.12× (26.5 s vs 82.6 s), 238 dispatches, 268 MB
+ * vs 1.6 GB. B is arithmetic-bound on a software GPU (~46 GFLOP a step, lavapipe does 3–5 GFLOP per
+ * CPU-second with any register blocking tried). Before the cpu-shaped kernels (60aace5): 1.29× on A,
+ * 1.14× on B.
  *
  * Where the time goes (measured 2026-11-22 on the 2-core dev machine, shared, so ±20%):
  * - wasm, A: 131 ms/step vs PyTorch 56 ms (2.3×; 4.2× before this work). Half is matMuls already
