@@ -41,7 +41,7 @@ import { matmul, type MatmulOptions } from '../kernels/matmul';
 import type { FusedTransformer, ParameterStore } from '../model/engine';
 import { type Binding, type Dispatch, type Gpu, kernelShape } from '../runtime/gpu';
 import { MemoryPlan, SlabLayout } from '../runtime/memory';
-import { ReadPacer } from './pacer';
+import { ReadPacer } from '../runtime/pacer';
 import { beamTopK, decEmbed, kvAppend, logSoftmax, MAX_DECODE_LEN, MAX_HEAD, MAX_TAKE, queryAttention, reorderCache, rowsMatmul, stepEnd, transpose } from './kernels';
 
 export interface FusedDecoderLimits {

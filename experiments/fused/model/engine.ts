@@ -29,7 +29,7 @@ import type { SmoothingSupport } from '../../train/loss';
 import { PAPER_ADAM, type AdamOptions } from '../../train/optimizer';
 import { type Binding, BufferUsage, type Dispatch, type Gpu } from '../runtime/gpu';
 import { MemoryPlan, SlabLayout } from '../runtime/memory';
-import { ReadPacer } from '../decode/pacer';
+import { ReadPacer } from '../runtime/pacer';
 import { adamStepScalars, adamUpdate, gradNorm, NORM_PARTS } from '../kernels/adam';
 import { attentionBackward, attentionForward, type AttentionShapeOptions, MAX_ATTENTION_LEN, MAX_HEAD_DIM } from '../kernels/attention';
 import { fusedClassifier } from '../kernels/classifier';

@@ -1,5 +1,6 @@
 /**
- * When to ask for a read-back on a CPU adapter. While a buffer map is pending, dawn.node polls the
+ * When to ask for a read-back on a CPU adapter (the decoder's token read-backs, the training loop's
+ * loss ring). While a buffer map is pending, dawn.node polls the
  * device on the JavaScript thread; on a CPU adapter (lavapipe) the kernels run on this process's own
  * threads, so that spin takes a core from them (profile.ts measured the main thread at 19 ms of CPU
  * per greedy step against 0.6 ms of host work, on a 2-core machine). The pacer learns the adapter's
