@@ -7,6 +7,11 @@
 #   torch      PyTorch on A, B and base: eager (+ kernels per step) and a whole-step CUDA graph
 #   fused      the fused engine's rows on A, B and base, if this pack holds its bench (fused.cjs), then
 #              A and B again with the other kernel shape (ABLATE_FUSED_KERNELS=cpu)
+#   decode     issue 10: the fused decoder against the PyTorch reference (torch_beam.py, on CUDA when
+#              there is one), greedy and beam 4, sentences/s on the same checkpoint and sources:
+#              decode-write (fused-decode.cjs writes random sharpened models, small and base, and
+#              Multi30k-like sources to a temporary folder), decode-torch, decode-fused (which also
+#              counts the sentences token-identical to PyTorch's)
 #   tfjs       the tfjs-webgpu engine bench on A
 #   compile    PyTorch torch.compile(mode="reduce-overhead") on A, B and base (last: compiling is slow)
 #   extras     only if time is left: tfjs A with WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE 256 and 1e9
@@ -63,8 +68,19 @@ TORCH_DEVICE=cpu
 if [ -n "${TORCH_PYTHON:-}" ] && "$TORCH_PYTHON" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then TORCH_DEVICE=cuda; fi
 torch_step() { OMP_WAIT_POLICY=PASSIVE "$TORCH_PYTHON" reference/torch_step.py --device "$TORCH_DEVICE" "$@"; }
 no_torch() { echo "{\"kind\":\"part\",\"part\":\"torch\",\"note\":\"no python with torch on this machine (set TORCH_PYTHON)\"}"; }
-export TORCH_DEVICE
-export -f env_report torch_step no_torch  # part runs its command under timeout, in a child bash
+DEC=$(mktemp -d)  # the decode parts' checkpoints (base: ~0.5 GB), removed at exit
+trap 'rm -rf "$DEC"' EXIT
+# decode_torch CONFIG…: torch_beam.py on each config decode-write prepared; a failure prints an error line and the next runs.
+decode_torch() {
+  local c rc
+  for c in "$@"; do
+    OMP_WAIT_POLICY=PASSIVE "$TORCH_PYTHON" reference/torch_beam.py "$DEC/$c.in.json" "$DEC/$c.torch.json" --device "$TORCH_DEVICE" --label "$c"
+    rc=$?
+    [ "$rc" = 0 ] || echo "{\"kind\":\"decode\",\"engine\":\"pytorch\",\"config\":\"$c\",\"error\":\"torch_beam.py exited $rc\"}"
+  done
+}
+export TORCH_DEVICE DEC
+export -f env_report torch_step no_torch decode_torch  # part runs its command under timeout, in a child bash
 
 part env 20 env_report
 if [ -n "$SMALL" ]; then
@@ -87,6 +103,18 @@ if [ -f fused.cjs ]; then
   part fused "$([ -n "$SMALL" ] && echo 120 || echo 60)" env BENCH_JSON=1 node fused.cjs "--configs=$([ -n "$SMALL" ] && echo A || echo A,B,base)" ${SMALL:+--small}
 else
   say '{"kind":"part","part":"fused","note":"no fused engine bench in this pack (pack.sh found no file marked @device-check-entry fused)"}'
+fi
+if [ -f fused-decode.cjs ]; then
+  say "fused decode bench packed from $(cat fused-decode.source 2>/dev/null)"
+  if [ -n "$SMALL" ]; then DECODE_CONFIGS=(small); DECODE_FLAGS=(--sentences=64); else DECODE_CONFIGS=(small base); DECODE_FLAGS=(); fi
+  dcfg=$(IFS=,; echo "${DECODE_CONFIGS[*]}")
+  part decode-write "$([ -n "$SMALL" ] && echo 30 || echo 10)" node fused-decode.cjs "--write=$DEC" "--configs=$dcfg" "${DECODE_FLAGS[@]}"
+  if [ -n "${TORCH_PYTHON:-}" ]; then
+    part decode-torch "$([ -n "$SMALL" ] && echo 60 || echo 15)" decode_torch "${DECODE_CONFIGS[@]}"
+  else say '{"kind":"part","part":"decode-torch","note":"no python with torch on this machine (set TORCH_PYTHON)"}'; fi
+  part decode-fused "$([ -n "$SMALL" ] && echo 90 || echo 15)" node fused-decode.cjs "--decode=$DEC" "--configs=$dcfg"
+else
+  say '{"kind":"part","part":"decode","note":"no fused decode bench in this pack (pack.sh found no file marked @device-check-entry fused-decode)"}'
 fi
 if [ -f fused.cjs ] && [ -z "$SMALL" ]; then
   # The other kernel shape (experiments/fused/runtime/gpu.ts KernelShape): which suits this card.

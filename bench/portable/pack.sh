@@ -7,19 +7,22 @@
 #   (or JOB=1 bash OUT/run.sh [preset] [backend]: train a preset's runs there, bench/portable/job.ts)
 #   bash OUT/device-check.sh [RESULTS_DIR]: issue 9's whole device check in under 5 minutes
 # Also bundled: the WebGPU ceiling probes (probes.cjs), the device check's summary (summary.cjs), the
-# PyTorch reference with the model it imports (reference/), and the fused engine's bench as fused.cjs
-# when one .ts file under experiments/ or bench/ carries the marker line `@device-check-entry fused`
-# (its path and commit go to fused.source; README "Benchmarks" has the contract).
+# PyTorch references with the model they import (reference/), and each device-check entry: a .ts file
+# under experiments/ or bench/ carrying the marker line `@device-check-entry NAME` is bundled as
+# NAME.cjs (its path and commit go to NAME.source; README "Benchmarks" has the contract): `fused`,
+# the fused engine's training bench; `fused-decode`, its decoder against torch_beam.py (issue 10).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$(realpath -m "${1:-$ROOT/.portable-bench}")
 cd "$ROOT"
 rm -rf "$OUT"
 mkdir -p "$OUT/reference" "$OUT/lib" "$OUT/node_modules/webgpu/dist/linux-x64"
-MARKER='@device-check-entry fused'
-FUSED=$(grep -rlF --include='*.ts' --exclude='*.test.ts' "$MARKER" experiments bench 2>/dev/null | grep -v '^bench/portable/' | sort | head -n 1 || true)
+MARKER='@device-check-entry'
+# NAME: the marker's next word; the first file (sorted) carrying one name is its entry.
+marked() { grep -rE --include='*.ts' --exclude='*.test.ts' "$1" experiments bench 2>/dev/null | grep -v '^bench/portable/' || true; }
+ENTRIES=$(marked "$MARKER [A-Za-z0-9_-]+\\s*\$" | sed -E "s/^([^:]+):.*$MARKER ([A-Za-z0-9_-]+).*/\\2 \\1/" | sort -k1,1 -k2,2 | sort -u -k1,1)
 pairs="bench/portable/entry.ts:bench bench/portable/job.ts:job bench/probes/webgpu-ceiling.ts:probes bench/portable/summary.ts:summary"
-[ -n "$FUSED" ] && pairs="$pairs $FUSED:fused"
+while read -r name file; do [ -n "$name" ] && pairs="$pairs $file:$name"; done <<< "$ENTRIES"
 for pair in $pairs; do
   npx --no-install esbuild "${pair%%:*}" --bundle --platform=node --format=cjs --target=node20 \
     --outfile="$OUT/${pair##*:}.cjs" --external:webgpu --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-node \
@@ -33,13 +36,15 @@ for p in tfjs-backend-webgpu tfjs-backend-wasm tfjs-backend-cpu; do
   echo "module.exports = globalThis.__portableBench['@tensorflow/$p'];" > "$OUT/node_modules/@tensorflow/$p/index.js"
 done
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$OUT/"
-cp bench/reference/torch_step.py experiments/model/reference/torch_transformer.py "$OUT/reference/"
-if [ -n "$FUSED" ]; then
-  echo "$FUSED @ $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- "$(dirname "$FUSED")" || echo ' + uncommitted changes')" > "$OUT/fused.source"
-  echo "fused engine bench: $FUSED"
-else
-  echo "no fused engine bench (no .ts file under experiments/ or bench/ carries '$MARKER'); the device check will say so"
-fi
+cp bench/reference/torch_step.py bench/reference/torch_beam.py experiments/model/reference/torch_transformer.py "$OUT/reference/"
+while read -r name file; do
+  [ -n "$name" ] || continue
+  echo "$file @ $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- "$file" || echo ' + uncommitted changes')" > "$OUT/$name.source"
+  echo "device-check entry $name: $file"
+done <<< "$ENTRIES"
+for name in fused fused-decode; do
+  grep -q "^$name " <<< "$ENTRIES" || echo "no '$MARKER $name' entry (no .ts file under experiments/ or bench/ carries it); the device check will say so"
+done
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$OUT/node_modules/webgpu/"
 for lib in libvulkan.so.1 libGLdispatch.so.0 libGLX.so.0 libGL.so.1 libEGL.so.1 libOpenGL.so.0 libXext.so.6; do
   if [ -e "/usr/lib/x86_64-linux-gnu/$lib" ]; then cp -L "/usr/lib/x86_64-linux-gnu/$lib" "$OUT/lib/"; else echo "note: $lib not on this machine, not packed"; fi

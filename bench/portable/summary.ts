@@ -9,8 +9,15 @@
  * follows; see README "Benchmarks"): {"kind":"fused","config":"A","ms_per_step":…,
  * "tokens_per_second":…,"dispatches_per_step":…,"host_ms_per_step":…,"gpu_ms_per_step":…,
  * "peak_gpu_mb":…,"device":"…"}; missing fields print as —.
+ *
+ * Decoding (issue 10's goal: the fused decoder at ≥ 1.0× PyTorch's sentences/s on a lent GPU) is one
+ * row per (config, mode) from {"kind":"decode","engine":"fused"|"pytorch","config":…,"mode":…,
+ * "sentences_per_second":…,"tokens":…,"identical":…,"compared":…,"device":…} lines
+ * (bench/fused-decode-device-check.ts and bench/reference/torch_beam.py --label).
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { formatProbes, num, table, type Json } from '../probes/report';
 
 export function readJsonLines(text: string): Json[] {
@@ -83,11 +90,59 @@ export function formatSteps(rows: readonly StepRow[]): string {
   return table(lines);
 }
 
+interface DecodeRow {
+  readonly config: string;
+  readonly mode: string;
+  fused?: Json;
+  torch?: Json;
+}
+
+/** Fused and PyTorch decode lines paired by (config, mode); lines with an error become a row's note. */
+export function decodeRows(records: readonly Json[]): { rows: DecodeRow[]; errors: string[] } {
+  const rows = new Map<string, DecodeRow>();
+  const errors: string[] = [];
+  for (const r of records) {
+    if (r.kind !== 'decode') continue;
+    if (r.error !== undefined || r.mode === undefined) {
+      errors.push(`${r.engine ?? '?'} ${r.config ?? ''}: ${r.error ?? 'no mode'}`);
+      continue;
+    }
+    const key = `${r.config} ${r.mode}`;
+    const row = rows.get(key) ?? { config: String(r.config), mode: String(r.mode) };
+    if (r.engine === 'fused') row.fused = r;
+    else if (r.engine === 'pytorch') row.torch = r;
+    rows.set(key, row);
+  }
+  return { rows: [...rows.values()], errors };
+}
+
+export function formatDecode(rows: readonly DecodeRow[]): string {
+  const lines = [['config', 'mode', 'fused sent/s', 'torch sent/s', 'fused/torch', 'goal ≥ 1.0', 'identical', 'out tokens', 'fused device', 'torch device']];
+  for (const { config, mode, fused, torch } of rows) {
+    const f = n(fused?.sentences_per_second);
+    const t = n(torch?.sentences_per_second);
+    const ratio = f !== undefined && t ? f / t : undefined;
+    const same = n(fused?.identical);
+    lines.push([
+      config, mode, num(f, 2), num(t, 2), ratio === undefined ? '—' : `${ratio.toFixed(2)}×`, ratio === undefined ? '—' : ratio >= 1 ? 'met' : 'not met',
+      same === undefined ? '—' : `${same}/${n(fused?.compared) ?? '?'}`, num(n(fused?.tokens) ?? n(torch?.tokens), 0),
+      String(fused?.device ?? '—').slice(0, 40), String(torch?.device ?? '—').slice(0, 40),
+    ]);
+  }
+  return table(lines);
+}
+
 function main(path: string): void {
   const records = readJsonLines(readFileSync(path, 'utf8'));
   const steps = stepRows(records);
   console.log('\n== training step (median ms; "GPU ms": torch = summed kernel time of one profiled step, fused = timestamps) ==');
   console.log(steps.length ? formatSteps(steps) : '(no step measurements)');
+  const decode = decodeRows(records);
+  if (decode.rows.length || decode.errors.length) {
+    console.log('\n== decoding (issue 10: fused decoder vs the PyTorch reference, same checkpoint and sources; sentences/s) ==');
+    if (decode.rows.length) console.log(formatDecode(decode.rows));
+    for (const e of decode.errors) console.log(`decode error: ${e}`);
+  }
   const probes = records.filter((r) => r.kind === 'probe' && r.probe !== 'device');
   const dev = records.find((r) => r.kind === 'probe' && r.probe === 'device');
   if (probes.length) {
@@ -105,5 +160,6 @@ function main(path: string): void {
   }
 }
 
+// Only as the program (summary.cjs or tsx), not when a test imports the module.
 const file = process.argv[2];
-if (file) main(file);
+if (file && process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main(file);

@@ -36,13 +36,16 @@ export function torchMissing(): string {
  * Decodes `sources` (ids without BOS/EOS) with each search in `runs` on the checkpoint's weights.
  * @example await torchDecode('run/step-00000800.ckpt', [[5, 9, 7]], [{ search: 'beam', beam: 4, alpha: 0.6, max_len_offset: 50 }])
  */
-export function torchDecode(checkpoint: string, sources: readonly ArrayLike<number>[], runs: readonly TorchSearch[], opts: { batchSentences?: number; threads?: number } = {}): { torch: string; runs: TorchResult[] } {
+export function torchDecode(
+  checkpoint: string, sources: readonly ArrayLike<number>[], runs: readonly TorchSearch[],
+  opts: { batchSentences?: number; threads?: number; device?: 'cpu' | 'cuda' } = {},
+): { torch: string; runs: TorchResult[] } {
   const dir = mkdtempSync(join(tmpdir(), 'torch-beam-'));
   try {
     const input = join(dir, 'in.json');
     const output = join(dir, 'out.json');
     writeFileSync(input, JSON.stringify({ checkpoint, sources: sources.map((s) => Array.from(s)), runs, batch_sentences: opts.batchSentences ?? 32, threads: opts.threads ?? 1 }));
-    execFileSync(PYTHON, [SCRIPT, input, output], { env: { ...process.env, OMP_NUM_THREADS: String(opts.threads ?? 1), OMP_WAIT_POLICY: 'PASSIVE' }, stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(PYTHON, [SCRIPT, input, output, '--device', opts.device ?? 'cpu'], { env: { ...process.env, OMP_NUM_THREADS: String(opts.threads ?? 1), OMP_WAIT_POLICY: 'PASSIVE' }, stdio: ['ignore', 'inherit', 'inherit'] });
     return JSON.parse(readFileSync(output, 'utf8')) as { torch: string; runs: TorchResult[] };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -21,7 +21,14 @@ Search rules (fairseq's SequenceGenerator, with the workbench's length penalty):
   the first found on a tie) is its output.
 Greedy: argmax with PAD/BOS/UNK at -inf, stops at EOS or at the limit (no EOS paid).
 
-Usage: torch_beam.py IN.json OUT.json
+Usage: torch_beam.py IN.json OUT.json [--device cpu|cuda] [--label NAME]
+  --device: where the model runs (default cpu; cuda only when asked, and an error when torch has no
+            CUDA device). On cuda the masks, sinusoids and search state live on the device, the
+            search's bookkeeping reads each step's candidates back once (.tolist()), and one untimed
+            decode of the first chunk warms CUDA and cuBLAS before the timed runs.
+  --label:  also print one JSON line per run for the device check's summary (bench/portable):
+            {"kind":"decode","engine":"pytorch","config":NAME,"mode":"greedy"|"beam K","sentences",
+             "seconds","sentences_per_second","tokens","device"}
 IN.json:  {"checkpoint": path of a workbench checkpoint (ABLCKPT2; the SHA-256 is verified),
            "sources": [[id, ...], ...] (no BOS/EOS), "runs": [{"search": "greedy", "max_len_offset": n}
            or {"search": "beam", "beam": K, "alpha": a, "max_len_offset": n}
@@ -47,6 +54,18 @@ import torch_transformer as ref  # noqa: E402
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 NEVER_EMITTED = (PAD, BOS, UNK)
+DEVICE = torch.device('cpu')  # set by --device before any decoding
+
+
+def _device_sinusoids(length, d, _made={}):
+    """ref.sinusoids made on DEVICE (the reference makes them on the CPU), once per (length, d)."""
+    key = (length, d, str(DEVICE))
+    if key not in _made:
+        _made[key] = _cpu_sinusoids(length, d).to(DEVICE)
+    return _made[key]
+
+
+_cpu_sinusoids = ref.sinusoids
 
 
 def read_checkpoint(path):
@@ -55,15 +74,18 @@ def read_checkpoint(path):
     buf = open(path, 'rb').read()
     if buf[:8] != b'ABLCKPT2':
         raise SystemExit(f'{path}: not an ABLCKPT2 checkpoint')
-    if hashlib.sha256(buf[:-32]).digest() != buf[-32:]:
+    if hashlib.sha256(memoryview(buf)[:-32]).digest() != buf[-32:]:
         raise SystemExit(f'{path}: checksum mismatch')
     (n,) = struct.unpack('<I', buf[8:12])
     header = json.loads(buf[12:12 + n].decode('utf8'))
     start = 12 + n
     start += (4 - start % 4) % 4
-    payload = torch.frombuffer(bytearray(buf[start:-32]), dtype=torch.float32)
-    weights = {e['name']: payload[e['offset']:e['offset'] + e['size']].clone().view(*e['shape'])
-               for e in header['tensors'] if e['group'] == 'weight'}
+    entries = [e for e in header['tensors'] if e['group'] == 'weight']
+    # Only the weights' span is copied out (the Adam moments after it are two thirds of the file).
+    end = max((e['offset'] + e['size'] for e in entries), default=0)
+    payload = torch.frombuffer(bytearray(memoryview(buf)[start:start + 4 * end]), dtype=torch.float32)
+    weights = {e['name']: payload[e['offset']:e['offset'] + e['size']].clone().view(*e['shape']).to(DEVICE)
+               for e in entries}
     return header, weights
 
 
@@ -132,7 +154,7 @@ def pad_sources(sources):
     src = torch.full((len(sources), width), PAD, dtype=torch.long)
     for i, s in enumerate(sources):
         src[i, :len(s)] = torch.tensor(s, dtype=torch.long)
-    return src
+    return src.to(DEVICE)
 
 
 def hypothesis_limit(cfg, src_len, offset):
@@ -148,13 +170,14 @@ def greedy(cfg, w, sources, offset):
     limit = [hypothesis_limit(cfg, len(s), offset) for s in sources]
     out = [[] for _ in sources]
     done = [m <= 0 for m in limit]
-    tokens = torch.full((n, 1), BOS, dtype=torch.long)
+    tokens = torch.full((n, 1), BOS, dtype=torch.long, device=DEVICE)
     while not all(done):
         best = dec.step(tokens).argmax(-1)
+        chosen = best.tolist()  # one read-back per step
         for i in range(n):
             if done[i]:
                 continue
-            t = int(best[i])
+            t = chosen[i]
             if t == EOS:
                 done[i] = True
             else:
@@ -170,11 +193,11 @@ def beam_search(cfg, w, sources, K, alpha, offset):
     bsz = len(sources)
     dec = Decoder(cfg, w)
     dec.encode(pad_sources(sources))
-    dec.reorder(torch.arange(bsz).repeat_interleave(K))  # sentence b -> rows b*K .. b*K+K-1
-    limit = torch.tensor([hypothesis_limit(cfg, len(s), offset) for s in sources])
+    dec.reorder(torch.arange(bsz, device=DEVICE).repeat_interleave(K))  # sentence b -> rows b*K .. b*K+K-1
+    limit = torch.tensor([hypothesis_limit(cfg, len(s), offset) for s in sources], device=DEVICE)
     max_len = int(limit.max())
-    tokens = torch.full((bsz * K, 1), BOS, dtype=torch.long)
-    scores = torch.zeros(bsz * K)  # summed log-probability of each live hypothesis
+    tokens = torch.full((bsz * K, 1), BOS, dtype=torch.long, device=DEVICE)
+    scores = torch.zeros(bsz * K, device=DEVICE)  # summed log-probability of each live hypothesis
     finalized = [[] for _ in range(bsz)]
     finished = [bool(limit[b] <= 0) for b in range(bsz)]
     for b in range(bsz):
@@ -197,6 +220,9 @@ def beam_search(cfg, w, sources, K, alpha, offset):
         cand_beams = torch.div(cand_idx, V, rounding_mode='floor')
         cand_tokens = cand_idx % V
         eos_mask = (cand_tokens == EOS) & (cand_scores != -math.inf)
+        # The bookkeeping below reads every candidate: one read-back per step, not one per element.
+        n_cand = cand_scores.shape[1]
+        cand_scores, cand_beams, cand_tokens, eos_mask = cand_scores.tolist(), cand_beams.tolist(), cand_tokens.tolist(), eos_mask.tolist()
         new_rows, new_tokens, new_scores = [], [], []
         for b in range(bsz):
             if finished[b]:
@@ -206,27 +232,27 @@ def beam_search(cfg, w, sources, K, alpha, offset):
                 new_scores += [-math.inf] * K
                 continue
             # Finalise EOS among the top K, in rank order, until K are finished.
-            for j in range(min(K, cand_scores.shape[1])):
-                if eos_mask[b, j] and len(finalized[b]) < K:
-                    row = b * K + int(cand_beams[b, j])
+            for j in range(min(K, n_cand)):
+                if eos_mask[b][j] and len(finalized[b]) < K:
+                    row = b * K + int(cand_beams[b][j])
                     hyp = tokens[row, 1:].tolist()
-                    finalized[b].append({'tokens': hyp, 'score': float(cand_scores[b, j]) / length_penalty(step + 1, alpha)})
+                    finalized[b].append({'tokens': hyp, 'score': float(cand_scores[b][j]) / length_penalty(step + 1, alpha)})
             if len(finalized[b]) >= K:
                 finished[b] = True
             # The next live hypotheses: the first K non-EOS candidates.
-            live = [j for j in range(cand_scores.shape[1]) if not eos_mask[b, j] and int(cand_tokens[b, j]) != EOS][:K]
+            live = [j for j in range(n_cand) if not eos_mask[b][j] and int(cand_tokens[b][j]) != EOS][:K]
             while len(live) < K:
                 live.append(live[-1] if live else 0)  # tiny vocabularies only
             for j in live:
-                new_rows.append(b * K + int(cand_beams[b, j]))
-                new_tokens.append(int(cand_tokens[b, j]))
-                new_scores.append(float(cand_scores[b, j]))
+                new_rows.append(b * K + int(cand_beams[b][j]))
+                new_tokens.append(int(cand_tokens[b][j]))
+                new_scores.append(float(cand_scores[b][j]))
         if all(finished):
             break
-        rows = torch.tensor(new_rows)
+        rows = torch.tensor(new_rows, device=DEVICE)
         dec.reorder(rows)
-        tokens = torch.cat([tokens.index_select(0, rows), torch.tensor(new_tokens)[:, None]], 1)
-        scores = torch.tensor(new_scores, dtype=torch.float32)
+        tokens = torch.cat([tokens.index_select(0, rows), torch.tensor(new_tokens, device=DEVICE)[:, None]], 1)
+        scores = torch.tensor(new_scores, dtype=torch.float32, device=DEVICE)
     out, best_scores = [], []
     for b in range(bsz):
         if not finalized[b]:  # only when fewer than K finite candidates existed (tiny vocabularies)
@@ -241,6 +267,8 @@ def beam_search(cfg, w, sources, K, alpha, offset):
 def objective(cfg, w, sources, hyps, alpha):
     """The beam's objective of given hypotheses, teacher-forced: (sum of log-probabilities of the
     tokens and a final EOS) / lp(len + 1), PAD/BOS/UNK at -inf as in decoding (not renormalised)."""
+    if DEVICE.type != 'cpu':
+        raise SystemExit(f'runs[].search score: runs on the cpu only (ref.forward builds its masks there); got --device {DEVICE}')
     src = pad_sources(sources)
     width = max(len(h) for h in hyps) + 1
     tgt_in = torch.full((len(hyps), width), PAD, dtype=torch.long)
@@ -274,21 +302,66 @@ def decode_all(cfg, w, sources, run, batch_sentences):
     return hyps, scores
 
 
+def parse_args(argv):
+    """IN.json OUT.json [--device cpu|cuda] [--label NAME] (see the file comment)."""
+    paths, opts = [], {'device': 'cpu', 'label': None}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ('--device', '--label'):
+            if i + 1 >= len(argv):
+                raise SystemExit(f'{a}: expected a value')
+            opts[a[2:]] = argv[i + 1]
+            i += 2
+        else:
+            paths.append(a)
+            i += 1
+    if len(paths) != 2:
+        raise SystemExit('usage: torch_beam.py IN.json OUT.json [--device cpu|cuda] [--label NAME]')
+    if opts['device'] not in ('cpu', 'cuda'):
+        raise SystemExit(f"--device: expected cpu or cuda, got {opts['device']!r}")
+    if opts['device'] == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit(f'--device cuda: torch {torch.__version__} sees no CUDA device')
+    return paths, opts
+
+
+def sync():
+    if DEVICE.type == 'cuda':
+        torch.cuda.synchronize()
+
+
 def main():
-    spec = json.load(open(sys.argv[1]))
+    global DEVICE
+    (in_path, out_path), opts = parse_args(sys.argv[1:])
+    DEVICE = torch.device(opts['device'])
+    if DEVICE.type != 'cpu':
+        ref.sinusoids = _device_sinusoids  # ref.embed looks the name up at call time
+    spec = json.load(open(in_path))
     torch.set_num_threads(int(spec.get('threads', 1)))
     header, w = read_checkpoint(spec['checkpoint'])
     cfg = header['config']['model']
     sources = spec['sources']
+    batch = int(spec.get('batch_sentences', 32))
+    where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == 'cuda' else f'cpu, {torch.get_num_threads()} thread(s)'
     runs = []
     for run in spec['runs']:
+        if DEVICE.type == 'cuda' and run['search'] != 'score':
+            decode_all(cfg, w, sources[:min(batch, 8)], run, batch)  # warm-up, untimed
+        sync()
         t0 = time.perf_counter()
-        hyps, scores = decode_all(cfg, w, sources, run, int(spec.get('batch_sentences', 32)))
+        hyps, scores = decode_all(cfg, w, sources, run, batch)
+        sync()
         seconds = time.perf_counter() - t0
         run = {k: v for k, v in run.items() if k != 'hypotheses'}
         runs.append(dict(run, hypotheses=hyps, scores=scores, seconds=seconds,
                          sentences_per_second=len(sources) / seconds if seconds > 0 else None))
-    json.dump({'torch': torch.__version__, 'runs': runs}, open(sys.argv[2], 'w'))
+        if opts['label'] is not None and run['search'] != 'score':
+            mode = 'greedy' if run['search'] == 'greedy' else f"beam {run['beam']}"
+            print(json.dumps({'kind': 'decode', 'engine': 'pytorch', 'config': opts['label'], 'mode': mode,
+                              'sentences': len(sources), 'seconds': seconds, 'sentences_per_second': len(sources) / seconds if seconds > 0 else None,
+                              'tokens': sum(len(h) for h in hyps), 'device': where, 'torch': torch.__version__,
+                              'chunk': batch, 'max_len_offset': run.get('max_len_offset')}), flush=True)
+    json.dump({'torch': torch.__version__, 'runs': runs}, open(out_path, 'w'))
 
 
 if __name__ == '__main__':
