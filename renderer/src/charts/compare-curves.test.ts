@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRow } from '../../../contract/api';
 import { expandSpec, parseSpec } from '../../../contract/spec';
-import { compareCurves, type RunCurve } from './compare-curves';
+import { compareCurves, RAW_POINT_BUDGET, type RunCurve } from './compare-curves';
 import { groupColors, groupOrder } from './groups';
 import { finalMarksFor } from './units';
 
@@ -60,5 +60,23 @@ describe('compare curves', () => {
     expect(groupOrder(runs, 'heads')).toEqual(['heads=1', 'heads=4']);
     const { series } = compareCurves(curves, { ...base, by: 'heads', order: groupOrder(runs, 'heads'), colors: groupColors(runs, 'heads'), grouped: true, smoothing: 0 });
     expect(series.map((s) => s.name)).toEqual(['heads=1 (n=1)', 'heads=4 (n=2)']);
+  });
+  it('keeps 100 runs’ faint raw curves within one point budget, each from its first to its last point', () => {
+    // 100 runs of 500 points each (what Compare loads for 100 runs): 50,000 raw points before the budget.
+    const steps = Array.from({ length: 500 }, (_, i) => 10 * (i + 1));
+    const many = Array.from({ length: 100 }, (_, k) => ({ run: runs[k % 3], steps, xs: steps, ys: steps.map((s) => 1 + Math.sin(s + k)) }));
+    const { series } = compareCurves(many, { ...base, grouped: false, smoothing: 0.6 });
+    const faint = series.filter((s) => s.faint);
+    expect(faint).toHaveLength(100);
+    expect(faint.reduce((n, s) => n + s.data.length, 0)).toBeLessThanOrEqual(RAW_POINT_BUDGET);
+    for (const s of faint) expect([s.data[0][0], s.data.at(-1)![0]]).toEqual([10, 5000]);
+    // The smoothed curves keep every point.
+    expect(series.filter((s) => !s.faint).every((s) => s.data.length === 500)).toBe(true);
+  });
+  it('keeps every raw point of a few runs’ short curves', () => {
+    const steps = Array.from({ length: 400 }, (_, i) => i + 1);
+    const few = runs.map((r, k) => ({ run: r, steps, xs: steps, ys: steps.map((s) => Math.cos(s * k)) }));
+    const { series } = compareCurves(few, { ...base, grouped: false, smoothing: 0.6 });
+    expect(series.filter((s) => s.faint).map((s) => s.data.length)).toEqual([400, 400, 400]);
   });
 });

@@ -46,9 +46,7 @@ export interface CurveChart {
 
 export function compareCurves(curves: readonly RunCurve[], o: CurveOptions): CurveChart {
   const maxPoints = o.maxPoints ?? 1500;
-  // The faint raw curves behind smoothed ones need less detail (LTTB keeps their spikes): a third of
-  // the points keeps a 100-run redraw near what it was without them.
-  const rawPoints = Math.max(100, Math.round(maxPoints / 3));
+  const rawPoints = rawPointsPerCurve(o.grouped ? o.order.length : curves.length, maxPoints);
   const series: LineSeries[] = [];
   const bands: BandSeries[] = [];
   const points = new Map<FinalMark, { x: number; y: number; color: string; name: string }[]>(o.marks.map((m) => [m, []]));
@@ -100,6 +98,19 @@ export function compareCurves(curves: readonly RunCurve[], o: CurveOptions): Cur
     .filter((m) => points.get(m)!.length)
     .map((m) => ({ name: m.label, symbol: m.symbol, color: '#888', data: points.get(m)!.map((p) => [p.x, p.y] as const), pointColors: points.get(m)!.map((p) => p.color), pointNames: points.get(m)!.map((p) => p.name) }));
   return { series, bands, marks };
+}
+
+/**
+ * The faint raw curves behind smoothed ones share one point budget: each curve's noise drawn at 30%
+ * opacity is what costs (chromium strokes a zigzag translucent line far slower than a smooth one),
+ * so 100 runs × 500 raw points tripled the first draw while 100 × ~170 cost about nothing more
+ * than no raw curves (issue 13's UI note). LTTB keeps each curve's spikes; a few runs keep a third
+ * of the smoothed curve's points.
+ */
+export const RAW_POINT_BUDGET = 16_000;
+
+export function rawPointsPerCurve(curveCount: number, maxPoints: number): number {
+  return Math.max(100, Math.min(Math.round(maxPoints / 3), Math.floor(RAW_POINT_BUDGET / Math.max(1, curveCount))));
 }
 
 function mean(xs: readonly number[]): number {
