@@ -1,7 +1,7 @@
 /**
  * The Compare view with 100 runs × 10k points per curve, in Debian's chromium against `ablate
  * serve` (the issue's responsiveness case): time from opening Compare to the curves drawn, a
- * smoothing change, and a hover, against the server's own queries for the same data measured in
+ * smoothing change, grouping on and off, a zoom and a hover, against the server's own queries for the same data measured in
  * the same run (what remains is transport, parsing and drawing) and against idle animation frames.
  *
  *   npm run bench ui [-- --runs=100 --points=10000]
@@ -117,7 +117,24 @@ export async function run(args: string[]): Promise<void> {
       await frames();
       const smoothing = performance.now() - a;
 
+      // Grouping: 100 run lines → 20 mean lines with bands, then back (the hover below is over 100 runs).
+      a = performance.now();
+      await page.locator('[data-test=group]').check();
+      await frames();
+      const grouping = performance.now() - a;
+      a = performance.now();
+      await page.locator('[data-test=group]').uncheck();
+      await frames();
+      const ungrouping = performance.now() - a;
+
       const box = (await page.locator('[data-chart=compare-curves] canvas').first().boundingBox())!;
+      // Zoom: one wheel step on the plot (the x axis' inside zoom).
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await frames();
+      a = performance.now();
+      await page.mouse.wheel(0, -300);
+      await frames();
+      const zoom = performance.now() - a;
       const hovers: number[] = [];
       for (let i = 0; i < 10; i++) {
         a = performance.now();
@@ -138,6 +155,9 @@ export async function run(args: string[]): Promise<void> {
       console.log(`            two idle animation frames in the page ${idle[5].toFixed(0)} ms`);
       console.log(`open Compare → curves drawn      ${firstDraw.toFixed(0).padStart(6)} ms   ${(firstDraw / queryMs).toFixed(2)}× the server query`);
       console.log(`smoothing change → redrawn       ${smoothing.toFixed(0).padStart(6)} ms   ${(smoothing / idle[5]).toFixed(1)}× idle frames`);
+      console.log(`grouping on → redrawn (means)   ${grouping.toFixed(0).padStart(6)} ms   ${(grouping / idle[5]).toFixed(1)}× idle frames`);
+      console.log(`grouping off → redrawn (runs)    ${ungrouping.toFixed(0).padStart(6)} ms   ${(ungrouping / idle[5]).toFixed(1)}× idle frames`);
+      console.log(`zoom (one wheel step)            ${zoom.toFixed(0).padStart(6)} ms   ${(zoom / idle[5]).toFixed(1)}× idle frames`);
       console.log(`hover (median of 10 moves)       ${hovers[5].toFixed(0).padStart(6)} ms   ${(hovers[5] / idle[5]).toFixed(1)}× idle frames`);
     } finally {
       await browser.close();
