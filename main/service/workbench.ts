@@ -172,7 +172,9 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     } catch (err) {
       this.lock.release();
       this.lock = null;
-      if (isStorageError(err)) throw new UserError(`${this.store.file}: cannot write the database (${(err as Error).message}); nothing was started`);
+      // A read-only database goes up as SQLite's own error: the fronts name the file and say what to
+      // check (permissions of the file and its folder: main/cli/environment-errors.ts).
+      if (isStorageError(err) && (err as { code?: unknown }).code !== 'SQLITE_READONLY') throw new UserError(`${this.store.file}: cannot write the database (${(err as Error).message}); nothing was started`);
       throw err;
     }
     this.reserve = holdSpace(this.store.file);
