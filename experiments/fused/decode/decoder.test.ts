@@ -4,41 +4,24 @@
  * each structural switch of ModelConfig; a FusedTransformer's weights decode as the tfjs model
  * holding the same weights does; and a decoder bound to a training store follows its weights.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../../contract/spec';
 import { beamSearch, greedyDecode } from '../../decode/index';
 import { createModel } from '../../model/transformer';
 import { restoreWeights } from '../../train/checkpoint';
 import type { Seq2SeqModel } from '../../model/types';
-import { rng, tinyConfig, useBackend } from '../../../test/support/model';
+import { tinyConfig, useBackend } from '../../../test/support/model';
+import { randomSources, sharpen } from '../../../test/support/decoding';
 import { acquireGpu } from '../runtime/gpu';
 import { FusedTransformer } from '../model/engine';
 import { FusedDecoder } from './decoder';
 
 const VOCAB = 12;
 
-function sources(count: number, seed: number, vocab = VOCAB): Int32Array[] {
-  const random = rng(seed);
-  return Array.from({ length: count }, () => Int32Array.from({ length: 1 + Math.floor(random() * 7) }, () => 4 + Math.floor(random() * (vocab - 4))));
-}
+const sources = (count: number, seed: number, vocab = VOCAB): Int32Array[] => randomSources(count, seed, vocab);
 
 function weightsOf(model: Seq2SeqModel): Map<string, Float32Array> {
   return new Map(model.variables.map((v) => [v.name, v.dataSync() as Float32Array]));
-}
-
-/** Nudges LayerNorm gains and biases off 1/0 and scales weights up so decisions are not near-ties of a flat distribution. */
-function perturb(model: Seq2SeqModel, seed: number): void {
-  const random = rng(seed);
-  tf.tidy(() => {
-    for (const v of model.variables) {
-      const n = v.shape.reduce((a, b) => a * b, 1);
-      const noise = tf.tensor(Float32Array.from({ length: n }, () => random() - 0.5), v.shape);
-      if (v.name.endsWith('/gamma')) v.assign(tf.add(v, tf.mul(noise, 0.4)));
-      else if (v.name.endsWith('/beta') || v.name.endsWith('/b1') || v.name.endsWith('/b2')) v.assign(tf.mul(noise, 0.4));
-      else v.assign(tf.mul(v, 2));
-    }
-  });
 }
 
 const variants: [string, Partial<ModelConfig>][] = [
@@ -57,7 +40,7 @@ describe('fused decoder vs the tfjs decoder (cpu)', () => {
       const config = tinyConfig(overrides);
       for (const seed of [1, 2]) {
         const model = createModel(config, VOCAB, VOCAB, seed);
-        perturb(model, seed);
+        sharpen(model, seed);
         const decoder = new FusedDecoder(gpu, config, VOCAB, VOCAB, weightsOf(model), { maxRows: 12, maxSrcLen: 8, maxLenOffset: 4 });
         try {
           const src = sources(9, seed);
@@ -87,7 +70,7 @@ describe('fused decoder vs the tfjs decoder (cpu)', () => {
     const gpu = await acquireGpu();
     const config = tinyConfig({ norm: 'pre' });
     let model = createModel(config, VOCAB, VOCAB, 5);
-    perturb(model, 5);
+    sharpen(model, 5);
     const engine = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 2, srcLen: 4, tgtLen: 4 }, { labelSmoothing: 0, clipNorm: 0, seed: 1 });
     const w = weightsOf(model);
     engine.setWeights((n) => w.get(n)!);
@@ -99,7 +82,7 @@ describe('fused decoder vs the tfjs decoder (cpu)', () => {
       // New weights into the same decoder (a run's next evaluation): it decodes as a model holding them.
       model.dispose();
       model = createModel(config, VOCAB, VOCAB, 6);
-      perturb(model, 6);
+      sharpen(model, 6);
       decoder.setWeights(weightsOf(model));
       expect(await decoder.greedy(src, { maxLenOffset: 3 })).toEqual(await greedyDecode(model, src, { maxLenOffset: 3 }));
     } finally {
@@ -115,7 +98,7 @@ describe('fused decoder vs the tfjs decoder (cpu)', () => {
     for (const [i, overrides] of [{}, { share_embeddings: false, norm: 'pre' as const }].entries()) {
       const config = tinyConfig(overrides);
       const model = createModel(config, VOCAB, VOCAB, 7 + i);
-      perturb(model, 7 + i);
+      sharpen(model, 7 + i);
       const engine = new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 2, srcLen: 4, tgtLen: 4 }, { labelSmoothing: 0, clipNorm: 0, seed: 1 });
       const w = weightsOf(model);
       engine.setWeights((n) => w.get(n)!);
