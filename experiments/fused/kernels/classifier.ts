@@ -21,14 +21,19 @@ import type { SmoothingSupport } from '../../train/loss';
 
 const WG = 256;
 
-const WGSL = /* wgsl */ `
+// Uniforms and bindings of both shapes, the logits read as `T` (f32, or vec4<f32> in the cpu shape).
+const bindings = (T: string): string => /* wgsl */ `
 ${STEP_WGSL}
 struct U { N: u32, V: u32, eps: f32, K: f32, all_classes: u32, write_grad: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<uniform> step: Step;
-@group(0) @binding(2) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> logits: array<${T}>;
 @group(0) @binding(3) var<storage, read> targets: array<i32>;
 @group(0) @binding(4) var<storage, read_write> row_loss: array<f32>;
+`;
+
+const WGSL = /* wgsl */ `
+${bindings('f32')}
 var<workgroup> red: array<f32, ${WG}>;
 var<workgroup> red2: array<vec2<f32>, ${WG}>;
 fn wg_reduce(v: f32, tid: u32, is_max: bool) -> f32 {
@@ -94,13 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // multiple of 4.
 const ROWS_WG = 8;
 const ROWS_WGSL = /* wgsl */ `
-${STEP_WGSL}
-struct U { N: u32, V: u32, eps: f32, K: f32, all_classes: u32, write_grad: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<uniform> step: Step;
-@group(0) @binding(2) var<storage, read_write> logits: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> targets: array<i32>;
-@group(0) @binding(4) var<storage, read_write> row_loss: array<f32>;
+${bindings('vec4<f32>')}
 fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 @compute @workgroup_size(${ROWS_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
