@@ -157,14 +157,17 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
 
     // 2. Preemption: a `high` job needing both cores evicts the running `low` tasks; they get USR1
     //    (preempt_send_user_signal), checkpoint, and requeue themselves.
-    const high = await shell.run(['sbatch', '--parsable', '-p', 'high', '-c', '2', '-o', '/dev/null', '--wrap', 'sleep 8']);
+    // It sleeps long enough for the preempted tasks to be seen requeued: on a cold machine (CI's first
+    // cluster test: tsx's transform cache empty) a task took > 8 s to leave RUNNING while the high job
+    // had already started, and an 8 s job was over before the check could pass.
+    const high = await shell.run(['sbatch', '--parsable', '-p', 'high', '-c', '2', '-o', '/dev/null', '--wrap', 'sleep 20']);
     expect(high.code, high.stderr).toBe(0);
     const highId = Number(high.stdout.trim());
     submitted.push(highId);
     note(`high job ${highId} submitted`);
     await waitFor('the high job running', async () => (await showJob(shell, highId))[0]?.state === 'RUNNING');
     // While it runs, no low task may run: the ones that ran were preempted (requeued, PENDING).
-    await waitFor('no low task running next to the high job', async () => [...(await ours(s.submissionId)).values()].every((j) => j.state === 'PENDING'), 8_000);
+    await waitFor('no low task running next to the high job', async () => [...(await ours(s.submissionId)).values()].every((j) => j.state === 'PENDING'), 18_000);
     note('high job running: low tasks preempted');
     // Preempted tasks wait out the requeue delay (BeginTime) like a manual requeue: release them.
     for (const [t, j] of await ours(s.submissionId)) if (j.state === 'PENDING' && j.reason === 'BeginTime') await releaseWhenPending(id(t));
