@@ -30,6 +30,13 @@ struct U { N: u32, V: u32, eps: f32, K: f32, all_classes: u32, write_grad: u32 }
 @group(0) @binding(2) var<storage, read_write> logits: array<${T}>;
 @group(0) @binding(3) var<storage, read> targets: array<i32>;
 @group(0) @binding(4) var<storage, read_write> row_loss: array<f32>;
+// loss_token = Σ_k q(k)·(lse − z_k) = (1 − ε)·(lse − z_y) + ε/K·(K·lse − Σ_{k∈S} z_k); NLL = lse − z_y.
+fn write_row_loss(row: u32, lse: f32, zy: f32, sum_s: f32, valid: bool) {
+  let nll = lse - zy;
+  let loss = (1.0 - u.eps) * nll + (u.eps / u.K) * (u.K * lse - sum_s);
+  row_loss[2u * row] = select(0.0, loss, valid);
+  row_loss[2u * row + 1u] = select(0.0, nll, valid);
+}
 `;
 
 const WGSL = /* wgsl */ `
@@ -76,12 +83,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var k = tid; k < u.V; k += ${WG}u) { se = se + exp(logits[base + k] - m); }
   let lse = m + log(wg_reduce(se, tid, false));
   let sm = u.eps / u.K;
-  if (tid == 0u) {
-    let nll = lse - zy;
-    let loss = (1.0 - u.eps) * nll + sm * (u.K * lse - sum_s);
-    row_loss[2u * row] = select(0.0, loss, valid);
-    row_loss[2u * row + 1u] = select(0.0, nll, valid);
-  }
+  if (tid == 0u) { write_row_loss(row, lse, zy, sum_s, valid); }
   if (u.write_grad != 0u) {
     let w = select(0.0, step.token_scale, valid);
     for (var k = tid; k < u.V; k += ${WG}u) {
@@ -125,10 +127,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var c = 0u; c < n4; c++) { se = se + exp(logits[base + c] - m); }
   let lse = m + log(hsum(se));
   let sm = u.eps / u.K;
-  let nll = lse - zy;
-  let loss = (1.0 - u.eps) * nll + sm * (u.K * lse - sum_s);
-  row_loss[2u * row] = select(0.0, loss, valid);
-  row_loss[2u * row + 1u] = select(0.0, nll, valid);
+  write_row_loss(row, lse, zy, sum_s, valid);
   if (u.write_grad != 0u) {
     let w = select(0.0, step.token_scale, valid);
     let lanes = vec4<u32>(0u, 1u, 2u, 3u);
