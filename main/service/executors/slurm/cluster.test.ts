@@ -48,10 +48,7 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
   let startedHere = false;
   const root = mkdtempSync(join(tmpdir(), 'ablate-cluster-'));
   // sbatch passes the submitting environment to the job (--export=ALL): the toy run process, slowed down.
-  // 500 steps of 120 ms: a task must still be training when the high job preempts it. The manual
-  // requeue before that can take Slurm's KillWait (30 s: the toy ignores SIGTERM); with 60 ms steps
-  // task 1 had finished by then in two clean-clone CI runs, and the preemption check never passed.
-  const shell = localShell({ env: { ...process.env, ABLATE_RUN_PROCESS: TOY, TOY_STEP_MS: '120' } });
+  const shell = localShell({ env: { ...process.env, ABLATE_RUN_PROCESS: TOY, TOY_STEP_MS: '60' } });
   const log: string[] = [];
   const t0 = Date.now();
   const note = (s: string) => log.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${s}`);
@@ -160,7 +157,9 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
 
     // 2. Preemption: a `high` job needing both cores evicts the running `low` tasks; they get USR1
     //    (preempt_send_user_signal), checkpoint, and requeue themselves.
-    // It sleeps long enough for the preempted tasks to be seen requeued (8 s was tight on a loaded machine).
+    // It sleeps long enough for the preempted tasks to be seen requeued: on a cold machine (CI's first
+    // cluster test: tsx's transform cache empty) a task took > 8 s to leave RUNNING while the high job
+    // had already started, and an 8 s job was over before the check could pass.
     const high = await shell.run(['sbatch', '--parsable', '-p', 'high', '-c', '2', '-o', '/dev/null', '--wrap', 'sleep 20']);
     expect(high.code, high.stderr).toBe(0);
     const highId = Number(high.stdout.trim());
