@@ -748,11 +748,18 @@ class SqliteStore implements Store {
 
   getMetricKeys(runIds: readonly number[]): { split: string; name: string }[] {
     // A skip scan: one primary-key seek per (run, split, name) series instead of reading every point.
-    const next = this.stmt(`SELECT split, name FROM metrics WHERE run_id = ? AND (split, name) > (?, ?) ORDER BY split, name LIMIT 1`).raw();
+    // The row value `(split, name) > (?, ?)` is not a seek: SQLite seeks on run_id only and steps
+    // through the run's points until the condition holds (280–470 ms for 100 runs × 10k points, on
+    // the path of Compare's first draw); `split = ? AND name > ?`, then `split > ?`, seek (~30 ms).
+    const nextName = this.stmt(`SELECT split, name FROM metrics WHERE run_id = ? AND split = ? AND name > ? ORDER BY name LIMIT 1`).raw();
+    const nextSplit = this.stmt(`SELECT split, name FROM metrics WHERE run_id = ? AND split > ? ORDER BY split, name LIMIT 1`).raw();
     const seen = new Map<string, { split: string; name: string }>();
     for (const runId of runIds) {
-      let key: [string, string] | undefined = ['', ''];
-      while ((key = next.get(runId, key[0], key[1]) as [string, string] | undefined)) seen.set(`${key[0]}\u0000${key[1]}`, { split: key[0], name: key[1] });
+      let key = nextSplit.get(runId, '') as [string, string] | undefined;
+      while (key) {
+        seen.set(`${key[0]}\u0000${key[1]}`, { split: key[0], name: key[1] });
+        key = (nextName.get(runId, key[0], key[1]) ?? nextSplit.get(runId, key[0])) as [string, string] | undefined;
+      }
     }
     return [...seen.keys()].sort().map((k) => seen.get(k)!); // "split\0name" sorts as (split, name)
   }
