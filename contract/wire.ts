@@ -47,8 +47,13 @@ export function encodeMessage(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $num: String(v) } : v));
 }
 
-/** Inverse of encodeMessage. */
+/**
+ * Inverse of encodeMessage. A text that cannot hold a `$num` key (no `$num`, no `\u` escape that
+ * could spell one) is parsed without the reviver: called for each value of Compare's metrics
+ * answer (100 runs' curves, 1.9 MB) it made the parse 28–45 ms instead of 5–18 (Node 20, same text).
+ */
 export function decodeMessage(text: string): unknown {
+  if (!text.includes('$num') && !text.includes('\\u')) return JSON.parse(text);
   return JSON.parse(text, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { $num?: unknown }).$num === 'string' ? Number((v as { $num: string }).$num) : v,
   );
