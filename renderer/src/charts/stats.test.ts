@@ -35,4 +35,10 @@ describe('band kinds', () => {
     const mm = meanStdBand(curves, 'minmax');
     expect([mm.lower[0], mm.mean[0], mm.upper[0]]).toEqual([1, 3, 6]);
   });
+  it('leaves a diverged seed (NaN) out of the mean and of every kind of band alike', () => {
+    const diverged = [...curves, { xs: [0, 10], ys: [NaN, NaN] }];
+    const mm = meanStdBand(diverged, 'minmax');
+    expect([mm.lower[0], mm.mean[0], mm.upper[0], mm.n[0]]).toEqual([1, 3, 6, 3]);
+    expect(meanStdBand(diverged, 'std').upper[0]).toBeCloseTo(3 + Math.sqrt(7), 12);
+  });
 });

@@ -115,7 +115,8 @@ describe('a run that has just started', () => {
         listExperiments: async () => [{ id: 1, name: 'e', spec: {}, specDir: null, createdAt: 0 }],
         queueStatus: async () => ({ paused: false, slots: 1, running: [1] }),
         getMetricKeys: async () => recorded,
-        getMetrics: async (q: MetricQuery) => STORED.filter((s) => q.runIds.includes(s.runId) && (!q.names || q.names.includes(s.name))),
+        // Only what the run has recorded so far (the loss is asked for before the keys say so).
+        getMetrics: async (q: MetricQuery) => STORED.filter((s) => q.runIds.includes(s.runId) && (!q.names || q.names.includes(s.name)) && recorded.includes(`${s.split}/${s.name}`)),
         resultTable: async () => ({ experiment: 'e', columns: [], rows: [] }),
       };
       const runs = createRunsStore(api);
@@ -126,6 +127,8 @@ describe('a run that has just started', () => {
       expect(w.find('[data-test=compare-metric]').findAll('option')).toHaveLength(0);
       recorded = ['train/loss'];
       vi.setSystemTime(Date.now() + 5000);
+      // What the server pushes as the run records: its points and its progress.
+      app.metrics.applyPoints([{ runId: 1, split: 'train', name: 'loss', step: 10, value: 3, time: 1000 }]);
       runs.applyEvent({ type: 'progress', runId: 1, step: 10, totalSteps: 20, loss: 3, tokensPerSecond: 1, etaSeconds: 1 });
       await flushPromises();
       expect(app.compare.metric).toBe('train/loss');
@@ -192,6 +195,41 @@ describe('loading order', () => {
     await flushPromises();
     expect(calls).toEqual(['keys', 'metrics', 'table']);
   });
+
+  /** Compare over runs 1 and 2 whose metric keys answer only when the test says. */
+  async function mountWithSlowKeys(stored = STORED) {
+    let answerKeys: (keys: string[]) => void = () => {};
+    const queries: MetricQuery[] = [];
+    const api = {
+      listRuns: async () => [run(1, seed1.config), run(2, seed2.config)],
+      listExperiments: async () => [{ id: 1, name: 'e', spec: {}, specDir: null, createdAt: 0 }],
+      queueStatus: async () => ({ paused: false, slots: 1, running: [] }),
+      getMetricKeys: () => new Promise<string[]>((ok) => (answerKeys = ok)),
+      getMetrics: async (q: MetricQuery) => (queries.push(q), stored.filter((s) => q.runIds.includes(s.runId) && (!q.names || q.names.includes(s.name)))),
+      resultTable: async () => ({ experiment: 'e', columns: [], rows: [] }),
+    };
+    const runs = createRunsStore(api);
+    await runs.refresh();
+    const compare = createCompareState();
+    const w = mount(CompareView, { global: { provide: { [APP]: { api, runs, metrics: createMetricsStore(api), compare, router: { go: () => {} }, notify: () => {} } }, stubs: { ChartPanel: Chart } } });
+    await flushPromises();
+    return { w, queries, compare, answerKeys: async (keys: string[]) => (answerKeys(keys), await flushPromises()) };
+  }
+
+  it('asks for the loss curves beside the metric keys, not after their answer, and not again once the keys pick the loss', async () => {
+    const { w, queries, answerKeys } = await mountWithSlowKeys();
+    expect(queries.map((q) => q.names)).toEqual([['loss']]);
+    await answerKeys(['train/loss', 'valid/valid_bleu']);
+    expect(queries).toHaveLength(1);
+    expect(curves(w).series.map((s) => s.name)).toContain('base (n=2)');
+  });
+
+  it('loads the metric the keys name when the runs recorded no loss', async () => {
+    const { queries, compare, answerKeys } = await mountWithSlowKeys(STORED.filter((s) => s.name === 'valid_bleu'));
+    await answerKeys(['valid/valid_bleu']);
+    expect(compare.metric).toBe('valid/valid_bleu');
+    expect(queries.map((q) => q.names)).toEqual([['loss'], ['valid_bleu']]);
+  });
 });
 
 describe('an experiment without curves', () => {
@@ -209,7 +247,8 @@ describe('an experiment without curves', () => {
     await runs.refresh();
     const w = mount(CompareView, { global: { provide: { [APP]: { api, runs, metrics: createMetricsStore(api), compare: createCompareState(), router: { go: () => {} }, notify: () => {} } }, stubs: { ChartPanel: Chart } } });
     await flushPromises();
-    expect(calls).toEqual(['keys', 'table']);
+    // The loss is asked for beside the keys (before their answer could say there is none).
+    expect(calls).toEqual(['keys', 'metrics', 'table']);
     expect(w.find('[data-test=result-table]').exists()).toBe(true);
   });
 });
