@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { acquireGpu } from '../runtime/gpu';
-import { columnSum, matmul, matmulAuto, type MatmulKernel, splitKFactor } from './matmul';
+import { columnSum, matmul, matmulAuto, type MatmulKernel, splitKFactor, subgroupKernelApplies } from './matmul';
 import { cpuMatmul, dot, expectClose, finiteDiff, randn } from '../../../test/support/fused';
 
 // fp32 GPU sums of K ≤ 70 products of N(0,1) values against a float64 reference: |error| ≲ K·2^-24·Σ|a·b|,
@@ -14,9 +14,19 @@ const RTOL = 1e-5;
 const SHAPES: Record<MatmulKernel, { M: number; N: number; K: number; wide: { ld: number; aOff: number; ldc: number; cOff: number; N: number; K: number } }> = {
   tiled: { M: 70, N: 67, K: 19, wide: { ld: 12, aOff: 3, ldc: 10, cOff: 2, N: 6, K: 7 } },
   vec4: { M: 68, N: 68, K: 20, wide: { ld: 16, aOff: 4, ldc: 20, cOff: 8, N: 12, K: 8 } },
+  // 68 rows = 2·32 + 4 and 36 columns = 32 + 4: a ragged last block in both directions (its
+  // invocations still load and broadcast A, and must not store); 12 columns leave lanes 3..7 idle.
+  subgroup: { M: 68, N: 36, K: 20, wide: { ld: 16, aOff: 4, ldc: 20, cOff: 8, N: 12, K: 8 } },
 };
+const PIPELINE: Record<MatmulKernel, RegExp> = { tiled: /^matmul$/, vec4: /^matmul_vec4$/, subgroup: /^matmul_subgroup_[nt][nt]$/ };
 
-describe.each(['tiled', 'vec4'] as const)('matmul kernel (%s)', (kernel) => {
+// The subgroup kernel needs an adapter with subgroups of ≥ 8 lanes (lavapipe, CI's adapter, has them):
+// without one this fails here rather than testing the fallback twice.
+it('the test adapter has subgroups of at least 8 lanes (the subgroup kernel is tested)', async () => {
+  expect(subgroupKernelApplies(await acquireGpu())).toBe(true);
+});
+
+describe.each(['tiled', 'vec4', 'subgroup'] as const)('matmul kernel (%s)', (kernel) => {
   for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
     it(`matches a float64 reference (transA ${transA}, transB ${transB}), ragged tiles`, async () => {
       const gpu = await acquireGpu();
@@ -25,7 +35,7 @@ describe.each(['tiled', 'vec4'] as const)('matmul kernel (%s)', (kernel) => {
       const b = randn(K * N, 2);
       const c = gpu.createBuffer('c', M * N * 4);
       const d = matmul(gpu, 'mm', { M, N, K, transA, transB, kernel }, { a: gpu.upload('a', a), b: gpu.upload('b', b), c });
-      expect(d.pipeline.label.split('|')[0]).toBe(kernel === 'vec4' ? 'matmul_vec4' : 'matmul');
+      expect(d.pipeline.label.split('|')[0]).toMatch(PIPELINE[kernel]);
       await gpu.run([d]);
       expectClose(await gpu.read(c), cpuMatmul(a, b, M, N, K, transA, transB), ATOL, RTOL, 'C');
     });
@@ -44,7 +54,7 @@ describe.each(['tiled', 'vec4'] as const)('matmul kernel (%s)', (kernel) => {
     const cBuf = gpu.upload('c', c0);
     const d = matmul(gpu, 'mm', { M, N, K, lda: ld, aOffset: aOff, ldc, cOffset: cOff, accumulate: true, relu: true, kernel },
       { a: gpu.upload('a', aWide), b: gpu.upload('b', b), c: cBuf, bias: gpu.upload('bias', bias), gate: gpu.upload('g', gate) });
-    expect(d.pipeline.label.split('|')[0]).toBe(kernel === 'vec4' ? 'matmul_vec4' : 'matmul');
+    expect(d.pipeline.label.split('|')[0]).toMatch(PIPELINE[kernel]);
     await gpu.run([d]);
     const a = new Float64Array(M * K);
     for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) a[m * K + k] = aWide[m * ld + aOff + k];
@@ -74,6 +84,28 @@ describe('matmul kernel choice', () => {
     expect(label({ M: 7, N: 8, K: 8, ldc: 12, cOffset: 4 })).toBe('matmul_vec4');
     expect(label({ M: 4 * 65535, N: 8, K: 8 })).toBe('matmul_vec4');
     expect(label({ M: 4 * 65535 + 1, N: 8, K: 8 })).toBe('matmul'); // one workgroup row per 4 rows: 65535 at most
+  });
+
+  it('the subgroup kernel falls back as the vec4 one does where a vec4 load would straddle rows', async () => {
+    const gpu = await acquireGpu();
+    const buf = { a: gpu.dummy, b: gpu.dummy, c: gpu.dummyOut };
+    const label = (o: Parameters<typeof matmul>[2]) => matmul(gpu, 'mm', { ...o, kernel: 'subgroup' }, buf).pipeline.label.split('|')[0];
+    expect(label({ M: 7, N: 8, K: 8 })).toBe('matmul_subgroup_nn');
+    expect(label({ M: 8, N: 8, K: 8, transA: true, transB: true })).toBe('matmul_subgroup_tt');
+    expect(label({ M: 7, N: 6, K: 8 })).toBe('matmul');
+    expect(label({ M: 7, N: 8, K: 8, bOffset: 2 })).toBe('matmul');
+  });
+
+  it('the subgroup and vec4 kernels sum each output in the same order: bit-identical products', async () => {
+    const gpu = await acquireGpu();
+    const [M, N, K] = [100, 72, 48];
+    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const a = gpu.upload('a', Float32Array.from(randn(M * K, 31)));
+      const b = gpu.upload('b', Float32Array.from(randn(K * N, 32)));
+      const out = { vec4: gpu.createBuffer('c4', M * N * 4), subgroup: gpu.createBuffer('cs', M * N * 4) };
+      await gpu.run((['vec4', 'subgroup'] as const).map((kernel) => matmul(gpu, 'mm', { M, N, K, transA, transB, kernel }, { a, b, c: out[kernel] })));
+      expect(Array.from(await gpu.read(out.subgroup)), `transA ${transA}, transB ${transB}`).toEqual(Array.from(await gpu.read(out.vec4)));
+    }
   });
 });
 
@@ -132,7 +164,7 @@ describe('matmul backward', () => {
   }
 });
 
-describe.each([['tiled', 30, 3], ['vec4', 32, 4]] as const)('split-K matmul (%s)', (kernel, ldb, bOffset) => {
+describe.each([['tiled', 30, 3], ['vec4', 32, 4], ['subgroup', 32, 4]] as const)('split-K matmul (%s)', (kernel, ldb, bOffset) => {
   it('weight-gradient shapes (few output tiles, long K) split over K and sum in fixed order, with accumulate and strided B', async () => {
     const gpu = await acquireGpu();
     const [M, N, K] = [20, 24, 5000]; // one output tile, K = 5000 rows (a large batch's tokens)
@@ -147,7 +179,7 @@ describe.each([['tiled', 30, 3], ['vec4', 32, 4]] as const)('split-K matmul (%s)
     const c = gpu.upload('c', c0);
     const ds = matmulAuto(gpu, 'dw', { M, N, K, transA: true, ldb, bOffset, accumulate: true, kernel }, { a: gpu.upload('a', a), b: gpu.upload('b', bWide), c, scratch: gpu.createBuffer('scratch', splitKFactor(M, N, K) * M * N * 4) });
     expect(ds.length).toBe(2);
-    expect(ds[0].pipeline.label.split('|')[0]).toBe(kernel === 'vec4' ? 'matmul_vec4' : 'matmul');
+    expect(ds[0].pipeline.label.split('|')[0]).toMatch(PIPELINE[kernel]);
     await gpu.run(ds);
     const b = new Float64Array(K * N);
     for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) b[k * N + n] = bWide[k * ldb + bOffset + n];

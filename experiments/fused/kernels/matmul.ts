@@ -23,7 +23,15 @@
  *            coroutine, so this shape is 3–4× faster there (measured per product shape by
  *            `npx tsx experiments/fused/bench.ts --matmul`). Needs N, K, the leading dimensions
  *            and offsets in multiples of 4; other products fall back to `tiled`.
- * `preferredMatmulKernel` picks vec4 for the `cpu` kernel shape (software adapters), tiled for `gpu`.
+ *   `subgroup` the `cpu` shape where the adapter has WGSL subgroups (lavapipe: 8 lanes): the vec4
+ *            kernel's loads and sums, but the 8 invocations of a workgroup share one 32-row block of A,
+ *            each loading a quarter of it and taking the rest from the others by `subgroupBroadcast`.
+ *            Why: lavapipe fetches a storage-buffer value inside a loop lane by lane (a branchy loop
+ *            of ~25 instructions per lane per vec4, uniform address or not), while a broadcast is one
+ *            instruction; so A, which every invocation of the workgroup needs, is fetched once instead
+ *            of 8 times. Measured on lavapipe against `vec4` (CPU time, same process): 2.2–3.4× on the
+ *            products of config B. Same multiples-of-4 conditions; falls back to `vec4` without subgroups.
+ * `preferredMatmulKernel` picks subgroup (or vec4) for the `cpu` kernel shape, tiled for `gpu`.
  *
  * `columnSum` is the bias gradient: out[N] (+)= Σ_m x[m, N], a fixed-order reduction (no atomics).
  */
@@ -146,9 +154,9 @@ const vec4Store = (c: number): string => /* wgsl */ `if (n0 + ${4 * c}u < u.N) {
       c[ci] = v;
     }`;
 
-const MATMUL_VEC4_WGSL = /* wgsl */ `
-// Same uniform block and bindings as the tiled kernel, with every matrix read as vec4s (offsets and
-// leading dimensions are in floats and multiples of 4).
+// Uniform block and bindings of the vec4 and subgroup kernels: the tiled kernel's, with every matrix
+// read as vec4s (offsets and leading dimensions are in floats and multiples of 4).
+const VEC4_BINDINGS = /* wgsl */ `
 const F_TA = 1u; const F_TB = 2u; const F_BIAS = 4u; const F_RELU = 8u; const F_ACCUM = 16u; const F_GATE = 32u;
 struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, a_off: u32, b_off: u32, c_off: u32, flags: u32, k_chunk: u32, split_stride: u32 }
 @group(0) @binding(0) var<uniform> u: U;
@@ -157,6 +165,10 @@ struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, a_off: u32, b_o
 @group(0) @binding(3) var<storage, read_write> c: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> gate: array<vec4<f32>>;
+`;
+
+const MATMUL_VEC4_WGSL = /* wgsl */ `
+${VEC4_BINDINGS}
 
 @compute @workgroup_size(${VEC4_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -191,11 +203,93 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 `;
 
-export type MatmulKernel = 'tiled' | 'vec4';
+/**
+ * The subgroup kernel: a workgroup of 8 invocations (one subgroup on an adapter whose subgroups have
+ * ≥ 8 lanes; `subgroupKernelApplies`) computes a 32-row × 32-column block of C, each invocation the
+ * 32 rows × 4 columns n0..n0+3 of it, so every invocation needs the same 32 × 4 block of A per step
+ * of 4 in K. Invocation `lane` fetches the vec4s of A held in its quarter and the others get them
+ * by broadcast; its B is its own (4 vec4s per step, as in the vec4 kernel).
+ */
+const SG_ROWS = 32;
+const SG_LANES = 8;
 
-/** The kernel this adapter prefers: vec4 for the `cpu` kernel shape, tiled for `gpu` (runtime/gpu.ts `kernelShape`). */
+// WGSL of one K-step's A fetch: at_j (j < 4) on invocation `lane` holds
+//   op(A) = A  [M, K]:  A[m0 + 8j + lane, k..k+3]
+//   op(A) = Aᵀ (A stored [K, M]): A_stored[k + (lane & 3), m0 + 8j + 4·(lane >> 2) .. +3]
+// and row i = 8j + r of the block is rebuilt from them by broadcast (see `sgRow`).
+const sgFetchA = (ta: boolean): string => [0, 1, 2, 3].map((j) => ta
+  ? `let at${j} = a[a0 + (k + (lane & 3u)) * lda4 + (m0 + ${8 * j}u) / 4u + (lane >> 2u)];`
+  : `let at${j} = a[a0 + (m0 + ${8 * j}u + lane) * lda4 + k / 4u];`).join('\n    ');
+
+// op(A)[m0 + i, k..k+3] as a vec4, the same on every invocation.
+const sgRow = (ta: boolean, i: number): string => {
+  const j = Math.floor(i / 8);
+  const r = i % 8;
+  return ta
+    ? `vec4<f32>(${[0, 1, 2, 3].map((q) => `subgroupBroadcast(at${j}.${'xyzw'[r & 3]}, ${4 * (r >> 2) + q}u)`).join(', ')})`
+    : `subgroupBroadcast(at${j}, ${r}u)`;
+};
+
+// bb[q] = op(B)[k + q, n0..n0+3] (Bᵀ: four vec4s of B_stored's rows n0..n0+3, transposed in registers).
+const sgFetchB = (tb: boolean): string => tb
+  ? `let tt = transpose(mat4x4<f32>(${[0, 1, 2, 3].map((q) => `b[b0 + (n0 + ${q}u) * ldb4 + k / 4u]`).join(', ')}));
+    let bb0 = tt[0]; let bb1 = tt[1]; let bb2 = tt[2]; let bb3 = tt[3];`
+  : [0, 1, 2, 3].map((q) => `let bb${q} = b[b0 + (k + ${q}u) * ldb4 + n0 / 4u];`).join(' ');
+
+/** The subgroup kernel's WGSL for one pair of transpose flags (specialised: no per-step branch on them). */
+const matmulSubgroupWgsl = (ta: boolean, tb: boolean): string => /* wgsl */ `
+enable subgroups;
+${VEC4_BINDINGS}
+
+@compute @workgroup_size(${SG_LANES})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  // This invocation's block of C: rows m0..m0+31, columns n0..n0+3. No early return: every
+  // invocation must reach the broadcasts (subgroup operations need uniform control flow); rows or
+  // columns past the edge read within the binding (or are clamped by robust buffer access) and only
+  // reach outputs that are never stored.
+  let n0 = (wid.x * ${SG_LANES}u + lane) * 4u;
+  let m0 = wid.y * ${SG_ROWS}u;
+  let kbeg = wid.z * u.k_chunk;
+  let kend = min(u.K, kbeg + u.k_chunk);
+  let lda4 = u.lda / 4u; let ldb4 = u.ldb / 4u;
+  let a0 = u.a_off / 4u; let b0 = u.b_off / 4u;
+  var acc: array<vec4<f32>, ${SG_ROWS}>;
+  for (var k = kbeg; k < kend; k += 4u) {
+    ${sgFetchA(ta)}
+    ${sgFetchB(tb)}
+    ${Array.from({ length: SG_ROWS }, (_, i) => `{ let ar = ${sgRow(ta, i)}; acc[${i}] = acc[${i}] + ar.x * bb0 + ar.y * bb1 + ar.z * bb2 + ar.w * bb3; }`).join('\n    ')}
+  }
+  if (n0 >= u.N) { return; }
+  let c0 = u.c_off / 4u + wid.z * (u.split_stride / 4u);
+  let ldc4 = u.ldc / 4u;
+  for (var i = 0u; i < ${SG_ROWS}u; i++) {
+    let m = m0 + i;
+    if (m >= u.M) { break; }
+    let ci = c0 + m * ldc4 + n0 / 4u;
+    var v = acc[i];
+    if ((u.flags & F_BIAS) != 0u) { v = v + bias[n0 / 4u]; }
+    if ((u.flags & F_ACCUM) != 0u) { v = c[ci] + v; }
+    if ((u.flags & F_RELU) != 0u) { v = max(v, vec4<f32>(0.0)); }
+    if ((u.flags & F_GATE) != 0u) { v = select(vec4<f32>(0.0), v, gate[ci] > vec4<f32>(0.0)); }
+    c[ci] = v;
+  }
+}
+`;
+
+export type MatmulKernel = 'tiled' | 'vec4' | 'subgroup';
+
+/** The subgroup kernel needs subgroups of at least its 8 invocations (one subgroup per workgroup). */
+export function subgroupKernelApplies(gpu: Gpu): boolean {
+  return gpu.features.subgroups && gpu.features.subgroupMinSize >= SG_LANES;
+}
+
+/**
+ * The kernel this adapter prefers: for the `cpu` kernel shape subgroup where the adapter has
+ * subgroups of ≥ 8 lanes, else vec4; tiled for `gpu` (runtime/gpu.ts `kernelShape`).
+ */
 export function preferredMatmulKernel(gpu: Gpu): MatmulKernel {
-  return kernelShape(gpu) === 'cpu' ? 'vec4' : 'tiled';
+  if (kernelShape(gpu) !== 'cpu') return 'tiled';
+  return subgroupKernelApplies(gpu) ? 'subgroup' : 'vec4';
 }
 
 /** vec4 needs every row of every operand to start on a 4-float boundary and K, N in whole vec4s. */
@@ -212,8 +306,16 @@ interface MatmulPipeline {
 }
 
 function matmulPipeline(gpu: Gpu, o: MatmulOptions, lda: number, ldb: number, ldc: number, kChunk: number): MatmulPipeline {
-  const kernel = o.kernel ?? preferredMatmulKernel(gpu);
-  if (kernel === 'vec4' && vec4Applies(o, lda, ldb, ldc, kChunk)) {
+  let kernel = o.kernel ?? preferredMatmulKernel(gpu);
+  if (kernel === 'subgroup' && !subgroupKernelApplies(gpu)) kernel = 'vec4';
+  if (kernel === 'subgroup' && vec4Applies(o, lda, ldb, ldc, kChunk)) {
+    const ta = o.transA ?? false;
+    const tb = o.transB ?? false;
+    const pipeline = gpu.pipeline(`matmul_subgroup_${ta ? 't' : 'n'}${tb ? 't' : 'n'}`, matmulSubgroupWgsl(ta, tb));
+    return { kernel, pipeline, groups: (M, N, parts) => [Math.ceil(N / (4 * SG_LANES)), Math.ceil(M / SG_ROWS), parts] };
+  }
+  if ((kernel === 'vec4' || kernel === 'subgroup') && vec4Applies(o, lda, ldb, ldc, kChunk)) {
+    kernel = 'vec4';
     const rows = VEC4_ROWS;
     const cols = VEC4_COLS * VEC4_WG;
     return { kernel, pipeline: gpu.pipeline('matmul_vec4', MATMUL_VEC4_WGSL), groups: (M, N, parts) => [Math.ceil(N / cols), Math.ceil(M / rows), parts] };
@@ -237,7 +339,7 @@ export interface MatmulOptions {
   readonly cOffset?: number;
   readonly accumulate?: boolean;
   readonly relu?: boolean;
-  /** Force a kernel (tests, benchmarks); default `preferredMatmulKernel`. vec4 falls back to tiled where it does not apply. */
+  /** Force a kernel (tests, benchmarks); default `preferredMatmulKernel`. subgroup falls back to vec4 without subgroups, vec4 to tiled where it does not apply. */
   readonly kernel?: MatmulKernel;
 }
 

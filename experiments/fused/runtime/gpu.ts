@@ -27,6 +27,8 @@ export interface Dispatch {
 export interface GpuFeatures {
   /** The adapter offers WGSL subgroup operations (requested on the device when present). */
   readonly subgroups: boolean;
+  /** The fewest lanes a subgroup of this adapter has (adapter.info.subgroupMinSize; 0 when unknown). */
+  readonly subgroupMinSize: number;
   readonly timestampQuery: boolean;
   /**
    * The adapter is a software rasteriser running on the CPU (lavapipe, SwiftShader): kernels whose
@@ -344,7 +346,12 @@ export function acquireGpu(): Promise<Gpu> {
     });
     const info = adapter.info;
     const description = [info.description || info.device, info.vendor].filter(Boolean).join(', ');
-    const features = { subgroups: has('subgroups'), timestampQuery: has('timestamp-query'), softwareAdapter: isSoftwareAdapter(info) };
+    const features = {
+      subgroups: has('subgroups'),
+      subgroupMinSize: (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0,
+      timestampQuery: has('timestamp-query'),
+      softwareAdapter: isSoftwareAdapter(info),
+    };
     return new Gpu(device, features, description, [gpu, adapter]);
   })();
   return shared;
