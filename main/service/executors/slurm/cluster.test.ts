@@ -113,20 +113,26 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
   const lastCheckpointStep = async (key: string) => Math.max(0, ...(await attempts(key)).flatMap((a) => a.events.filter((m) => m.type === 'checkpoint').map((m) => (m as { step: number }).step)));
 
   /**
-   * A requeued job waits ~2 min (Reason=BeginTime); make it eligible now, but only once it is
-   * PENDING and the node has finished the old attempt: released while the node still cleans up
-   * (self-requeue from inside the job), it is started at once and killed as "non-startable batch
-   * job: Job credential revoked", ending FAILED for good. Slurm's delay exists for that reason.
+   * A requeued job waits ~2 min (EligibleTime = requeue + 121 s); make it eligible now, but only once
+   * it is PENDING as a new attempt (its restart count grew past `before`) and the node has finished
+   * the old attempt: released while the node still cleans up (self-requeue from inside the job), it
+   * is started at once and killed as "non-startable batch job: Job credential revoked", ending
+   * FAILED for good. Slurm's delay exists for that reason.
+   * Not Reason=BeginTime: Slurm shows it only until its next scheduler pass (~1 s here), which
+   * replaces it with JobArrayTaskLimit (the freed throttle slot went to task 2) or Resources (the
+   * high job holds the node) while the delay still stands. A poll later than that (a loaded or cold
+   * machine) then waited for a running task to finish its training, and the timeline fell apart.
    */
-  async function releaseWhenPending(slurmId: string): Promise<void> {
+  async function releaseWhenRequeued(slurmId: string, before: number): Promise<void> {
     const nodeBusy = async () => /completing/i.test((await shell.run(['sinfo', '-h', '-N', '-o', '%T'])).stdout);
-    await waitFor(`${slurmId} PENDING`, async () => (await showJob(shell, slurmId)).some((j) => j.state === 'PENDING' && j.reason === 'BeginTime'));
+    await waitFor(`${slurmId} PENDING, requeued`, async () => (await showJob(shell, slurmId)).some((j) => j.state === 'PENDING' && j.restarts > before));
     note(`${slurmId} PENDING`);
     await waitFor(`${slurmId} PENDING on a settled node`, async () => !(await nodeBusy()));
     note(`node settled`);
     await sleep(1000);
     expect((await shell.run(startNowArgv(slurmId))).code).toBe(0);
   }
+  const restartsOf = async (submissionId: string) => new Map([...(await ours(submissionId))].map(([t, j]) => [t, j.restarts]));
 
   it('runs a grid as one array; requeue, preemption, a graceful stop and scancel behave; resumed attempts start from a step > 0', async () => {
     const runKeys = ['r1', 'r2', 'r3'];
@@ -152,7 +158,7 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
 
     // 1. Manual requeue of task 0 (Slurm TERMs the whole job: host and run process).
     expect((await shell.run(requeueArgv(id(0)))).code).toBe(0);
-    await releaseWhenPending(id(0));
+    await releaseWhenRequeued(id(0), 0);
     note('task 0 requeued and released');
 
     // 2. Preemption: a `high` job needing both cores evicts the running `low` tasks; they get USR1
@@ -160,6 +166,7 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
     // It sleeps long enough for the preempted tasks to be seen requeued: on a cold machine (CI's first
     // cluster test: tsx's transform cache empty) a task took > 8 s to leave RUNNING while the high job
     // had already started, and an 8 s job was over before the check could pass.
+    const beforeHigh = await restartsOf(s.submissionId);
     const high = await shell.run(['sbatch', '--parsable', '-p', 'high', '-c', '2', '-o', '/dev/null', '--wrap', 'sleep 20']);
     expect(high.code, high.stderr).toBe(0);
     const highId = Number(high.stdout.trim());
@@ -169,17 +176,18 @@ describe.skipIf(!!SKIP)(`real Slurm cluster${SKIP ? ` — skipped: ${SKIP}` : ''
     // While it runs, no low task may run: the ones that ran were preempted (requeued, PENDING).
     await waitFor('no low task running next to the high job', async () => [...(await ours(s.submissionId)).values()].every((j) => j.state === 'PENDING'), 18_000);
     note('high job running: low tasks preempted');
-    // Preempted tasks wait out the requeue delay (BeginTime) like a manual requeue: release them.
-    for (const [t, j] of await ours(s.submissionId)) if (j.state === 'PENDING' && j.reason === 'BeginTime') await releaseWhenPending(id(t));
+    // Preempted tasks (requeued: their restart count grew) wait out the requeue delay like a manual requeue: release them.
+    for (const [t, j] of await ours(s.submissionId)) if (j.restarts > (beforeHigh.get(t) ?? 0)) await releaseWhenRequeued(id(t), beforeHigh.get(t) ?? 0);
     await waitFor('the high job done', async () => (await showJob(shell, highId))[0]?.state === 'COMPLETED');
     note('high job done; low tasks released');
 
     // 3. A graceful stop of task 1 through USR1 to the batch shell only (how the executor asks a run
     //    to checkpoint and requeue): host → stop → checkpoint → scontrol requeue.
     await waitFor('task 1 running again', async () => (await ours(s.submissionId)).get(1)?.state === 'RUNNING' && (await attempts('r2')).length >= 2 && (await attempts('r2')).at(-1)!.events.some((m) => m.type === 'ready'));
+    const beforeStop = (await restartsOf(s.submissionId)).get(1)!;
     const r = await shell.run(['scancel', '--batch', '--signal=USR1', id(1)]);
     expect(r.code, r.stderr).toBe(0);
-    await releaseWhenPending(id(1));
+    await releaseWhenRequeued(id(1), beforeStop);
     note('task 1 stopped gracefully (USR1) and released');
 
     // 4. scancel task 2 once it runs.

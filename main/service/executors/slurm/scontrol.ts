@@ -80,7 +80,11 @@ export async function showJob(shell: Shell, slurmId: string | number): Promise<S
   return parseScontrolShowJob(r.stdout);
 }
 
-/** `scontrol requeue ID`: the job goes back to PENDING (Reason=BeginTime, eligible ~2 min later). */
+/**
+ * `scontrol requeue ID`: the job goes back to PENDING with its Restarts + 1, eligible ~2 min later
+ * (EligibleTime). Its Reason says BeginTime only until the next scheduler pass, which may replace
+ * it (JobArrayTaskLimit, Resources) while the delay stands: read the restart count, not the reason.
+ */
 export function requeueArgv(slurmId: string | number): string[] {
   return ['scontrol', 'requeue', String(slurmId)];
 }
