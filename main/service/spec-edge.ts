@@ -116,7 +116,10 @@ export function loadSpecArg(arg: string, opts: { corpus?: string } = {}): Loaded
   throw new UserError(`${arg}: no such spec file or preset (presets: ${PRESETS.map((p) => p.name).join(', ')})`);
 }
 
-/** Replaces the data section with a parallel corpus in `dir` (train and valid required, test optional). */
+/**
+ * Replaces the data section with a parallel corpus in `dir` (train and valid required, test
+ * optional), keeping the tokenizer of a spec that already reads a corpus.
+ */
 export function corpusTransform(dir: string, src = 'en', tgt = 'de'): (raw: Record<string, unknown>) => Record<string, unknown> {
   const abs = resolve(dir);
   const split = (name: string) => [join(abs, `${name}.${src}`), join(abs, `${name}.${tgt}`)] as [string, string];
@@ -129,7 +132,9 @@ export function corpusTransform(dir: string, src = 'en', tgt = 'de'): (raw: Reco
       ...raw,
       data: {
         corpus: { train: split('train'), valid: split('valid'), ...(hasTest ? { test: split('test') } : {}) },
-        tokenizer: { kind: 'bpe', vocab: 8000, shared: true },
+        // A corpus spec chose its tokenizer for real text (its model and step time are sized with it);
+        // a synthetic task's word/char vocabulary fits only the toy data, so those get BPE 8,000.
+        tokenizer: old.corpus && old.tokenizer ? old.tokenizer : { kind: 'bpe', vocab: 8000, shared: true },
         max_len: typeof old.max_len === 'number' && old.max_len > 32 ? old.max_len : 64,
       },
     };

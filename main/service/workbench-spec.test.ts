@@ -53,7 +53,7 @@ describe('spec files', () => {
 
   it('looks up presets by name and lists them when the name is unknown', () => {
     expect(loadSpecArg('quick').source).toBe('preset quick');
-    expect(() => loadSpecArg('no-such-preset')).toThrow('no-such-preset: no such spec file or preset (presets: quick, table3-mini, table3-multi30k)');
+    expect(() => loadSpecArg('no-such-preset')).toThrow('no-such-preset: no such spec file or preset (presets: quick, table3-mini, table3-multi30k, table3-multi30k-cpu)');
   });
 
   it('swaps in a corpus folder for --corpus, and names a missing file', () => {
@@ -62,7 +62,18 @@ describe('spec files', () => {
     const runs = expandLoaded(loadSpecArg('table3-mini', { corpus: dir }));
     expect(runs[0].config.data.corpus).toEqual({ train: [join(dir, 'train.en'), join(dir, 'train.de')], valid: [join(dir, 'valid.en'), join(dir, 'valid.de')] });
     expect(runs[0].config.data.task).toBeUndefined();
+    // table3-mini's word vocabulary of 64 fits only its synthetic task: real text gets BPE 8,000.
+    expect(runs[0].config.data.tokenizer).toMatchObject({ kind: 'bpe', vocab: 8000 });
     expect(() => loadSpecArg('table3-mini', { corpus: join(dir, 'missing') })).toThrow(/missing .*train\.en/);
+  });
+
+  it('keeps the tokenizer of a spec that already reads a corpus under --corpus (its model was sized with it)', () => {
+    const dir = tempDir();
+    for (const f of ['train.en', 'train.de', 'valid.en', 'valid.de']) writeFileSync(join(dir, f), 'a\n');
+    const runs = expandLoaded(loadSpecArg('table3-multi30k-cpu', { corpus: dir }));
+    expect(runs[0].config.data.corpus?.train).toEqual([join(dir, 'train.en'), join(dir, 'train.de')]);
+    // The preset's text: `tokenizer: { kind: bpe, vocab: 2000, shared: true }`.
+    expect(runs[0].config.data.tokenizer).toMatchObject({ kind: 'bpe', vocab: 2000, shared: true });
   });
 });
 
@@ -78,8 +89,8 @@ describe('presets', () => {
     expect(new Set(runs.map((r) => r.config.seed)).size).toBe(1);
   });
 
-  for (const name of ['table3-mini', 'table3-multi30k'])
-  it(`${name} has rows A–E, each changing only the fields its row of Table 3 changes`, () => {
+  for (const [name, wantRows] of [['table3-mini', 'ABCDE'], ['table3-multi30k', 'ABCDE'], ['table3-multi30k-cpu', 'ABD']] as const)
+  it(`${name} has rows ${[...wantRows].join(', ')}, each changing only the fields its row of Table 3 changes`, () => {
     const preset = findPreset(name)!;
     const runs = expandLoaded({ spec: parseSpecText(preset.yaml), specDir: null });
     const base = runs[0].config.model;
@@ -96,8 +107,8 @@ describe('presets', () => {
       // Row (A) varies the head count at constant computation: h·d_k = h·d_v = d_model.
       if (row === 'A') expect([run.config.model.heads * run.config.model.d_k, run.config.model.heads * run.config.model.d_v]).toEqual([base.d_model, base.d_model]);
     }
-    expect([...rows].sort()).toEqual(['A', 'B', 'C', 'D', 'E']);
-    expect(runs.find((r) => r.config.variant.startsWith('(E)'))!.config.model.positional).toBe('learned');
+    expect([...rows].sort()).toEqual([...wantRows]);
+    if (rows.has('E')) expect(runs.find((r) => r.config.variant.startsWith('(E)'))!.config.model.positional).toBe('learned');
     expect(new Set(runs.map((r) => r.hash)).size).toBe(runs.length);
   });
 
@@ -110,5 +121,20 @@ describe('presets', () => {
     expect(base.train.average_last).toBe(5);
     expect(specWarnings(runs)).toEqual([]);
     if (existsSync(resolve('../shared/data/multi30k/test.en'))) expect(learnedPositionProblems(runs)).toEqual([]);
+  });
+
+  it('table3-multi30k-cpu is the reduced grid: the same corpus, base and rows (A) h=1, (B) d_k/4, (D) no dropout, three seeds each', () => {
+    const runs = expandLoaded(loadSpecArg('table3-multi30k-cpu'));
+    const base = runs[0].config;
+    expect(base.data.corpus?.test).toEqual([resolve('../shared/data/multi30k/test.en'), resolve('../shared/data/multi30k/test.de')]);
+    expect(runs).toHaveLength(4 * 3);
+    for (const variant of ['base', '(A) h=1', '(B) d_k=4', '(D) P_drop=0.0'])
+      expect(runs.filter((r) => r.config.variant === variant).map((r) => r.config.seed).sort(), variant).toEqual([1, 2, 3]);
+    // The paper's rows: (A) h=1 at constant computation, (B) d_k a quarter of the base's (64 → 16), (D) P_drop 0.
+    const model = (variant: string) => runs.find((r) => r.config.variant === variant)!.config.model;
+    expect([model('(A) h=1').heads, model('(A) h=1').d_k]).toEqual([1, base.model.d_model]);
+    expect(model('(B) d_k=4').d_k * 4).toBe(base.model.d_k);
+    expect(model('(D) P_drop=0.0').dropout).toBe(0);
+    expect(specWarnings(runs)).toEqual([]);
   });
 });
