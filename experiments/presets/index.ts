@@ -2,6 +2,7 @@
 import { quick } from './quick';
 import { table3Mini } from './table3-mini';
 import { table3Multi30k } from './table3-multi30k';
+import { table3Multi30kCpu } from './table3-multi30k-cpu';
 
 export interface Preset {
   readonly name: string;
@@ -10,7 +11,7 @@ export interface Preset {
   readonly yaml: string;
 }
 
-export const PRESETS: readonly Preset[] = [quick, table3Mini, table3Multi30k];
+export const PRESETS: readonly Preset[] = [quick, table3Mini, table3Multi30k, table3Multi30kCpu];
 
 export function findPreset(name: string): Preset | undefined {
   return PRESETS.find((p) => p.name === name);
