@@ -20,6 +20,7 @@ import type { Store } from '../../../../db/store';
 import type { EventLine } from '../../../../contract/events-line';
 import type { MetricPoint, RunToParent } from '../../../../contract/run-protocol';
 import { readEventsFrom } from './events-file';
+import { localEventsSource, type EventsSource } from './events-source';
 import { parseAttemptFileName } from './sbatch';
 
 export interface IngestOptions {
@@ -31,6 +32,8 @@ export interface IngestOptions {
   readonly forward?: (msg: RunToParent, line: EventLine) => void;
   /** Bytes per transaction (default 16 MiB). */
   readonly maxBytes?: number;
+  /** Where the file is read (default this machine's filesystem; shellEventsSource: over ssh). */
+  readonly source?: EventsSource;
 }
 
 export interface IngestResult {
@@ -47,8 +50,17 @@ export interface IngestResult {
 
 /** The events files of a run folder's attempts, oldest first (submission, then requeue count). */
 export function attemptFiles(eventsDir: string, submissionId?: string): string[] {
-  if (!existsSync(eventsDir)) return [];
-  return readdirSync(eventsDir)
+  return existsSync(eventsDir) ? orderAttemptFiles(eventsDir, readdirSync(eventsDir), submissionId) : [];
+}
+
+/** attemptFiles, with the folder listed through `source` (over ssh from a desktop). */
+export async function listAttemptFiles(source: EventsSource, eventsDir: string, submissionId?: string): Promise<string[]> {
+  return orderAttemptFiles(eventsDir, await source.list(eventsDir), submissionId);
+}
+
+/** The attempt files among `names` (of `eventsDir`), as paths, oldest first; other names are left out. */
+function orderAttemptFiles(eventsDir: string, names: readonly string[], submissionId?: string): string[] {
+  return names
     .map((name) => ({ name, a: parseAttemptFileName(name) }))
     .filter((f): f is { name: string; a: NonNullable<typeof f.a> } => f.a !== null && (!submissionId || f.a.submissionId === submissionId))
     .sort((x, y) => (x.a.submissionId < y.a.submissionId ? -1 : x.a.submissionId > y.a.submissionId ? 1 : x.a.restarts - y.a.restarts || x.a.arrayJobId - y.a.arrayJobId))
@@ -66,7 +78,7 @@ export async function ingestFile(store: Store, runId: number, path: string, opts
   let torn = 0;
   let terminal: IngestResult['terminal'] = null;
   let lastStep: number | null = null;
-  const handle = await open(path, 'r');
+  const handle = await (opts.source ?? localEventsSource).open(path);
   try {
     for (;;) {
       const r = await readEventsFrom(handle, offset, { final: opts.final, maxBytes: opts.maxBytes });
@@ -146,9 +158,9 @@ export function writeFinals(store: Store, runId: number, m: Extract<RunToParent,
 }
 
 /** Records every attempt of a run folder again from offset 0, oldest first (idempotent: changes nothing already recorded). */
-export async function reingestRun(store: Store, runId: number, eventsDir: string): Promise<number> {
+export async function reingestRun(store: Store, runId: number, eventsDir: string, source: EventsSource = localEventsSource): Promise<number> {
   let lines = 0;
-  for (const path of attemptFiles(eventsDir)) lines += (await ingestFile(store, runId, path, { fromOffset: 0, final: false })).lines;
+  for (const path of await listAttemptFiles(source, eventsDir)) lines += (await ingestFile(store, runId, path, { fromOffset: 0, final: false, source })).lines;
   return lines;
 }
 

@@ -13,13 +13,13 @@ describe('localShell', () => {
 
   it('passes argv words to the program as they are (no shell)', async () => {
     const r = await sh.run(['printf', '%s|', ...NASTY]);
-    expect(r).toEqual({ code: 0, stdout: NASTY.map((w) => `${w}|`).join(''), stderr: '' });
+    expect(r).toEqual({ code: 0, stdout: NASTY.map((w) => `${w}|`).join(''), stderr: '', stdoutBytes: Buffer.from(NASTY.map((w) => `${w}|`).join('')) });
   });
 
   it('feeds stdin and returns a non-zero exit as a result', async () => {
     expect((await sh.run(['cat'], { input: 'script\n' })).stdout).toBe('script\n');
     const r = await sh.run(['sh', '-c', 'echo oops >&2; exit 3']);
-    expect(r).toEqual({ code: 3, stdout: '', stderr: 'oops\n' });
+    expect(r).toEqual({ code: 3, stdout: '', stderr: 'oops\n', stdoutBytes: Buffer.alloc(0) });
   });
 
   it('a missing binary is one UserError line naming it', async () => {

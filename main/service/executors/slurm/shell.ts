@@ -18,6 +18,11 @@ export interface ShellResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+  /**
+   * stdout as the bytes received (localShell and sshShell set it): a byte range of an events file
+   * may end inside a multi-byte character, which `stdout`'s UTF-8 decoding would replace.
+   */
+  readonly stdoutBytes?: Buffer;
 }
 
 export interface ShellRunOptions {
@@ -43,6 +48,7 @@ function lastLine(text: string): string {
 }
 
 interface SpawnOutcome extends ShellResult {
+  readonly stdoutBytes: Buffer;
   readonly missing: boolean;
   readonly timedOut: boolean;
 }
@@ -63,7 +69,8 @@ function spawnCollect(argv: readonly string[], opts: ShellRunOptions, env?: Node
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), missing, timedOut });
+      const bytes = Buffer.concat(out);
+      resolve({ code, stdout: bytes.toString('utf8'), stdoutBytes: bytes, stderr: Buffer.concat(err).toString('utf8'), missing, timedOut });
     };
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
@@ -89,7 +96,7 @@ export function localShell(opts: { env?: NodeJS.ProcessEnv } = {}): Shell {
       const r = await spawnCollect(argv, runOpts, opts.env);
       if (r.missing) throw new UserError(`${argv[0]} is not installed on this machine (not found on PATH): is Slurm's client installed here?`);
       if (r.timedOut) throw new UserError(`${argv[0]} did not answer within ${Math.round((runOpts.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)} s on this machine (is slurmctld up?)`);
-      return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+      return { code: r.code, stdout: r.stdout, stderr: r.stderr, stdoutBytes: r.stdoutBytes };
     },
   };
 }
@@ -155,7 +162,7 @@ export function sshShell(target: SshTarget, opts: { sshBinary?: string; env?: No
       if (r.code === NOT_FOUND && /command not found|not found|No such file/i.test(r.stderr)) {
         throw new UserError(`${argv[0]} is not installed on ${target.host} (not found on the remote PATH): is Slurm's client installed there?`);
       }
-      return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+      return { code: r.code, stdout: r.stdout, stderr: r.stderr, stdoutBytes: r.stdoutBytes };
     },
   };
 }
