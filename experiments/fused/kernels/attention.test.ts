@@ -38,7 +38,7 @@ function cpuAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<n
 type Case = { name: string; o: AttentionShapeOptions; keyIds: number[] };
 // \`gpu\` shape: odd head sizes (3, 5, 2) that the \`cpu\` shape cannot take; \`cpu\` shape: head sizes in
 // whole vec4s (it falls back to the gpu kernels otherwise, checked by the kernel names).
-const CASES: Record<KernelShape, Case[]> = {
+const CASES: Record<KernelShape | 'subgroup', Case[]> = {
   gpu: [
     { name: 'cross-attention, padded keys, h·d_k ≠ d_v·h, scaled', o: { B: 2, t: 4, S: 6, heads: 2, dk: 3, dv: 5, scale: true, causal: false }, keyIds: [5, 6, 7, 8, 9, 0, 4, 4, 5, 0, 0, 0] },
     { name: 'causal self-attention with padding, unscaled', o: { B: 2, t: 5, S: 5, heads: 3, dk: 4, dv: 2, scale: false, causal: true }, keyIds: [1, 6, 7, 8, 9, 1, 4, 5, 0, 0] },
@@ -49,18 +49,34 @@ const CASES: Record<KernelShape, Case[]> = {
     { name: 'causal self-attention with padding, unscaled', o: { B: 2, t: 5, S: 5, heads: 3, dk: 8, dv: 4, scale: false, causal: true }, keyIds: [1, 6, 7, 8, 9, 1, 4, 5, 0, 0] },
     { name: 'keys longer than a workgroup (S = 70)', o: { B: 1, t: 3, S: 70, heads: 1, dk: 4, dv: 4, scale: true, causal: false }, keyIds: Array.from({ length: 70 }, (_, j) => (j < 66 ? 4 : 0)) },
   ],
+  subgroup: [],
 };
-const KERNELS: Record<KernelShape, string[]> = {
-  gpu: ['attention_fwd', 'attention_bwd_q', 'attention_bwd_kv'],
-  cpu: ['attention_fwd_rows', 'attention_bwd_q_rows', 'attention_bwd_kv_rows'],
+// The subgroup kernels (cpu shape, adapters with subgroups of ≥ 8 lanes: lavapipe) on the cpu cases
+// plus head sizes that take several fetch rounds per row (d_k 36: 9 vec4s; d_v 64: 16) and query /
+// key counts that leave the last workgroup of 8 rows ragged (t 13, S 11).
+CASES.subgroup.push(...CASES.cpu,
+  { name: 'several fetch rounds per row (d_k 36, d_v 64), ragged blocks, causal', o: { B: 1, t: 11, S: 11, heads: 2, dk: 36, dv: 64, scale: true, causal: true }, keyIds: [...Array(9).fill(3), 0, 0] },
+  { name: 'one vec4 per head (d_k 4, d_v 4): 8 rows a fetch, 13 queries over 11 keys', o: { B: 1, t: 13, S: 11, heads: 3, dk: 4, dv: 4, scale: false, causal: false }, keyIds: [...Array(10).fill(5), 0] },
+);
+type Variant = 'gpu' | 'cpu' | 'subgroup';
+const KERNELS: Record<Variant, RegExp[]> = {
+  gpu: [/^attention_fwd$/, /^attention_bwd_q$/, /^attention_bwd_kv$/],
+  cpu: [/^attention_fwd_rows$/, /^attention_bwd_q_rows$/, /^attention_bwd_kv_rows$/],
+  subgroup: [/^attention_fwd_sg_\d+_\d+$/, /^attention_bwd_q_sg_\d+_\d+$/, /^attention_bwd_kv_sg_\d+_\d+$/],
+};
+const OPTIONS: Record<Variant, Pick<AttentionShapeOptions, 'shape' | 'subgroups'>> = {
+  gpu: { shape: 'gpu' },
+  cpu: { shape: 'cpu', subgroups: false },
+  subgroup: { shape: 'cpu', subgroups: true },
 };
 const kernelOf = (d: Dispatch) => d.pipeline.label.split('|')[0];
 
-describe.each(['gpu', 'cpu'] as const)('fused multi-head attention (%s shape)', (shape) => {
-  for (const { name, o: shapeless, keyIds } of CASES[shape]) {
+describe.each(['gpu', 'cpu', 'subgroup'] as const)('fused multi-head attention (%s kernels)', (variant) => {
+  const shape = OPTIONS[variant].shape;
+  for (const { name, o: shapeless, keyIds } of CASES[variant]) {
     it(`${name}: forward vs float64 reference, backward vs finite differences`, async () => {
       const gpu = await acquireGpu();
-      const o = { ...shapeless, shape };
+      const o = { ...shapeless, ...OPTIONS[variant] };
       const { B, t, S, heads: h, dk, dv } = o;
       const q = randn(B * t * h * dk, 1);
       const k = randn(B * S * h * dk, 2);
@@ -76,7 +92,7 @@ describe.each(['gpu', 'cpu'] as const)('fused multi-head attention (%s shape)', 
         attentionForward(gpu, 'att', o, { q: qB, k: kB, v: vB, keyIds: ids, out, lse }),
         ...attentionBackward(gpu, 'att/bwd', o, { q: qB, k: kB, v: vB, keyIds: ids, out, lse, dOut: gpu.upload('do', r), D: B_('D', B * h * t), dq, dk: dk_, dv: dv_ }),
       ];
-      if (shape === 'cpu') expect(dispatches.map(kernelOf)).toEqual(KERNELS.cpu);
+      dispatches.forEach((d, n) => expect(kernelOf(d)).toMatch(KERNELS[variant][n]));
       await gpu.run(dispatches);
       // fp32 dot products of ≤ 70 terms: ~1e-6 relative.
       expectClose(await gpu.read(out), cpuAttention(q, k, v, keyIds, o), 1e-5, 1e-5, 'o');
@@ -91,7 +107,7 @@ describe.each(['gpu', 'cpu'] as const)('fused multi-head attention (%s shape)', 
   it('reads Q, K, V as column blocks of one fused projection and writes into a column block of a wider output', async () => {
     const gpu = await acquireGpu();
     // Head sizes and offsets in whole vec4s for the \`cpu\` shape.
-    const o0: AttentionShapeOptions = shape === 'cpu' ? { B: 2, t: 3, S: 3, heads: 2, dk: 4, dv: 8, scale: true, causal: true, shape } : { B: 2, t: 3, S: 3, heads: 2, dk: 2, dv: 3, scale: true, causal: true, shape };
+    const o0: AttentionShapeOptions = shape === 'cpu' ? { B: 2, t: 3, S: 3, heads: 2, dk: 4, dv: 8, scale: true, causal: true, ...OPTIONS[variant] } : { B: 2, t: 3, S: 3, heads: 2, dk: 2, dv: 3, scale: true, causal: true, shape };
     const pad = shape === 'cpu' ? 4 : 1;
     const { B, t, heads: h, dk, dv } = o0;
     const rows = B * t;
@@ -108,7 +124,7 @@ describe.each(['gpu', 'cpu'] as const)('fused multi-head attention (%s shape)', 
     const qkvB = gpu.upload('qkv', qkv);
     const out = gpu.createBuffer('o', rows * (h * dv + 2 * pad) * 4);
     const d = attentionForward(gpu, 'att', o, { q: qkvB, k: qkvB, v: qkvB, keyIds: gpu.upload('ids', Int32Array.from(keyIds)), out, lse: gpu.createBuffer('lse', B * h * t * 4) });
-    expect(kernelOf(d)).toBe(KERNELS[shape][0]);
+    expect(kernelOf(d)).toMatch(KERNELS[variant][0]);
     await gpu.run([d]);
     const got = await gpu.read(out);
     const gotDense = new Float64Array(rows * h * dv);

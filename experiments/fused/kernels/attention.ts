@@ -23,7 +23,7 @@
  * rows per workgroup by looping over the queries. Each output element is written
  * by one thread in a fixed order: deterministic, no atomics. Lengths t, S ≤ 256, d_k, d_v ≤ 256.
  */
-import { type Binding, type Dispatch, type Gpu, type KernelShape, kernelShape, packUniform } from '../runtime/gpu';
+import { type Binding, type Dispatch, type Gpu, hasSubgroupsOf, type KernelShape, kernelShape, packUniform } from '../runtime/gpu';
 import { groups1d, workgroupReduceWgsl, workgroupVectorSumWgsl } from './common';
 
 export const MAX_ATTENTION_LEN = 256;
@@ -398,6 +398,162 @@ ${rowMain('krow', 'S', 'j')}
 }
 `;
 
+// The `cpu` shape with subgroups (adapters whose subgroups have ≥ 8 lanes, kernels/matmul.ts
+// `subgroupKernelApplies`): a workgroup of 8 invocations takes 8 consecutive rows of one (sentence,
+// head), so the rows every invocation walks (keys and values in the forward and dQ, queries and dO in
+// dK·dV) are the same for all 8: each invocation fetches a share of them and the others take it by
+// `subgroupBroadcast` (lavapipe fetches a storage value lane by lane inside a loop, a broadcast is one
+// instruction). Same formulas and summation orders as the `rows` kernels. The head sizes are compiled
+// in (one pipeline per d_k/4, d_v/4): broadcast lanes must be constants.
+const SG = 8;
+
+/**
+ * WGSL fetching rows j0 .. j0+R−1 (rows past `count` clamped to the last) of `buf`, NC vec4s each at
+ * `start(j)`, into private arrays `${dst}0 .. ${dst}{R−1}` (array<vec4<f32>, NC>): vec4 number
+ * f = r·NC + c of the R·NC is fetched by invocation f % 8 in round ⌊f / 8⌋, then broadcast.
+ */
+function fetchSharedRows(buf: string, start: (j: string) => string, NC: number, R: number, dst: string, j0: string, count: string): string {
+  const rounds = Math.ceil((R * NC) / SG);
+  const lines: string[] = [];
+  for (let rr = 0; rr < rounds; rr++) {
+    const f = `(${rr * SG}u + lane)`;
+    lines.push(`let ${dst}_x${rr} = ${buf}[${start(`min(${j0} + ${f} / ${NC}u, ${count} - 1u)`)} + ${f} % ${NC}u];`);
+  }
+  for (let r = 0; r < R; r++) {
+    lines.push(`var ${dst}${r}: array<vec4<f32>, ${NC}>;`);
+    for (let c = 0; c < NC; c++) {
+      const f = r * NC + c;
+      lines.push(`${dst}${r}[${c}] = subgroupBroadcast(${dst}_x${Math.floor(f / SG)}, ${f % SG}u);`);
+    }
+  }
+  return lines.join('\n    ');
+}
+
+/** Rows fetched together: as many as fill the 8 invocations' fetches of the wider of the two matrices. */
+const sharedRowsPerRound = (NK: number, NV: number): number => Math.max(1, Math.floor(SG / Math.max(NK, NV)));
+
+/**
+ * WGSL looping j over [0, count) in groups of R, fetching each group's rows of the listed matrices
+ * cooperatively (`fetchSharedRows`, into `${name}0..` arrays) and running `body(j, r)` for each row
+ * j = j0 + r < count (a uniform branch), where the row is `${name}${r}`.
+ */
+function sharedRowsLoop(count: string, R: number, mats: readonly { buf: string; start: (j: string) => string; NC: number; name: string }[], body: (j: string, r: number) => string): string {
+  const fetch = mats.map((m) => fetchSharedRows(m.buf, m.start, m.NC, R, m.name, 'j0', count)).join('\n    ');
+  const rows = Array.from({ length: R }, (_, r) => `if (j0 + ${r}u < ${count}) {
+      let j = j0 + ${r}u;
+      ${body('j', r)}
+    }`).join('\n    ');
+  return `for (var j0 = 0u; j0 < ${count}; j0 += ${R}u) {
+    ${fetch}
+    ${rows}
+  }`;
+}
+
+/**
+ * Entry point of a subgroup kernel: workgroup = 8 consecutive rows `pos` of one (b, hh) of a length-`len`
+ * axis; `live` says whether this invocation's row exists (the others fetch and broadcast, never store),
+ * and its own loads use the row clamped into range.
+ */
+const sgMain = (len: 't' | 'S', pos: string): string => /* wgsl */ `@compute @workgroup_size(${SG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let nblk = (u.${len} + ${SG - 1}u) / ${SG}u;
+  let g = wid.y * nwg.x + wid.x;
+  if (g >= u.B * u.h * nblk) { return; }
+  let hh = (g / nblk) % u.h; let b = g / (nblk * u.h);
+  let ${pos}_raw = (g % nblk) * ${SG}u + lane;
+  let live = ${pos}_raw < u.${len};
+  let ${pos} = min(${pos}_raw, u.${len} - 1u);`;
+
+const fwdSubgroupWgsl = (NK: number, NV: number): string => {
+  const R = sharedRowsPerRound(NK, NV);
+  return /* wgsl */ `enable subgroups;
+${forwardBindings('vec4<f32>')}
+${CPU_COMMON}
+${sgMain('t', 'i')}
+  let row = (b * u.h + hh) * u.t + i;
+  var qr: array<vec4<f32>, ${NK}>;
+  let q0 = qi(b, i, hh);
+  for (var c = 0u; c < ${NK}u; c++) { qr[c] = q[q0 + c]; }
+  var sc: array<f32, ${MAX_ATTENTION_LEN}>; // [j]: logits, then exp(logit − max)
+  var m = -3.0e38;
+  ${sharedRowsLoop('u.S', R, [{ buf: 'k', start: (j) => `ki(b, ${j}, hh)`, NC: NK, name: 'kr' }], (j, r) => `var sd = vec4<f32>(0.0);
+      for (var c = 0u; c < ${NK}u; c++) { sd = sd + qr[c] * kr${r}[c]; }
+      sc[${j}] = hsum(sd) * u.scale + mask_bias(b, i, ${j});
+      m = max(m, sc[${j}]);`)}
+  var l = 0.0;
+  for (var j = 0u; j < u.S; j++) { sc[j] = exp(sc[j] - m); l = l + sc[j]; }
+  var acc: array<vec4<f32>, ${NV}>;
+  ${sharedRowsLoop('u.S', R, [{ buf: 'v', start: (j) => `vi(b, ${j}, hh)`, NC: NV, name: 'vr' }], (j, r) => `let p = sc[${j}] / l;
+      for (var c = 0u; c < ${NV}u; c++) { acc[c] = acc[c] + p * vr${r}[c]; }`)}
+  if (!live) { return; }
+  let o0 = oi(b, i, hh);
+  for (var c = 0u; c < ${NV}u; c++) { o[o0 + c] = acc[c]; }
+  lse[row] = m + log(l);
+}
+`;
+};
+
+const bwdQSubgroupWgsl = (NK: number, NV: number): string => /* wgsl */ `enable subgroups;
+${dqBindings('vec4<f32>')}
+${CPU_COMMON}
+${sgMain('t', 'i')}
+  let row = (b * u.h + hh) * u.t + i;
+  var qr: array<vec4<f32>, ${NK}>;
+  var gr: array<vec4<f32>, ${NV}>; // dO row
+  var acc: array<vec4<f32>, ${NK}>; // dQ row (unscaled)
+  let q0 = qi(b, i, hh);
+  let o0 = oi(b, i, hh);
+  for (var c = 0u; c < ${NK}u; c++) { qr[c] = q[q0 + c]; }
+  var dsum = vec4<f32>(0.0);
+  for (var c = 0u; c < ${NV}u; c++) { gr[c] = dout[o0 + c]; dsum = dsum + gr[c] * o[o0 + c]; }
+  let D = hsum(dsum); // rowsum(dO ⊙ O)
+  let L = lse[row];
+  ${sharedRowsLoop('u.S', sharedRowsPerRound(NK, NV), [
+    { buf: 'k', start: (j) => `ki(b, ${j}, hh)`, NC: NK, name: 'kr' },
+    { buf: 'v', start: (j) => `vi(b, ${j}, hh)`, NC: NV, name: 'vr' },
+  ], (j, r) => `var sd = vec4<f32>(0.0);
+      for (var c = 0u; c < ${NK}u; c++) { sd = sd + qr[c] * kr${r}[c]; }
+      var dp = vec4<f32>(0.0);
+      for (var c = 0u; c < ${NV}u; c++) { dp = dp + gr[c] * vr${r}[c]; }
+      let p = exp(hsum(sd) * u.scale + mask_bias(b, i, ${j}) - L);
+      let dsc = p * (hsum(dp) - D);
+      for (var c = 0u; c < ${NK}u; c++) { acc[c] = acc[c] + dsc * kr${r}[c]; }`)}
+  if (!live) { return; }
+  for (var c = 0u; c < ${NK}u; c++) { dq[q0 + c] = acc[c] * u.scale; }
+  dd[row] = D;
+}
+`;
+
+const bwdKvSubgroupWgsl = (NK: number, NV: number): string => /* wgsl */ `enable subgroups;
+${dkvBindings('vec4<f32>')}
+${CPU_COMMON}
+${sgMain('S', 'jk')}
+  var kr: array<vec4<f32>, ${NK}>;
+  var vr: array<vec4<f32>, ${NV}>;
+  var dka: array<vec4<f32>, ${NK}>;
+  var dva: array<vec4<f32>, ${NV}>;
+  let k0 = ki(b, jk, hh);
+  let v0 = vi(b, jk, hh);
+  for (var c = 0u; c < ${NK}u; c++) { kr[c] = k[k0 + c]; }
+  for (var c = 0u; c < ${NV}u; c++) { vr[c] = v[v0 + c]; }
+  ${sharedRowsLoop('u.t', sharedRowsPerRound(NK, NV), [
+    { buf: 'q', start: (i) => `qi(b, ${i}, hh)`, NC: NK, name: 'qq' },
+    { buf: 'dout', start: (i) => `oi(b, ${i}, hh)`, NC: NV, name: 'gg' },
+  ], (i, r) => `var sd = vec4<f32>(0.0);
+      for (var c = 0u; c < ${NK}u; c++) { sd = sd + qq${r}[c] * kr[c]; }
+      var dp = vec4<f32>(0.0);
+      for (var c = 0u; c < ${NV}u; c++) { dp = dp + gg${r}[c] * vr[c]; }
+      let rid = (b * u.h + hh) * u.t + ${i};
+      let p = exp(hsum(sd) * u.scale + mask_bias(b, ${i}, jk) - lse[rid]);
+      let dsc = p * (hsum(dp) - dd[rid]);
+      for (var c = 0u; c < ${NV}u; c++) { dva[c] = dva[c] + p * gg${r}[c]; }
+      for (var c = 0u; c < ${NK}u; c++) { dka[c] = dka[c] + dsc * qq${r}[c]; }`)}
+  if (!live) { return; }
+  for (var c = 0u; c < ${NV}u; c++) { dv[v0 + c] = dva[c]; }
+  for (var c = 0u; c < ${NK}u; c++) { dk[k0 + c] = dka[c] * u.scale; }
+}
+`;
+
 /** The \`cpu\` shape applies when every head's rows are whole vec4s. */
 function vec4Rows(gpu: Gpu, o: AttentionShapeOptions): boolean {
   const hk = o.heads * o.dk;
@@ -429,7 +585,19 @@ export interface AttentionShapeOptions {
   readonly oOffset?: number;
   /** Force a kernel shape (tests); default runtime/gpu.ts `kernelShape`. */
   readonly shape?: KernelShape;
+  /** In the cpu shape, use the subgroup kernels (default: where the adapter has subgroups of ≥ 8 lanes); false: the rows kernels (tests). */
+  readonly subgroups?: boolean;
 }
+
+type AttentionKernels = 'gpu' | 'rows' | 'subgroup';
+
+function attentionKernels(gpu: Gpu, o: AttentionShapeOptions): AttentionKernels {
+  if (!vec4Rows(gpu, o)) return 'gpu';
+  return (o.subgroups ?? true) && hasSubgroupsOf(gpu, SG) ? 'subgroup' : 'rows';
+}
+
+/** Workgroups of the subgroup kernels: one per 8 rows of each (sentence, head) along an axis of `len`. */
+const sgGroups = (o: AttentionShapeOptions, len: number): [number, number, number] => groups1d(o.B * o.heads * Math.ceil(len / SG), 1);
 
 function attentionUniform(gpu: Gpu, label: string, o: AttentionShapeOptions): GPUBuffer {
   if (o.t > MAX_ATTENTION_LEN || o.S > MAX_ATTENTION_LEN) throw new Error(`${label}: lengths ${o.t}, ${o.S} exceed ${MAX_ATTENTION_LEN}`);
@@ -449,10 +617,13 @@ export function attentionForward(
   gpu: Gpu, label: string, o: AttentionShapeOptions,
   buf: { q: Binding; k: Binding; v: Binding; keyIds: Binding; out: Binding; lse: Binding },
 ): Dispatch {
-  const rows = vec4Rows(gpu, o);
-  const pipeline = rows ? gpu.pipeline('attention_fwd_rows', FWD_CPU_WGSL) : gpu.pipeline('attention_fwd', FWD_WGSL);
+  const kernels = attentionKernels(gpu, o);
+  const [NK, NV] = [o.dk / 4, o.dv / 4];
+  const pipeline = kernels === 'subgroup' ? gpu.pipeline(`attention_fwd_sg_${NK}_${NV}`, fwdSubgroupWgsl(NK, NV))
+    : kernels === 'rows' ? gpu.pipeline('attention_fwd_rows', FWD_CPU_WGSL) : gpu.pipeline('attention_fwd', FWD_WGSL);
   const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: attentionUniform(gpu, label, o) }, buf.q, buf.k, buf.v, buf.keyIds, buf.out, buf.lse]);
-  return { label, pipeline, bindGroup, groups: rows ? groups1d(o.B * o.heads * o.t, ROWS_WG) : [Math.ceil(o.t / FWD_ROWS), o.heads, o.B] };
+  const groups = kernels === 'subgroup' ? sgGroups(o, o.t) : kernels === 'rows' ? groups1d(o.B * o.heads * o.t, ROWS_WG) : [Math.ceil(o.t / FWD_ROWS), o.heads, o.B] as const;
+  return { label, pipeline, bindGroup, groups };
 }
 
 /**
@@ -464,11 +635,15 @@ export function attentionBackward(
   buf: { q: Binding; k: Binding; v: Binding; keyIds: Binding; out: Binding; lse: Binding; dOut: Binding; D: Binding; dq: Binding; dk: Binding; dv: Binding },
 ): Dispatch[] {
   const uniform = { buffer: attentionUniform(gpu, label, o) };
-  const rows = vec4Rows(gpu, o);
-  const pq = rows ? gpu.pipeline('attention_bwd_q_rows', BWD_Q_CPU_WGSL) : gpu.pipeline('attention_bwd_q', BWD_Q_WGSL);
-  const pkv = rows ? gpu.pipeline('attention_bwd_kv_rows', BWD_KV_CPU_WGSL) : gpu.pipeline('attention_bwd_kv', BWD_KV_WGSL);
-  const qGroups = rows ? groups1d(o.B * o.heads * o.t, ROWS_WG) : [Math.ceil(o.t / FWD_ROWS), o.heads, o.B] as const;
-  const kvGroups = rows ? groups1d(o.B * o.heads * o.S, ROWS_WG) : [Math.ceil(o.S / FWD_ROWS), o.heads, o.B] as const;
+  const kernels = attentionKernels(gpu, o);
+  const [NK, NV] = [o.dk / 4, o.dv / 4];
+  const pq = kernels === 'subgroup' ? gpu.pipeline(`attention_bwd_q_sg_${NK}_${NV}`, bwdQSubgroupWgsl(NK, NV))
+    : kernels === 'rows' ? gpu.pipeline('attention_bwd_q_rows', BWD_Q_CPU_WGSL) : gpu.pipeline('attention_bwd_q', BWD_Q_WGSL);
+  const pkv = kernels === 'subgroup' ? gpu.pipeline(`attention_bwd_kv_sg_${NK}_${NV}`, bwdKvSubgroupWgsl(NK, NV))
+    : kernels === 'rows' ? gpu.pipeline('attention_bwd_kv_rows', BWD_KV_CPU_WGSL) : gpu.pipeline('attention_bwd_kv', BWD_KV_WGSL);
+  const byKernels = (len: number) => kernels === 'subgroup' ? sgGroups(o, len) : kernels === 'rows' ? groups1d(o.B * o.heads * len, ROWS_WG) : [Math.ceil(len / FWD_ROWS), o.heads, o.B] as const;
+  const qGroups = byKernels(o.t);
+  const kvGroups = byKernels(o.S);
   return [
     { label: `${label}/dq`, pipeline: pq, groups: qGroups, bindGroup: gpu.bindGroup(`${label}/dq`, pq, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.out, buf.lse, buf.dOut, buf.dq, buf.D]) },
     { label: `${label}/dkv`, pipeline: pkv, groups: kvGroups, bindGroup: gpu.bindGroup(`${label}/dkv`, pkv, [uniform, buf.q, buf.k, buf.v, buf.keyIds, buf.lse, buf.D, buf.dOut, buf.dk, buf.dv]) },

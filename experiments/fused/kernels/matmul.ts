@@ -35,7 +35,7 @@
  *
  * `columnSum` is the bias gradient: out[N] (+)= Σ_m x[m, N], a fixed-order reduction (no atomics).
  */
-import { type Binding, type Dispatch, type Gpu, type KernelShape, kernelShape, packUniform } from '../runtime/gpu';
+import { type Binding, type Dispatch, type Gpu, hasSubgroupsOf, type KernelShape, kernelShape, packUniform } from '../runtime/gpu';
 
 const MATMUL_WGSL = /* wgsl */ `
 // Flags are uniform bits, not override constants: one pipeline serves every product (pipeline
@@ -280,7 +280,7 @@ export type MatmulKernel = 'tiled' | 'vec4' | 'subgroup';
 
 /** The subgroup kernel needs subgroups of at least its 8 invocations (one subgroup per workgroup). */
 export function subgroupKernelApplies(gpu: Gpu): boolean {
-  return gpu.features.subgroups && gpu.features.subgroupMinSize >= SG_LANES;
+  return hasSubgroupsOf(gpu, SG_LANES);
 }
 
 /**

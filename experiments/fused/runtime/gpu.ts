@@ -54,6 +54,14 @@ export function kernelShape(gpu: Gpu): KernelShape {
   return gpu.features.softwareAdapter ? 'cpu' : 'gpu';
 }
 
+/**
+ * The adapter's subgroups (WGSL subgroup operations) have at least `lanes` lanes: the cpu-shaped
+ * subgroup kernels run one subgroup per workgroup of `lanes` invocations and broadcast between them.
+ */
+export function hasSubgroupsOf(gpu: Gpu, lanes: number): boolean {
+  return gpu.features.subgroups && gpu.features.subgroupMinSize >= lanes;
+}
+
 /** Software rasterisers (Mesa lavapipe/llvmpipe, SwiftShader): a WebGPU adapter, but running on the CPU. */
 export function isSoftwareAdapter(info: { architecture?: string; device?: string; description?: string }): boolean {
   return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device ?? ''} ${info.description ?? ''}`);
