@@ -11,8 +11,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../../../db/store';
 import { encodeEventLine } from '../../../../contract/events-line';
-import type { RunToParent } from '../../../../contract/run-protocol';
+import type { RunJob, RunToParent } from '../../../../contract/run-protocol';
+import type { RunExit } from '../../run-host';
 import { Workbench } from '../../workbench';
+import { shellEventsSource } from './events-source';
+import { SlurmExecutor } from './executor';
+import { localShell, type Shell } from './shell';
 import { fakeSlurm } from '../../../../test/support/fake-slurm';
 import { countMetricWrites } from '../../../../test/support/metric-writes';
 import { tempDir, toySpec } from '../../../../test/support/workbench';
@@ -126,6 +130,40 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     expect(shell.calls).toContainEqual(['scancel', probe.getRunExecutor(second[0])!.jobId!]);
     await wb.close();
     probe.close();
+  }, 60_000);
+
+  it('reads the events files through the shell seam when given one (here the local shell, as on a login node)', async () => {
+    const dir = tempDir('ablate-exec-');
+    const root = join(dir, 'cluster');
+    const store = openStore(join(dir, 'x.sqlite'));
+    const exp = store.upsertExperiment('e', {}, null);
+    const [id] = store.insertRuns(exp.id, [{ variant: 'base', seed: 1, config: {}, configHash: 'h', backendRequested: 'cpu', totalSteps: 20 }]);
+    store.setRunExecutor(id, 'slurm', { clusterRoot: root }, 'run-a');
+    const local = localShell();
+    const reads: string[] = [];
+    const recording: Shell = { where: local.where, run: (argv, o) => (reads.push(argv.join(' ')), local.run(argv, o)) };
+    const slurm = fakeSlurm();
+    const executor = new SlurmExecutor({ store, shell: slurm, events: shellEventsSource(recording), pollMs: 50, hostCommand: ['true'], requestCancel: () => undefined });
+    const job = { runId: id, config: {}, backend: 'cpu', checkpointDir: join(root, 'runs', 'run-a', 'checkpoints'), cacheDir: dir } as unknown as RunJob;
+    const proc = executor.route(() => {
+      throw new Error('not a local run');
+    })(job);
+    const messages: RunToParent[] = [];
+    proc.onMessage((m) => messages.push(m));
+    const exited = new Promise<RunExit>((r) => proc.onExit(r));
+    proc.send({ type: 'start', job });
+    await until('submitted', () => store.getRunExecutor(id)?.jobId);
+    const file = jobFile(store, root, id);
+    file.write({ type: 'ready', backend: 'cpu', device: 'fake', params: 2, data: {}, startStep: 0 });
+    for (let s = 1; s <= 20; s++) file.write(metric(s));
+    file.write({ type: 'done', step: 20, metrics: { valid_loss: 0.5 } as never });
+    slurm.jobs[0].state = 'COMPLETED';
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(messages.at(-1)).toMatchObject({ type: 'done', step: 20 });
+    expect(store.getMetrics({ runIds: [id] }).filter((m) => m.split === 'train').map((m) => m.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(reads.some((r) => r.startsWith('sh -c test -d "$1" || exit 0; ls -1A'))).toBe(true);
+    expect(reads.some((r) => r.includes('tail -c +"$1"'))).toBe(true);
+    store.close();
   }, 60_000);
 
   describe('a job gone from squeue without a result, past the grace period', () => {

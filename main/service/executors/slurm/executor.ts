@@ -25,9 +25,10 @@ import { WORKBENCH_SBATCH_OPTIONS, type SlurmOptions } from '../../../../contrac
 import type { MetricPoint, ParentToRun, RunJob, RunToParent } from '../../../../contract/run-protocol';
 import { UserError } from '../../../../contract/errors';
 import type { RunExit, RunProcess, RunSpawner } from '../../run-host';
-import { attemptFiles, ingestFile, lastTerminal, reingestRun, writeFinals } from './ingest';
+import { localEventsSource, type EventsSource } from './events-source';
+import { ingestFile, lastTerminal, listAttemptFiles, reingestRun, writeFinals } from './ingest';
 import { nodeHostCommand } from './job-host';
-import { parseSubmissionComment, runPaths, sbatchRejection, submitArray } from './sbatch';
+import { parseAttemptFileName, parseSubmissionComment, runPaths, sbatchRejection, submitArray } from './sbatch';
 import { sacctAttempts, type SacctAttempt } from './sacct';
 import { scancelArgv } from './scontrol';
 import { localShell, type Shell } from './shell';
@@ -35,8 +36,13 @@ import { FINISHED_STATES, pollSqueue, type SlurmJob } from './squeue';
 
 export interface SlurmExecutorOptions {
   readonly store: Store;
-  /** Where sbatch/squeue/scancel run (default: this machine). The cluster root must be mounted here too. */
+  /** Where sbatch/squeue/scancel run (default: this machine). The cluster root must be mounted here too (job.json is written with fs). */
   readonly shell?: Shell;
+  /**
+   * Where the runs' events files are read (default: this machine's filesystem).
+   * `shellEventsSource(shell)` reads them through the shell: over ssh from a desktop.
+   */
+  readonly events?: EventsSource;
   /** What the job execs (default: this Node, tsx and job-entry.ts at the same paths on the nodes). */
   readonly hostCommand?: readonly string[];
   /** Milliseconds between polls (squeue + events files); default 1000. */
@@ -109,6 +115,7 @@ export async function checkSlurmChoice(o: SlurmOptions, shell: Shell = localShel
 /** Shared state of every cluster run of one workbench: the shell, the one squeue per poll, detaching. */
 export class SlurmExecutor {
   readonly shell: Shell;
+  readonly events: EventsSource;
   readonly pollMs: number;
   readonly goneGraceMs: number;
   readonly hostCommand: readonly string[];
@@ -121,6 +128,7 @@ export class SlurmExecutor {
 
   constructor(readonly opts: SlurmExecutorOptions) {
     this.shell = opts.shell ?? localShell();
+    this.events = opts.events ?? localEventsSource;
     this.pollMs = opts.pollMs ?? 1000;
     this.goneGraceMs = opts.goneGraceMs ?? GONE_GRACE_MS;
     this.hostCommand = opts.hostCommand ?? nodeHostCommand();
@@ -295,7 +303,7 @@ export class SlurmRun implements RunProcess {
       this.seen = true;
       // The scheduler dropped what lay after the checkpoint when it relaunched the run: read every
       // attempt again (idempotent) so nothing the job already wrote is missing.
-      await reingestRun(this.store, this.runId, this.eventsDir);
+      await reingestRun(this.store, this.runId, this.eventsDir, this.executor.events);
       this.store.addLog(this.runId, 'info', `attached to Slurm job ${rx.jobId} again (submission ${rx.submissionId})`);
     } else {
       await this.submit(job);
@@ -308,8 +316,8 @@ export class SlurmRun implements RunProcess {
     this.submissionId = rx.submissionId;
     const j = this.mine(await this.executor.squeue());
     if (j && !FINISHED_STATES.has(j.state)) return true;
-    const last = attemptFiles(this.eventsDir, rx.submissionId!).at(-1);
-    return (last ? await lastTerminal(last) : null)?.msg.type === 'done';
+    const last = (await listAttemptFiles(this.executor.events, this.eventsDir, rx.submissionId!)).at(-1);
+    return (last ? await lastTerminal(last, this.executor.events) : null)?.msg.type === 'done';
   }
 
   private async submit(job: RunJob): Promise<void> {
@@ -362,8 +370,9 @@ export class SlurmRun implements RunProcess {
         this.missingSince = null;
         this.noteFacts(j);
       }
-      const files = attemptFiles(this.eventsDir);
-      const current = new Set(attemptFiles(this.eventsDir, this.submissionId!));
+      // One listing per poll; this submission's attempts are those named with its id.
+      const files = await listAttemptFiles(this.executor.events, this.eventsDir);
+      const current = new Set(files.filter((f) => parseAttemptFileName(posix.basename(f))?.submissionId === this.submissionId));
       const newest = [...current].at(-1);
       let finished = false;
       /** How the job ended, from accounting, when squeue no longer lists it. */
@@ -373,7 +382,7 @@ export class SlurmRun implements RunProcess {
         // Gone from squeue: ended at once when its newest attempt reported a result; else, after a
         // grace period, as accounting says (where the cluster has it) or as a job without a result.
         this.missingSince ??= Date.now();
-        const result = newest ? (await lastTerminal(newest))?.msg : undefined;
+        const result = newest ? (await lastTerminal(newest, this.executor.events))?.msg : undefined;
         if (result !== undefined && result.type !== 'stopped') finished = true;
         else if (Date.now() - this.missingSince > this.executor.goneGraceMs) {
           const acct = await this.accountedState();
@@ -385,7 +394,7 @@ export class SlurmRun implements RunProcess {
       for (const path of files) {
         if (this.exited) return;
         const forward = current.has(path) ? (m: RunToParent) => this.forward(m) : undefined;
-        const r = await ingestFile(this.store, this.runId, path, { final: finished || path !== newest, forward });
+        const r = await ingestFile(this.store, this.runId, path, { final: finished || path !== newest, forward, source: this.executor.events });
         if (r.lastStep !== null && current.has(path)) this.lastStep = Math.max(this.lastStep, r.lastStep);
       }
       if (finished) await this.end(j ?? accounted, newest, accounted ? ' (says accounting: sacct)' : '');
@@ -438,7 +447,7 @@ export class SlurmRun implements RunProcess {
 
   /** The job will not run again: the newest attempt's result decides the run's state. */
   private async end(j: SlurmJob | undefined, newest: string | undefined, source = ''): Promise<void> {
-    const found = newest ? await lastTerminal(newest) : null;
+    const found = newest ? await lastTerminal(newest, this.executor.events) : null;
     const terminal = found?.msg ?? null;
     if (this.exited) return;
     const state = j?.state ?? 'gone from squeue';

@@ -14,7 +14,6 @@
  *   on a resume: replaying the attempts in order gives the same rows as the live ingest did.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Store } from '../../../../db/store';
 import type { EventLine } from '../../../../contract/events-line';
@@ -164,10 +163,10 @@ export async function reingestRun(store: Store, runId: number, eventsDir: string
   return lines;
 }
 
-/** The last done/failed/stopped line of an events file (null when it has none). */
-export async function lastTerminal(path: string): Promise<{ msg: NonNullable<IngestResult['terminal']>; time: number } | null> {
-  if (!existsSync(path)) return null;
-  const handle = await open(path, 'r');
+/** The last done/failed/stopped line of an events file (null when it has none, or, on this machine, when it does not exist). */
+export async function lastTerminal(path: string, source: EventsSource = localEventsSource): Promise<{ msg: NonNullable<IngestResult['terminal']>; time: number } | null> {
+  if (source === localEventsSource && !existsSync(path)) return null;
+  const handle = await source.open(path);
   let terminal: { msg: NonNullable<IngestResult['terminal']>; time: number } | null = null;
   try {
     let offset = 0;
