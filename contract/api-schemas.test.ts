@@ -16,3 +16,13 @@ describe('selections for delete and archive', () => {
     expect(() => parseApiArgs('setArchived', [{ runIds: [1] }])).toThrow(/^setArchived: arguments: /);
   });
 });
+
+describe('which runs a result table counts', () => {
+  it('takes the table alone or with { includeArchived }, and refuses another option or a non-boolean in one line', () => {
+    expect(parseApiArgs('resultTable', [1])).toEqual([1]);
+    expect(parseApiArgs('resultTable', [1, { includeArchived: true }])).toEqual([1, { includeArchived: true }]);
+    expect(parseApiArgs('exportTable', [1, 'md', { includeArchived: false }])).toEqual([1, 'md', { includeArchived: false }]);
+    expect(() => parseApiArgs('exportTable', [1, 'md', { includeArchived: 'yes' }])).toThrow('exportTable: argument 2.includeArchived: includeArchived must be true or false');
+    expect(() => parseApiArgs('resultTable', [1, { archived: true }])).toThrow(/^resultTable: argument 1/);
+  });
+});

@@ -30,6 +30,10 @@ const executorChoice = z.discriminatedUnion('name', [
   }),
 ], { error: 'executor must be {name: "local"} or {name: "slurm", clusterRoot, …}' });
 
+const includeArchived = z.boolean({ error: 'includeArchived must be true or false' }).optional();
+/** Which runs a result table counts (TableOptions). */
+const tableOptions = z.strictObject({ includeArchived });
+
 const runSelection = z.union([
   z.strictObject({ runIds: z.array(runId).min(1, 'name at least one run').max(10_000, 'at most 10000 runs at once') }),
   z.strictObject({ experimentId }),
@@ -49,8 +53,8 @@ export const API_SCHEMAS = {
       })
       .optional(),
   ]),
-  listExperiments: z.tuple([z.strictObject({ includeArchived: z.boolean({ error: 'includeArchived must be true or false' }).optional() }).optional()]),
-  listRuns: z.tuple([z.strictObject({ experimentId: experimentId.optional(), includeArchived: z.boolean({ error: 'includeArchived must be true or false' }).optional() }).optional()]),
+  listExperiments: z.tuple([z.strictObject({ includeArchived }).optional()]),
+  listRuns: z.tuple([z.strictObject({ experimentId: experimentId.optional(), includeArchived }).optional()]),
   getRun: z.tuple([runId]),
   getMetrics: z.tuple([
     z.strictObject({
@@ -71,8 +75,8 @@ export const API_SCHEMAS = {
   deleteRuns: z.tuple([runSelection]),
   setArchived: z.tuple([runSelection, z.boolean({ error: 'archived must be true or false' })]),
   queueStatus: z.tuple([]),
-  resultTable: z.tuple([experimentId]),
-  exportTable: z.tuple([experimentId, z.enum(EXPORT_FORMATS, { error: `format must be one of ${EXPORT_FORMATS.join(', ')}` })]),
+  resultTable: z.tuple([experimentId, tableOptions.optional()]),
+  exportTable: z.tuple([experimentId, z.enum(EXPORT_FORMATS, { error: `format must be one of ${EXPORT_FORMATS.join(', ')}` }), tableOptions.optional()]),
   attention: z.tuple([runId, z.string({ error: 'sentence must be text' }).min(1, 'sentence is empty').max(2000, 'sentence is longer than 2000 characters')]),
 } satisfies Record<RemoteMethod, z.ZodType>;
 

@@ -110,6 +110,12 @@ export const BLEU_SIGNATURE = 'nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|vers
  */
 export const AVERAGED_CHECKPOINTS = 'averaged_checkpoints';
 
+/** Which runs a result table counts. */
+export interface TableOptions {
+  /** Count archived runs too (`ablate export --archived`, "show archived" in the app). */
+  readonly includeArchived?: boolean;
+}
+
 /** The result table as data (the renderer renders it; export formats are text). */
 export interface ResultTable {
   readonly experiment: string;
@@ -120,6 +126,11 @@ export interface ResultTable {
   /** Columns the variants change, then the metric columns. */
   readonly columns: readonly string[];
   readonly rows: readonly ResultRow[];
+  /**
+   * Archived runs of the experiment (its own and reused ones) left out of the rows: archiving takes
+   * a run out of every view, this table included, unless `includeArchived` was asked (0 then).
+   */
+  readonly archivedLeftOut?: number;
 }
 
 /** sacreBLEU's paired bootstrap (`--paired-bs`) of one variant run against the base run of the same seed. */
@@ -227,8 +238,10 @@ export interface WorkbenchApi {
   /** Archives (hides from default lists and compare views, keeps everything) or unarchives. */
   setArchived(selection: RunSelection, archived: boolean): Promise<void>;
   queueStatus(): Promise<QueueStatus>;
-  resultTable(experimentId: number): Promise<ResultTable>;
-  exportTable(experimentId: number, format: ExportFormat): Promise<string>;
+  /** Archived runs are left out (and counted in `archivedLeftOut`) unless `includeArchived`, as in listRuns. */
+  resultTable(experimentId: number, options?: TableOptions): Promise<ResultTable>;
+  /** The text `ablate export` writes; archived runs as in resultTable. */
+  exportTable(experimentId: number, format: ExportFormat, options?: TableOptions): Promise<string>;
   /** Translates `sentence` with the run's latest checkpoint and returns attention maps. */
   attention(runId: number, sentence: string): Promise<AttentionMaps>;
   /** Subscribes to pushed events; returns the unsubscribe function. */

@@ -30,6 +30,15 @@ export function reusedNote(table: ResultTable): string | null {
   return `Reused runs (same config, trained in another experiment): ${rows.map((r) => `${r.variant} from ${r.reusedFrom!.join(', ')}`).join('; ')}.`;
 }
 
+/**
+ * `2 archived runs not counted`: archived runs are out of the table as of every view unless asked
+ * for (each front says how: `--archived`, "show archived"); null when none was left out.
+ */
+export function archivedNote(table: ResultTable): string | null {
+  const n = table.archivedLeftOut ?? 0;
+  return n ? `${n} archived run${n === 1 ? '' : 's'} not counted` : null;
+}
+
 /** The line under a table naming the BLEU it reports; null for a table without a signature. */
 export function signatureNote(table: ResultTable): string | null {
   const weights = table.scoredWeights ? ` Scores from: ${table.scoredWeights}.` : '';

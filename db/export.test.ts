@@ -152,6 +152,40 @@ describe('buildResultTable', () => {
   });
 });
 
+describe('archived runs', () => {
+  const runOf = (variant: string, seed: number) => store.listRuns({ experimentId }).find((r) => r.variant === variant && r.seed === seed)!.id;
+
+  it('are left out of the table, as of every view, and counted as left out; includeArchived counts them', () => {
+    // Base without seed 3: PPL 5.0, 5.2 → 5.1 ± √0.02; BLEU 20, 22 → 21 ± √2. (B) entirely archived: no row.
+    store.setArchived({ runIds: [runOf('base', 3), runOf('(B) d_k=16 & 50%_more', 1), runOf('(B) d_k=16 & 50%_more', 2)] }, true);
+    const t = buildResultTable(store, experimentId);
+    expect(t.rows.map((r) => [r.variant, r.seedsDone, r.seedsExpected])).toEqual([
+      ['base', 2, 2],
+      ['(A) h=1', 2, 3],
+    ]);
+    expect(t.rows[0].metrics['PPL (dev)'].mean).toBeCloseTo(5.1, 12);
+    expect(t.rows[0].metrics['PPL (dev)'].std).toBeCloseTo(Math.sqrt(0.02), 12);
+    expect(t.rows[0].metrics['BLEU (dev)'].std).toBeCloseTo(Math.sqrt(2), 12);
+    expect(t.archivedLeftOut).toBe(3);
+
+    const all = buildResultTable(store, experimentId, { includeArchived: true });
+    expect(all.rows.map((r) => r.variant)).toEqual(['base', '(A) h=1', '(B) d_k=16 & 50%_more']);
+    expect(all.rows[0].metrics['PPL (dev)'].mean).toBeCloseTo(5.2, 12);
+    expect(all.archivedLeftOut).toBe(0);
+  });
+
+  it('reused from another experiment are left out too once archived there', () => {
+    const spec = parseSpec({ ...SPEC, name: 'reuser', variants: [] });
+    const exp = store.upsertExperiment(spec.name, spec, null);
+    store.linkRuns(exp.id, [1, 2].map((seed) => ({ runId: runOf('base', seed), variant: 'base' })));
+    expect(buildResultTable(store, exp.id).rows[0].seedsDone).toBe(2);
+    store.setArchived({ runIds: [runOf('base', 2)] }, true);
+    const t = buildResultTable(store, exp.id);
+    expect(t.rows[0].seedsDone).toBe(1);
+    expect(t.archivedLeftOut).toBe(1);
+  });
+});
+
 /** Inserts finished runs of `spec` (every seed unless `seeds` is given) with one valid_bleu each. */
 function addDone(spec: ReturnType<typeof parseSpec>, bleu: (variant: string, seed: number) => number, opts: { experimentId?: number; seeds?: number[] } = {}): number[] {
   const exp = opts.experimentId ?? store.upsertExperiment(spec.name, spec, null).id;

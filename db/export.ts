@@ -83,6 +83,14 @@ export type SignificanceTest = (split: RowSignificance['split'], base: readonly 
 export interface ResultTableOptions {
   /** When given, each variant row gets its significance against base from the stored hypotheses. */
   readonly significance?: SignificanceTest;
+  /**
+   * Count archived runs too (`ablate export --archived`, "show archived" in the app). Without it
+   * an archived run is out of the table as it is out of every list and chart: archiving is how a
+   * researcher sets aside a diverged or mistaken seed without deleting it (W&B and MLflow hide
+   * archived / soft-deleted runs from tables and exports unless asked). The table says how many
+   * it left out.
+   */
+  readonly includeArchived?: boolean;
 }
 
 /**
@@ -129,7 +137,8 @@ export function buildResultTable(store: Store, experimentId: number, options: Re
   const experiment = store.getExperiment(experimentId);
   if (!experiment) throw new Error(`no experiment with id ${experimentId}`);
   // Runs reused from other experiments (same config, skipped when queued) count as this experiment's own.
-  const runs = [...store.listRuns({ experimentId }), ...store.listLinkedRuns(experimentId)].sort((a, b) => a.id - b.id);
+  const stored = [...store.listRuns({ experimentId }), ...store.listLinkedRuns(experimentId)].sort((a, b) => a.id - b.id);
+  const runs = options.includeArchived ? stored : stored.filter((r) => !r.archivedAt);
 
   const groups = groupRuns(runs);
   const changed: string[] = [];
@@ -180,7 +189,14 @@ export function buildResultTable(store: Store, experimentId: number, options: Re
     }
     markBest(rows, col);
   }
-  return { experiment: experiment.name, bleuSignature: BLEU_SIGNATURE, scoredWeights: scoredWeights(rows), columns: [...changed, ...metricCols.map((c) => c.label)], rows: rows as ResultRow[] };
+  return {
+    experiment: experiment.name,
+    bleuSignature: BLEU_SIGNATURE,
+    scoredWeights: scoredWeights(rows),
+    columns: [...changed, ...metricCols.map((c) => c.label)],
+    rows: rows as ResultRow[],
+    archivedLeftOut: stored.length - runs.length,
+  };
 }
 
 /** Renders the table as CSV (separate mean/std/n/delta columns, significance columns), Markdown or LaTeX (booktabs); `stats` adds the significance table (the CSV always has it). */

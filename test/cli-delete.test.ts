@@ -70,3 +70,44 @@ describe('ablate archive / unarchive', () => {
     expect(ids((await ablate(['runs', '--json', '--db', db])).stdout)).toEqual([1, 3]);
   });
 });
+
+describe('ablate export and archived runs', () => {
+  /** Two finished seeds of base with valid PPL 5 and 7 (one experiment, "ppl"). */
+  function seedPpl(): string {
+    const db = join(tempDir('ablate-cli-export-archived-'), 'db.sqlite');
+    const store = openStore(db);
+    const exp = store.upsertExperiment('ppl', {}, null);
+    const ids = store.insertRuns(exp.id, [1, 2].map((seed) => ({ variant: 'base', seed, config: { variant: 'base', seed, changes: {} }, configHash: `base-${seed}`, backendRequested: 'cpu', totalSteps: 10 })));
+    ids.forEach((id, i) => {
+      store.updateRun(id, { state: 'done' });
+      store.insertMetrics(id, [{ split: 'final', name: 'valid_ppl', step: 10, value: [5, 7][i], time: 1 }]);
+    });
+    store.close();
+    return db;
+  }
+
+  it('leaves archived runs out of the table, saying how many on stderr, and counts them with --archived as `ablate runs --archived` lists them', async () => {
+    const db = seedPpl();
+    expect((await ablate(['archive', '2', '--db', db])).code).toBe(0);
+    const shown = await ablate(['export', '--db', db]);
+    expect(shown.code).toBe(0);
+    // Seed 1 alone: PPL 5.00 (in bold: the column's best), one seed, no std.
+    expect(shown.stdout).toMatch(/\| base \| 1 \| \*\*5\.00\*\* \|/);
+    expect(shown.stderr).toBe('ppl: 1 archived run not counted; --archived counts them\n');
+    const all = await ablate(['export', '--archived', '--db', db]);
+    // Both seeds: mean 6, sample std √2 = 1.41.
+    expect(all.stdout).toMatch(/\| base \| 2 \| \*\*6\.00\*\* ± 1\.41 \|/);
+    expect(all.stderr).toBe('');
+  });
+
+  it('refuses an archived experiment in one line, and exports it with --archived', async () => {
+    const db = seedPpl();
+    expect((await ablate(['archive', '--experiment', 'ppl', '--db', db])).code).toBe(0);
+    const named = await ablate(['export', '--experiment', 'ppl', '--db', db]);
+    expect(named.code).toBe(1);
+    expect(named.stderr).toBe('ablate: --experiment ppl: archived; pass --archived to export it anyway, or `ablate unarchive --experiment ppl` first\n');
+    const latest = await ablate(['export', '--db', db]);
+    expect(latest.stderr).toBe(`ablate: ${db}: every experiment is archived; --archived exports the most recent\n`);
+    expect((await ablate(['export', '--experiment', 'ppl', '--archived', '--db', db])).stdout).toMatch(/\| base \| 2 \| \*\*6\.00\*\* ± 1\.41 \|/);
+  });
+});

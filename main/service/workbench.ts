@@ -38,6 +38,7 @@ import type {
   RunSelection,
   SampleRow,
   SpecPreview,
+  TableOptions,
   WorkbenchApi,
   WorkbenchEvent,
 } from '../../contract/api';
@@ -461,9 +462,10 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     return exp;
   }
 
-  /** The most recently created experiment, if any. */
-  latestExperiment(): ExperimentRow | undefined {
-    return [...this.store.listExperiments()].sort((a, b) => b.createdAt - a.createdAt || b.id - a.id)[0];
+  /** The most recently created experiment, if any; archived ones only with `includeArchived` (as listExperiments). */
+  latestExperiment(options: { readonly includeArchived?: boolean } = {}): ExperimentRow | undefined {
+    const experiments = this.store.listExperiments().filter((e) => options.includeArchived || !e.archivedAt);
+    return experiments.sort((a, b) => b.createdAt - a.createdAt || b.id - a.id)[0];
   }
 
   /** Metric series; with maxPoints each (run, split, name) series is LTTB-sampled to at most that many points. */
@@ -602,13 +604,19 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     }
   }
 
-  async resultTable(experimentId: number): Promise<ResultTable> {
-    return buildResultTable(this.store, experimentId, { significance: this.significance });
+  async resultTable(experimentId: number, options: TableOptions = {}): Promise<ResultTable> {
+    return buildResultTable(this.store, experimentId, { significance: this.significance, includeArchived: options.includeArchived });
   }
 
   /** `stats`: add the significance table (MultEval per variant, sacreBLEU's paired bootstrap per seed pair). */
-  async exportTable(experimentId: number, format: ExportFormat, opts: { readonly stats?: boolean } = {}): Promise<string> {
-    return formatResultTable(buildResultTable(this.store, experimentId, { significance: this.significance }), format, opts);
+  async exportTable(experimentId: number, format: ExportFormat, opts: TableOptions & { readonly stats?: boolean } = {}): Promise<string> {
+    return (await this.exportedTable(experimentId, format, opts)).text;
+  }
+
+  /** exportTable's text with the table it was written from (`ablate export` says what the table left out). */
+  async exportedTable(experimentId: number, format: ExportFormat, opts: TableOptions & { readonly stats?: boolean } = {}): Promise<{ text: string; table: ResultTable }> {
+    const table = await this.resultTable(experimentId, opts);
+    return { text: formatResultTable(table, format, opts), table };
   }
 
   /** Significance results by the runs compared (seconds each on a real test set; the UI asks for the table often). */

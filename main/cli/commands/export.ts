@@ -1,12 +1,15 @@
 /**
- * `ablate export --db FILE --format csv|md|latex [--experiment NAME] [--out FILE] [--stats]`: the
- * Table-3-style result table (db/export.ts). Without --experiment: the most recent experiment.
+ * `ablate export --db FILE --format csv|md|latex [--experiment NAME] [--out FILE] [--stats]
+ * [--archived]`: the Table-3-style result table (db/export.ts). Without --experiment: the most
+ * recent experiment. Archived runs (`ablate archive`) are left out, as `ablate runs` leaves them out,
+ * and stderr says how many; --archived counts them, as `ablate runs --archived` lists them.
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXPORT_FORMATS, type ExportFormat } from '../../../contract/api';
 import { UserError } from '../../../contract/errors';
+import { archivedNote } from '../../../contract/result-notes';
 import { addDbOptions, openReader, type DbOptions } from '../support';
 import { environmentError } from '../environment-errors';
 
@@ -24,6 +27,7 @@ interface ExportOptions extends DbOptions {
   experiment?: string;
   out?: string;
   stats?: boolean;
+  archived?: boolean;
 }
 
 export function register(program: Command): void {
@@ -32,14 +36,20 @@ export function register(program: Command): void {
     .option('--experiment <name>', 'experiment to tabulate (default: the most recent)')
     .option('--out <file>', 'write to FILE instead of stdout')
     .option('--stats', 'add the significance table: per variant vs base, MultEval mean/s_dev/s_sel/p (approximate randomization) and sacreBLEU paired bootstrap per seed pair')
+    .option('--archived', 'count archived runs too (`ablate archive`; left out by default, as in `ablate runs`)')
     .action(async (opts: ExportOptions) => {
       if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) throw new UserError(`--format: expected one of ${EXPORT_FORMATS.join(', ')}, got "${opts.format}"`);
       if (opts.out !== undefined) checkOutPath(opts.out);
       const wb = await openReader(opts);
       try {
-        const exp = opts.experiment !== undefined ? wb.experimentNamed(opts.experiment) : wb.latestExperiment();
-        if (!exp) throw new UserError(`${opts.db}: no experiments yet`);
-        const text = await wb.exportTable(exp.id, opts.format as ExportFormat, { stats: opts.stats });
+        const includeArchived = Boolean(opts.archived);
+        const exp = opts.experiment !== undefined ? wb.experimentNamed(opts.experiment) : wb.latestExperiment({ includeArchived });
+        if (!exp) throw new UserError(`${opts.db}: ${wb.latestExperiment({ includeArchived: true }) ? 'every experiment is archived; --archived exports the most recent' : 'no experiments yet'}`);
+        // Named but archived: every run of it is archived, so the table would be empty.
+        if (exp.archivedAt && !includeArchived) throw new UserError(`--experiment ${exp.name}: archived; pass --archived to export it anyway, or \`ablate unarchive --experiment ${exp.name}\` first`);
+        const { text, table } = await wb.exportedTable(exp.id, opts.format as ExportFormat, { stats: opts.stats, includeArchived });
+        const archived = archivedNote(table);
+        if (archived) process.stderr.write(`${exp.name}: ${archived}; --archived counts them\n`);
         const out = text.endsWith('\n') ? text : `${text}\n`;
         if (opts.out) {
           try {
