@@ -1,6 +1,6 @@
 /**
  * The run host inside a Slurm job: the batch script (sbatch.ts's jobScript) execs
- *   node --import <tsx> job-entry.ts --run-dir <root>/runs/<key> --events <root>/runs/<key>/events/<attempt>.jsonl
+ *   node --import <job-signals.mjs> --import <tsx> job-entry.ts --run-dir <root>/runs/<key> --events <root>/runs/<key>/events/<attempt>.jsonl
  * It reads the run's job.json, resumes from the newest checkpoint an earlier attempt recorded,
  * forks the unchanged run process (run-host.ts's forkSpawner) and appends every protocol message to
  * this attempt's events file (events-file.ts's lines). Signals:
@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RunJob, RunToParent } from '../../../../contract/run-protocol';
 import { forkSpawner, type RunExit, type RunProcess } from '../../run-host';
-import { EventsWriter, countLines, findResumePoint } from './job-host';
+import { EventsWriter, HOST_SIGNALS, countLines, findResumePoint, takeEarlySignals, type HostSignal } from './job-host';
 
 const TERMINAL = new Set<RunToParent['type']>(['done', 'failed', 'stopped']);
 
@@ -34,27 +34,35 @@ async function main(): Promise<number> {
   }
 
   // Signals may come at once (a requeued job whose remaining time is under the --signal lead gets
-  // USR1 seconds after it starts): note them until the run process exists.
+  // USR1 seconds after it starts): note them until the run process exists. Those that came while
+  // tsx still loaded this file were noted by job-signals.mjs and are taken over here.
   let proc: RunProcess | null = null;
   let stopWanted = false;
   let stopSent = false;
   let requeue = false;
   let writer: EventsWriter | null = null;
+  const unwritten: string[] = [];
   const stop = (why: string) => {
     if (stopSent) return;
     stopWanted = true;
-    writer?.write({ type: 'log', level: 'warn', text: `${why}: stopping after the current step (the run checkpoints first)` });
+    const text = `${why}: stopping after the current step (the run checkpoints first)`;
+    if (writer) writer.write({ type: 'log', level: 'warn', text });
+    else unwritten.push(text);
     if (proc) {
       stopSent = true;
       proc.send({ type: 'stop' });
     }
   };
-  process.on('SIGUSR1', () => {
-    requeue = true;
-    stop('SIGUSR1 (time limit or preemption near)');
-  });
-  process.on('SIGTERM', () => stop('SIGTERM (cancelled or preempted)'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const onSignal: Record<HostSignal, () => void> = {
+    SIGUSR1: () => {
+      requeue = true;
+      stop('SIGUSR1 (time limit or preemption near)');
+    },
+    SIGTERM: () => stop('SIGTERM (cancelled or preempted)'),
+    SIGINT: () => stop('SIGINT'),
+  };
+  for (const s of HOST_SIGNALS) process.on(s, onSignal[s]);
+  for (const s of takeEarlySignals()) onSignal[s]();
 
   const job0 = JSON.parse(readFileSync(join(runDir, 'job.json'), 'utf8')) as RunJob;
   const checkpointDir = join(runDir, 'checkpoints');
@@ -70,6 +78,7 @@ async function main(): Promise<number> {
     ? `job ${env.SLURM_ARRAY_JOB_ID ? `${env.SLURM_ARRAY_JOB_ID}_${env.SLURM_ARRAY_TASK_ID}` : env.SLURM_JOB_ID} attempt r${env.SLURM_RESTART_COUNT ?? 0} on ${hostname()}`
     : `outside Slurm on ${hostname()}`;
   writer.write({ type: 'log', level: 'info', text: `${where}: ${resume ? `resuming from step ${resume.step} (${resume.path})` : 'starting at step 0'}` });
+  for (const text of unwritten.splice(0)) writer.write({ type: 'log', level: 'warn', text });
 
   let terminal: RunToParent | null = null;
   let lastStep = resume?.step ?? 0;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunToParent } from '../../../../contract/run-protocol';
 import { decodeEventLine, encodeEventLine } from './events-file';
-import { EventsWriter, countLines, findResumePoint, nodeHostCommand } from './job-host';
+import { EventsWriter, JOB_SIGNALS, countLines, findResumePoint, nodeHostCommand } from './job-host';
 
 const TOY = new URL('../../../../test/fixtures/toy-run-process.ts', import.meta.url).pathname;
 
@@ -25,9 +25,12 @@ function runDir(steps: number): string {
 const events = (path: string): RunToParent[] =>
   readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => decodeEventLine(l).msg);
 
-function startHost(dir: string, attempt: string, env: Record<string, string> = {}) {
+/** `preload`: JavaScript run after the early-signal preload and before tsx (a stand-in for a signal that came then). */
+function startHost(dir: string, attempt: string, env: Record<string, string> = {}, preload?: string) {
   const eventsPath = join(dir, 'events', `${attempt}.jsonl`);
-  const child = spawn(nodeHostCommand()[0], [...nodeHostCommand().slice(1), '--run-dir', dir, '--events', eventsPath], {
+  const [node, ...args] = nodeHostCommand();
+  if (preload) args.splice(2, 0, '--import', `data:text/javascript,${encodeURIComponent(preload)}`);
+  const child = spawn(node, [...args, '--run-dir', dir, '--events', eventsPath], {
     env: { ...process.env, ABLATE_RUN_PROCESS: TOY, TOY_STEP_MS: '15', SLURM_JOB_ID: '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -113,6 +116,34 @@ describe('job-entry (the host a Slurm job execs), outside Slurm', () => {
     const h = startHost(dir, 's.2_0.r0', { TOY_EXIT_AT: '7' });
     expect(await h.exited).toBe(1);
     expect(events(h.eventsPath).pop()).toEqual({ type: 'failed', kind: 'error', reason: 'run process ended without a result (exit code 3)', step: expect.any(Number) });
+  });
+
+  it('a USR1 or TERM before the host has handlers is noted by the preload, not met by Node (no inspector, no exit)', async () => {
+    // The preload alone, then a script that has no handlers of its own: what the host is while tsx loads it.
+    const script = "process.stdout.write('up\\n'); setTimeout(() => process.stdout.write(JSON.stringify(globalThis[Symbol.for('ablate.earlySignals')].noted)), 500)";
+    const child = spawn(process.execPath, ['--import', JOB_SIGNALS, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await until(() => out.startsWith('up'));
+    child.kill('SIGUSR1');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toBe('up\n["SIGUSR1","SIGTERM"]');
+    expect(err).not.toMatch(/Debugger listening/);
+  });
+
+  it('a USR1 noted before the host had handlers stops the run as one that came later would', async () => {
+    const dir = runDir(80);
+    const h = startHost(dir, 's.4_0.r0', {}, "globalThis[Symbol.for('ablate.earlySignals')].noted.push('SIGUSR1')");
+    expect(await h.exited).toBe(0);
+    const a = events(h.eventsPath);
+    expect(a.some((m) => m.type === 'log' && /^SIGUSR1 .*: stopping after the current step/.test(m.text))).toBe(true);
+    expect(a.find((m) => m.type === 'stopped')).toEqual({ type: 'stopped', step: expect.any(Number) });
+    expect(a.some((m) => m.type === 'done')).toBe(false);
+    expect(a.at(-1)).toMatchObject({ type: 'log', text: expect.stringMatching(/not under Slurm, so not requeued/) });
   });
 
   it('kill -9 of the host leaves no run process behind', async () => {

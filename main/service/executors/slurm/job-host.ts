@@ -19,15 +19,34 @@ import { encodeEventLine, readEventsFrom } from './events-file';
 
 /** The in-job entry, in source form (the cluster runs the project's TypeScript through tsx). */
 export const JOB_ENTRY = fileURLToPath(new URL('./job-entry.ts', import.meta.url));
+/** Notes the signals that come before job-entry.ts has its handlers (see the file). */
+export const JOB_SIGNALS = fileURLToPath(new URL('./job-signals.mjs', import.meta.url));
+const SIGNALS_SLOT = Symbol.for('ablate.earlySignals');
+/** The signals the host acts on (and the preload notes). */
+export const HOST_SIGNALS = ['SIGUSR1', 'SIGTERM', 'SIGINT'] as const;
+export type HostSignal = (typeof HOST_SIGNALS)[number];
 
 /**
- * What the batch script execs: Node with tsx's loader as an absolute URL (the job's working
- * directory is the run folder, where a bare `--import tsx` would not resolve) and the entry.
- * The project must sit on a filesystem the nodes see, at the same path, with its node_modules.
+ * What the batch script execs: Node with the early-signal preload, then tsx's loader, as absolute
+ * URLs (the job's working directory is the run folder, where a bare `--import tsx` would not
+ * resolve), and the entry. The project must sit on a filesystem the nodes see, at the same path,
+ * with its node_modules.
  */
 export function nodeHostCommand(opts: { node?: string; entry?: string } = {}): string[] {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return [opts.node ?? process.execPath, '--import', tsx, opts.entry ?? JOB_ENTRY];
+  return [opts.node ?? process.execPath, '--import', pathToFileURL(JOB_SIGNALS).href, '--import', tsx, opts.entry ?? JOB_ENTRY];
+}
+
+/**
+ * The signals job-signals.mjs noted before the host had handlers, oldest first, and its listeners
+ * removed: call it right after installing the host's own (in the same tick, so no signal falls
+ * between). [] when the preload did not run (the entry started without nodeHostCommand).
+ */
+export function takeEarlySignals(): HostSignal[] {
+  const early = (globalThis as Record<symbol, unknown>)[SIGNALS_SLOT] as { noted: HostSignal[]; note: (s: HostSignal) => void } | undefined;
+  if (!early) return [];
+  for (const s of HOST_SIGNALS) process.removeListener(s, early.note);
+  return early.noted.splice(0);
 }
 
 export interface ResumePoint {
