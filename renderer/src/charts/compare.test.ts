@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRow } from '../../../contract/api';
 import { expandSpec, parseSpec, type RunConfig } from '../../../contract/spec';
-import { finalMetricBars, parallelRows, varyingParams } from './compare';
+import { finalMetricBars, parallelRows, sameAsDrawn, varyingParams } from './compare';
 
 // Base (4 heads) over seeds 1 and 2, and the variant "h=1" (1 head), as the spec edge expands them.
 const configs = expandSpec(parseSpec({ name: 'e', data: { task: 'synthetic-copy' }, train: { seeds: [1, 2] }, variants: [{ name: 'h=1', heads: 1 }] }));
@@ -35,5 +35,18 @@ describe('compare view data', () => {
       { heads: 4, valid_bleu: 14 },
       { heads: 1, valid_bleu: 8 },
     ]);
+  });
+});
+
+describe('what Compare draws of a run', () => {
+  const a = run(1, configOf('base', 1), { valid_bleu: 10 });
+  it('is the same when only the step of a training run moved', () => {
+    expect(sameAsDrawn([a], [{ ...a, step: 11 }])).toBe(true);
+  });
+  it('differs when a run changes state, gains a final metric, is archived, or the list changes', () => {
+    expect(sameAsDrawn([a], [{ ...a, state: 'failed' }])).toBe(false);
+    expect(sameAsDrawn([a], [{ ...a, metrics: { valid_bleu: 10, test_bleu: 9 } }])).toBe(false);
+    expect(sameAsDrawn([a], [{ ...a, archivedAt: 5 }])).toBe(false);
+    expect(sameAsDrawn([a], [a, run(2, configOf('base', 2), {})])).toBe(false);
   });
 });

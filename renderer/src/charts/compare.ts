@@ -51,3 +51,16 @@ export function parallelRows(runs: readonly RunRow[], params: readonly string[],
     return { name: `#${r.id}`, group: group(r), values };
   });
 }
+
+/**
+ * Whether two lists of runs draw the same in Compare: the same runs in the same order with the same
+ * state, archive flag, start time, config and final metrics. A training run's step (its row changes
+ * at each one) is not drawn there: its curve comes from the metrics store.
+ */
+export function sameAsDrawn(a: readonly RunRow[], b: readonly RunRow[]): boolean {
+  return a.length === b.length && a.every((r, i) => r === b[i] || drawnKey(r) === drawnKey(b[i]));
+}
+
+function drawnKey(r: RunRow): string {
+  return JSON.stringify([r.id, r.state, r.archivedAt ?? null, r.startedAt, r.configHash, r.experimentId, r.variant, r.metrics]);
+}

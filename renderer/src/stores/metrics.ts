@@ -24,6 +24,8 @@ export function createMetricsStore(api: Pick<WorkbenchApi, 'getMetrics'>) {
   const loaded = markRaw(new Set<number>());
   const loadedNames = markRaw(new Map<number, Set<string>>());
   const version = shallowRef(0);
+  /** Bumped by loads and invalidations only (`version` counts pushed points too): what a view redraws for at once while it paces live redraws. */
+  const loads = shallowRef(0);
   const isLoaded = (runId: number, name: string) => loaded.has(runId) || (loadedNames.get(runId)?.has(name) ?? false);
 
   function insertPoint(row: MetricRow): void {
@@ -98,6 +100,7 @@ export function createMetricsStore(api: Pick<WorkbenchApi, 'getMetrics'>) {
         else perRun.set(key, { runId: s.runId, split: s.split, name: s.name, steps: s.steps, values: s.values, times: s.times });
       }
       version.value++;
+      loads.value++;
     } catch (err) {
       for (const id of missing) unmark(id);
       throw err;
@@ -112,6 +115,7 @@ export function createMetricsStore(api: Pick<WorkbenchApi, 'getMetrics'>) {
       byRun.delete(id);
     }
     version.value++;
+    loads.value++;
   }
 
   function series(runId: number, key: string): Series | undefined {
@@ -125,7 +129,7 @@ export function createMetricsStore(api: Pick<WorkbenchApi, 'getMetrics'>) {
     return [...out].sort();
   }
 
-  return { version, load, applyPoints, invalidate, series, keys, insertPoint };
+  return { version, loads, load, applyPoints, invalidate, series, keys, insertPoint };
 }
 
 /**

@@ -45,7 +45,7 @@ async function mountCompare(hash = '') {
   const app = { api, runs, metrics: createMetricsStore(api), compare, router: { go: () => {} }, notify: (m: string) => void m };
   const w = mount(CompareView, { global: { provide: { [APP]: app }, stubs: { ChartPanel: Chart } } });
   await flushPromises();
-  return { w, queries, compare };
+  return { w, queries, compare, runs };
 }
 
 function curves(w: Awaited<ReturnType<typeof mountCompare>>['w']) {
@@ -174,6 +174,21 @@ describe('small multiples and the config diff', () => {
   it('diffs two runs of one config as the same config', async () => {
     const { w } = await mountCompare();
     expect(w.find('[data-test=config-diff-two]').text()).toContain('Same config but for experiment, variant and seed.');
+  });
+});
+
+describe('while a run streams', () => {
+  it('keeps the final-metric charts as they are when only a training run’s step moves', async () => {
+    const { w, runs } = await mountCompare();
+    const bars = () => w.findAllComponents(Chart).find((c) => c.props('fileName') === 'final-bleu')!.props('option');
+    const before = bars();
+    const row = runs.runs.value[0];
+    runs.mergeRuns([{ ...row, step: row.step + 1 }]);
+    await flushPromises();
+    expect(bars()).toBe(before);
+    runs.mergeRuns([{ ...row, metrics: { valid_bleu: 30 } }]);
+    await flushPromises();
+    expect(bars()).not.toBe(before);
   });
 });
 
