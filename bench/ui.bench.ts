@@ -5,7 +5,9 @@
  * on, a zoom and a hover, against the server's own queries for the same data measured in the same
  * run (what remains is transport, parsing and drawing) and against idle animation frames.
  *
- *   npm run bench ui [-- --runs=100 --points=10000]
+ * One more run streams throughout (the toy run process, see queueLiveRun; `--stream=0` for none).
+ *
+ *   npm run bench ui [-- --runs=100 --points=10000 --stream=1]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -59,9 +61,28 @@ export function buildDatabase(file: string, runs: number, points: number): numbe
   return rows;
 }
 
+/**
+ * Queues the run that streams while Compare is measured (the issue's condition): one more base seed
+ * that the toy run process (test/fixtures/toy-run-process.ts) trains for far longer than the bench
+ * lasts, a step every TOY_STEP_MS, so `ablate serve` pushes its loss and progress every event tick
+ * (150 ms) and Compare redraws the 101-run chart for each. Returns its id.
+ */
+export function queueLiveRun(file: string): number {
+  const store = openStore(file);
+  const [exp] = store.listExperiments();
+  const base = store.listRuns({ experimentId: exp.id })[0];
+  const config = { ...base.config, seed: 99, train: { ...base.config.train, steps: 1_000_000, eval_every: 500, checkpoint_every: 1_000_000 } };
+  const [id] = store.insertRuns(exp.id, [{ variant: base.variant, seed: 99, config, configHash: 'ui-bench-live', backendRequested: 'wasm', totalSteps: 1_000_000 }]);
+  store.close();
+  return id;
+}
+
+/** The toy run process, a step every 20 ms: about 50 loss points a second, as a small model on a GPU logs. */
+const STREAMING_ENV = { ABLATE_RUN_PROCESS: join(ROOT, 'test/fixtures/toy-run-process.ts'), TOY_STEP_MS: '20' };
+
 /** Resolves with the URL `ablate serve` prints. */
-function serve(dbFile: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), 'serve', '--db', dbFile, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function serve(dbFile: string, env: NodeJS.ProcessEnv = {}): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/ablate.mjs'), 'serve', '--db', dbFile, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   return new Promise((ok, fail) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -73,6 +94,21 @@ function serve(dbFile: string): Promise<{ url: string; stop: () => void }> {
   });
 }
 
+/** Waits until run `id` has recorded `steps` steps (read from the database the server writes). */
+async function waitForSteps(dbFile: string, id: number, steps: number): Promise<void> {
+  const store = openStore(dbFile);
+  try {
+    for (const until = Date.now() + 120_000; Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+      const run = store.getRun(id);
+      if (run && run.state !== 'queued' && run.state !== 'running') throw new Error(`the streaming run ${id} ended ${run.state}: ${run.error ?? ''}`);
+      if (run && run.step >= steps) return;
+    }
+    throw new Error(`the streaming run ${id} did not reach step ${steps} in 120 s`);
+  } finally {
+    store.close();
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
   if (!existsSync(CHROMIUM)) {
     console.log(`skipped: ${CHROMIUM} is missing (bash scripts/install-system-deps.sh)`);
@@ -80,6 +116,7 @@ export async function run(args: string[]): Promise<void> {
   }
   const runs = flag(args, 'runs', 100);
   const points = flag(args, 'points', 10_000);
+  const streaming = flag(args, 'stream', 1) !== 0;
   const dir = mkdtempSync(join(tmpdir(), 'ablate-bench-ui-'));
   const dbFile = join(dir, 'ui.sqlite');
   try {
@@ -99,13 +136,15 @@ export async function run(args: string[]): Promise<void> {
     const wire = JSON.stringify(series).length;
     await wb.close();
 
-    const server = await serve(dbFile);
+    const liveId = streaming ? queueLiveRun(dbFile) : null;
+    const server = await serve(dbFile, streaming ? STREAMING_ENV : {});
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       // On Queue first (a database of finished runs opens on Compare), so opening Compare is what is timed.
       await page.goto(`${server.url}#/queue`);
       await page.locator('[data-test=run-table] tbody tr[data-run]').first().waitFor({ timeout: 120_000 });
+      if (liveId !== null) await waitForSteps(dbFile, liveId, 100);
       const frames = () => page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
       a = performance.now();
       await page.getByRole('tab', { name: /^Compare/i }).click();
@@ -163,6 +202,7 @@ export async function run(args: string[]): Promise<void> {
         idle.push(performance.now() - a);
       }
       idle.sort((x, y) => x - y);
+      if (liveId !== null) console.log(`while run ${liveId} streams (toy run process, a step every ${STREAMING_ENV.TOY_STEP_MS} ms; --stream=0 for none)`);
       console.log(`references: server-side queries for Compare (keys, then ${series.length} series, ≤ ${perSeries} points each, ${(wire / 2 ** 20).toFixed(1)} MiB as JSON) ${queryMs.toFixed(0)} ms;`);
       console.log(`            two idle animation frames in the page ${idle[5].toFixed(0)} ms`);
       console.log(`open Compare → curves drawn      ${firstDraw.toFixed(0).padStart(6)} ms   ${(firstDraw / queryMs).toFixed(2)}× the server query`);
