@@ -14,6 +14,9 @@ import { BOS_ID, EOS_ID } from '../experiments/data/types';
 import { FusedTransformer } from '../experiments/fused/model/engine';
 import { acquireGpu, type Dispatch, type Gpu } from '../experiments/fused/runtime/gpu';
 
+/** Pause before each idle-adapter host sample (see `host_ms_per_step`). */
+const IDLE_PAUSE_MS = 20;
+
 export interface FusedBenchConfig {
   readonly name: string;
   readonly vocab: number;
@@ -36,8 +39,10 @@ export interface FusedMeasurement {
   readonly submits_per_step: number;
   /**
    * Median host time of a step (upload + record + submit) recorded while the adapter is idle (each step
-   * awaited before the next): on a CPU adapter the adapter's own threads otherwise run the previous
-   * step's kernels on the same cores the recording needs, which a real GPU does not.
+   * awaited, then 20 ms left for the adapter's threads to park, before the next): on a CPU adapter the
+   * adapter's own threads otherwise run (or wind down from) the previous step's kernels on the same
+   * cores the recording needs, which a real GPU does not. Measured on A at load ~7: median 7.5 ms
+   * straight after the loss arrives against 2.3 ms after a 50 ms pause, same process.
    */
   readonly host_ms_per_step: number;
   /** Median CPU time of the process over the same spans (the host's own cost on a loaded machine). */
@@ -144,7 +149,10 @@ export async function measureFused(c: FusedBenchConfig, steps: number): Promise<
     const ms = (performance.now() - t0) / steps;
     const hostIdle: number[] = [];
     const hostCpu: number[] = [];
-    for (let i = 0; i < Math.max(3, Math.min(steps, 5)); i++) {
+    // 5–15 samples (about 3 s of steps): one host sample is 1–2 ms of N-API calls, so a loaded
+    // machine's scheduling shows in single samples; the median is reported.
+    for (let i = 0; i < Math.max(5, Math.min(15, Math.round(3000 / ms))); i++) {
+      await new Promise((r) => setTimeout(r, IDLE_PAUSE_MS));
       const st = await engine.trainStep(batch, lr);
       hostIdle.push(st.hostMs);
       hostCpu.push(st.hostCpuMs);
