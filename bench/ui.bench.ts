@@ -148,7 +148,8 @@ export async function run(args: string[]): Promise<void> {
       const frames = () => page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
       a = performance.now();
       await page.getByRole('tab', { name: /^Compare/i }).click();
-      await page.locator('[data-chart=compare-curves] canvas').waitFor({ timeout: 120_000 });
+      // Every run's curve: the streaming run's alone (loaded by Queue) would draw a canvas long before.
+      await page.locator(`[data-chart=compare-curves][data-runs="${runs + (liveId === null ? 0 : 1)}"] canvas`).waitFor({ timeout: 120_000 });
       await frames();
       const firstDraw = performance.now() - a;
       // Everything else Compare shows: the charts under the curves and the result table beside them.
