@@ -11,16 +11,27 @@
  * read-back that resolves at once after the sleep, and the estimate shrinks by a fifth each time that
  * happens; a too-low one polls the rest, as without a pacer, and its sample is the true time. Work
  * that holds more than steps (the encoder) is not sampled.
+ *
+ * Too high costs sleep and too low only polling, so outliers are cut on the high side: the first
+ * read-back is not sampled at all (it pays for compiling the pipelines: lavapipe compiles one at its
+ * first dispatch, and config A's first step took 80.9 s with a cold shader cache against ~0.1 s
+ * after; learned, that sample made each of the next steps sleep 64–78 s while the estimate shrank by
+ * a fifth a step), and a later sample counts at most OUTLIER_CAP times the estimate (a new bucket's
+ * pipelines compiling, a stalled machine). A truly slower phase is still learned, 1.6-fold a step.
  */
 const SLEEP_SHARE = 0.9;
 const SMOOTHING = 0.3;
 const OVERSLEPT_SHRINK = 0.8;
 /** A map resolving within this long after the sleep ended found the work already done. */
 const AT_ONCE_MS = 1;
+/** A sample counts at most this many times the current estimate. */
+const OUTLIER_CAP = 3;
 
 export class ReadPacer {
   private msPerStep = 0;
   private lastResolved = 0;
+  /** The first sampled read-back (pipeline compilation) has been seen. */
+  private warm = false;
   /** When the last sleep ended (null: the last read-back did not sleep). */
   private woke: number | null = null;
 
@@ -58,8 +69,12 @@ export class ReadPacer {
       this.msPerStep *= OVERSLEPT_SHRINK;
       return;
     }
+    if (!this.warm) {
+      this.warm = true;
+      return;
+    }
     const perStep = (now - started) / steps;
-    this.msPerStep = this.msPerStep === 0 ? perStep : (1 - SMOOTHING) * this.msPerStep + SMOOTHING * perStep;
+    this.msPerStep = this.msPerStep === 0 ? perStep : (1 - SMOOTHING) * this.msPerStep + SMOOTHING * Math.min(perStep, OUTLIER_CAP * this.msPerStep);
   }
 
   /** A new chunk: nothing of the previous chunk is in flight. */
