@@ -75,8 +75,8 @@ export interface WorkbenchOptions {
    * to the holder, takeover when it goes away) instead of refusing. `ablate serve` and the app.
    */
   readonly attach?: boolean;
-  /** Cluster runs (queued with executor slurm): shell, host command and poll interval; defaults run Slurm's clients here. */
-  readonly slurm?: Pick<SlurmExecutorOptions, 'shell' | 'hostCommand' | 'pollMs' | 'goneGraceMs'>;
+  /** Cluster runs (queued with executor slurm): shell, cluster filesystem, events source, host command and poll interval; defaults run Slurm's clients and write the cluster root here. */
+  readonly slurm?: Pick<SlurmExecutorOptions, 'shell' | 'fs' | 'events' | 'hostCommand' | 'pollMs' | 'goneGraceMs'>;
 }
 
 /** States a config hash counts as "already there" in (skipped unless forced). */
@@ -383,7 +383,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   /** Validates and queues spec text (YAML or JSON); rejects with a SpecError and queues nothing when it is invalid. */
   async enqueueSpec(text: string, options: { readonly force?: boolean; readonly backend?: string; readonly executor?: ExecutorChoice } = {}): Promise<EnqueueResult> {
     const spec = parseSpecText(text);
-    if (options.executor?.name === 'slurm') await checkSlurmChoice(options.executor, this.slurm.shell);
+    if (options.executor?.name === 'slurm') await checkSlurmChoice(options.executor, this.slurm.shell, this.slurm.fs);
     return this.enqueue({ spec, specDir: null, source: 'text' }, options);
   }
 

@@ -5,6 +5,8 @@
  * (`listed: false`), `scancel` marks it CANCELLED, `mkdir` makes the folder. `sacct` answers as a
  * cluster without accounting does, or, with `{ accounting: true }`, one row per job in its state
  * and `exitCode` (listed or not: accounting outlives squeue). Every call is recorded in `calls`.
+ * With `{ files: shell }`, every command that is not Slurm's (mkdir, the sh -c of a ClusterFs or an
+ * EventsSource) goes to that shell instead: e.g. a stand-in ssh to a root only it can see.
  */
 import { mkdirSync } from 'node:fs';
 import type { Shell, ShellResult } from '../../main/service/executors/slurm/shell';
@@ -20,16 +22,17 @@ export interface FakeJob {
   exitCode: string;
 }
 
-export function fakeSlurm(opts: { readonly accounting?: boolean } = {}): Shell & { readonly jobs: FakeJob[]; readonly calls: string[][] } {
+export function fakeSlurm(opts: { readonly accounting?: boolean; readonly files?: Shell } = {}): Shell & { readonly jobs: FakeJob[]; readonly calls: string[][] } {
   const jobs: FakeJob[] = [];
   const calls: string[][] = [];
   const ok = (stdout = ''): ShellResult => ({ code: 0, stdout, stderr: '' });
   return {
-    where: 'this machine (fake Slurm)',
+    where: opts.files ? `${opts.files.where} (fake Slurm)` : 'this machine (fake Slurm)',
     jobs,
     calls,
-    async run(argv) {
+    async run(argv, runOpts) {
       calls.push([...argv]);
+      if (opts.files && !['sbatch', 'squeue', 'sacct', 'scancel', 'scontrol'].includes(argv[0])) return opts.files.run(argv, runOpts);
       if (argv[0] === 'mkdir') {
         mkdirSync(argv[argv.length - 1], { recursive: true });
         return ok();

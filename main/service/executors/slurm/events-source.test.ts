@@ -1,13 +1,11 @@
 /**
  * Events files read through the shell seam, as a desktop reaches a login node. The `ssh` here is a
- * stand-in put first on PATH: it logs its arguments and runs the remote command string with sh on
- * this machine, as sshd hands it to the login shell. So this tests the commands, their quoting and
- * the byte handling over the real sshShell, not a network or sshd. The "cluster" paths start with
- * /ablate-remote-root, which exists only for the stand-in (it maps it to a temporary folder): any
- * read of an events file through node:fs here would fail.
+ * stand-in put first on PATH (test/support/stand-in-ssh.ts): it runs the remote command string with
+ * sh on this machine, so this tests the commands, their quoting and the byte handling over the real
+ * sshShell. The "cluster" paths start with /ablate-remote-root, which exists only for the stand-in:
+ * any read of an events file through node:fs here would fail.
  */
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../../contract/errors';
@@ -17,23 +15,15 @@ import { encodeEventLine } from './events-file';
 import { shellEventsSource } from './events-source';
 import { attemptFiles, ingestFile, listAttemptFiles, reingestRun } from './ingest';
 import { EventsWriter } from './job-host';
-import { sshShell } from './shell';
+import { standInSsh } from '../../../../test/support/stand-in-ssh';
 
-const base = mkdtempSync(join(tmpdir(), 'ablate-events-ssh-'));
-const bin = join(base, 'bin');
-const sshLog = join(base, 'ssh-calls.log');
-mkdirSync(bin);
-// In `base`: were a name ever expanded by the remote shell, its $(touch pwned) would land there.
-writeFileSync(
-  join(bin, 'ssh'),
-  `#!/bin/sh\necho "$*" >> '${sshLog}'\ncd '${base}' || exit 255\nfor a; do last=$a; done\nexec sh -c "$(printf '%s' "$last" | sed 's#/ablate-remote-root#${base}#g')"\n`,
-);
-chmodSync(join(bin, 'ssh'), 0o755);
-const shell = sshShell({ host: 'login.hpc', user: 'ana' }, { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+const ssh = standInSsh('ablate-events-ssh-');
+const base = ssh.base;
+const shell = ssh.shell({ host: 'login.hpc', user: 'ana' });
 const overSsh = shellEventsSource(shell);
-const sshCalls = () => readFileSync(sshLog, 'utf8').split('\n').filter(Boolean);
+const sshCalls = ssh.calls;
 /** A local path under `base` as the login node names it. */
-const remote = (path: string) => path.replace(base, '/ablate-remote-root');
+const remote = ssh.remote;
 
 /** A folder whose name a shell would expand or split if it were ever interpolated. */
 function eventsDir(): string {

@@ -6,7 +6,7 @@
  * a job aged out of squeue without a result ends as accounting (sacct) says, or, on a cluster
  * without accounting, as a job without a result.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../../../db/store';
@@ -15,9 +15,11 @@ import type { RunJob, RunToParent } from '../../../../contract/run-protocol';
 import type { RunExit } from '../../run-host';
 import { Workbench } from '../../workbench';
 import { shellEventsSource } from './events-source';
-import { SlurmExecutor } from './executor';
+import { SlurmExecutor, checkSlurmChoice } from './executor';
+import { shellClusterFs } from './cluster-fs';
 import { localShell, type Shell } from './shell';
 import { fakeSlurm } from '../../../../test/support/fake-slurm';
+import { REMOTE_ROOT, standInSsh } from '../../../../test/support/stand-in-ssh';
 import { countMetricWrites } from '../../../../test/support/metric-writes';
 import { tempDir, toySpec } from '../../../../test/support/workbench';
 
@@ -163,6 +165,43 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     expect(store.getMetrics({ runIds: [id] }).filter((m) => m.split === 'train').map((m) => m.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(reads.some((r) => r.startsWith('sh -c test -d "$1" || exit 0; ls -1A'))).toBe(true);
     expect(reads.some((r) => r.includes('tail -c +"$1"'))).toBe(true);
+    store.close();
+  }, 60_000);
+
+  it('writes the run folders and job.json through the cluster filesystem seam: a root that exists only behind ssh', async () => {
+    const ssh = standInSsh('ablate-exec-ssh-');
+    const login = ssh.shell();
+    const root = ssh.remote(join(ssh.base, 'cluster'));
+    const store = openStore(join(tempDir('ablate-exec-'), 'x.sqlite'));
+    const exp = store.upsertExperiment('e', {}, null);
+    const [id] = store.insertRuns(exp.id, [{ variant: 'base', seed: 1, config: {}, configHash: 'h', backendRequested: 'cpu', totalSteps: 5 }]);
+    store.setRunExecutor(id, 'slurm', { clusterRoot: root }, 'run-a');
+    const slurm = fakeSlurm({ files: login });
+    const fs = shellClusterFs(login);
+    // The queue-time check makes and tests the root over ssh, and refuses one it cannot make there.
+    await checkSlurmChoice({ clusterRoot: root }, slurm, fs);
+    expect(existsSync(ssh.local(`${root}/runs`))).toBe(true);
+    writeFileSync(ssh.local(`${root}/file`), 'x');
+    await expect(checkSlurmChoice({ clusterRoot: `${root}/file/sub` }, slurm, fs)).rejects.toThrow(new RegExp(`^the cluster root ${root}/file/sub is not reachable from ssh ana@login\\.hpc: mkdir: .*Not a directory$`));
+
+    const executor = new SlurmExecutor({ store, shell: slurm, fs, events: shellEventsSource(login), pollMs: 50, hostCommand: ['true'], requestCancel: () => undefined });
+    const job = { runId: id, config: { variant: 'base' }, backend: 'cpu', checkpointDir: `${root}/runs/run-a/checkpoints`, cacheDir: '/desktop/cache' } as unknown as RunJob;
+    const proc = executor.route(() => {
+      throw new Error('not a local run');
+    })(job);
+    const exited = new Promise<RunExit>((r) => proc.onExit(r));
+    proc.send({ type: 'start', job });
+    await until('submitted', () => store.getRunExecutor(id)?.jobId);
+    expect(JSON.parse(readFileSync(ssh.local(`${root}/runs/run-a/job.json`), 'utf8'))).toMatchObject({ runId: id, checkpointDir: `${root}/runs/run-a/checkpoints`, cacheDir: `${root}/cache` });
+    expect(existsSync(ssh.local(`${root}/runs/run-a/checkpoints`))).toBe(true);
+    const file = jobFile(store, ssh.local(root), id);
+    file.write({ type: 'ready', backend: 'cpu', device: 'fake', params: 2, data: {}, startStep: 0 });
+    for (let s = 1; s <= 5; s++) file.write(metric(s));
+    file.write({ type: 'done', step: 5, metrics: { valid_loss: 0.5 } as never });
+    slurm.jobs[0].state = 'COMPLETED';
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(store.getMetrics({ runIds: [id] }).filter((m) => m.split === 'train').map((m) => m.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(existsSync(REMOTE_ROOT)).toBe(false); // nothing was written to the "cluster" path on this machine
     store.close();
   }, 60_000);
 

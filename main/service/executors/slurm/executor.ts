@@ -18,13 +18,13 @@
  * stay inside one facade: the job goes PENDING, a new attempt file appears, ingest goes on.
  * Runs without a run_executors row are handed to the local spawner.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Store, RunExecutorRow } from '../../../../db/store';
 import { WORKBENCH_SBATCH_OPTIONS, type SlurmOptions } from '../../../../contract/rows';
 import type { MetricPoint, ParentToRun, RunJob, RunToParent } from '../../../../contract/run-protocol';
 import { UserError } from '../../../../contract/errors';
 import type { RunExit, RunProcess, RunSpawner } from '../../run-host';
+import { ClusterFsError, localClusterFs, type ClusterFs } from './cluster-fs';
 import { localEventsSource, type EventsSource } from './events-source';
 import { ingestFile, lastTerminal, listAttemptFiles, reingestRun, writeFinals } from './ingest';
 import { nodeHostCommand } from './job-host';
@@ -36,8 +36,13 @@ import { FINISHED_STATES, pollSqueue, type SlurmJob } from './squeue';
 
 export interface SlurmExecutorOptions {
   readonly store: Store;
-  /** Where sbatch/squeue/scancel run (default: this machine). The cluster root must be mounted here too (job.json is written with fs). */
+  /** Where sbatch/squeue/scancel run (default: this machine). */
   readonly shell?: Shell;
+  /**
+   * Where the cluster root is written and checked: run folders, job.json, the queue-time check,
+   * removal of deleted runs (default: this machine's filesystem; `shellClusterFs(shell)`: over ssh).
+   */
+  readonly fs?: ClusterFs;
   /**
    * Where the runs' events files are read (default: this machine's filesystem).
    * `shellEventsSource(shell)` reads them through the shell: over ssh from a desktop.
@@ -95,19 +100,24 @@ export function slurmOptionArgs(o: SlurmOptions): string[] {
 }
 
 /**
- * Checks a Slurm choice before anything is queued: the cluster root is an absolute folder this
- * machine can write (events and checkpoints are read from it here), sbatch is installed, and
- * Slurm accepts the options (`sbatch --test-only`: a bad partition, gres or time is refused now,
- * in sbatch's words, not when the run starts). Throws one UserError line naming the cause.
+ * Checks a Slurm choice before anything is queued: the cluster root is an absolute folder that
+ * `fs` (where the workbench writes job files and reads events: this machine, or a login node over
+ * ssh) can create and write, sbatch is installed, and Slurm accepts the options (`sbatch
+ * --test-only`: a bad partition, gres or time is refused now, in sbatch's words, not when the run
+ * starts). Throws one UserError line naming the cause.
  */
-export async function checkSlurmChoice(o: SlurmOptions, shell: Shell = localShell()): Promise<void> {
+export async function checkSlurmChoice(o: SlurmOptions, shell: Shell = localShell(), fs: ClusterFs = localClusterFs()): Promise<void> {
   if (!posix.isAbsolute(o.clusterRoot)) throw new UserError(`--cluster-root must be an absolute path, got ${JSON.stringify(o.clusterRoot)}`);
   if (/[%\n\0]/.test(o.clusterRoot)) throw new UserError(`--cluster-root may not contain '%' or control characters: ${JSON.stringify(o.clusterRoot)}`);
   if (o.maxParallel !== undefined && !(Number.isInteger(o.maxParallel) && o.maxParallel >= 1)) throw new UserError(`--max-parallel must be a positive integer, got ${o.maxParallel}`);
-  // mkdir(1), not fs.mkdirSync: Node's recursive mkdir spins for a minute under /proc.
-  const mk = await shell.run(['mkdir', '-p', '--', posix.join(o.clusterRoot, 'runs')], { timeoutMs: 30_000 });
-  if (mk.code !== 0) throw new UserError(`the cluster root ${o.clusterRoot} is not reachable from ${shell.where}: ${mk.stderr.trim().split('\n').pop() || `mkdir exit status ${mk.code}`}`);
-  if (!existsSync(posix.join(o.clusterRoot, 'runs'))) throw new UserError(`the cluster root ${o.clusterRoot} is not mounted on this machine (events and checkpoints are read here)`);
+  const runs = posix.join(o.clusterRoot, 'runs');
+  try {
+    await fs.mkdirp(runs);
+  } catch (err) {
+    if (err instanceof ClusterFsError) throw new UserError(`the cluster root ${o.clusterRoot} is not reachable from ${fs.where}: ${err.detail}`);
+    throw err;
+  }
+  if (!(await fs.writableDir(runs))) throw new UserError(`the cluster root ${o.clusterRoot} is not writable from ${fs.where} (job files, checkpoints and events are written under ${runs})`);
   const r = await shell.run(['sbatch', '--test-only', ...slurmOptionArgs(o), '--wrap=true'], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new UserError(`sbatch rejected the job on ${shell.where}: ${sbatchRejection(r.stderr, r.code)}`);
 }
@@ -116,6 +126,7 @@ export async function checkSlurmChoice(o: SlurmOptions, shell: Shell = localShel
 export class SlurmExecutor {
   readonly shell: Shell;
   readonly events: EventsSource;
+  readonly fs: ClusterFs;
   readonly pollMs: number;
   readonly goneGraceMs: number;
   readonly hostCommand: readonly string[];
@@ -129,6 +140,7 @@ export class SlurmExecutor {
   constructor(readonly opts: SlurmExecutorOptions) {
     this.shell = opts.shell ?? localShell();
     this.events = opts.events ?? localEventsSource;
+    this.fs = opts.fs ?? localClusterFs();
     this.pollMs = opts.pollMs ?? 1000;
     this.goneGraceMs = opts.goneGraceMs ?? GONE_GRACE_MS;
     this.hostCommand = opts.hostCommand ?? nodeHostCommand();
@@ -324,12 +336,14 @@ export class SlurmRun implements RunProcess {
     const o = this.rx.options;
     const paths = runPaths(o.clusterRoot, this.runKey);
     const onCluster: RunJob = { ...job, checkpointDir: paths.checkpoints, cacheDir: posix.join(o.clusterRoot, 'cache') };
+    const fs = this.executor.fs;
     try {
-      mkdirSync(paths.checkpoints, { recursive: true });
-      mkdirSync(paths.events, { recursive: true });
-      writeFileSync(paths.job, `${JSON.stringify(onCluster, null, 1)}\n`);
+      await fs.mkdirp(paths.checkpoints);
+      await fs.mkdirp(paths.events);
+      await fs.writeFile(paths.job, `${JSON.stringify(onCluster, null, 1)}\n`);
     } catch (err) {
-      throw new UserError(`the cluster root ${o.clusterRoot} is not writable from this machine: ${(err as Error).message}`);
+      if (err instanceof ClusterFsError) throw new UserError(`the cluster root ${o.clusterRoot} is not writable from ${fs.where}: ${err.detail}`);
+      throw err;
     }
     const submissionId = `s${Date.now().toString(36)}r${this.runId}`;
     const { jobId } = await submitArray(this.executor.shell, {
