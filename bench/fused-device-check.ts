@@ -41,9 +41,10 @@ async function main(): Promise<void> {
       try {
         const m = await measureFused({ ...c, batch }, steps);
         // The kernel shape (runtime/gpu.ts): `gpu` by default on a hardware adapter; the check also
-        // times the `cpu` shape there (ABLATE_FUSED_KERNELS=cpu) to see which suits the card.
-        const kernels = process.env.ABLATE_FUSED_KERNELS;
-        if (json) console.log(JSON.stringify({ kind: 'fused', ...m, batch, ...(kernels ? { engine: `webgpu, ${kernels}-shaped kernels` } : {}) }));
+        // times the `cpu` shape there (ABLATE_FUSED_KERNELS=cpu) to see which suits the card, and the
+        // base model with the 64-tile matmul only (ABLATE_FUSED_MATMUL=tiled; kernels/matmul.ts gpuTile).
+        const forced = [process.env.ABLATE_FUSED_KERNELS && `${process.env.ABLATE_FUSED_KERNELS}-shaped kernels`, process.env.ABLATE_FUSED_MATMUL && `matmul ${process.env.ABLATE_FUSED_MATMUL} only`].filter(Boolean);
+        if (json) console.log(JSON.stringify({ kind: 'fused', ...m, batch, ...(forced.length ? { engine: `webgpu, ${forced.join(', ')}` } : {}) }));
         else console.log(`${formatFusedProfile(m)}\n  ${m.tokens_per_second.toFixed(0)} target tokens/s, ${m.peak_gpu_mb.toFixed(1)} MB planned, ${m.device}`);
         break;
       } catch (err) {

@@ -6,7 +6,8 @@
 #              again with Dawn's skip_validation,disable_robustness
 #   torch      PyTorch on A, B and base: eager (+ kernels per step) and a whole-step CUDA graph
 #   fused      the fused engine's rows on A, B and base, if this pack holds its bench (fused.cjs), then
-#              A and B again with the other kernel shape (ABLATE_FUSED_KERNELS=cpu)
+#              A and B again with the other kernel shape (ABLATE_FUSED_KERNELS=cpu), and base again
+#              with the 64×64 matmul tile only (ABLATE_FUSED_MATMUL=tiled)
 #   decode     issue 10: the fused decoder against the PyTorch reference (torch_beam.py, on CUDA when
 #              there is one), greedy and beam 4, sentences/s on the same checkpoint and sources:
 #              decode-write (fused-decode.cjs writes random sharpened models, small and base, and
@@ -119,6 +120,8 @@ fi
 if [ -f fused.cjs ] && [ -z "$SMALL" ]; then
   # The other kernel shape (experiments/fused/runtime/gpu.ts KernelShape): which suits this card.
   part fused-cpu-shape 25 env BENCH_JSON=1 ABLATE_FUSED_KERNELS=cpu node fused.cjs --configs=A,B --steps=5
+  # The base model with the 64×64 matmul tile everywhere: does the 128×128 tile (kernels/matmul.ts gpuTile) pay on this card?
+  part fused-tiled64 20 env BENCH_JSON=1 ABLATE_FUSED_MATMUL=tiled node fused.cjs --configs=base --steps=3
 fi
 part tfjs "$([ -n "$SMALL" ] && echo 150 || echo 35)" env BENCH_JSON=1 node bench.cjs --configs=A --backends=webgpu --no-torch "--steps=$([ -n "$SMALL" ] && echo 2 || echo 10)"
 if [ -n "${TORCH_PYTHON:-}" ]; then

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { acquireGpu } from '../runtime/gpu';
-import { columnSum, matmul, matmulAuto, type MatmulKernel, splitKFactor, subgroupKernelApplies } from './matmul';
+import { columnSum, gpuTile, matmul, matmulAuto, type MatmulKernel, splitKFactor, subgroupKernelApplies, TILED128_MIN_GROUPS } from './matmul';
 import { cpuMatmul, dot, expectClose, finiteDiff, randn } from '../../../test/support/fused';
 
 // fp32 GPU sums of K ≤ 70 products of N(0,1) values against a float64 reference: |error| ≲ K·2^-24·Σ|a·b|,
@@ -13,12 +13,14 @@ const RTOL = 1e-5;
 // N = 68 leaves the second half of the last 8-column block past the edge.
 const SHAPES: Record<MatmulKernel, { M: number; N: number; K: number; wide: { ld: number; aOff: number; ldc: number; cOff: number; N: number; K: number } }> = {
   tiled: { M: 70, N: 67, K: 19, wide: { ld: 12, aOff: 3, ldc: 10, cOff: 2, N: 6, K: 7 } },
+  // 140 rows = 128 + 12 and 133 columns = 128 + 5: ragged 128-tiles; K = 19 ends inside a k step of 8.
+  tiled128: { M: 140, N: 133, K: 19, wide: { ld: 12, aOff: 3, ldc: 10, cOff: 2, N: 6, K: 7 } },
   vec4: { M: 68, N: 68, K: 20, wide: { ld: 16, aOff: 4, ldc: 20, cOff: 8, N: 12, K: 8 } },
   // 68 rows = 2·32 + 4 and 36 columns = 32 + 4: a ragged last block in both directions (its
   // invocations still load and broadcast A, and must not store); 12 columns leave lanes 3..7 idle.
   subgroup: { M: 68, N: 36, K: 20, wide: { ld: 16, aOff: 4, ldc: 20, cOff: 8, N: 12, K: 8 } },
 };
-const PIPELINE: Record<MatmulKernel, RegExp> = { tiled: /^matmul$/, vec4: /^matmul_vec4$/, subgroup: /^matmul_subgroup_[nt][nt]$/ };
+const PIPELINE: Record<MatmulKernel, RegExp> = { tiled: /^matmul$/, tiled128: /^matmul_tiled128$/, vec4: /^matmul_vec4$/, subgroup: /^matmul_subgroup_[nt][nt]$/ };
 
 // The subgroup kernel needs an adapter with subgroups of ≥ 8 lanes (lavapipe, CI's adapter, has them):
 // without one this fails here rather than testing the fallback twice.
@@ -26,7 +28,7 @@ it('the test adapter has subgroups of at least 8 lanes (the subgroup kernel is t
   expect(subgroupKernelApplies(await acquireGpu())).toBe(true);
 });
 
-describe.each(['tiled', 'vec4', 'subgroup'] as const)('matmul kernel (%s)', (kernel) => {
+describe.each(['tiled', 'tiled128', 'vec4', 'subgroup'] as const)('matmul kernel (%s)', (kernel) => {
   for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
     it(`matches a float64 reference (transA ${transA}, transB ${transB}), ragged tiles`, async () => {
       const gpu = await acquireGpu();
@@ -96,17 +98,30 @@ describe('matmul kernel choice', () => {
     expect(label({ M: 7, N: 8, K: 8, bOffset: 2 })).toBe('matmul');
   });
 
-  it('the subgroup and vec4 kernels sum each output in the same order: bit-identical products', async () => {
-    const gpu = await acquireGpu();
-    const [M, N, K] = [100, 72, 48];
-    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
-      const a = gpu.upload('a', Float32Array.from(randn(M * K, 31)));
-      const b = gpu.upload('b', Float32Array.from(randn(K * N, 32)));
-      const out = { vec4: gpu.createBuffer('c4', M * N * 4), subgroup: gpu.createBuffer('cs', M * N * 4) };
-      await gpu.run((['vec4', 'subgroup'] as const).map((kernel) => matmul(gpu, 'mm', { M, N, K, transA, transB, kernel }, { a, b, c: out[kernel] })));
-      expect(Array.from(await gpu.read(out.subgroup)), `transA ${transA}, transB ${transB}`).toEqual(Array.from(await gpu.read(out.vec4)));
-    }
+  it('the gpu shape takes the 128-tile kernel only for products with enough 128-tiles to fill a GPU', () => {
+    // the base model (25k-token batches): activations [25000 × 512] and the logits take it; a
+    // weight gradient [512 × 512] split 4 ways over the tokens and config B's [1024 × 256] do not.
+    expect(gpuTile(25_000, 512, 1)).toBe('tiled128');
+    expect(gpuTile(25_000, 37_000, 1)).toBe('tiled128');
+    expect(gpuTile(512, 512, 4)).toBe('tiled');
+    expect(gpuTile(1024, 256, 1)).toBe('tiled');
+    expect(Math.ceil(2048 / 128) ** 2 >= TILED128_MIN_GROUPS).toBe(gpuTile(2048, 2048, 1) === 'tiled128');
   });
+
+  // Each pair sums every output in one invocation in K order: bit-identical products. [130 × 136]
+  // leaves both 128-tiles ragged; [100 × 72] the subgroup kernel's 32 × 32 blocks.
+  for (const [ref, other, [M, N, K], seed] of [['tiled', 'tiled128', [130, 136, 40], 41], ['vec4', 'subgroup', [100, 72, 48], 31]] as const) {
+    it(`the ${ref} and ${other} kernels sum each output in the same order: bit-identical products`, async () => {
+      const gpu = await acquireGpu();
+      for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const a = gpu.upload('a', Float32Array.from(randn(M * K, seed)));
+        const b = gpu.upload('b', Float32Array.from(randn(K * N, seed + 1)));
+        const out = [gpu.createBuffer('c_ref', M * N * 4), gpu.createBuffer('c_other', M * N * 4)];
+        await gpu.run([ref, other].map((kernel, i) => matmul(gpu, 'mm', { M, N, K, transA, transB, kernel }, { a, b, c: out[i] })));
+        expect(Array.from(await gpu.read(out[1])), `transA ${transA}, transB ${transB}`).toEqual(Array.from(await gpu.read(out[0])));
+      }
+    });
+  }
 });
 
 describe('matmul backward', () => {
@@ -164,7 +179,7 @@ describe('matmul backward', () => {
   }
 });
 
-describe.each([['tiled', 30, 3], ['vec4', 32, 4], ['subgroup', 32, 4]] as const)('split-K matmul (%s)', (kernel, ldb, bOffset) => {
+describe.each([['tiled', 30, 3], ['tiled128', 30, 3], ['vec4', 32, 4], ['subgroup', 32, 4]] as const)('split-K matmul (%s)', (kernel, ldb, bOffset) => {
   it('weight-gradient shapes (few output tiles, long K) split over K and sum in fixed order, with accumulate and strided B', async () => {
     const gpu = await acquireGpu();
     const [M, N, K] = [20, 24, 5000]; // one output tile, K = 5000 rows (a large batch's tokens)

@@ -17,11 +17,15 @@
  * order: deterministic, and the two agree bit for bit where both apply):
  *   `tiled`  64×64 output tile per workgroup of 16×16 threads staged through workgroup memory, 4×4
  *            outputs per thread, K in steps of 16: the GPU shape (shared-memory reuse).
+ *   `tiled128` the same with a 128×128 tile and 8×8 outputs per thread (K in steps of 8, vec4 reads
+ *            of workgroup memory): twice the FMAs per shared-memory read, for products with enough
+ *            128-tiles to fill a GPU (`gpuTile`); not measured on a GPU yet (see its comment).
  *   `vec4`   no workgroup memory, no barriers: each invocation loads 4×4 blocks of A and B as vec4s
  *            and keeps a 4×8 block of C in registers. On a CPU adapter (lavapipe) a load costs about
  *            as much whether it is one float or four and a barrier makes every invocation a
  *            coroutine, so this shape is 3–4× faster there (measured per product shape by
- *            `npx tsx experiments/fused/bench.ts --matmul`). Needs N, K, the leading dimensions
+ *            a same-process probe; `npx tsx experiments/fused/bench.ts B --profile`
+ *            prints the CPU time per kernel kind). Needs N, K, the leading dimensions
  *            and offsets in multiples of 4; other products fall back to `tiled`.
  *   `subgroup` the `cpu` shape where the adapter has WGSL subgroups (lavapipe: 8 lanes): the vec4
  *            kernel's loads and sums, but the 8 invocations of a workgroup share one 32-row block of A,
@@ -37,7 +41,9 @@
  */
 import { type Binding, type Dispatch, type Gpu, hasSubgroupsOf, type KernelShape, kernelShape, packUniform } from '../runtime/gpu';
 
-const MATMUL_WGSL = /* wgsl */ `
+// Uniform block, bindings and bounds-checked scalar loads of the tiled kernels (any leading dimension
+// and offset).
+const SCALAR_BINDINGS = /* wgsl */ `
 // Flags are uniform bits, not override constants: one pipeline serves every product (pipeline
 // compilation is seconds on lavapipe), and the branches are uniform so they cost nothing per element.
 const F_TA = 1u; const F_TB = 2u; const F_BIAS = 4u; const F_RELU = 8u; const F_ACCUM = 16u; const F_GATE = 32u;
@@ -50,8 +56,6 @@ struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, a_off: u32, b_o
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read> gate: array<f32>;
-var<workgroup> As: array<array<f32, 17>, 64>; // [m][k], padded
-var<workgroup> Bs: array<array<f32, 64>, 16>; // [k][n]
 
 fn load_a(m: u32, k: u32, kend: u32) -> f32 {
   if (m >= u.M || k >= kend) { return 0.0; }
@@ -63,6 +67,13 @@ fn load_b(k: u32, n: u32, kend: u32) -> f32 {
   if ((u.flags & F_TB) != 0u) { return b[u.b_off + n * u.ldb + k]; }
   return b[u.b_off + k * u.ldb + n];
 }
+
+`;
+
+const MATMUL_WGSL = /* wgsl */ `
+${SCALAR_BINDINGS}
+var<workgroup> As: array<array<f32, 17>, 64>; // [m][k], padded
+var<workgroup> Bs: array<array<f32, 64>, 16>; // [k][n]
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -105,6 +116,93 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       }
     }
   }
+}
+`;
+
+// One k step of the 128-tile kernel: 16 vec4 FMAs of this invocation's 8 rows (a0: rows 4·ty..4·ty+3,
+// a1: 64 + the same) by its 8 columns (b0: 4·tx..4·tx+3, b1: 64 + the same); acc[2r + h] is row r,
+// column half h. Written out with constant indices: a dynamically indexed array would live in memory,
+// not registers, on a GPU.
+const tiled128Step = (): string => [0, 1].flatMap((half) => ['x', 'y', 'z', 'w'].flatMap((lane, i) =>
+  [0, 1].map((h) => `acc[${2 * (4 * half + i) + h}] = acc[${2 * (4 * half + i) + h}] + a${half}.${lane} * b${h};`))).join('\n      ');
+
+// Its epilogue, unrolled for the same reason.
+const tiled128Store = (): string => Array.from({ length: 8 }, (_, r) => [0, 1].map((h) =>
+  `store4(m0 + ${r < 4 ? `4u * lid.y + ${r}u` : `64u + 4u * lid.y + ${r - 4}u`}, n0 + ${64 * h}u + 4u * lid.x, wid.z, acc[${2 * r + h}]);`).join('\n  ')).join('\n  ');
+
+/**
+ * `tiled128`: the `tiled` kernel with a 128×128 output tile and 8×8 outputs per thread (16×16
+ * threads; K in steps of 8), the register blocking of fast CUDA SGEMMs (siboehm's "How to Optimize a
+ * CUDA Matmul Kernel", kernels 5–6: 2D block tiling with vectorised shared-memory reads). Why: with
+ * 4×4 outputs a thread does 2 FMAs per workgroup-memory read, and an NVIDIA SM reads 32 floats of
+ * shared memory a cycle against 128 FMAs, so `tiled` is shared-memory bound at half of the FMA peak;
+ * here each k step reads 4 vec4s for 64 FMAs. The blocks sit in workgroup memory k-major as vec4s
+ * (As[k][m/4], Bs[k][n/4]) so those reads are single 16-byte loads, broadcast across a warp for A.
+ * Each output is still summed by one invocation in K order (bit-identical to `tiled` where the
+ * compiler contracts the same way). Chosen only where the product has enough 128-tiles to fill a GPU
+ * (TILED128_MIN_GROUPS): the base model's activations and logits, not config A/B's small products.
+ */
+const MATMUL_TILED128_WGSL = /* wgsl */ `
+${SCALAR_BINDINGS}
+var<workgroup> As: array<vec4<f32>, 256>; // [k 0..7][m4 0..31]: op(A)[m0 + 4·m4 .. +3, k0 + k]
+var<workgroup> Bs: array<vec4<f32>, 256>; // [k 0..7][n4 0..31]: op(B)[k0 + k, n0 + 4·n4 .. +3]
+
+fn store4(m: u32, n: u32, z: u32, v4: vec4<f32>) {
+  if (m >= u.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j < u.N) {
+      let ci = u.c_off + z * u.split_stride + m * u.ldc + n + j;
+      var v = v4[j];
+      if ((u.flags & F_BIAS) != 0u) { v = v + bias[n + j]; }
+      if ((u.flags & F_ACCUM) != 0u) { v = c[ci] + v; }
+      if ((u.flags & F_RELU) != 0u) { v = max(v, 0.0); }
+      if ((u.flags & F_GATE) != 0u) { v = select(0.0, v, gate[ci] > 0.0); }
+      c[ci] = v;
+    }
+  }
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let m0 = wid.y * 128u;
+  let n0 = wid.x * 128u;
+  let t = lid.y * 16u + lid.x;
+  var acc: array<vec4<f32>, 16>;
+  let kbeg = wid.z * u.k_chunk;
+  let kend = min(u.K, kbeg + u.k_chunk);
+  let ta = (u.flags & F_TA) != 0u;
+  let tb = (u.flags & F_TB) != 0u;
+  for (var k0 = kbeg; k0 < kend; k0 += 8u) {
+    // Each invocation stages 4 values of each block, reading along the stored rows.
+    if (ta) {
+      // A stored [K, M]: 4 consecutive m of row k0 + t / 32.
+      let k = t / 32u; let m = m0 + 4u * (t % 32u);
+      As[t] = vec4<f32>(load_a(m, k0 + k, kend), load_a(m + 1u, k0 + k, kend), load_a(m + 2u, k0 + k, kend), load_a(m + 3u, k0 + k, kend));
+    } else {
+      // A stored [M, K]: 4 consecutive k of row m0 + t / 2.
+      let m = t / 2u; let k = 4u * (t % 2u);
+      for (var j = 0u; j < 4u; j++) { As[(k + j) * 32u + m / 4u][m % 4u] = load_a(m0 + m, k0 + k + j, kend); }
+    }
+    if (tb) {
+      // B stored [N, K]: 4 consecutive k of row n0 + t / 2.
+      let n = t / 2u; let k = 4u * (t % 2u);
+      for (var j = 0u; j < 4u; j++) { Bs[(k + j) * 32u + n / 4u][n % 4u] = load_b(k0 + k + j, n0 + n, kend); }
+    } else {
+      // B stored [K, N]: 4 consecutive n of row k0 + t / 32.
+      let k = t / 32u; let n = n0 + 4u * (t % 32u);
+      Bs[t] = vec4<f32>(load_b(k0 + k, n, kend), load_b(k0 + k, n + 1u, kend), load_b(k0 + k, n + 2u, kend), load_b(k0 + k, n + 3u, kend));
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 8u; kk++) {
+      let a0 = As[kk * 32u + lid.y];
+      let a1 = As[kk * 32u + 16u + lid.y];
+      let b0 = Bs[kk * 32u + lid.x];
+      let b1 = Bs[kk * 32u + 16u + lid.x];
+      ${tiled128Step()}
+    }
+    workgroupBarrier();
+  }
+  ${tiled128Store()}
 }
 `;
 
@@ -276,7 +374,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
 }
 `;
 
-export type MatmulKernel = 'tiled' | 'vec4' | 'subgroup';
+export type MatmulKernel = 'tiled' | 'tiled128' | 'vec4' | 'subgroup';
+
+/**
+ * `tiled128` needs this many workgroups (128-tiles × K-chunks) before it replaces `tiled`: two per SM
+ * on a ~130-SM GPU (H100: 132). With fewer, its 4× larger tiles leave SMs idle that `tiled`'s 64-tiles
+ * would fill. A guess from the SM count, not a measurement: the device check times both
+ * (ABLATE_FUSED_MATMUL=tiled on the base model) so a lent GPU can settle it.
+ */
+export const TILED128_MIN_GROUPS = 256;
+
+/**
+ * The gpu shape's tile for a product of M × N outputs in `parts` K-chunks: `tiled128` where it fills
+ * the GPU (TILED128_MIN_GROUPS), else `tiled`. ABLATE_FUSED_MATMUL=tiled|tiled128 forces one.
+ */
+export function gpuTile(M: number, N: number, parts: number): 'tiled' | 'tiled128' {
+  const forced = process.env.ABLATE_FUSED_MATMUL;
+  if (forced === 'tiled' || forced === 'tiled128') return forced;
+  return Math.ceil(M / 128) * Math.ceil(N / 128) * parts >= TILED128_MIN_GROUPS ? 'tiled128' : 'tiled';
+}
 
 /** The subgroup kernel needs subgroups of at least its 8 invocations (one subgroup per workgroup). */
 export function subgroupKernelApplies(gpu: Gpu): boolean {
@@ -285,7 +401,8 @@ export function subgroupKernelApplies(gpu: Gpu): boolean {
 
 /**
  * The kernel this adapter prefers: for the `cpu` kernel shape subgroup where the adapter has
- * subgroups of ≥ 8 lanes, else vec4; tiled for `gpu` (runtime/gpu.ts `kernelShape`).
+ * subgroups of ≥ 8 lanes, else vec4; tiled for `gpu` (runtime/gpu.ts `kernelShape`), which becomes
+ * tiled128 for products large enough (`gpuTile`).
  */
 export function preferredMatmulKernel(gpu: Gpu): MatmulKernel {
   if (kernelShape(gpu) !== 'cpu') return 'tiled';
@@ -320,6 +437,10 @@ function matmulPipeline(gpu: Gpu, o: MatmulOptions, lda: number, ldb: number, ld
     const cols = VEC4_COLS * VEC4_WG;
     return { kernel, pipeline: gpu.pipeline('matmul_vec4', MATMUL_VEC4_WGSL), groups: (M, N, parts) => [Math.ceil(N / cols), Math.ceil(M / rows), parts] };
   }
+  // The gpu shape's default (preferred 'tiled', not forced) takes the 128-tile where the product fills the GPU.
+  if (kernel === 'tiled128' || (o.kernel === undefined && kernel === 'tiled' && gpuTile(o.M, o.N, Math.ceil(o.K / kChunk)) === 'tiled128')) {
+    return { kernel: 'tiled128', pipeline: gpu.pipeline('matmul_tiled128', MATMUL_TILED128_WGSL), groups: (M, N, parts) => [Math.ceil(N / 128), Math.ceil(M / 128), parts] };
+  }
   return { kernel: 'tiled', pipeline: gpu.pipeline('matmul', MATMUL_WGSL), groups: (M, N, parts) => [Math.ceil(N / 64), Math.ceil(M / 64), parts] };
 }
 
@@ -339,7 +460,7 @@ export interface MatmulOptions {
   readonly cOffset?: number;
   readonly accumulate?: boolean;
   readonly relu?: boolean;
-  /** Force a kernel (tests, benchmarks); default `preferredMatmulKernel`. subgroup falls back to vec4 without subgroups, vec4 to tiled where it does not apply. */
+  /** Force a kernel (tests, benchmarks); default `preferredMatmulKernel` (and `gpuTile`). subgroup falls back to vec4 without subgroups, vec4 to tiled where it does not apply. */
   readonly kernel?: MatmulKernel;
 }
 
