@@ -26,3 +26,12 @@ describe('which runs a result table counts', () => {
     expect(() => parseApiArgs('resultTable', [1, { archived: true }])).toThrow(/^resultTable: argument 1/);
   });
 });
+
+describe('an ssh target in a Slurm choice', () => {
+  it('takes host or user@host, and refuses in one line what ssh would read as an option or split', () => {
+    const choice = (ssh: string) => ['name: x', { executor: { name: 'slurm', clusterRoot: '/scratch/a', ssh } }];
+    expect(parseApiArgs('enqueueSpec', choice('ana@login.hpc'))).toEqual(choice('ana@login.hpc'));
+    expect(() => parseApiArgs('enqueueSpec', choice('-oProxyCommand=x'))).toThrow(/^enqueueSpec: argument 1\.executor\.ssh: expected host or user@host/);
+    expect(() => parseApiArgs('enqueueSpec', choice('login hpc'))).toThrow(/^enqueueSpec: argument 1\.executor\.ssh: expected host or user@host/);
+  });
+});

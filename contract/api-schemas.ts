@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { UserError } from './errors';
 import { BACKENDS } from './backends';
 import { EXPORT_FORMATS, REMOTE_METHOD_NAMES, type RemoteMethod, type WorkbenchApi } from './api';
+import { SSH_TARGET } from './rows';
 
 const runId = z.number({ error: 'run id must be a positive integer' }).int('run id must be a positive integer').positive('run id must be a positive integer');
 const experimentId = z.number({ error: 'experiment id must be a positive integer' }).int('experiment id must be a positive integer').positive('experiment id must be a positive integer');
@@ -22,6 +23,7 @@ const executorChoice = z.discriminatedUnion('name', [
   z.strictObject({
     name: z.literal('slurm'),
     clusterRoot: z.string().min(1).max(4096).regex(/^\//, 'the cluster root must be an absolute path'),
+    ssh: z.string().max(320).regex(SSH_TARGET, 'expected host or user@host (letters, digits, . _ -; no leading -)').optional(),
     partition: slurmWord.optional(),
     gres: slurmWord.optional(),
     time: slurmWord.optional(),

@@ -61,10 +61,26 @@ export interface RunRow {
 export const EXECUTORS = ['local', 'slurm'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
 
+/**
+ * An ssh destination for a cluster's login node: `host` or `user@host` (a Host alias of
+ * ~/.ssh/config works, and is where a port, key or jump host go). Letters, digits, `.`, `_`, `-`;
+ * never a leading `-` (ssh would read an option).
+ */
+export const SSH_TARGET = /^(?:[A-Za-z0-9_][A-Za-z0-9._-]{0,63}@)?[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$/;
+
 /** How a run is submitted to Slurm (`ablate queue --executor slurm …`), stored with the run. */
 export interface SlurmOptions {
-  /** Absolute path of the cluster root on the shared filesystem (the same path on the nodes and here). */
+  /**
+   * Absolute path of the cluster root on the shared filesystem, as the nodes see it: mounted at the
+   * same path here, or, with `ssh`, as the login node sees it (then this machine needs no mount).
+   */
   readonly clusterRoot: string;
+  /**
+   * The login node (`host` or `user@host`, see SSH_TARGET) through which Slurm's clients run and
+   * the cluster root is written and read, over one ssh ControlMaster connection; absent: both are
+   * on this machine.
+   */
+  readonly ssh?: string;
   readonly partition?: string;
   /** e.g. gpu:1 */
   readonly gres?: string;

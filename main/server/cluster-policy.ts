@@ -13,10 +13,15 @@
  *   (`--allow-sbatch-option NAME`, exact long names: sbatch's getopt takes unambiguous prefixes, so
  *   `--exp=…` is `--export`, and only an exact name is compared), with a value of plain words.
  *   None named: every sbatch option from a client is refused.
+ * - an ssh target (the login node the server's user would ssh to, with the server's keys) must
+ *   be one the person running the server named with `--allow-ssh-target HOST` (exact match: a
+ *   client must not make the server ssh anywhere else as its user). None named: every ssh target
+ *   from a client is refused. Over ssh the cluster root is the login node's path, which cannot be
+ *   resolved here: it must equal a --cluster-root exactly (normalised), `..` refused.
  * Partition, gres and time are single argv words (`--partition=<value>`) that cannot add an
  * option; their values are kept to the characters Slurm's own syntax uses.
  */
-import { resolve } from 'node:path';
+import { posix, resolve } from 'node:path';
 import { UserError } from '../../contract/errors';
 import type { ExecutorChoice } from '../../contract/rows';
 import { realPathSoFar } from './data-roots';
@@ -30,15 +35,28 @@ export interface ClusterPolicyOptions {
   readonly clusterRoots?: readonly string[];
   /** sbatch long option names clients may pass, with or without the leading `--` (`--allow-sbatch-option qos`). */
   readonly sbatchOptions?: readonly string[];
+  /** ssh targets (`host` or `user@host`) clients may name (`ablate serve --allow-ssh-target HOST`), compared exactly. */
+  readonly sshTargets?: readonly string[];
+}
+
+/** A root as named, without `.` segments, doubled or trailing slashes. */
+function normalRoot(root: string): string {
+  const n = posix.normalize(root);
+  return n.length > 1 ? n.replace(/\/+$/, '') : n;
 }
 
 export class ClusterPolicy {
   private readonly roots: readonly string[];
   private readonly options: ReadonlySet<string>;
+  /** The roots as named (normalised), for roots on a login node: nothing here to resolve them against. */
+  private readonly named: readonly string[];
+  private readonly targets: readonly string[];
 
   constructor(opts: ClusterPolicyOptions = {}) {
     this.roots = [...new Set((opts.clusterRoots ?? []).map((r) => realPathSoFar(resolve(r))))];
+    this.named = [...new Set((opts.clusterRoots ?? []).map(normalRoot))];
     this.options = new Set((opts.sbatchOptions ?? []).map((o) => o.replace(/^--/, '')));
+    this.targets = [...new Set(opts.sshTargets ?? [])];
   }
 
   get clusterRoots(): readonly string[] {
@@ -49,8 +67,11 @@ export class ClusterPolicy {
   check(executor: ExecutorChoice | undefined): void {
     if (!executor || executor.name !== 'slurm') return;
     if (!this.roots.length) throw new UserError(`executor.clusterRoot: this server runs no cluster jobs for its clients; the person running \`ablate serve\` can allow a cluster root with --cluster-root DIR`);
-    const real = realPathSoFar(executor.clusterRoot);
-    if (!this.roots.includes(real)) throw new UserError(`executor.clusterRoot: ${executor.clusterRoot} is not one of the server's cluster roots (${this.roots.join(', ')}); the person running \`ablate serve\` can allow another with --cluster-root DIR`);
+    if (executor.ssh !== undefined) {
+      if (!this.targets.length) throw new UserError(`executor.ssh: this server reaches no cluster over ssh for its clients; the person running \`ablate serve\` can allow a login node with --allow-ssh-target HOST`);
+      if (!this.targets.includes(executor.ssh)) throw new UserError(`executor.ssh: ${JSON.stringify(executor.ssh)} is not an ssh target this server allows its clients (allowed: ${this.targets.join(', ')}); the person running \`ablate serve\` can allow another with --allow-ssh-target HOST`);
+      if (executor.clusterRoot.split('/').includes('..') || !this.named.includes(normalRoot(executor.clusterRoot))) throw new UserError(`executor.clusterRoot: ${executor.clusterRoot} is not one of the server's cluster roots (${this.named.join(', ')}); over ssh it must be one of them exactly; the person running \`ablate serve\` can allow another with --cluster-root DIR`);
+    } else if (!this.roots.includes(realPathSoFar(executor.clusterRoot))) throw new UserError(`executor.clusterRoot: ${executor.clusterRoot} is not one of the server's cluster roots (${this.roots.join(', ')}); the person running \`ablate serve\` can allow another with --cluster-root DIR`);
     for (const field of ['partition', 'gres', 'time'] as const) {
       const v = executor[field];
       if (v !== undefined && !PLAIN_VALUE.test(v)) throw new UserError(`executor.${field}: ${JSON.stringify(v)} has characters Slurm's ${field} never uses (expected letters, digits and _ . : , + @ % = [ ] -)`);

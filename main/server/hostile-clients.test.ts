@@ -210,7 +210,7 @@ describe('corpus paths of specs from clients', () => {
 
 describe('cluster runs queued by clients', () => {
   const text = 'name: s\ndata: { task: synthetic-copy }\n';
-  const startWith = async (cluster?: { clusterRoots?: string[]; sbatchOptions?: string[] }) => {
+  const startWith = async (cluster?: { clusterRoots?: string[]; sbatchOptions?: string[]; sshTargets?: string[] }) => {
     const wb = fakeWorkbench();
     server = await startServer(wb, { host: '127.0.0.1', port: 0, rendererDir: join(dir, 'renderer'), dataRoots: [join(dir, 'data')], cluster, log: (l) => logged.push(l) });
     return wb;
@@ -240,6 +240,28 @@ describe('cluster runs queued by clients', () => {
     expect(wb.calls).toHaveLength(1);
     // A local run needs no cluster settings.
     expect(await call(ws, 4, 'enqueueSpec', [text, { executor: { name: 'local' } }])).toMatchObject({ result: { queued: [1] } });
+    ws.close();
+  });
+
+  it('name an ssh target only when the server allows that one exactly, with a root named as the server named it', async () => {
+    const slurm = (extra: object) => [text, { executor: { name: 'slurm', clusterRoot: '/scratch/ablate', ...extra } }];
+    const none = await startWith({ clusterRoots: ['/scratch/ablate'] });
+    let ws = await wsConnect();
+    expect(error(await call(ws, 1, 'enqueueSpec', slurm({ ssh: 'login.hpc' }))).message).toMatch(/^executor\.ssh: this server reaches no cluster over ssh for its clients;[^\n]*--allow-ssh-target HOST$/);
+    expect(none.calls).toEqual([]);
+    ws.close();
+    await server!.close();
+    const wb = await startWith({ clusterRoots: ['/scratch/ablate/'], sshTargets: ['ana@login.hpc'] });
+    ws = await wsConnect();
+    expect(error(await call(ws, 1, 'enqueueSpec', slurm({ ssh: 'login.hpc' }))).message).toMatch(/^executor\.ssh: "login\.hpc" is not an ssh target this server allows its clients \(allowed: ana@login\.hpc\)/);
+    expect(error(await call(ws, 2, 'enqueueSpec', slurm({ ssh: 'ana@login.hpc.evil' }))).message).toMatch(/^executor\.ssh: /);
+    // The schema refuses what ssh would read as an option before the policy sees it.
+    expect(error(await call(ws, 3, 'enqueueSpec', slurm({ ssh: '-oProxyCommand=touch x' }))).message).toMatch(/ssh.*expected host or user@host/);
+    expect(error(await call(ws, 4, 'enqueueSpec', [text, { executor: { name: 'slurm', clusterRoot: '/scratch/ablate/../../home/ana', ssh: 'ana@login.hpc' } }])).message).toMatch(/^executor\.clusterRoot: \/scratch\/ablate\/\.\.\/\.\.\/home\/ana is not one of the server's cluster roots \(\/scratch\/ablate\); over ssh/);
+    expect(error(await call(ws, 5, 'enqueueSpec', [text, { executor: { name: 'slurm', clusterRoot: '/scratch/ablate/x', ssh: 'ana@login.hpc' } }])).message).toMatch(/^executor\.clusterRoot: /);
+    expect(wb.calls).toEqual([]);
+    expect(await call(ws, 6, 'enqueueSpec', slurm({ ssh: 'ana@login.hpc' }))).toMatchObject({ id: 6, result: { queued: [1] } });
+    expect(wb.calls).toHaveLength(1);
     ws.close();
   });
 });

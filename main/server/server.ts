@@ -51,9 +51,9 @@ export interface ServerOptions {
   readonly dataRoots?: readonly string[];
   /**
    * Cluster roots and sbatch options clients may choose for Slurm runs (cluster-policy.ts;
-   * `ablate serve --cluster-root DIR --allow-sbatch-option NAME`). None: Slurm is refused to clients.
+   * `ablate serve --cluster-root DIR --allow-sbatch-option NAME --allow-ssh-target HOST`). None: Slurm is refused to clients.
    */
-  readonly cluster?: { readonly clusterRoots?: readonly string[]; readonly sbatchOptions?: readonly string[] };
+  readonly cluster?: { readonly clusterRoots?: readonly string[]; readonly sbatchOptions?: readonly string[]; readonly sshTargets?: readonly string[] };
   /** Where the server's own problems are logged (default: stderr). */
   readonly log?: (line: string) => void;
 }

@@ -48,6 +48,12 @@ export interface SchedulerOptions {
   readonly notify: SchedulerListener;
   /** The database could not be written (see isStorageError): the owner stops the scheduler. Default: rethrow. */
   readonly onStorageError?: (err: Error) => void;
+  /**
+   * Whether a run's checkpoint folder lies on a filesystem this machine cannot see (a cluster
+   * reached over ssh): then it is neither made nor looked into here; it resumes from its newest
+   * recorded checkpoint, which the job host checks on the cluster (and falls back from).
+   */
+  readonly remoteCheckpoints?: (runId: number) => boolean;
 }
 
 export interface SchedulerListener extends RecorderListener {
@@ -250,11 +256,13 @@ export class Scheduler {
    * checkpoint folder and still exists (a deleted latest file falls back to the one before, said in
    * the run's log). The run process verifies it and falls back further if it does not verify.
    */
-  private resumePoint(run: RunRow, dir: string, label: string): { path: string; step: number } | undefined {
+  private resumePoint(run: RunRow, dir: string, label: string, remote = false): { path: string; step: number } | undefined {
     const recorded = this.store.listCheckpoints(run.id).filter((c) => {
       const rel = relative(dir, c.path);
       return !(rel.startsWith('..') || isAbsolute(rel));
     });
+    // Not here to look at: the newest recorded one (what lies after it is measured again and re-recorded).
+    if (remote) return recorded[0] && { path: recorded[0].path, step: recorded[0].step };
     const found = recorded.find((c) => existsSync(c.path));
     const missing = recorded.filter((c) => c.step > (found?.step ?? -1));
     if (missing.length) {
@@ -269,10 +277,11 @@ export class Scheduler {
     const config = run.config;
     const checkpointDir = this.checkpointDirFor(run);
     const cacheDir = join(this.opts.dataDir, 'cache');
-    mkdirSync(checkpointDir, { recursive: true });
+    const remote = this.opts.remoteCheckpoints?.(run.id) ?? false;
+    if (!remote) mkdirSync(checkpointDir, { recursive: true });
     mkdirSync(cacheDir, { recursive: true });
     const label = runLabel(run);
-    const resumeFrom = this.resumePoint(run, checkpointDir, label);
+    const resumeFrom = this.resumePoint(run, checkpointDir, label, remote);
     // Metrics after the resume point are measured again by this attempt: drop them so none is duplicated.
     this.store.deleteMetricsAfter(run.id, resumeFrom ? resumeFrom.step : -1);
     if (resumeFrom) {

@@ -75,8 +75,13 @@ export interface WorkbenchOptions {
    * to the holder, takeover when it goes away) instead of refusing. `ablate serve` and the app.
    */
   readonly attach?: boolean;
-  /** Cluster runs (queued with executor slurm): shell, cluster filesystem, events source, host command and poll interval; defaults run Slurm's clients and write the cluster root here. */
-  readonly slurm?: Pick<SlurmExecutorOptions, 'shell' | 'fs' | 'events' | 'hostCommand' | 'pollMs' | 'goneGraceMs'>;
+  /**
+   * Cluster runs (queued with executor slurm): for runs without an ssh target, the shell, cluster
+   * filesystem and events source (defaults: Slurm's clients and the root on this machine); a run
+   * with a target (SlurmOptions.ssh) reaches its login node through `sshShell(target)` for all
+   * three; host command and poll interval.
+   */
+  readonly slurm?: Pick<SlurmExecutorOptions, 'shell' | 'fs' | 'events' | 'sshShell' | 'hostCommand' | 'pollMs' | 'goneGraceMs'>;
 }
 
 /** States a config hash counts as "already there" in (skipped unless forced). */
@@ -128,6 +133,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       log: opts.log,
       notify: this.events,
       onStorageError: (err) => this.storageFailure(err),
+      remoteCheckpoints: (id) => this.slurm.overSsh(id),
     });
     this.inbox = new CommandInbox(store, (cmd) => this.execute(cmd), () => this.scheduler.pump(), (err) => this.pollFailed(err));
   }
@@ -383,7 +389,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   /** Validates and queues spec text (YAML or JSON); rejects with a SpecError and queues nothing when it is invalid. */
   async enqueueSpec(text: string, options: { readonly force?: boolean; readonly backend?: string; readonly executor?: ExecutorChoice } = {}): Promise<EnqueueResult> {
     const spec = parseSpecText(text);
-    if (options.executor?.name === 'slurm') await checkSlurmChoice(options.executor, this.slurm.shell, this.slurm.fs);
+    if (options.executor?.name === 'slurm') await checkSlurmChoice(options.executor, this.slurm.access(options.executor));
     return this.enqueue({ spec, specDir: null, source: 'text' }, options);
   }
 

@@ -38,7 +38,9 @@ describe('the data roots', () => {
 
 describe('what clients may ask of Slurm', () => {
   it('takes absolute cluster roots and long sbatch option names, and names a bad flag value', () => {
-    expect(resolveClusterPolicy(['/scratch/ablate'], ['qos', '--account'])).toEqual({ clusterRoots: ['/scratch/ablate'], sbatchOptions: ['qos', '--account'] });
+    expect(resolveClusterPolicy(['/scratch/ablate'], ['qos', '--account'])).toEqual({ clusterRoots: ['/scratch/ablate'], sbatchOptions: ['qos', '--account'], sshTargets: [] });
+    expect(resolveClusterPolicy(['/scratch/ablate'], [], ['login.hpc', 'ana@login2'])).toMatchObject({ sshTargets: ['login.hpc', 'ana@login2'] });
+    expect(() => resolveClusterPolicy([], [], ['-oProxyCommand=x'])).toThrow(/^--allow-ssh-target -oProxyCommand=x: expected host or user@host/);
     expect(() => resolveClusterPolicy(['scratch'], [])).toThrow(/^--cluster-root scratch: expected an absolute path/);
     expect(() => resolveClusterPolicy([], ['-q'])).toThrow(/^--allow-sbatch-option -q: expected a long sbatch option name/);
   });

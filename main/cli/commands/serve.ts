@@ -1,6 +1,6 @@
 /**
  * `ablate serve --db FILE [--host 127.0.0.1] [--port P] [--token-file FILE] [--data-root DIR]...
- * [--cluster-root DIR]... [--allow-sbatch-option NAME]...`:
+ * [--cluster-root DIR]... [--allow-sbatch-option NAME]... [--allow-ssh-target HOST]...`:
  * the desktop app's renderer in a browser, for GPU servers without a display. Builds the renderer
  * once (or again when its sources changed), opens the Workbench on the database (the queue runs
  * while the server is up) and prints the URL to open.
@@ -8,7 +8,8 @@
  * The token comes from $ABLATE_TOKEN or --token-file, never from the command line (every user of
  * the machine sees a process's arguments in `ps`). Specs queued through the server may only read
  * corpora under the database's folder and each --data-root; Slurm runs from clients only the
- * named --cluster-root folders and --allow-sbatch-option options (main/server/cluster-policy.ts).
+ * named --cluster-root folders, --allow-sbatch-option options and --allow-ssh-target login nodes
+ * (main/server/cluster-policy.ts).
  */
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -18,6 +19,7 @@ import { BACKENDS } from '../../../contract/backends';
 import { addDbOptions, DEFAULT_DB, parseBackend, parseSlots, resolveDb, type DbOptions } from '../support';
 import { UserError } from '../../../contract/errors';
 import { defaultRendererDir, isLoopbackHost, startServer } from '../../server/server';
+import { parseSshTarget } from '../../service/executors/slurm/access';
 import { Workbench } from '../../service/workbench';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -78,6 +80,7 @@ interface ServeOptions extends DbOptions {
   dataRoot: string[];
   clusterRoot: string[];
   allowSbatchOption: string[];
+  allowSshTarget: string[];
   slots?: string;
   backend?: string;
   new?: boolean;
@@ -107,13 +110,14 @@ export function resolveDataRoots(dbPath: string, roots: readonly string[]): stri
   return [dirname(dbPath), ...roots.map((r) => resolve(r))];
 }
 
-/** --cluster-root folders as absolute paths (each must be absolute: it is the same path on the nodes) and --allow-sbatch-option names. */
-export function resolveClusterPolicy(roots: readonly string[], options: readonly string[]): { clusterRoots: string[]; sbatchOptions: string[] } {
+/** --cluster-root folders as absolute paths (each must be absolute: it is the same path on the nodes), --allow-sbatch-option names and --allow-ssh-target login nodes. */
+export function resolveClusterPolicy(roots: readonly string[], options: readonly string[], sshTargets: readonly string[] = []): { clusterRoots: string[]; sbatchOptions: string[]; sshTargets: string[] } {
   for (const root of roots) if (!isAbsolute(root)) throw new UserError(`--cluster-root ${root}: expected an absolute path (the nodes see the same path)`);
   for (const name of options) {
     if (!/^(--)?[a-z][a-z0-9-]*$/.test(name)) throw new UserError(`--allow-sbatch-option ${name}: expected a long sbatch option name such as qos or --qos`);
   }
-  return { clusterRoots: [...roots], sbatchOptions: [...options] };
+  for (const target of sshTargets) parseSshTarget(target, `--allow-ssh-target ${target}`);
+  return { clusterRoots: [...roots], sbatchOptions: [...options], sshTargets: [...sshTargets] };
 }
 
 /**
@@ -134,6 +138,7 @@ export function register(program: Command): void {
     .option('--data-root <dir>', 'also allow specs from clients to read corpora under DIR (repeatable; the database\'s folder is always allowed)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--cluster-root <dir>', 'let clients queue Slurm runs under DIR (repeatable; none: clients cannot use Slurm)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--allow-sbatch-option <name>', 'let clients pass the sbatch option --NAME=VALUE, e.g. qos (repeatable; none: clients pass no sbatch options)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--allow-ssh-target <host>', 'let clients queue Slurm runs through this login node over ssh, host or user@host, exact (repeatable; none: clients name no ssh target)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--slots <n>', 'runs trained at the same time (default 1)')
     .option('--backend <name>', `backend for runs queued without one (${BACKENDS.join(', ')})`)
     .option('--new', 'create the database named by --db when it does not exist')
@@ -147,7 +152,7 @@ export function register(program: Command): void {
       checkServeDb(opts);
       const { dbPath, dataDir } = resolveDb(opts, false);
       const dataRoots = resolveDataRoots(dbPath, opts.dataRoot);
-      const cluster = resolveClusterPolicy(opts.clusterRoot, opts.allowSbatchOption);
+      const cluster = resolveClusterPolicy(opts.clusterRoot, opts.allowSbatchOption, opts.allowSshTarget);
 
       const log = (line: string) => process.stderr.write(`ablate serve: ${line}\n`);
       await ensureRendererBuilt(defaultRendererDir(), log);

@@ -51,6 +51,19 @@ describe('the Queue view’s executor setting', () => {
     expect(readExecutorForm(slurm({ time: '2-12:00:00' })).issues).toEqual([]);
     expect(readExecutorForm(slurm({ time: '4h' })).issues).toEqual(['Time limit: expected minutes, HH:MM:SS or D-HH:MM:SS (e.g. 4:00:00), got "4h"']);
   });
+
+  it('names a login node to reach the cluster over ssh; a target ssh would read as an option is a one-line problem', async () => {
+    const { w, form } = mountSetting(slurm());
+    await w.find('[data-test=ssh]').setValue('-oProxyCommand=x');
+    expect(w.findAll('[data-test=executor-issues] li').map((li) => li.text())).toEqual([
+      'Login node (ssh): expected host or user@host (letters, digits, \'.\', \'_\', \'-\'; a port or key goes in ~/.ssh/config), got "-oProxyCommand=x"',
+    ]);
+    await w.find('[data-test=ssh]').setValue(' ana@login.hpc ');
+    expect(w.find('[data-test=executor-issues]').exists()).toBe(false);
+    expect(readExecutorForm(form.value).choice).toEqual({ name: 'slurm', clusterRoot: '/shared/ablate', ssh: 'ana@login.hpc' });
+    // A setting saved before the field existed loads with none.
+    expect(loadExecutorForm({ getItem: () => JSON.stringify({ executor: 'slurm', clusterRoot: '/x' }) }).ssh).toBe('');
+  });
 });
 
 describe('queueing with the setting', () => {

@@ -10,12 +10,14 @@
  * (`ablate serve --slots`, `ablate worker --max-parallel`), so a field here would do nothing.
  */
 import type { EnqueueResult, WorkbenchApi } from '../../../contract/api';
-import { WORKBENCH_SBATCH_OPTIONS, type ExecutorChoice } from '../../../contract/rows';
+import { SSH_TARGET, WORKBENCH_SBATCH_OPTIONS, type ExecutorChoice } from '../../../contract/rows';
 import { UserError } from '../../../contract/errors';
 
 export interface ExecutorForm {
   readonly executor: 'local' | 'slurm';
   readonly clusterRoot: string;
+  /** The login node, host or user@host; empty: Slurm and the cluster root are on the workbench's machine. */
+  readonly ssh: string;
   readonly partition: string;
   readonly gres: string;
   readonly time: string;
@@ -23,11 +25,12 @@ export interface ExecutorForm {
   readonly sbatchArgs: string;
 }
 
-export const LOCAL_FORM: ExecutorForm = { executor: 'local', clusterRoot: '', partition: '', gres: '', time: '', sbatchArgs: '' };
+export const LOCAL_FORM: ExecutorForm = { executor: 'local', clusterRoot: '', ssh: '', partition: '', gres: '', time: '', sbatchArgs: '' };
 
 /** The labels the form shows, used to name a field in its messages. */
 export const FIELD_LABELS = {
   clusterRoot: 'Cluster root',
+  ssh: 'Login node (ssh)',
   partition: 'Partition',
   gres: 'GRES',
   time: 'Time limit',
@@ -54,6 +57,8 @@ export function readExecutorForm(f: ExecutorForm): { choice: ExecutorChoice; iss
   if (!root) issues.push(`${FIELD_LABELS.clusterRoot}: required for Slurm (a folder the cluster nodes and the workbench share)`);
   else if (!root.startsWith('/')) issues.push(`${FIELD_LABELS.clusterRoot}: expected an absolute path, got "${root}"`);
   else if (/[%\n\0]/.test(root)) issues.push(`${FIELD_LABELS.clusterRoot}: may not contain '%' or control characters`);
+  const ssh = f.ssh.trim();
+  if (ssh && !SSH_TARGET.test(ssh)) issues.push(`${FIELD_LABELS.ssh}: expected host or user@host (letters, digits, '.', '_', '-'; a port or key goes in ~/.ssh/config), got "${ssh}"`);
   for (const field of ['partition', 'gres', 'time'] as const) {
     const v = f[field].trim();
     if (v && !ONE_WORD.test(v)) issues.push(`${FIELD_LABELS[field]}: expected one word without spaces, got "${v}"`);
@@ -69,6 +74,7 @@ export function readExecutorForm(f: ExecutorForm): { choice: ExecutorChoice; iss
   const choice: ExecutorChoice = {
     name: 'slurm',
     clusterRoot: root,
+    ...(ssh ? { ssh } : {}),
     ...(f.partition.trim() ? { partition: f.partition.trim() } : {}),
     ...(f.gres.trim() ? { gres: f.gres.trim() } : {}),
     ...(f.time.trim() ? { time: f.time.trim() } : {}),

@@ -17,6 +17,7 @@ import { Workbench } from '../../workbench';
 import { shellEventsSource } from './events-source';
 import { SlurmExecutor, checkSlurmChoice } from './executor';
 import { shellClusterFs } from './cluster-fs';
+import { parseSshTarget } from './access';
 import { localShell, type Shell } from './shell';
 import { fakeSlurm } from '../../../../test/support/fake-slurm';
 import { REMOTE_ROOT, standInSsh } from '../../../../test/support/stand-in-ssh';
@@ -179,10 +180,10 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     const slurm = fakeSlurm({ files: login });
     const fs = shellClusterFs(login);
     // The queue-time check makes and tests the root over ssh, and refuses one it cannot make there.
-    await checkSlurmChoice({ clusterRoot: root }, slurm, fs);
+    await checkSlurmChoice({ clusterRoot: root }, { shell: slurm, fs });
     expect(existsSync(ssh.local(`${root}/runs`))).toBe(true);
     writeFileSync(ssh.local(`${root}/file`), 'x');
-    await expect(checkSlurmChoice({ clusterRoot: `${root}/file/sub` }, slurm, fs)).rejects.toThrow(new RegExp(`^the cluster root ${root}/file/sub is not reachable from ssh ana@login\\.hpc: mkdir: .*Not a directory$`));
+    await expect(checkSlurmChoice({ clusterRoot: `${root}/file/sub` }, { shell: slurm, fs })).rejects.toThrow(new RegExp(`^the cluster root ${root}/file/sub is not reachable from ssh ana@login\\.hpc: mkdir: .*Not a directory$`));
 
     const executor = new SlurmExecutor({ store, shell: slurm, fs, events: shellEventsSource(login), pollMs: 50, hostCommand: ['true'], requestCancel: () => undefined });
     const job = { runId: id, config: { variant: 'base' }, backend: 'cpu', checkpointDir: `${root}/runs/run-a/checkpoints`, cacheDir: '/desktop/cache' } as unknown as RunJob;
@@ -203,6 +204,52 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     expect(store.getMetrics({ runIds: [id] }).filter((m) => m.split === 'train').map((m) => m.step)).toEqual([1, 2, 3, 4, 5]);
     expect(existsSync(REMOTE_ROOT)).toBe(false); // nothing was written to the "cluster" path on this machine
     store.close();
+  }, 60_000);
+
+  it('a run queued with an ssh target goes from check to done through the login node only (stand-in ssh), every point once', async () => {
+    const ssh = standInSsh('ablate-exec-ssh-');
+    const root = ssh.remote(join(ssh.base, 'cluster'));
+    const dir = tempDir('ablate-exec-');
+    const dbPath = join(dir, 'x.sqlite');
+    const targets: string[] = [];
+    let slurm: ReturnType<typeof fakeSlurm> | undefined;
+    // Slurm's clients are faked; everything else the executor runs (mkdir, the ClusterFs and EventsSource scripts) goes through the stand-in ssh.
+    const sshShell = (target: string) => {
+      targets.push(target);
+      slurm ??= fakeSlurm({ files: ssh.shell(parseSshTarget(target)) });
+      return slurm;
+    };
+    const open = () => Workbench.open({ dbPath, dataDir: join(dir, 'data'), slurm: { sshShell, pollMs: 50, hostCommand: ['true'] } });
+    let wb = await open();
+    const probe = openStore(dbPath);
+    const executor = { name: 'slurm', clusterRoot: root, ssh: 'ana@login.hpc' } as const;
+    await expect(wb.enqueueSpec(toySpec({ steps: 20 }), { executor: { ...executor, clusterRoot: `${root}/x`, ssh: '-oProxyCommand=x' } })).rejects.toThrow(/^--ssh: expected host or user@host/);
+    const { queued } = await wb.enqueueSpec(toySpec({ steps: 20 }), { executor });
+    const id = queued[0];
+    await until('submitted', () => probe.getRunExecutor(id)?.jobId);
+    const rx = probe.getRunExecutor(id)!;
+    expect(rx.options).toEqual({ clusterRoot: root, ssh: 'ana@login.hpc' });
+    expect(JSON.parse(readFileSync(ssh.local(`${root}/runs/${rx.runKey}/job.json`), 'utf8'))).toMatchObject({ runId: id, checkpointDir: `${root}/runs/${rx.runKey}/checkpoints` });
+    const job = jobFile(probe, ssh.local(root), id);
+    job.write({ type: 'ready', backend: 'cpu', device: 'fake', params: 2, data: {}, startStep: 0 });
+    for (let s = 1; s <= 10; s++) job.write(metric(s));
+    await until('10 points', () => probe.getMetrics({ runIds: [id] }).length === 10);
+    // Desktop restart: re-attached over ssh (the target is stored with the run), no second sbatch.
+    await wb.close();
+    for (let s = 11; s <= 20; s++) job.write(metric(s));
+    wb = await open();
+    await until('20 points', () => probe.getMetrics({ runIds: [id] }).length === 20);
+    job.write({ type: 'done', step: 20, metrics: { valid_loss: 0.5 } as never });
+    slurm!.jobs[0].state = 'COMPLETED';
+    await until('done', () => probe.getRun(id)!.state === 'done');
+    expect(slurm!.calls.filter((c) => c[0] === 'sbatch' && !c.includes('--test-only'))).toHaveLength(1);
+    expect(probe.getMetrics({ runIds: [id] }).filter((m) => m.split === 'train').map((m) => m.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(probe.getMetrics({ runIds: [id] }).filter((m) => m.split === 'final')).toMatchObject([{ name: 'valid_loss', value: 0.5, step: 20 }]);
+    expect(new Set(targets)).toEqual(new Set(['ana@login.hpc']));
+    expect(ssh.calls().every((c) => c.includes('-- ana@login.hpc sh -c ') || c.includes('-- ana@login.hpc mkdir '))).toBe(true);
+    expect(existsSync(REMOTE_ROOT)).toBe(false); // nothing was read or written on this machine's "cluster" path
+    await wb.close();
+    probe.close();
   }, 60_000);
 
   describe('a job gone from squeue without a result, past the grace period', () => {

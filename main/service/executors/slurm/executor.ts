@@ -24,20 +24,27 @@ import { WORKBENCH_SBATCH_OPTIONS, type SlurmOptions } from '../../../../contrac
 import type { MetricPoint, ParentToRun, RunJob, RunToParent } from '../../../../contract/run-protocol';
 import { UserError } from '../../../../contract/errors';
 import type { RunExit, RunProcess, RunSpawner } from '../../run-host';
-import { ClusterFsError, localClusterFs, type ClusterFs } from './cluster-fs';
-import { localEventsSource, type EventsSource } from './events-source';
+import { ClusterAccess, accessFor, defaultSshShell, parseSshTarget, type SshShellFactory } from './access';
+import { ClusterFsError, type ClusterFs } from './cluster-fs';
+import type { EventsSource } from './events-source';
 import { ingestFile, lastTerminal, listAttemptFiles, reingestRun, writeFinals } from './ingest';
 import { nodeHostCommand } from './job-host';
 import { parseAttemptFileName, parseSubmissionComment, runPaths, sbatchRejection, submitArray } from './sbatch';
 import { sacctAttempts, type SacctAttempt } from './sacct';
 import { scancelArgv } from './scontrol';
-import { localShell, type Shell } from './shell';
-import { FINISHED_STATES, pollSqueue, type SlurmJob } from './squeue';
+import type { Shell } from './shell';
+import { FINISHED_STATES, type SlurmJob } from './squeue';
 
 export interface SlurmExecutorOptions {
   readonly store: Store;
-  /** Where sbatch/squeue/scancel run (default: this machine). */
+  /**
+   * For runs without an ssh target (SlurmOptions.ssh): where sbatch/squeue/scancel run (default:
+   * this machine). A run with a target reaches its login node through `sshShell(target)` for all
+   * three (clients, ClusterFs, EventsSource; access.ts).
+   */
   readonly shell?: Shell;
+  /** Makes the shell of an ssh target (default: ssh with ControlMaster, shell.ts; tests give a stand-in). */
+  readonly sshShell?: SshShellFactory;
   /**
    * Where the cluster root is written and checked: run folders, job.json, the queue-time check,
    * removal of deleted runs (default: this machine's filesystem; `shellClusterFs(shell)`: over ssh).
@@ -106,7 +113,9 @@ export function slurmOptionArgs(o: SlurmOptions): string[] {
  * --test-only`: a bad partition, gres or time is refused now, in sbatch's words, not when the run
  * starts). Throws one UserError line naming the cause.
  */
-export async function checkSlurmChoice(o: SlurmOptions, shell: Shell = localShell(), fs: ClusterFs = localClusterFs()): Promise<void> {
+export async function checkSlurmChoice(o: SlurmOptions, access: { readonly shell: Shell; readonly fs: ClusterFs } = accessFor(o)): Promise<void> {
+  const { shell, fs } = access;
+  if (o.ssh !== undefined) parseSshTarget(o.ssh);
   if (!posix.isAbsolute(o.clusterRoot)) throw new UserError(`--cluster-root must be an absolute path, got ${JSON.stringify(o.clusterRoot)}`);
   if (/[%\n\0]/.test(o.clusterRoot)) throw new UserError(`--cluster-root may not contain '%' or control characters: ${JSON.stringify(o.clusterRoot)}`);
   if (o.maxParallel !== undefined && !(Number.isInteger(o.maxParallel) && o.maxParallel >= 1)) throw new UserError(`--max-parallel must be a positive integer, got ${o.maxParallel}`);
@@ -122,32 +131,50 @@ export async function checkSlurmChoice(o: SlurmOptions, shell: Shell = localShel
   if (r.code !== 0) throw new UserError(`sbatch rejected the job on ${shell.where}: ${sbatchRejection(r.stderr, r.code)}`);
 }
 
-/** Shared state of every cluster run of one workbench: the shell, the one squeue per poll, detaching. */
+/** Shared state of every cluster run of one workbench: how each cluster is reached, the one squeue per poll and cluster, detaching. */
 export class SlurmExecutor {
-  readonly shell: Shell;
-  readonly events: EventsSource;
-  readonly fs: ClusterFs;
   readonly pollMs: number;
   readonly goneGraceMs: number;
   readonly hostCommand: readonly string[];
-  /** Set when sacct said the cluster keeps no accounting: never asked again by this workbench. */
-  noAccounting = false;
   private detaching = false;
-  private inflight: Promise<SlurmJob[]> | null = null;
-  private last: { at: number; jobs: SlurmJob[] } | null = null;
   private warned = '';
+  /** This machine's access (runs without an ssh target). */
+  private readonly here: ClusterAccess;
+  /** One access per ssh target: one ControlMaster connection and one squeue per poll each. */
+  private readonly remote = new Map<string, ClusterAccess>();
 
   constructor(readonly opts: SlurmExecutorOptions) {
-    this.shell = opts.shell ?? localShell();
-    this.events = opts.events ?? localEventsSource;
-    this.fs = opts.fs ?? localClusterFs();
     this.pollMs = opts.pollMs ?? 1000;
     this.goneGraceMs = opts.goneGraceMs ?? GONE_GRACE_MS;
     this.hostCommand = opts.hostCommand ?? nodeHostCommand();
+    this.here = ClusterAccess.local({ shell: opts.shell, fs: opts.fs, events: opts.events, pollMs: this.pollMs });
   }
 
   get store(): Store {
     return this.opts.store;
+  }
+
+  /** How runs queued with `o` reach their cluster: over ssh to `o.ssh`, else this machine. */
+  access(o: Pick<SlurmOptions, 'ssh'>): ClusterAccess {
+    if (o.ssh === undefined) return this.here;
+    let a = this.remote.get(o.ssh);
+    if (!a) {
+      parseSshTarget(o.ssh);
+      a = ClusterAccess.over((this.opts.sshShell ?? defaultSshShell)(o.ssh), this.pollMs);
+      this.remote.set(o.ssh, a);
+    }
+    return a;
+  }
+
+  /** Whether run `runId` is a cluster run reached over ssh (its folders are not on this machine). */
+  overSsh(runId: number): boolean {
+    const rx = this.store.getRunExecutor(runId);
+    return rx?.executor === 'slurm' && rx.options.ssh !== undefined;
+  }
+
+  /** This machine's shell for Slurm's clients (runs without an ssh target). */
+  get shell(): Shell {
+    return this.here.shell;
   }
 
   /** A spawner that starts cluster runs on Slurm and every other run (and inference) with `local`. */
@@ -173,18 +200,6 @@ export class SlurmExecutor {
     return this.detaching;
   }
 
-  /** Every job the controller holds, at most one squeue per half poll interval for all runs. */
-  squeue(): Promise<SlurmJob[]> {
-    if (this.last && Date.now() - this.last.at < this.pollMs / 2) return Promise.resolve(this.last.jobs);
-    this.inflight ??= pollSqueue(this.shell)
-      .then((jobs) => {
-        this.last = { at: Date.now(), jobs };
-        return jobs;
-      })
-      .finally(() => (this.inflight = null));
-    return this.inflight;
-  }
-
   /** A poll problem (slurmctld down, squeue timing out): said once per distinct message, runs keep waiting. */
   warn(line: string): void {
     if (line === this.warned) return;
@@ -201,7 +216,7 @@ export class SlurmRun implements RunProcess {
   private readonly exitListeners: ((e: RunExit) => void)[] = [];
   private exited: RunExit | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private rx!: RunExecutorRow;
+  private rx: RunExecutorRow | undefined;
   private runKey = '';
   private submissionId: string | null = null;
   private slurmId: string | null = null;
@@ -223,6 +238,11 @@ export class SlurmRun implements RunProcess {
 
   private get store(): Store {
     return this.executor.store;
+  }
+
+  /** How this run's cluster is reached (its options' ssh target, or this machine). */
+  private get access(): ClusterAccess {
+    return this.executor.access(this.rx?.options ?? {});
   }
 
   send(message: ParentToRun): void {
@@ -250,7 +270,7 @@ export class SlurmRun implements RunProcess {
   }
 
   kill(): void {
-    if (this.slurmId && !this.jobFinished) void this.executor.shell.run(['scancel', '--signal=KILL', this.slurmId], { timeoutMs: 15_000 });
+    if (this.slurmId && !this.jobFinished) void this.access.shell.run(['scancel', '--signal=KILL', this.slurmId], { timeoutMs: 15_000 });
     this.finish({ code: null, signal: 'SIGKILL' });
   }
 
@@ -285,7 +305,7 @@ export class SlurmRun implements RunProcess {
   private cancel(): void {
     this.cancelRequested = true;
     if (this.slurmId && !this.jobFinished) {
-      void this.executor.shell.run(scancelArgv(this.slurmId), { timeoutMs: 15_000 }).then((r) => {
+      void this.access.shell.run(scancelArgv(this.slurmId), { timeoutMs: 15_000 }).then((r) => {
         if (r.code !== 0) this.say(`scancel ${this.slurmId} failed: ${r.stderr.trim().split('\n').pop() || `exit status ${r.code}`}`);
       }, (err: unknown) => this.say(`scancel ${this.slurmId} failed: ${(err as Error).message}`));
     } else if (!this.submissionId) {
@@ -298,7 +318,7 @@ export class SlurmRun implements RunProcess {
   }
 
   private get eventsDir(): string {
-    return runPaths(this.rx.options.clusterRoot, this.runKey).events;
+    return runPaths(this.rx!.options.clusterRoot, this.runKey).events;
   }
 
   private async begin(job: RunJob): Promise<void> {
@@ -315,7 +335,7 @@ export class SlurmRun implements RunProcess {
       this.seen = true;
       // The scheduler dropped what lay after the checkpoint when it relaunched the run: read every
       // attempt again (idempotent) so nothing the job already wrote is missing.
-      await reingestRun(this.store, this.runId, this.eventsDir, this.executor.events);
+      await reingestRun(this.store, this.runId, this.eventsDir, this.access.events);
       this.store.addLog(this.runId, 'info', `attached to Slurm job ${rx.jobId} again (submission ${rx.submissionId})`);
     } else {
       await this.submit(job);
@@ -326,17 +346,17 @@ export class SlurmRun implements RunProcess {
   /** After a desktop restart: the run's job is still on the cluster, or it finished with a result. */
   private async attachable(rx: RunExecutorRow): Promise<boolean> {
     this.submissionId = rx.submissionId;
-    const j = this.mine(await this.executor.squeue());
+    const j = this.mine(await this.access.squeue());
     if (j && !FINISHED_STATES.has(j.state)) return true;
-    const last = (await listAttemptFiles(this.executor.events, this.eventsDir, rx.submissionId!)).at(-1);
-    return (last ? await lastTerminal(last, this.executor.events) : null)?.msg.type === 'done';
+    const last = (await listAttemptFiles(this.access.events, this.eventsDir, rx.submissionId!)).at(-1);
+    return (last ? await lastTerminal(last, this.access.events) : null)?.msg.type === 'done';
   }
 
   private async submit(job: RunJob): Promise<void> {
-    const o = this.rx.options;
+    const o = this.rx!.options;
     const paths = runPaths(o.clusterRoot, this.runKey);
     const onCluster: RunJob = { ...job, checkpointDir: paths.checkpoints, cacheDir: posix.join(o.clusterRoot, 'cache') };
-    const fs = this.executor.fs;
+    const fs = this.access.fs;
     try {
       await fs.mkdirp(paths.checkpoints);
       await fs.mkdirp(paths.events);
@@ -346,7 +366,7 @@ export class SlurmRun implements RunProcess {
       throw err;
     }
     const submissionId = `s${Date.now().toString(36)}r${this.runId}`;
-    const { jobId } = await submitArray(this.executor.shell, {
+    const { jobId } = await submitArray(this.access.shell, {
       clusterRoot: o.clusterRoot,
       submissionId,
       runKeys: [this.runKey],
@@ -374,7 +394,7 @@ export class SlurmRun implements RunProcess {
     try {
       let jobs: SlurmJob[] | null = null;
       try {
-        jobs = await this.executor.squeue();
+        jobs = await this.access.squeue();
       } catch (err) {
         this.executor.warn(`slurm: ${(err as Error).message} (retrying every ${this.executor.pollMs / 1000} s)`);
       }
@@ -385,7 +405,7 @@ export class SlurmRun implements RunProcess {
         this.noteFacts(j);
       }
       // One listing per poll; this submission's attempts are those named with its id.
-      const files = await listAttemptFiles(this.executor.events, this.eventsDir);
+      const files = await listAttemptFiles(this.access.events, this.eventsDir);
       const current = new Set(files.filter((f) => parseAttemptFileName(posix.basename(f))?.submissionId === this.submissionId));
       const newest = [...current].at(-1);
       let finished = false;
@@ -396,7 +416,7 @@ export class SlurmRun implements RunProcess {
         // Gone from squeue: ended at once when its newest attempt reported a result; else, after a
         // grace period, as accounting says (where the cluster has it) or as a job without a result.
         this.missingSince ??= Date.now();
-        const result = newest ? (await lastTerminal(newest, this.executor.events))?.msg : undefined;
+        const result = newest ? (await lastTerminal(newest, this.access.events))?.msg : undefined;
         if (result !== undefined && result.type !== 'stopped') finished = true;
         else if (Date.now() - this.missingSince > this.executor.goneGraceMs) {
           const acct = await this.accountedState();
@@ -408,7 +428,7 @@ export class SlurmRun implements RunProcess {
       for (const path of files) {
         if (this.exited) return;
         const forward = current.has(path) ? (m: RunToParent) => this.forward(m) : undefined;
-        const r = await ingestFile(this.store, this.runId, path, { final: finished || path !== newest, forward, source: this.executor.events });
+        const r = await ingestFile(this.store, this.runId, path, { final: finished || path !== newest, forward, source: this.access.events });
         if (r.lastStep !== null && current.has(path)) this.lastStep = Math.max(this.lastStep, r.lastStep);
       }
       if (finished) await this.end(j ?? accounted, newest, accounted ? ' (says accounting: sacct)' : '');
@@ -443,12 +463,12 @@ export class SlurmRun implements RunProcess {
    * job is judged by its events alone, as without accounting. Asked at most every SACCT_EVERY_MS.
    */
   private async accountedState(): Promise<SacctAttempt | null> {
-    if (this.executor.noAccounting || !this.slurmId) return null;
+    if (this.access.noAccounting || !this.slurmId) return null;
     if (this.accounting && Date.now() - this.accounting.at < SACCT_EVERY_MS) return this.accounting.job;
     let job: SacctAttempt | null = null;
     try {
-      const rows = await sacctAttempts(this.executor.shell, [this.slurmId]);
-      if (rows === null) this.executor.noAccounting = true;
+      const rows = await sacctAttempts(this.access.shell, [this.slurmId]);
+      if (rows === null) this.access.noAccounting = true;
       // Job ids restart when a controller's state is wiped: a row whose comment names another submission is not this job.
       else job = rows.filter((r) => r.slurmId === this.slurmId && (!r.comment || parseSubmissionComment(r.comment)?.submissionId === this.submissionId)).at(-1) ?? null;
     } catch (err) {
@@ -461,7 +481,7 @@ export class SlurmRun implements RunProcess {
 
   /** The job will not run again: the newest attempt's result decides the run's state. */
   private async end(j: SlurmJob | undefined, newest: string | undefined, source = ''): Promise<void> {
-    const found = newest ? await lastTerminal(newest, this.executor.events) : null;
+    const found = newest ? await lastTerminal(newest, this.access.events) : null;
     const terminal = found?.msg ?? null;
     if (this.exited) return;
     const state = j?.state ?? 'gone from squeue';

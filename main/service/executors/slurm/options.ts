@@ -1,13 +1,14 @@
 /**
  * The executor flags shared by `ablate queue`, `ablate run` and `ablate worker`:
  *   --executor slurm --cluster-root DIR [--partition P] [--gres gpu:1] [--time 4:00:00]
- *   [--max-parallel N] [--sbatch-arg=--qos=high …]
+ *   [--max-parallel N] [--sbatch-arg=--qos=high …] [--ssh [user@]login-node]
  * (an --sbatch-arg value that starts with '-' needs the `=` form, or commander reads it as a flag).
  */
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../../../contract/errors';
 import { EXECUTORS, type ExecutorChoice } from '../../../../contract/rows';
+import { parseSshTarget } from './access';
 
 export interface ExecutorFlags {
   executor?: string;
@@ -17,12 +18,14 @@ export interface ExecutorFlags {
   time?: string;
   maxParallel?: string;
   sbatchArg?: string[];
+  ssh?: string;
 }
 
 export function addExecutorOptions(cmd: Command): Command {
   return cmd
     .option('--executor <name>', `where the runs train: ${EXECUTORS.join(' or ')} (default local)`)
-    .option('--cluster-root <dir>', 'slurm: folder on the shared filesystem for job files, checkpoints and events (mounted here at the same path)')
+    .option('--cluster-root <dir>', 'slurm: folder on the shared filesystem for job files, checkpoints and events (mounted here at the same path, or, with --ssh, as the login node sees it)')
+    .option('--ssh <target>', 'slurm: reach the cluster through its login node, host or user@host (ssh with one shared connection; this machine needs neither Slurm nor the mount)')
     .option('--partition <name>', 'slurm: partition to submit to')
     .option('--gres <spec>', 'slurm: generic resources per run, e.g. gpu:1')
     .option('--time <limit>', 'slurm: time limit per job, e.g. 4:00:00 (the run checkpoints and requeues itself 120 s before)')
@@ -43,16 +46,20 @@ export function parseExecutorFlags(f: ExecutorFlags): Extract<ExecutorChoice, { 
   const name = f.executor ?? 'local';
   if (!(EXECUTORS as readonly string[]).includes(name)) throw new UserError(`--executor: expected ${EXECUTORS.join(' or ')}, got "${name}"`);
   // --max-parallel alone is fine: `ablate worker --max-parallel N` for runs queued on a cluster before.
-  const slurmFlags = (['clusterRoot', 'partition', 'gres', 'time', 'sbatchArg'] as const).filter((k) => f[k] !== undefined);
+  const slurmFlags = (['clusterRoot', 'ssh', 'partition', 'gres', 'time', 'sbatchArg'] as const).filter((k) => f[k] !== undefined);
   if (name === 'local') {
     if (slurmFlags.length) throw new UserError(`--${slurmFlags[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --executor slurm`);
     return undefined;
   }
   if (!f.clusterRoot) throw new UserError('--executor slurm needs --cluster-root DIR (a folder the cluster nodes and this machine share)');
   const maxParallel = parseMaxParallel(f);
+  if (f.ssh !== undefined) parseSshTarget(f.ssh);
+  // Over ssh the root is the login node's path: a relative one would resolve against this machine's folder.
+  if (f.ssh !== undefined && !isAbsolute(f.clusterRoot)) throw new UserError(`--cluster-root: expected an absolute path as the login node ${f.ssh} sees it, got "${f.clusterRoot}"`);
   return {
     name: 'slurm',
-    clusterRoot: resolve(f.clusterRoot),
+    clusterRoot: f.ssh !== undefined ? f.clusterRoot : resolve(f.clusterRoot),
+    ...(f.ssh !== undefined ? { ssh: f.ssh } : {}),
     ...(f.partition ? { partition: f.partition } : {}),
     ...(f.gres ? { gres: f.gres } : {}),
     ...(f.time ? { time: f.time } : {}),
