@@ -113,13 +113,33 @@ export class Adam {
 }
 
 /**
+ * tfjs-webgpu's addN binds every input as a storage buffer, and WebGPU's default is 8 storage
+ * buffers per shader stage (the output included): with the Transformer's ~60 weight tensors Dawn
+ * rejected the pipeline and dropped the command buffer holding it (with the kernels batched beside
+ * it), the norm read 0, so nothing was clipped, and no error was raised. Summing in groups of 7 stays within the limit on every backend.
+ */
+const ADDN_MAX_INPUTS = 7;
+
+function sumInChunks(xs: tf.Tensor[]): tf.Tensor {
+  while (xs.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < xs.length; i += ADDN_MAX_INPUTS) {
+      const chunk = xs.slice(i, i + ADDN_MAX_INPUTS);
+      next.push(chunk.length === 1 ? chunk[0] : tf.addN(chunk));
+    }
+    xs = next;
+  }
+  return xs[0];
+}
+
+/**
  * Scales gradients so their global L2 norm is at most `maxNorm` (torch.nn.utils.clip_grad_norm_:
  * coefficient maxNorm / (norm + 1e-6), capped at 1). Returns the new gradients and the norm
  * before clipping (a scalar tensor; nothing is read back).
  */
 export function clipByGlobalNorm(grads: Readonly<Record<string, tf.Tensor>>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
   const names = Object.keys(grads);
-  const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]))))) as tf.Scalar;
+  const norm = tf.sqrt(sumInChunks(names.map((n) => tf.sum(tf.square(grads[n]))))) as tf.Scalar;
   const coef = tf.minimum(tf.div(tf.scalar(maxNorm), tf.add(norm, tf.scalar(1e-6))), tf.scalar(1));
   const out: Record<string, tf.Tensor> = {};
   for (const n of names) out[n] = tf.mul(grads[n], coef);
