@@ -38,9 +38,20 @@ export function toWireError(err: unknown): WireError {
   return { message: err instanceof Error ? err.message.split('\n')[0] : String(err), user: false };
 }
 
-/** Rebuilds the error a WireError describes, as a UserError (a front renders both kinds the same way). */
-export function fromWireError(wire: WireError): UserError {
-  return new UserError(wire.message, wire.issues);
+/**
+ * A bug on the other side of an edge (`user: false`): kept apart from UserError so a front does not
+ * present it as input to fix (the CLI rethrows it, the app shows it as an internal error).
+ */
+export class RemoteBugError extends Error {
+  constructor(message: string) {
+    super(`internal error: ${message}`);
+    this.name = 'RemoteBugError';
+  }
+}
+
+/** Rebuilds the error a WireError describes: a UserError with its issues, or a RemoteBugError for a bug. */
+export function fromWireError(wire: WireError): Error {
+  return wire.user === false ? new RemoteBugError(wire.message) : new UserError(wire.message, wire.issues);
 }
 
 /** Whether a value has the shape of a WireError (checked at the edge that receives one). */
