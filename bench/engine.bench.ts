@@ -15,14 +15,13 @@
  *
  * The fused engine (`fused`, bench/fused-measure.ts) prints, beside its row, the issue-9 goals against
  * tfjs-webgpu on the same device in this run (speed-up, dispatches, host ms) and its GPU time per
- * kernel kind from timestamp queries (one pass per dispatch). Measured 2026-12-01 on this VM's
- * lavapipe (engine at ba410a2 and later: cpu-shaped kernels, paced read-backs) with the machine shared
- * by ~7 jobs (load 9–18 on 2 cores; ratios are same-run but move with the load): A 2.45–10.3× across
- * six runs (median ~4.8×; e.g. fused 784 ms vs tfjs-webgpu 4357 ms), host 1.6–2.4 ms, 162 dispatches,
- * 20 MB plan vs 148 MB of tfjs tensors; B 2.35× and 3.12× (26.5 s vs 82.6 s), 238 dispatches, 268 MB
- * vs 1.6 GB. B is arithmetic-bound on a software GPU (~46 GFLOP a step, lavapipe does 3–5 GFLOP per
- * CPU-second with any register blocking tried). Before the cpu-shaped kernels (60aace5): 1.29× on A,
- * 1.14× on B.
+ * kernel kind from timestamp queries (one pass per dispatch). Measured on this VM's lavapipe, ratios
+ * same-run (experiments/fused/README.md "Measured" has the history): with the subgroup kernels
+ * (2026-12-01, load 5–8) A 7.70× and 16.87× (e.g. fused 318 ms vs tfjs-webgpu 2449 ms), B 13.60× and
+ * 5.42× (7.2 s vs 98.2 s), 162 / 238 dispatches, one submit, host 2.3–2.5 ms a step on A at load ~5
+ * (~1.5 ms with the cores free), 20 MB / 268 MB planned vs 148 MB / 1.6 GB of tfjs tensors. Earlier:
+ * vec4/rows cpu shape A 2.45–10.3× (median ~4.8×) and B 2.35–3.12× at load 9–18; the gpu shape alone
+ * (60aace5) 1.29× / 1.14×. On a software GPU B is arithmetic-bound (~46 GFLOP a step).
  *
  * Where the time goes (measured 2026-11-22 on the 2-core dev machine, shared, so ±20%):
  * - wasm, A: 131 ms/step vs PyTorch 56 ms (2.3×; 4.2× before this work). Half is matMuls already
