@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import type { RunRow } from '../../contract/rows';
 import { FINAL_METRICS } from '../../contract/metrics';
 import { BACKENDS, type BackendName } from '../../contract/backends';
+import { PRESETS } from '../../experiments/presets';
 import type { WorkbenchEvent } from '../../contract/api';
 import { UserError } from '../../contract/errors';
 import { runLabel } from '../service/scheduler';
@@ -59,6 +60,12 @@ export function parseSlots(value: string | undefined): number | undefined {
   if (!Number.isInteger(n) || n < 1) throw new UserError(`--slots: expected a positive integer, got "${value}"`);
   return n;
 }
+
+/** The --backend option's help: every name a run can ask for (contract/backends.ts). */
+export const BACKEND_HELP = `backend for the runs (${BACKENDS.join(', ')}; default auto)`;
+
+/** The spec argument's help: a file or one of the presets shipped (experiments/presets). */
+export const SPEC_HELP = `spec file (YAML/JSON) or preset name (${PRESETS.map((p) => p.name).join(', ')})`;
 
 export function parseBackend(value: string | undefined): BackendName | undefined {
   if (value === undefined) return undefined;

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { UserError } from '../../../contract/errors';
-import { addDbOptions, parseBackend, resolveDb, type DbOptions } from '../support';
+import { addDbOptions, BACKEND_HELP, SPEC_HELP, parseBackend, resolveDb, type DbOptions } from '../support';
 import { loadSpecArg } from '../../service/spec-edge';
 import { Workbench } from '../../service/workbench';
 import { addExecutorOptions, parseExecutorFlags, type ExecutorFlags } from '../../service/executors/slurm/options';
@@ -21,9 +21,9 @@ interface QueueOptions extends DbOptions, ExecutorFlags {
 }
 
 export function register(program: Command): void {
-  addExecutorOptions(addDbOptions(program.command('queue').argument('[spec]', 'spec file (YAML/JSON) or preset name').description('queue a spec\'s runs without training them (see `ablate worker`)')))
+  addExecutorOptions(addDbOptions(program.command('queue').argument('[spec]', SPEC_HELP).description('queue a spec\'s runs without training them (see `ablate worker`)')))
     .option('--force', 'queue runs even when the same config is already queued or done')
-    .option('--backend <name>', 'backend for the runs (auto, tensorflow, webgpu, wasm, cpu)')
+    .option('--backend <name>', BACKEND_HELP)
     .option('--corpus <dir>', 'train on DIR/{train,valid,test}.{en,de} instead of the spec\'s data')
     .option('--json', 'print {experimentId, queued, skipped} as JSON')
     .option('--pause', 'pause the queue (running runs finish; no new run starts)')

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { RunRow } from '../../../contract/rows';
-import { addDbOptions, curvesHint, parseBackend, parseSlots, resolveDb, runJson, showProgress, stopOnSignal, type DbOptions } from '../support';
+import { addDbOptions, BACKEND_HELP, SPEC_HELP, curvesHint, parseBackend, parseSlots, resolveDb, runJson, showProgress, stopOnSignal, type DbOptions } from '../support';
 import { loadSpecArg } from '../../service/spec-edge';
 import { Workbench } from '../../service/workbench';
 import { addExecutorOptions, parseExecutorFlags, parseMaxParallel, type ExecutorFlags } from '../../service/executors/slurm/options';
@@ -21,8 +21,8 @@ interface RunOptions extends DbOptions, ExecutorFlags {
 }
 
 export function register(program: Command): void {
-  addExecutorOptions(addDbOptions(program.command('run').argument('<spec>', 'spec file (YAML/JSON) or preset name (quick, table3-mini)').description('queue a spec and train its runs; prints the result table')))
-    .option('--backend <name>', 'backend for the runs (auto, tensorflow, webgpu, wasm, cpu)')
+  addExecutorOptions(addDbOptions(program.command('run').argument('<spec>', SPEC_HELP).description('queue a spec and train its runs; prints the result table')))
+    .option('--backend <name>', BACKEND_HELP)
     .option('--json', 'print the runs and their final metrics as JSON (stdout holds nothing else)')
     .option('--force', 'queue runs even when the same config is already queued or done')
     .option('--slots <n>', 'runs trained at the same time (default 1)')
