@@ -24,6 +24,8 @@ const executorChoice = z.discriminatedUnion('name', [
     name: z.literal('slurm'),
     clusterRoot: z.string().min(1).max(4096).regex(/^\//, 'the cluster root must be an absolute path'),
     ssh: z.string().max(320).regex(SSH_TARGET, 'expected host or user@host (letters, digits, . _ -; no leading -)').optional(),
+    clusterNode: z.string().min(2).max(4096).regex(/^\/[^\n\0]*$/, 'expected the absolute path of node on the cluster').optional(),
+    clusterCheckout: z.string().min(2).max(4096).regex(/^\/[^\n\0]*$/, "expected the absolute path of the project's checkout on the cluster").optional(),
     partition: slurmWord.optional(),
     gres: slurmWord.optional(),
     time: slurmWord.optional(),

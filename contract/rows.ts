@@ -81,6 +81,10 @@ export interface SlurmOptions {
    * on this machine.
    */
   readonly ssh?: string;
+  /** Absolute path of `node` (≥ 20) on the nodes (default: this machine's, the same path). */
+  readonly clusterNode?: string;
+  /** Absolute path of this project's checkout, with node_modules, on the nodes (default: this machine's). */
+  readonly clusterCheckout?: string;
   readonly partition?: string;
   /** e.g. gpu:1 */
   readonly gres?: string;

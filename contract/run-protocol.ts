@@ -11,6 +11,13 @@ import type { BackendName } from './backends';
 import type { RunConfig } from './spec';
 import type { FinalMetrics, MetricSplit } from './metrics';
 
+/**
+ * The version of these messages and of RunJob as a cluster's job host reads them from job.json:
+ * raised when a change means an older run process or job host would misread them. A job host in
+ * another checkout (a cluster reached over ssh) must have the same one (checked at queue time).
+ */
+export const RUN_PROTOCOL_VERSION = 1;
+
 /** What the parent asks a run process to do. */
 export interface RunJob {
   readonly runId: number;

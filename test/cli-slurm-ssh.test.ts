@@ -1,6 +1,7 @@
 /**
  * `ablate queue --executor slurm --ssh HOST` from a machine that has neither Slurm nor the cluster
- * root: the queue-time check (root made and tested, `sbatch --test-only`) runs over ssh. The `ssh`
+ * root: the queue-time check (root made and tested, `sbatch --test-only`, the job host's
+ * `--version`) runs over ssh. The `ssh`
  * first on PATH is the stand-in of test/support/stand-in-ssh.ts (it runs the remote string with sh
  * here and maps /ablate-remote-root to a temporary folder), with a stand-in `sbatch` beside it that
  * only accepts `--test-only`. Bad input: a target ssh would read as an option, a login node that
@@ -31,6 +32,8 @@ describe('ablate queue over ssh (stand-in ssh and sbatch)', () => {
     expect(existsSync(ssh.local(`${root}/runs`))).toBe(true);
     expect(existsSync(REMOTE_ROOT)).toBe(false);
     expect(ssh.calls().some((c) => c.includes('-- ana@login.hpc sbatch --test-only --partition=low --wrap=true'))).toBe(true);
+    // The job host the runs will exec was started over ssh once and said its versions.
+    expect(ssh.calls().filter((c) => c.includes('exec "$@" --version'))).toHaveLength(1);
     const store = openStore(db);
     const runs = store.listRuns({});
     expect(runs).toHaveLength(1);

@@ -18,6 +18,9 @@
  *   client must not make the server ssh anywhere else as its user). None named: every ssh target
  *   from a client is refused. Over ssh the cluster root is the login node's path, which cannot be
  *   resolved here: it must equal a --cluster-root exactly (normalised), `..` refused.
+ * - what the jobs exec (clusterNode, clusterCheckout) is never a client's choice: a client naming
+ *   it is refused; the server's own (`ablate serve --cluster-node --cluster-checkout`) is added to
+ *   every Slurm choice from a client (complete()).
  * Partition, gres and time are single argv words (`--partition=<value>`) that cannot add an
  * option; their values are kept to the characters Slurm's own syntax uses.
  */
@@ -37,6 +40,9 @@ export interface ClusterPolicyOptions {
   readonly sbatchOptions?: readonly string[];
   /** ssh targets (`host` or `user@host`) clients may name (`ablate serve --allow-ssh-target HOST`), compared exactly. */
   readonly sshTargets?: readonly string[];
+  /** node and the checkout on the cluster for clients' Slurm runs (`ablate serve --cluster-node --cluster-checkout`); default this machine's paths. */
+  readonly clusterNode?: string;
+  readonly clusterCheckout?: string;
 }
 
 /** A root as named, without `.` segments, doubled or trailing slashes. */
@@ -51,8 +57,10 @@ export class ClusterPolicy {
   /** The roots as named (normalised), for roots on a login node: nothing here to resolve them against. */
   private readonly named: readonly string[];
   private readonly targets: readonly string[];
+  private readonly host: { clusterNode?: string; clusterCheckout?: string };
 
   constructor(opts: ClusterPolicyOptions = {}) {
+    this.host = { ...(opts.clusterNode ? { clusterNode: opts.clusterNode } : {}), ...(opts.clusterCheckout ? { clusterCheckout: opts.clusterCheckout } : {}) };
     this.roots = [...new Set((opts.clusterRoots ?? []).map((r) => realPathSoFar(resolve(r))))];
     this.named = [...new Set((opts.clusterRoots ?? []).map(normalRoot))];
     this.options = new Set((opts.sbatchOptions ?? []).map((o) => o.replace(/^--/, '')));
@@ -63,9 +71,17 @@ export class ClusterPolicy {
     return this.roots;
   }
 
+  /** A client's choice (checked first) with what the server's jobs exec: its --cluster-node and --cluster-checkout. */
+  complete(executor: ExecutorChoice): ExecutorChoice {
+    return executor.name === 'slurm' ? { ...executor, ...this.host } : executor;
+  }
+
   /** Throws a one-line UserError naming the first field of `executor` a client may not choose. */
   check(executor: ExecutorChoice | undefined): void {
     if (!executor || executor.name !== 'slurm') return;
+    for (const field of ['clusterNode', 'clusterCheckout'] as const) {
+      if (executor[field] !== undefined) throw new UserError(`executor.${field}: what the jobs run is not chosen by clients; the person running \`ablate serve\` sets it with --${field === 'clusterNode' ? 'cluster-node' : 'cluster-checkout'} PATH`);
+    }
     if (!this.roots.length) throw new UserError(`executor.clusterRoot: this server runs no cluster jobs for its clients; the person running \`ablate serve\` can allow a cluster root with --cluster-root DIR`);
     if (executor.ssh !== undefined) {
       if (!this.targets.length) throw new UserError(`executor.ssh: this server reaches no cluster over ssh for its clients; the person running \`ablate serve\` can allow a login node with --allow-ssh-target HOST`);

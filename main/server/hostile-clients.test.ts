@@ -32,7 +32,7 @@ function fakeWorkbench() {
     calls,
     onEvents: (_l: (e: readonly WorkbenchEvent[]) => void) => () => {},
     getRun: async (id: number) => (calls.push(['getRun', id]), { id }),
-    enqueueSpec: async (text: string) => (calls.push(['enqueueSpec', text]), { experimentId: 1, queued: [1], skipped: [] }),
+    enqueueSpec: async (text: string, options?: unknown) => (calls.push(options === undefined ? ['enqueueSpec', text] : ['enqueueSpec', text, options]), { experimentId: 1, queued: [1], skipped: [] }),
     previewSpec: async (text: string) => (calls.push(['previewSpec', text]), { ok: true, name: 'x', runs: [] }),
   };
   return wb as typeof wb & WorkbenchService;
@@ -210,7 +210,7 @@ describe('corpus paths of specs from clients', () => {
 
 describe('cluster runs queued by clients', () => {
   const text = 'name: s\ndata: { task: synthetic-copy }\n';
-  const startWith = async (cluster?: { clusterRoots?: string[]; sbatchOptions?: string[]; sshTargets?: string[] }) => {
+  const startWith = async (cluster?: { clusterRoots?: string[]; sbatchOptions?: string[]; sshTargets?: string[]; clusterNode?: string; clusterCheckout?: string }) => {
     const wb = fakeWorkbench();
     server = await startServer(wb, { host: '127.0.0.1', port: 0, rendererDir: join(dir, 'renderer'), dataRoots: [join(dir, 'data')], cluster, log: (l) => logged.push(l) });
     return wb;
@@ -262,6 +262,18 @@ describe('cluster runs queued by clients', () => {
     expect(wb.calls).toEqual([]);
     expect(await call(ws, 6, 'enqueueSpec', slurm({ ssh: 'ana@login.hpc' }))).toMatchObject({ id: 6, result: { queued: [1] } });
     expect(wb.calls).toHaveLength(1);
+    ws.close();
+  });
+
+  it('never let a client choose what the jobs exec; the server adds its own --cluster-node and --cluster-checkout', async () => {
+    const wb = await startWith({ clusterRoots: ['/scratch/ablate'], sshTargets: ['login.hpc'], clusterNode: '/opt/node/bin/node', clusterCheckout: '/home/srv/ablate' });
+    const ws = await wsConnect();
+    const choice = { name: 'slurm', clusterRoot: '/scratch/ablate', ssh: 'login.hpc' };
+    expect(error(await call(ws, 1, 'enqueueSpec', [text, { executor: { ...choice, clusterNode: '/bin/sh' } }])).message).toMatch(/^executor\.clusterNode: what the jobs run is not chosen by clients; [^\n]*--cluster-node PATH$/);
+    expect(error(await call(ws, 2, 'enqueueSpec', [text, { executor: { ...choice, clusterCheckout: '/tmp/evil' } }])).message).toMatch(/^executor\.clusterCheckout: what the jobs run is not chosen by clients; [^\n]*--cluster-checkout PATH$/);
+    expect(wb.calls).toEqual([]);
+    await call(ws, 3, 'enqueueSpec', [text, { executor: choice }]);
+    expect(wb.calls).toEqual([['enqueueSpec', text, { executor: { ...choice, clusterNode: '/opt/node/bin/node', clusterCheckout: '/home/srv/ablate' } }]]);
     ws.close();
   });
 });

@@ -34,7 +34,7 @@ import { ApiArgumentError } from '../../contract/api-schemas';
 import { SpecError } from '../../contract/spec';
 import { parseSpecText } from '../service/spec-edge';
 import { DataRoots } from './data-roots';
-import { ClusterPolicy } from './cluster-policy';
+import { ClusterPolicy, type ClusterPolicyOptions } from './cluster-policy';
 import { MIME } from './mime';
 
 export interface ServerOptions {
@@ -53,7 +53,7 @@ export interface ServerOptions {
    * Cluster roots and sbatch options clients may choose for Slurm runs (cluster-policy.ts;
    * `ablate serve --cluster-root DIR --allow-sbatch-option NAME --allow-ssh-target HOST`). None: Slurm is refused to clients.
    */
-  readonly cluster?: { readonly clusterRoots?: readonly string[]; readonly sbatchOptions?: readonly string[]; readonly sshTargets?: readonly string[] };
+  readonly cluster?: ClusterPolicyOptions;
   /** Where the server's own problems are logged (default: stderr). */
   readonly log?: (line: string) => void;
 }
@@ -247,8 +247,10 @@ export async function startServer(workbench: WorkbenchService, options: ServerOp
 
   const callWorkbench = async (method: RemoteMethod, args: unknown[]): Promise<unknown> => {
     if (method === 'enqueueSpec') {
-      clusterPolicy.check((args[1] as Parameters<WorkbenchService['enqueueSpec']>[1])?.executor);
+      const options = args[1] as Parameters<WorkbenchService['enqueueSpec']>[1];
+      clusterPolicy.check(options?.executor);
       checkSpecText(args[0] as string);
+      if (options?.executor) args = [args[0], { ...options, executor: clusterPolicy.complete(options.executor) }, ...args.slice(2)];
     }
     if (method === 'previewSpec') {
       try {

@@ -389,7 +389,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
   /** Validates and queues spec text (YAML or JSON); rejects with a SpecError and queues nothing when it is invalid. */
   async enqueueSpec(text: string, options: { readonly force?: boolean; readonly backend?: string; readonly executor?: ExecutorChoice } = {}): Promise<EnqueueResult> {
     const spec = parseSpecText(text);
-    if (options.executor?.name === 'slurm') await checkSlurmChoice(options.executor, this.slurm.access(options.executor));
+    if (options.executor?.name === 'slurm') await checkSlurmChoice(options.executor, this.slurm.access(options.executor), this.slurm.hostCommandFor(options.executor));
     return this.enqueue({ spec, specDir: null, source: 'text' }, options);
   }
 

@@ -41,6 +41,8 @@ describe('what clients may ask of Slurm', () => {
     expect(resolveClusterPolicy(['/scratch/ablate'], ['qos', '--account'])).toEqual({ clusterRoots: ['/scratch/ablate'], sbatchOptions: ['qos', '--account'], sshTargets: [] });
     expect(resolveClusterPolicy(['/scratch/ablate'], [], ['login.hpc', 'ana@login2'])).toMatchObject({ sshTargets: ['login.hpc', 'ana@login2'] });
     expect(() => resolveClusterPolicy([], [], ['-oProxyCommand=x'])).toThrow(/^--allow-ssh-target -oProxyCommand=x: expected host or user@host/);
+    expect(resolveClusterPolicy([], [], [], { clusterNode: '/opt/node', clusterCheckout: '/srv/ablate' })).toMatchObject({ clusterNode: '/opt/node', clusterCheckout: '/srv/ablate' });
+    expect(() => resolveClusterPolicy([], [], [], { clusterCheckout: 'ablate' })).toThrow('--cluster-checkout ablate: expected an absolute path on the cluster');
     expect(() => resolveClusterPolicy(['scratch'], [])).toThrow(/^--cluster-root scratch: expected an absolute path/);
     expect(() => resolveClusterPolicy([], ['-q'])).toThrow(/^--allow-sbatch-option -q: expected a long sbatch option name/);
   });

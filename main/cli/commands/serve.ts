@@ -1,6 +1,7 @@
 /**
  * `ablate serve --db FILE [--host 127.0.0.1] [--port P] [--token-file FILE] [--data-root DIR]...
- * [--cluster-root DIR]... [--allow-sbatch-option NAME]... [--allow-ssh-target HOST]...`:
+ * [--cluster-root DIR]... [--allow-sbatch-option NAME]... [--allow-ssh-target HOST]...
+ * [--cluster-node PATH] [--cluster-checkout PATH]`:
  * the desktop app's renderer in a browser, for GPU servers without a display. Builds the renderer
  * once (or again when its sources changed), opens the Workbench on the database (the queue runs
  * while the server is up) and prints the URL to open.
@@ -81,6 +82,8 @@ interface ServeOptions extends DbOptions {
   clusterRoot: string[];
   allowSbatchOption: string[];
   allowSshTarget: string[];
+  clusterNode?: string;
+  clusterCheckout?: string;
   slots?: string;
   backend?: string;
   new?: boolean;
@@ -111,13 +114,21 @@ export function resolveDataRoots(dbPath: string, roots: readonly string[]): stri
 }
 
 /** --cluster-root folders as absolute paths (each must be absolute: it is the same path on the nodes), --allow-sbatch-option names and --allow-ssh-target login nodes. */
-export function resolveClusterPolicy(roots: readonly string[], options: readonly string[], sshTargets: readonly string[] = []): { clusterRoots: string[]; sbatchOptions: string[]; sshTargets: string[] } {
+export function resolveClusterPolicy(
+  roots: readonly string[],
+  options: readonly string[],
+  sshTargets: readonly string[] = [],
+  host: { clusterNode?: string; clusterCheckout?: string } = {},
+): { clusterRoots: string[]; sbatchOptions: string[]; sshTargets: string[]; clusterNode?: string; clusterCheckout?: string } {
+  for (const [flag, path] of [['--cluster-node', host.clusterNode], ['--cluster-checkout', host.clusterCheckout]] as const) {
+    if (path !== undefined && !isAbsolute(path)) throw new UserError(`${flag} ${path}: expected an absolute path on the cluster`);
+  }
   for (const root of roots) if (!isAbsolute(root)) throw new UserError(`--cluster-root ${root}: expected an absolute path (the nodes see the same path)`);
   for (const name of options) {
     if (!/^(--)?[a-z][a-z0-9-]*$/.test(name)) throw new UserError(`--allow-sbatch-option ${name}: expected a long sbatch option name such as qos or --qos`);
   }
   for (const target of sshTargets) parseSshTarget(target, `--allow-ssh-target ${target}`);
-  return { clusterRoots: [...roots], sbatchOptions: [...options], sshTargets: [...sshTargets] };
+  return { clusterRoots: [...roots], sbatchOptions: [...options], sshTargets: [...sshTargets], ...(host.clusterNode ? { clusterNode: host.clusterNode } : {}), ...(host.clusterCheckout ? { clusterCheckout: host.clusterCheckout } : {}) };
 }
 
 /**
@@ -139,6 +150,8 @@ export function register(program: Command): void {
     .option('--cluster-root <dir>', 'let clients queue Slurm runs under DIR (repeatable; none: clients cannot use Slurm)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--allow-sbatch-option <name>', 'let clients pass the sbatch option --NAME=VALUE, e.g. qos (repeatable; none: clients pass no sbatch options)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--allow-ssh-target <host>', 'let clients queue Slurm runs through this login node over ssh, host or user@host, exact (repeatable; none: clients name no ssh target)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--cluster-node <path>', "node (>= 20) on the cluster for clients' Slurm runs (default: this machine's path)")
+    .option('--cluster-checkout <path>', "this project's checkout on the cluster for clients' Slurm runs (default: this machine's path)")
     .option('--slots <n>', 'runs trained at the same time (default 1)')
     .option('--backend <name>', `backend for runs queued without one (${BACKENDS.join(', ')})`)
     .option('--new', 'create the database named by --db when it does not exist')
@@ -152,7 +165,7 @@ export function register(program: Command): void {
       checkServeDb(opts);
       const { dbPath, dataDir } = resolveDb(opts, false);
       const dataRoots = resolveDataRoots(dbPath, opts.dataRoot);
-      const cluster = resolveClusterPolicy(opts.clusterRoot, opts.allowSbatchOption, opts.allowSshTarget);
+      const cluster = resolveClusterPolicy(opts.clusterRoot, opts.allowSbatchOption, opts.allowSshTarget, { clusterNode: opts.clusterNode, clusterCheckout: opts.clusterCheckout });
 
       const log = (line: string) => process.stderr.write(`ablate serve: ${line}\n`);
       await ensureRendererBuilt(defaultRendererDir(), log);

@@ -6,7 +6,7 @@
  * a job aged out of squeue without a result ends as accounting (sacct) says, or, on a cluster
  * without accounting, as a job without a result.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../../../db/store';
@@ -15,7 +15,9 @@ import type { RunJob, RunToParent } from '../../../../contract/run-protocol';
 import type { RunExit } from '../../run-host';
 import { Workbench } from '../../workbench';
 import { shellEventsSource } from './events-source';
-import { SlurmExecutor, checkSlurmChoice } from './executor';
+import { SlurmExecutor, checkJobHost, checkSlurmChoice, hostCommandFor } from './executor';
+import { JOB_SIGNALS, PROJECT_ROOT, nodeHostCommand } from './job-host';
+import { UserError } from '../../../../contract/errors';
 import { shellClusterFs } from './cluster-fs';
 import { parseSshTarget } from './access';
 import { localShell, type Shell } from './shell';
@@ -219,7 +221,8 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
       slurm ??= fakeSlurm({ files: ssh.shell(parseSshTarget(target)) });
       return slurm;
     };
-    const open = () => Workbench.open({ dbPath, dataDir: join(dir, 'data'), slurm: { sshShell, pollMs: 50, hostCommand: ['true'] } });
+    // No hostCommand override: the queue-time check runs this checkout's job entry --version over the stand-in.
+    const open = () => Workbench.open({ dbPath, dataDir: join(dir, 'data'), slurm: { sshShell, pollMs: 50 } });
     let wb = await open();
     const probe = openStore(dbPath);
     const executor = { name: 'slurm', clusterRoot: root, ssh: 'ana@login.hpc' } as const;
@@ -246,11 +249,52 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     expect(probe.getMetrics({ runIds: [id] }).filter((m) => m.split === 'train').map((m) => m.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(probe.getMetrics({ runIds: [id] }).filter((m) => m.split === 'final')).toMatchObject([{ name: 'valid_loss', value: 0.5, step: 20 }]);
     expect(new Set(targets)).toEqual(new Set(['ana@login.hpc']));
+    expect(ssh.calls().some((c) => c.includes('exec "$@" --version') && c.includes('/main/service/executors/slurm/job-entry.ts'))).toBe(true);
     expect(ssh.calls().every((c) => c.includes('-- ana@login.hpc sh -c ') || c.includes('-- ana@login.hpc mkdir '))).toBe(true);
     expect(existsSync(REMOTE_ROOT)).toBe(false); // nothing was read or written on this machine's "cluster" path
     await wb.close();
     probe.close();
   }, 60_000);
+
+  describe('the job host on the cluster, checked at queue time over ssh (stand-in ssh, real node)', () => {
+    const ssh = standInSsh('ablate-host-check-');
+    const login = ssh.shell();
+    /** A checkout on the "cluster" (behind the stand-in) whose job entry says `version`; node_modules shared with this one. */
+    function checkout(version: object): string {
+      const dir = join(ssh.base, `checkout-${Math.random().toString(36).slice(2)}`);
+      mkdirSync(join(dir, 'main/service/executors/slurm'), { recursive: true });
+      writeFileSync(join(dir, 'main/service/executors/slurm/job-signals.mjs'), readFileSync(JOB_SIGNALS));
+      writeFileSync(join(dir, 'main/service/executors/slurm/job-entry.ts'), `process.stdout.write(${JSON.stringify(JSON.stringify(version))} + '\\n');\n`);
+      symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'));
+      return ssh.remote(dir);
+    }
+
+    it('passes for this checkout, and names what differs for another version in one line', async () => {
+      await checkJobHost({ clusterRoot: '/r', ssh: 'ana@login.hpc' }, login);
+      const old = checkout({ ablateJobEntry: 1, events: 1, protocol: 99 });
+      const err = (await checkJobHost({ clusterRoot: '/r', ssh: 'ana@login.hpc', clusterCheckout: old }, login).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(UserError);
+      expect(err.message).toBe(`the job host on ssh ana@login.hpc (--cluster-node ${process.execPath}, --cluster-checkout ${old}) differs from this workbench: run protocol v99 there, v1 here (bring the checkout on the cluster to this version)`);
+      const mute = checkout({ hello: 1 });
+      await expect(checkJobHost({ clusterRoot: '/r', clusterCheckout: mute }, login)).rejects.toThrow(/^the job host on ssh ana@login\.hpc \(.*\) did not say its version: got "\{\\"hello\\":1\}"$/);
+    }, 60_000);
+
+    it('a node or checkout missing on the cluster is one line naming the flags and the path', async () => {
+      await expect(checkJobHost({ clusterRoot: '/r', clusterNode: '/opt/none/bin/node' }, login)).rejects.toThrow(
+        new RegExp(`^the job host does not start on ssh ana@login\\.hpc \\(--cluster-node /opt/none/bin/node, --cluster-checkout ${PROJECT_ROOT}\\): no executable at /opt/none/bin/node$`),
+      );
+      await expect(checkJobHost({ clusterRoot: '/r', clusterCheckout: '/srv/none' }, login)).rejects.toThrow(/: no job entry at \/srv\/none\/main\/service\/executors\/slurm\/job-entry\.ts$/);
+    }, 60_000);
+
+    it('the jobs exec node, tsx and the entry at the configured paths', () => {
+      const argv = hostCommandFor({ clusterNode: '/opt/node20/bin/node', clusterCheckout: '/home/ana/ablate' });
+      expect(argv[0]).toBe('/opt/node20/bin/node');
+      expect(argv.at(-1)).toBe('/home/ana/ablate/main/service/executors/slurm/job-entry.ts');
+      expect(argv).toContain('file:///home/ana/ablate/main/service/executors/slurm/job-signals.mjs');
+      expect(argv.find((a) => a.includes('/tsx/'))).toMatch(/^file:\/\/\/home\/ana\/ablate\/node_modules\/tsx\//);
+      expect(hostCommandFor({})).toEqual(nodeHostCommand());
+    });
+  });
 
   describe('a job gone from squeue without a result, past the grace period', () => {
     /** A cluster run that trained to step 10 (checkpoint), then vanished from squeue having ended `state`. */

@@ -28,7 +28,7 @@ import { ClusterAccess, accessFor, defaultSshShell, parseSshTarget, type SshShel
 import { ClusterFsError, type ClusterFs } from './cluster-fs';
 import type { EventsSource } from './events-source';
 import { ingestFile, lastTerminal, listAttemptFiles, reingestRun, writeFinals } from './ingest';
-import { nodeHostCommand } from './job-host';
+import { JOB_HOST_VERSION, PROJECT_ROOT, nodeHostCommand, type JobHostVersion } from './job-host';
 import { parseAttemptFileName, parseSubmissionComment, runPaths, sbatchRejection, submitArray } from './sbatch';
 import { sacctAttempts, type SacctAttempt } from './sacct';
 import { scancelArgv } from './scontrol';
@@ -55,7 +55,7 @@ export interface SlurmExecutorOptions {
    * `shellEventsSource(shell)` reads them through the shell: over ssh from a desktop.
    */
   readonly events?: EventsSource;
-  /** What the job execs (default: this Node, tsx and job-entry.ts at the same paths on the nodes). */
+  /** What every job execs, whatever its options say (tests); default: hostCommandFor(the run's options). */
   readonly hostCommand?: readonly string[];
   /** Milliseconds between polls (squeue + events files); default 1000. */
   readonly pollMs?: number;
@@ -106,6 +106,41 @@ export function slurmOptionArgs(o: SlurmOptions): string[] {
   return argv;
 }
 
+/** What a job of a run queued with `o` execs: node, tsx and job-entry.ts at --cluster-node / --cluster-checkout (default: this machine's paths). */
+export function hostCommandFor(o: Pick<SlurmOptions, 'clusterNode' | 'clusterCheckout'>): string[] {
+  return nodeHostCommand({ node: o.clusterNode, checkout: o.clusterCheckout });
+}
+
+/** Whether a choice's job host is another checkout than this one (then it is checked at queue time). */
+function hostElsewhere(o: SlurmOptions): boolean {
+  return o.ssh !== undefined || o.clusterNode !== undefined || o.clusterCheckout !== undefined;
+}
+
+/** argv[1] must be an executable, the last word a file (the entry); then it prints its version. */
+const HOST_CHECK = 'for a; do last=$a; done; test -x "$1" || { echo "no executable at $1" >&2; exit 3; }; test -f "$last" || { echo "no job entry at $last" >&2; exit 3; }; exec "$@" --version';
+
+/**
+ * The job host the runs would exec starts on the cluster's side of `shell` and speaks this
+ * workbench's events and run protocol versions (`job-entry.ts --version`, one command). One
+ * UserError line naming the flags and what differs.
+ */
+export async function checkJobHost(o: SlurmOptions, shell: Shell, hostCommand: readonly string[] = hostCommandFor(o)): Promise<void> {
+  const where = `--cluster-node ${o.clusterNode ?? process.execPath}, --cluster-checkout ${o.clusterCheckout ?? PROJECT_ROOT}`;
+  const r = await shell.run(['sh', '-c', HOST_CHECK, 'sh', ...hostCommand], { timeoutMs: 90_000 });
+  if (r.code !== 0) throw new UserError(`the job host does not start on ${shell.where} (${where}): ${r.stderr.trim().split('\n').pop() || `exit status ${r.code}`}`);
+  let theirs: Partial<JobHostVersion> | null = null;
+  try {
+    theirs = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Partial<JobHostVersion>;
+  } catch {
+    // Reported below.
+  }
+  if (!theirs || theirs.ablateJobEntry !== 1) throw new UserError(`the job host on ${shell.where} (${where}) did not say its version: got ${JSON.stringify(r.stdout.trim().slice(0, 80))}`);
+  const diffs: string[] = [];
+  if (theirs.events !== JOB_HOST_VERSION.events) diffs.push(`events lines v${theirs.events} there, v${JOB_HOST_VERSION.events} here`);
+  if (theirs.protocol !== JOB_HOST_VERSION.protocol) diffs.push(`run protocol v${theirs.protocol} there, v${JOB_HOST_VERSION.protocol} here`);
+  if (diffs.length) throw new UserError(`the job host on ${shell.where} (${where}) differs from this workbench: ${diffs.join('; ')} (bring the checkout on the cluster to this version)`);
+}
+
 /**
  * Checks a Slurm choice before anything is queued: the cluster root is an absolute folder that
  * `fs` (where the workbench writes job files and reads events: this machine, or a login node over
@@ -113,9 +148,12 @@ export function slurmOptionArgs(o: SlurmOptions): string[] {
  * --test-only`: a bad partition, gres or time is refused now, in sbatch's words, not when the run
  * starts). Throws one UserError line naming the cause.
  */
-export async function checkSlurmChoice(o: SlurmOptions, access: { readonly shell: Shell; readonly fs: ClusterFs } = accessFor(o)): Promise<void> {
+export async function checkSlurmChoice(o: SlurmOptions, access: { readonly shell: Shell; readonly fs: ClusterFs } = accessFor(o), hostCommand: readonly string[] = hostCommandFor(o)): Promise<void> {
   const { shell, fs } = access;
   if (o.ssh !== undefined) parseSshTarget(o.ssh);
+  for (const [flag, path] of [['--cluster-node', o.clusterNode], ['--cluster-checkout', o.clusterCheckout]] as const) {
+    if (path !== undefined && (!posix.isAbsolute(path) || /[\n\0]/.test(path))) throw new UserError(`${flag}: expected an absolute path on the cluster, got ${JSON.stringify(path)}`);
+  }
   if (!posix.isAbsolute(o.clusterRoot)) throw new UserError(`--cluster-root must be an absolute path, got ${JSON.stringify(o.clusterRoot)}`);
   if (/[%\n\0]/.test(o.clusterRoot)) throw new UserError(`--cluster-root may not contain '%' or control characters: ${JSON.stringify(o.clusterRoot)}`);
   if (o.maxParallel !== undefined && !(Number.isInteger(o.maxParallel) && o.maxParallel >= 1)) throw new UserError(`--max-parallel must be a positive integer, got ${o.maxParallel}`);
@@ -129,13 +167,14 @@ export async function checkSlurmChoice(o: SlurmOptions, access: { readonly shell
   if (!(await fs.writableDir(runs))) throw new UserError(`the cluster root ${o.clusterRoot} is not writable from ${fs.where} (job files, checkpoints and events are written under ${runs})`);
   const r = await shell.run(['sbatch', '--test-only', ...slurmOptionArgs(o), '--wrap=true'], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new UserError(`sbatch rejected the job on ${shell.where}: ${sbatchRejection(r.stderr, r.code)}`);
+  // The jobs exec node and job-entry.ts from another checkout (or over ssh): it must start and match.
+  if (hostElsewhere(o)) await checkJobHost(o, shell, hostCommand);
 }
 
 /** Shared state of every cluster run of one workbench: how each cluster is reached, the one squeue per poll and cluster, detaching. */
 export class SlurmExecutor {
   readonly pollMs: number;
   readonly goneGraceMs: number;
-  readonly hostCommand: readonly string[];
   private detaching = false;
   private warned = '';
   /** This machine's access (runs without an ssh target). */
@@ -146,7 +185,6 @@ export class SlurmExecutor {
   constructor(readonly opts: SlurmExecutorOptions) {
     this.pollMs = opts.pollMs ?? 1000;
     this.goneGraceMs = opts.goneGraceMs ?? GONE_GRACE_MS;
-    this.hostCommand = opts.hostCommand ?? nodeHostCommand();
     this.here = ClusterAccess.local({ shell: opts.shell, fs: opts.fs, events: opts.events, pollMs: this.pollMs });
   }
 
@@ -164,6 +202,11 @@ export class SlurmExecutor {
       this.remote.set(o.ssh, a);
     }
     return a;
+  }
+
+  /** What the jobs of runs queued with `o` exec. */
+  hostCommandFor(o: SlurmOptions): readonly string[] {
+    return this.opts.hostCommand ?? hostCommandFor(o);
   }
 
   /** Whether run `runId` is a cluster run reached over ssh (its folders are not on this machine). */
@@ -370,7 +413,7 @@ export class SlurmRun implements RunProcess {
       clusterRoot: o.clusterRoot,
       submissionId,
       runKeys: [this.runKey],
-      hostCommand: this.executor.hostCommand,
+      hostCommand: this.executor.hostCommandFor(o),
       extraArgs: slurmOptionArgs(o),
     });
     this.submissionId = submissionId;

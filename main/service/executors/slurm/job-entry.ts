@@ -1,6 +1,7 @@
 /**
  * The run host inside a Slurm job: the batch script (sbatch.ts's jobScript) execs
  *   node --import <job-signals.mjs> --import <tsx> job-entry.ts --run-dir <root>/runs/<key> --events <root>/runs/<key>/events/<attempt>.jsonl
+ * (`job-entry.ts --version` prints JOB_HOST_VERSION as one JSON line: the desktop's queue-time check.)
  * It reads the run's job.json, resumes from the newest checkpoint an earlier attempt recorded,
  * forks the unchanged run process (run-host.ts's forkSpawner) and appends every protocol message to
  * this attempt's events file (events-file.ts's lines). Signals:
@@ -20,12 +21,17 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RunJob, RunToParent } from '../../../../contract/run-protocol';
 import { forkSpawner, type RunExit, type RunProcess } from '../../run-host';
-import { EventsWriter, HOST_SIGNALS, countLines, findResumePoint, takeEarlySignals, type HostSignal } from './job-host';
+import { EventsWriter, HOST_SIGNALS, JOB_HOST_VERSION, countLines, findResumePoint, takeEarlySignals, type HostSignal } from './job-host';
 
 const TERMINAL = new Set<RunToParent['type']>(['done', 'failed', 'stopped']);
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { 'run-dir': { type: 'string' }, events: { type: 'string' } } });
+  const { values } = parseArgs({ options: { 'run-dir': { type: 'string' }, events: { type: 'string' }, version: { type: 'boolean' } } });
+  if (values.version) {
+    // The desktop's queue-time check (a checkout on a cluster reached over ssh): what this one speaks.
+    process.stdout.write(`${JSON.stringify(JOB_HOST_VERSION)}\n`);
+    return 0;
+  }
   const runDir = values['run-dir'];
   const eventsPath = values.events;
   if (!runDir || !eventsPath) {

@@ -12,9 +12,10 @@
 import { closeSync, existsSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, join } from 'node:path';
+import { basename, join, posix, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { RunToParent } from '../../../../contract/run-protocol';
+import { RUN_PROTOCOL_VERSION, type RunToParent } from '../../../../contract/run-protocol';
+import { EVENT_LINE_VERSION } from '../../../../contract/events-line';
 import { encodeEventLine, readEventsFrom } from './events-file';
 
 /** The in-job entry, in source form (the cluster runs the project's TypeScript through tsx). */
@@ -26,16 +27,37 @@ const SIGNALS_SLOT = Symbol.for('ablate.earlySignals');
 export const HOST_SIGNALS = ['SIGUSR1', 'SIGTERM', 'SIGINT'] as const;
 export type HostSignal = (typeof HOST_SIGNALS)[number];
 
+/** This checkout's root folder (job-entry.ts, job-signals.mjs and tsx are found under it). */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../../../', import.meta.url)).replace(/\/$/, '');
+
 /**
  * What the batch script execs: Node with the early-signal preload, then tsx's loader, as absolute
  * URLs (the job's working directory is the run folder, where a bare `--import tsx` would not
- * resolve), and the entry. The project must sit on a filesystem the nodes see, at the same path,
- * with its node_modules.
+ * resolve), and the entry. The project must sit on a filesystem the nodes see, with its
+ * node_modules: at this checkout's path, or at `checkout` (a cluster reached over ssh: the same
+ * files at another path), run by `node` (default: this Node's path).
  */
-export function nodeHostCommand(opts: { node?: string; entry?: string } = {}): string[] {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return [opts.node ?? process.execPath, '--import', pathToFileURL(JOB_SIGNALS).href, '--import', tsx, opts.entry ?? JOB_ENTRY];
+export function nodeHostCommand(opts: { node?: string; entry?: string; checkout?: string } = {}): string[] {
+  const there = (path: string) => {
+    if (!opts.checkout) return path;
+    const rel = relative(PROJECT_ROOT, path);
+    if (rel.startsWith('..')) throw new Error(`${path} is outside the checkout ${PROJECT_ROOT}: cannot place it under ${opts.checkout}`);
+    return posix.join(opts.checkout, rel);
+  };
+  const tsx = pathToFileURL(there(createRequire(import.meta.url).resolve('tsx'))).href;
+  return [opts.node ?? process.execPath, '--import', pathToFileURL(there(JOB_SIGNALS)).href, '--import', tsx, opts.entry ?? there(JOB_ENTRY)];
 }
+
+/** What `job-entry.ts --version` prints (one JSON line): the versions of what it reads and writes. */
+export interface JobHostVersion {
+  readonly ablateJobEntry: 1;
+  /** Events line version (contract/events-line.ts) it writes. */
+  readonly events: number;
+  /** Run protocol version (contract/run-protocol.ts) of job.json and the run process it forks. */
+  readonly protocol: number;
+}
+
+export const JOB_HOST_VERSION: JobHostVersion = { ablateJobEntry: 1, events: EVENT_LINE_VERSION, protocol: RUN_PROTOCOL_VERSION };
 
 /**
  * The signals job-signals.mjs noted before the host had handlers, oldest first, and its listeners

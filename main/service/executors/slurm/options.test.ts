@@ -18,5 +18,8 @@ describe('executor flags', () => {
     expect(() => parseExecutorFlags({ executor: 'slurm', clusterRoot: '/r', ssh: 'a b' })).toThrow(/^--ssh: expected host or user@host/);
     expect(() => parseExecutorFlags({ executor: 'slurm', clusterRoot: 'scratch/ablate', ssh: 'login' })).toThrow('--cluster-root: expected an absolute path as the login node login sees it, got "scratch/ablate"');
     expect(() => parseExecutorFlags({ ssh: 'login' })).toThrow('--ssh needs --executor slurm');
+    expect(() => parseExecutorFlags({ executor: 'slurm', clusterRoot: '/r', clusterNode: 'node' })).toThrow('--cluster-node: expected an absolute path on the cluster, got "node"');
+    expect(() => parseExecutorFlags({ clusterCheckout: '/x' })).toThrow('--cluster-checkout needs --executor slurm');
+    expect(parseExecutorFlags({ executor: 'slurm', clusterRoot: '/r', ssh: 'login', clusterNode: '/opt/node/bin/node', clusterCheckout: '/home/ana/ablate/' })).toEqual({ name: 'slurm', clusterRoot: '/r', ssh: 'login', clusterNode: '/opt/node/bin/node', clusterCheckout: '/home/ana/ablate' });
   });
 });
