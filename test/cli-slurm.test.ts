@@ -88,10 +88,17 @@ describe.skipIf(!!SKIP)(`ablate on Slurm${SKIP ? ` — skipped: ${SKIP}` : ''}`,
   const jobOf = (id: number) => probe.getRun(id)?.cluster?.jobId ?? null;
   const keyOf = (id: number) => probe.getRunExecutor(id)!.runKey;
   const checkpointAtLeast = (id: number, step: number) => probe.listCheckpoints(id).some((c) => c.step >= step);
+  /** The run's current job's restart count (0 without a job). */
+  const restartsOf = async (id: number) => (jobOf(id) ? (await showJob(shell, jobOf(id)!))[0]?.restarts : undefined) ?? 0;
 
-  /** A requeued job waits ~2 min (BeginTime); released once PENDING on a node done cleaning up (see cluster.test.ts). */
-  async function release(slurmId: string): Promise<void> {
-    await waitFor(`${slurmId} PENDING`, async () => (await showJob(shell, slurmId)).some((j) => j.state === 'PENDING' && j.reason === 'BeginTime'));
+  /**
+   * A requeued job waits ~2 min (EligibleTime); released once PENDING as a new attempt (its restart
+   * count grew past `before`) on a node done cleaning up (see cluster.test.ts). Not Reason=BeginTime:
+   * Slurm shows it only until its next scheduler pass (~1 s), then e.g. Resources while the delay
+   * stands, so a late poll on a loaded machine never saw it (the cluster test failed in CI that way).
+   */
+  async function release(slurmId: string, before: number): Promise<void> {
+    await waitFor(`${slurmId} PENDING, requeued`, async () => (await showJob(shell, slurmId)).some((j) => j.state === 'PENDING' && j.restarts > before));
     await waitFor('the node settled', async () => !/completing/i.test((await shell.run(['sinfo', '-h', '-N', '-o', '%T'])).stdout));
     await sleep(1000);
     expect((await shell.run(startNowArgv(slurmId))).code).toBe(0);
@@ -151,6 +158,7 @@ describe.skipIf(!!SKIP)(`ablate on Slurm${SKIP ? ` — skipped: ${SKIP}` : ''}`,
       note(`requeue run ${r1} (${jobOf(r1)}), kill run ${r2} (${jobOf(r2)})`);
 
       // 1. Requeue r1 (Slurm TERMs the job: the host stops the run, which checkpoints; the job goes PENDING).
+      const r1Restarts = await restartsOf(r1);
       expect((await shell.run(['scontrol', 'requeue', jobOf(r1)!])).code).toBe(0);
       // 2. kill -9 r2's run process (the host's child): the attempt fails, the job FAILED, the run failed.
       const child = await waitFor(`run ${r2}'s run process`, () => {
@@ -162,7 +170,7 @@ describe.skipIf(!!SKIP)(`ablate on Slurm${SKIP ? ` — skipped: ${SKIP}` : ''}`,
       }, 10_000);
       process.kill(child, 'SIGKILL');
       note(`killed run ${r2}'s run process ${child}`);
-      await release(jobOf(r1)!);
+      await release(jobOf(r1)!, r1Restarts);
       await waitFor(`run ${r2} failed`, () => probe.getRun(r2)?.state === 'failed');
       note(`run ${r2} failed: ${probe.getRun(r2)?.error}`);
       const retry = await ablate(['retry', String(r2), '--db', db]).done;
@@ -172,18 +180,24 @@ describe.skipIf(!!SKIP)(`ablate on Slurm${SKIP ? ` — skipped: ${SKIP}` : ''}`,
       // 3. Preempt r3 with a `high` job needing both cores (USR1 → checkpoint → the job requeues itself).
       r3 = await waitFor('a third run running with a checkpoint', () => ids.find((id) => id !== r1 && id !== r2 && running(id) && checkpointAtLeast(id, 20)) ?? false);
       r4 = ids.find((id) => ![r1, r2, r3].includes(id))!;
+      // Restart counts before it: whichever low jobs it evicts are requeued (their count grows).
+      const restartsBefore = new Map<number, number>();
+      for (const id of [r1, r2, r3]) restartsBefore.set(id, await restartsOf(id));
       const high = await shell.run(['sbatch', '--parsable', '-p', 'high', '-c', '2', '-o', '/dev/null', '--wrap', 'sleep 5']);
       expect(high.code, high.stderr).toBe(0);
       extraJobs.push(Number(high.stdout.trim()));
       note(`high job ${high.stdout.trim()} submitted to preempt run ${r3} (${jobOf(r3)})`);
-      await waitFor(`run ${r3} preempted`, async () => (await showJob(shell, jobOf(r3)!)).some((j) => j.state === 'PENDING' && j.reason === 'BeginTime'));
+      await waitFor(`run ${r3} preempted`, async () => (await showJob(shell, jobOf(r3)!)).some((j) => j.state === 'PENDING' && j.restarts > restartsBefore.get(r3)!));
       // 4. scancel r4 (running or waiting): the run is cancelled.
       expect((await shell.run(['scancel', jobOf(r4)!])).code).toBe(0);
       note(`run ${r4} (${jobOf(r4)}) scancelled`);
       const w = await waitFor('the worker done', async () => {
         for (const id of [r1, r2, r3]) {
           const j = jobOf(id) ? (await showJob(shell, jobOf(id)!))[0] : undefined;
-          if (j?.state === 'PENDING' && j.reason === 'BeginTime') await release(jobOf(id)!);
+          if (j?.state === 'PENDING' && j.restarts > restartsBefore.get(id)!) {
+            await release(jobOf(id)!, restartsBefore.get(id)!);
+            restartsBefore.set(id, j.restarts);
+          }
         }
         return Promise.race([worker.done, sleep(500).then(() => undefined)]);
       }, 200_000);
