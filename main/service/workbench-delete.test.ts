@@ -4,13 +4,17 @@
  * the disk, and fronts hear of it.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkbenchEvent } from '../../contract/api';
 import { openStore } from '../../db/store';
 import { snapshotTables, tempDir } from '../../test/support/workbench';
 import { Workbench } from './workbench';
 import { PAUSED_SETTING } from './scheduler';
+import { UserError } from '../../contract/errors';
+import { parseSshTarget } from './executors/slurm/access';
+import type { Shell } from './executors/slurm/shell';
+import { REMOTE_ROOT, standInSsh } from '../../test/support/stand-in-ssh';
 
 const opened: Workbench[] = [];
 afterEach(async () => {
@@ -150,5 +154,67 @@ describe('archiving through the service', () => {
     expect((await wb.listExperiments({ includeArchived: true })).map((e) => e.name)).toEqual(['exp']);
     await wb.setArchived({ experimentId: exp.id }, false);
     expect((await wb.listRuns()).length).toBe(3);
+  });
+});
+
+describe('deleting cluster runs', () => {
+  /** Files of a cluster run under a root only the stand-in ssh can see: run folder, a retry's folder, Slurm's output. */
+  function clusterSeed() {
+    const ssh = standInSsh('ablate-wb-delete-ssh-');
+    const root = ssh.remote(join(ssh.base, 'cluster'));
+    const put = (path: string, text = 'x') => {
+      mkdirSync(dirname(ssh.local(path)), { recursive: true });
+      writeFileSync(ssh.local(path), text);
+    };
+    const dir = tempDir('ablate-wb-delete-');
+    const dbPath = join(dir, 'db.sqlite');
+    const store = openStore(dbPath);
+    const exp = store.upsertExperiment('exp', {}, null);
+    const run = (variant: string) => ({ variant, seed: 1, config: { variant, seed: 1, changes: {} }, configHash: variant, backendRequested: 'cpu', totalSteps: 10 });
+    const [gone, kept, unreachable] = store.insertRuns(exp.id, [run('base'), run('h=1'), run('h=2')]);
+    const keys = { [gone]: 'run-1-k', [kept]: 'run-1-k2', [unreachable]: 'run-3-k' };
+    for (const id of [gone, kept, unreachable]) {
+      store.setRunExecutor(id, 'slurm', { clusterRoot: root, ssh: id === unreachable ? 'down.hpc' : 'ana@login.hpc' }, keys[id]);
+      store.updateClusterFacts(id, { submissionId: `s${id}`, jobId: `${1000 + id}_0`, node: 'n1', attempt: 0, slurmState: 'COMPLETED', reason: null });
+      store.updateRun(id, { state: 'done', step: 10, checkpointDir: `${root}/runs/${keys[id]}/checkpoints` });
+      store.addCheckpoint(id, 10, `${root}/runs/${keys[id]}/checkpoints/step-00000010.ckpt`);
+      store.insertMetrics(id, [{ split: 'train', name: 'loss', step: 10, value: 1, time: 1 }]);
+      put(`${root}/runs/${keys[id]}/job.json`, '{}');
+      put(`${root}/runs/${keys[id]}/checkpoints/step-00000010.ckpt`, 'weights');
+      put(`${root}/runs/${keys[id]}/events/s${id}.${1000 + id}_0.r0.jsonl`);
+      put(`${root}/submissions/s${id}/${1000 + id}_0.out`);
+    }
+    // The deleted run was retried from scratch once: a second run folder and submission.
+    put(`${root}/runs/run-1-k.checkpoints-retry5/events/s9.1009_0.r0.jsonl`);
+    put(`${root}/submissions/s9/1009_0.out`);
+    store.setSetting(PAUSED_SETTING, '1');
+    store.close();
+    const down: Shell = { where: 'ssh down.hpc', run: async () => { throw new UserError('ssh down.hpc failed: ssh: connect to host down.hpc port 22: Connection refused'); } };
+    const sshShell = (target: string) => (target === 'down.hpc' ? down : ssh.shell(parseSshTarget(target)));
+    return { ssh, root, dbPath, dataDir: join(dir, 'data'), gone, kept, unreachable, sshShell, exists: (path: string) => existsSync(ssh.local(path)) };
+  }
+
+  it('removes a deleted run’s folders under its cluster root over ssh (retries and Slurm output too), and nothing of another run', async () => {
+    const t = clusterSeed();
+    const log: string[] = [];
+    const wb = await Workbench.open({ dbPath: t.dbPath, dataDir: t.dataDir, autoStart: false, log: (l) => log.push(l), slurm: { sshShell: t.sshShell } });
+    opened.push(wb);
+    await wb.deleteRuns({ runIds: [t.gone] });
+    expect(await wb.getRun(t.gone)).toBeNull();
+    for (const path of [`${t.root}/runs/run-1-k`, `${t.root}/runs/run-1-k.checkpoints-retry5`, `${t.root}/submissions/s${t.gone}`, `${t.root}/submissions/s9`]) expect(t.exists(path), path).toBe(false);
+    for (const path of [`${t.root}/runs/run-1-k2/job.json`, `${t.root}/runs/run-1-k2/checkpoints/step-00000010.ckpt`, `${t.root}/submissions/s${t.kept}`]) expect(t.exists(path), path).toBe(true);
+    expect(log.at(-1)).toMatch(/^deleted run\(s\) \d+: 1 metric points, 0 hypotheses, 0 checkpoint folder\(s\), 4 folder\(s\) under cluster roots$/);
+    expect(existsSync(REMOTE_ROOT)).toBe(false);
+  });
+
+  it('a cluster that cannot be reached leaves its folders, said in one line each; the rows are deleted all the same', async () => {
+    const t = clusterSeed();
+    const log: string[] = [];
+    const wb = await Workbench.open({ dbPath: t.dbPath, dataDir: t.dataDir, autoStart: false, log: (l) => log.push(l), slurm: { sshShell: t.sshShell } });
+    opened.push(wb);
+    await wb.deleteRuns({ runIds: [t.unreachable] });
+    expect(await wb.getRun(t.unreachable)).toBeNull();
+    expect(t.exists(`${t.root}/runs/run-3-k/job.json`)).toBe(true);
+    expect(log).toContain(`cluster folder left: ${t.root}/runs/run-3-k (ssh down.hpc failed: ssh: connect to host down.hpc port 22: Connection refused)`);
   });
 });

@@ -565,17 +565,27 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
 
   /**
    * Deletes runs (or an experiment with its runs): rows in one transaction, then their checkpoint
-   * folders. Carried out by the process running the queue, so it never races a run being started.
+   * folders; a cluster run's folders under its cluster root (run folder, events, job.json, Slurm's
+   * output) through the executor's ClusterFs (over ssh when it has a target). Carried out by the
+   * process running the queue, so it never races a run being started.
    */
   async deleteRuns(selection: RunSelection): Promise<void> {
-    return this.asQueueOwner('delete', null, selection, () => {
+    return this.asQueueOwner('delete', null, selection, async () => {
+      // Read before the rows go: where each cluster run's files are.
+      const onCluster = this.store.planDeletion(selection).runs.flatMap((r) => {
+        const rx = this.store.getRunExecutor(r.id);
+        return rx?.executor === 'slurm' ? [rx] : [];
+      });
       const plan = this.store.deleteRuns(selection);
-      const files = removeCheckpointDirs(plan.checkpointDirs, [this.store.file, resolve(this.opts.dataDir)]);
+      const clusterRuns = onCluster.map((rx) => `${rx.options.clusterRoot.replace(/\/+$/, '')}/runs/`);
+      const files = removeCheckpointDirs(plan.checkpointDirs.filter((d) => !clusterRuns.some((prefix) => d.startsWith(prefix))), [this.store.file, resolve(this.opts.dataDir)]);
       const what = plan.experiment ? `experiment ${plan.experiment.name} and its ${plan.runs.length} run(s)` : `run(s) ${plan.runs.map((r) => r.id).join(', ')}`;
-      this.opts.log?.(`deleted ${what}: ${plan.metricPoints} metric points, ${plan.hypotheses} hypotheses, ${files.removed.length} checkpoint folder(s)`);
-      for (const l of files.left) this.opts.log?.(`checkpoint folder left on disk: ${l.dir} (${l.reason})`);
       this.events.runsRemoved(plan.runs.map((r) => r.id));
       if (plan.experiment) this.events.experimentsChanged();
+      const cluster = onCluster.length ? await this.slurm.removeRunFolders(onCluster) : { removed: [], left: [] };
+      this.opts.log?.(`deleted ${what}: ${plan.metricPoints} metric points, ${plan.hypotheses} hypotheses, ${files.removed.length} checkpoint folder(s)${onCluster.length ? `, ${cluster.removed.length} folder(s) under cluster roots` : ''}`);
+      for (const l of files.left) this.opts.log?.(`checkpoint folder left on disk: ${l.dir} (${l.reason})`);
+      for (const l of cluster.left) this.opts.log?.(`cluster folder left: ${l.dir} (${l.reason})`);
     });
   }
 
@@ -593,7 +603,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
    * observer, or a CLI command beside a worker); under the lock, taken for the change, when nobody
    * does (a CLI command on an idle database).
    */
-  private async asQueueOwner(kind: 'cancel' | 'delete' | 'archive' | 'unarchive', runId: number | null, arg: unknown, change: () => void): Promise<void> {
+  private async asQueueOwner(kind: 'cancel' | 'delete' | 'archive' | 'unarchive', runId: number | null, arg: unknown, change: () => void | Promise<void>): Promise<void> {
     if (this.observer) return sendCommand(this.store, kind, runId, arg);
     if (this.lock) return change();
     let lock: WorkerLock;
@@ -604,7 +614,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       throw err;
     }
     try {
-      change();
+      await change();
     } finally {
       lock.release();
     }

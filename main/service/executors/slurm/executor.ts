@@ -204,6 +204,63 @@ export class SlurmExecutor {
     return a;
   }
 
+  /**
+   * Removes deleted cluster runs' files under their cluster roots, through each root's ClusterFs
+   * (over ssh when the run has a target): the run folder `runs/<key>` (job.json, checkpoints,
+   * events) and those of its retries from scratch (`runs/<key>.<folder>`), and `submissions/<id>`
+   * (Slurm's output) of every submission their events files name. Called after the rows are
+   * deleted: a folder that cannot be removed is reported, never a failure of the delete.
+   */
+  async removeRunFolders(rows: readonly RunExecutorRow[]): Promise<{ removed: string[]; left: { dir: string; reason: string }[] }> {
+    const removed: string[] = [];
+    const left: { dir: string; reason: string }[] = [];
+    // One listing of runs/ per cluster root, not one per run.
+    const byRoot = new Map<string, RunExecutorRow[]>();
+    for (const rx of rows) {
+      const key = `${rx.options.ssh ?? ''}\0${rx.options.clusterRoot}`;
+      byRoot.set(key, [...(byRoot.get(key) ?? []), rx]);
+    }
+    for (const group of byRoot.values()) {
+      const { options } = group[0];
+      const runsDir = posix.join(options.clusterRoot, 'runs');
+      let fs: ClusterFs;
+      let names: string[];
+      try {
+        fs = this.access(options).fs;
+        names = await fs.list(runsDir);
+      } catch (err) {
+        for (const rx of group) left.push({ dir: posix.join(runsDir, rx.runKey), reason: (err as Error).message });
+        continue;
+      }
+      for (const rx of group) {
+        const dirs = names.filter((n) => n === rx.runKey || n.startsWith(`${rx.runKey}.`)).map((n) => posix.join(runsDir, n));
+        const submissions = new Set(rx.submissionId ? [rx.submissionId] : []);
+        for (const dir of dirs) {
+          try {
+            for (const f of await fs.list(posix.join(dir, 'events'))) {
+              const id = parseAttemptFileName(f)?.submissionId;
+              if (id) submissions.add(id);
+            }
+            await fs.remove(dir);
+            removed.push(dir);
+          } catch (err) {
+            left.push({ dir, reason: (err as Error).message });
+          }
+        }
+        for (const id of submissions) {
+          const dir = posix.join(options.clusterRoot, 'submissions', id);
+          try {
+            await fs.remove(dir);
+            removed.push(dir);
+          } catch (err) {
+            left.push({ dir, reason: (err as Error).message });
+          }
+        }
+      }
+    }
+    return { removed, left };
+  }
+
   /** What the jobs of runs queued with `o` exec. */
   hostCommandFor(o: SlurmOptions): readonly string[] {
     return this.opts.hostCommand ?? hostCommandFor(o);
