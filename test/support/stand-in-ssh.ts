@@ -19,7 +19,7 @@ export interface StandInSsh {
   readonly env: NodeJS.ProcessEnv;
   /** An sshShell to `target` through the stand-in. */
   shell(target?: SshTarget): Shell;
-  /** The argument lines of every ssh call so far. */
+  /** The arguments of every ssh call so far, one line each (newlines in them as spaces). */
   calls(): string[];
   /** A local path under `base` as the login node names it. */
   remote(path: string): string;
@@ -35,7 +35,7 @@ export function standInSsh(prefix = 'ablate-ssh-'): StandInSsh {
   // Run in `base`: were a name ever expanded by the remote shell, its $(touch pwned) would land there.
   writeFileSync(
     join(bin, 'ssh'),
-    `#!/bin/sh\necho "$*" >> '${log}'\ncd '${base}' || exit 255\nfor a; do last=$a; done\nexec sh -c "$(printf '%s' "$last" | sed 's#${REMOTE_ROOT}#${base}#g')"\n`,
+    `#!/bin/sh\nprintf '%s' "$*" | tr '\\n' ' ' >> '${log}'\necho >> '${log}'\ncd '${base}' || exit 255\nfor a; do last=$a; done\nexec sh -c "$(printf '%s' "$last" | sed 's#${REMOTE_ROOT}#${base}#g')"\n`,
   );
   chmodSync(join(bin, 'ssh'), 0o755);
   const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };

@@ -21,7 +21,7 @@ import { UserError } from '../../../../contract/errors';
 import { shellClusterFs } from './cluster-fs';
 import { parseSshTarget } from './access';
 import { localShell, type Shell } from './shell';
-import { fakeSlurm } from '../../../../test/support/fake-slurm';
+import { fakeSlurm, fakeSlurmBehind } from '../../../../test/support/fake-slurm';
 import { REMOTE_ROOT, standInSsh } from '../../../../test/support/stand-in-ssh';
 import { countMetricWrites } from '../../../../test/support/metric-writes';
 import { tempDir, toySpec } from '../../../../test/support/workbench';
@@ -208,7 +208,7 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     store.close();
   }, 60_000);
 
-  it('a run queued with an ssh target goes from check to done through the login node only (stand-in ssh), every point once', async () => {
+  it('a run queued with an ssh target goes from check to done through the login node only (stand-in ssh), one command per poll, every point once', async () => {
     const ssh = standInSsh('ablate-exec-ssh-');
     const root = ssh.remote(join(ssh.base, 'cluster'));
     const dir = tempDir('ablate-exec-');
@@ -218,7 +218,7 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     // Slurm's clients are faked; everything else the executor runs (mkdir, the ClusterFs and EventsSource scripts) goes through the stand-in ssh.
     const sshShell = (target: string) => {
       targets.push(target);
-      slurm ??= fakeSlurm({ files: ssh.shell(parseSshTarget(target)) });
+      slurm ??= fakeSlurmBehind(ssh, parseSshTarget(target));
       return slurm;
     };
     // No hostCommand override: the queue-time check runs this checkout's job entry --version over the stand-in.
@@ -237,14 +237,25 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     job.write({ type: 'ready', backend: 'cpu', device: 'fake', params: 2, data: {}, startStep: 0 });
     for (let s = 1; s <= 10; s++) job.write(metric(s));
     await until('10 points', () => probe.getMetrics({ runIds: [id] }).length === 10);
+    // One round trip per poll: squeue and the events bytes in one ssh command, nothing else while the run trains.
+    const before = ssh.calls().length;
+    job.write(metric(11));
+    await until('11 points', () => probe.getMetrics({ runIds: [id] }).length === 11);
+    await sleep(300);
+    const window = ssh.calls().slice(before);
+    expect(window.length).toBeGreaterThan(2);
+    expect(window.filter((c) => !c.includes('squeue --json'))).toEqual([]);
     // Desktop restart: re-attached over ssh (the target is stored with the run), no second sbatch.
     await wb.close();
-    for (let s = 11; s <= 20; s++) job.write(metric(s));
+    for (let s = 12; s <= 20; s++) job.write(metric(s));
     wb = await open();
     await until('20 points', () => probe.getMetrics({ runIds: [id] }).length === 20);
+    const beforeEnd = ssh.calls().length;
     job.write({ type: 'done', step: 20, metrics: { valid_loss: 0.5 } as never });
     slurm!.jobs[0].state = 'COMPLETED';
     await until('done', () => probe.getRun(id)!.state === 'done');
+    // The end too: the result line came with a poll and was remembered by ingest, the file not read again.
+    expect(ssh.calls().slice(beforeEnd).filter((c) => !c.includes('squeue --json'))).toEqual([]);
     expect(slurm!.calls.filter((c) => c[0] === 'sbatch' && !c.includes('--test-only'))).toHaveLength(1);
     expect(probe.getMetrics({ runIds: [id] }).filter((m) => m.split === 'train').map((m) => m.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(probe.getMetrics({ runIds: [id] }).filter((m) => m.split === 'final')).toMatchObject([{ name: 'valid_loss', value: 0.5, step: 20 }]);

@@ -27,7 +27,7 @@ import type { RunExit, RunProcess, RunSpawner } from '../../run-host';
 import { ClusterAccess, accessFor, defaultSshShell, parseSshTarget, type SshShellFactory } from './access';
 import { ClusterFsError, type ClusterFs } from './cluster-fs';
 import type { EventsSource } from './events-source';
-import { ingestFile, lastTerminal, listAttemptFiles, reingestRun, writeFinals } from './ingest';
+import { ingestFile, lastTerminal, listAttemptFiles, reingestRun, writeFinals, type IngestResult } from './ingest';
 import { JOB_HOST_VERSION, PROJECT_ROOT, nodeHostCommand, type JobHostVersion } from './job-host';
 import { parseAttemptFileName, parseSubmissionComment, runPaths, sbatchRejection, submitArray } from './sbatch';
 import { sacctAttempts, type SacctAttempt } from './sacct';
@@ -328,6 +328,10 @@ export class SlurmRun implements RunProcess {
   private cancelRequested = false;
   private lastStep = 0;
   private polling = false;
+  /** The last result line of each events file, as ingest read it. */
+  private readonly terminals = new Map<string, { msg: NonNullable<IngestResult['terminal']>; time: number }>();
+  /** Files this facade has read from their first byte (their remembered result is the whole truth). */
+  private readonly wholeFiles = new Set<string>();
   /** The last answer accounting gave about this job, and when (null: not asked yet). */
   private accounting: { at: number; job: SacctAttempt | null } | null = null;
 
@@ -390,6 +394,7 @@ export class SlurmRun implements RunProcess {
   private finish(exit: RunExit): void {
     if (this.exited) return;
     this.exited = exit;
+    if (this.rx) this.access.unwatch(this);
     if (this.timer) clearTimeout(this.timer);
     this.exitListeners.splice(0).forEach((l) => l(exit));
   }
@@ -417,6 +422,12 @@ export class SlurmRun implements RunProcess {
     return jobs.find((j) => parseSubmissionComment(j.comment)?.submissionId === this.submissionId);
   }
 
+  /** The saved ingest offset of each events file of this run's folder. */
+  private savedOffsets(): Map<string, number> {
+    const prefix = `${this.eventsDir}/`;
+    return new Map(this.store.listIngestOffsets(this.runId).filter((o) => o.path.startsWith(prefix)).map((o) => [o.path, o.offset]));
+  }
+
   private get eventsDir(): string {
     return runPaths(this.rx!.options.clusterRoot, this.runKey).events;
   }
@@ -429,13 +440,15 @@ export class SlurmRun implements RunProcess {
     // A retry from scratch moves the checkpoint folder (…/checkpoints-retryN): a run folder of its own.
     const dirName = posix.basename(job.checkpointDir);
     this.runKey = dirName === 'checkpoints' || !job.checkpointDir.startsWith(posix.join(root, 'runs', rx.runKey)) ? rx.runKey : `${rx.runKey}.${dirName.replace(/[^A-Za-z0-9._-]/g, '')}`.slice(0, 64);
+    // Polls bring this run's new events bytes (over ssh: in the same command as squeue).
+    this.access.watch(this, () => ({ dir: this.eventsDir, known: this.savedOffsets() }));
     if (rx.submissionId && rx.jobId && (await this.attachable(rx))) {
       this.submissionId = rx.submissionId;
       this.slurmId = rx.jobId;
       this.seen = true;
       // The scheduler dropped what lay after the checkpoint when it relaunched the run: read every
       // attempt again (idempotent) so nothing the job already wrote is missing.
-      await reingestRun(this.store, this.runId, this.eventsDir, this.access.events);
+      await reingestRun(this.store, this.runId, this.eventsDir, this.access.events, (path, r) => this.noteIngest(path, r, true));
       this.store.addLog(this.runId, 'info', `attached to Slurm job ${rx.jobId} again (submission ${rx.submissionId})`);
     } else {
       await this.submit(job);
@@ -493,8 +506,12 @@ export class SlurmRun implements RunProcess {
     this.polling = true;
     try {
       let jobs: SlurmJob[] | null = null;
+      // Over ssh one command brings squeue and the new bytes of the events files (poll-batch.ts).
+      let events = this.access.events;
       try {
-        jobs = await this.access.squeue();
+        const p = await this.access.poll();
+        jobs = p.jobs;
+        events = p.events;
       } catch (err) {
         this.executor.warn(`slurm: ${(err as Error).message} (retrying every ${this.executor.pollMs / 1000} s)`);
       }
@@ -505,9 +522,20 @@ export class SlurmRun implements RunProcess {
         this.noteFacts(j);
       }
       // One listing per poll; this submission's attempts are those named with its id.
-      const files = await listAttemptFiles(this.access.events, this.eventsDir);
+      const files = await listAttemptFiles(events, this.eventsDir);
       const current = new Set(files.filter((f) => parseAttemptFileName(posix.basename(f))?.submissionId === this.submissionId));
       const newest = [...current].at(-1);
+      const ingest = async (path: string, final: boolean) => {
+        const forward = current.has(path) ? (m: RunToParent) => this.forward(m) : undefined;
+        const from0 = this.store.ingestOffset(path) === 0;
+        const r = await ingestFile(this.store, this.runId, path, { final, forward, source: events });
+        this.noteIngest(path, r, from0);
+        if (r.lastStep !== null && current.has(path)) this.lastStep = Math.max(this.lastStep, r.lastStep);
+      };
+      for (const path of files) {
+        if (this.exited) return;
+        await ingest(path, path !== newest);
+      }
       let finished = false;
       /** How the job ended, from accounting, when squeue no longer lists it. */
       let accounted: SacctAttempt | undefined;
@@ -516,7 +544,7 @@ export class SlurmRun implements RunProcess {
         // Gone from squeue: ended at once when its newest attempt reported a result; else, after a
         // grace period, as accounting says (where the cluster has it) or as a job without a result.
         this.missingSince ??= Date.now();
-        const result = newest ? (await lastTerminal(newest, this.access.events))?.msg : undefined;
+        const result = newest ? (await this.terminalOf(newest, events))?.msg : undefined;
         if (result !== undefined && result.type !== 'stopped') finished = true;
         else if (Date.now() - this.missingSince > this.executor.goneGraceMs) {
           const acct = await this.accountedState();
@@ -524,14 +552,12 @@ export class SlurmRun implements RunProcess {
           finished = acct === null || accounted !== undefined || Date.now() - this.missingSince > ACCOUNTING_PATIENCE_MS;
         }
       } else if (jobs !== null) finished = Date.now() - this.submittedAt > UNSEEN_GRACE_MS;
-      if (finished) this.jobFinished = true;
-      for (const path of files) {
-        if (this.exited) return;
-        const forward = current.has(path) ? (m: RunToParent) => this.forward(m) : undefined;
-        const r = await ingestFile(this.store, this.runId, path, { final: finished || path !== newest, forward, source: this.access.events });
-        if (r.lastStep !== null && current.has(path)) this.lastStep = Math.max(this.lastStep, r.lastStep);
+      if (finished) {
+        this.jobFinished = true;
+        // The attempt is over: an unterminated last line of it is consumed now.
+        if (newest && !this.exited) await ingest(newest, true);
+        await this.end(j ?? accounted, newest, events, accounted ? ' (says accounting: sacct)' : '');
       }
-      if (finished) await this.end(j ?? accounted, newest, accounted ? ' (says accounting: sacct)' : '');
     } catch (err) {
       if (this.exited) return;
       this.fail(err);
@@ -539,6 +565,26 @@ export class SlurmRun implements RunProcess {
       this.polling = false;
     }
     this.schedule(this.executor.pollMs);
+  }
+
+  /** Remembers the last result line of each file ingest read, so no file is read whole again to find it. */
+  private noteIngest(path: string, r: IngestResult, fromStart: boolean): void {
+    if (fromStart) this.wholeFiles.add(path);
+    if (r.terminal) this.terminals.set(path, { msg: r.terminal, time: r.terminalTime ?? Date.now() });
+  }
+
+  /**
+   * The last done/failed/stopped line of `path`: remembered from ingest when this facade read the
+   * file from its start (a fresh submission, or a re-attach, which re-reads every attempt); else
+   * read from the file (once: a facade that began with the file half ingested).
+   */
+  private async terminalOf(path: string, events: EventsSource): Promise<{ msg: NonNullable<IngestResult['terminal']>; time: number } | null> {
+    const known = this.terminals.get(path);
+    if (known || this.wholeFiles.has(path)) return known ?? null;
+    const found = await lastTerminal(path, events);
+    this.wholeFiles.add(path);
+    if (found) this.terminals.set(path, found);
+    return found;
   }
 
   private forward(m: RunToParent): void {
@@ -580,8 +626,8 @@ export class SlurmRun implements RunProcess {
   }
 
   /** The job will not run again: the newest attempt's result decides the run's state. */
-  private async end(j: SlurmJob | undefined, newest: string | undefined, source = ''): Promise<void> {
-    const found = newest ? await lastTerminal(newest, this.access.events) : null;
+  private async end(j: SlurmJob | undefined, newest: string | undefined, events: EventsSource, source = ''): Promise<void> {
+    const found = newest ? await this.terminalOf(newest, events) : null;
     const terminal = found?.msg ?? null;
     if (this.exited) return;
     const state = j?.state ?? 'gone from squeue';

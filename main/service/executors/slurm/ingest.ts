@@ -43,6 +43,8 @@ export interface IngestResult {
   readonly offset: number;
   /** The last done/failed/stopped message read in this call, if any. */
   readonly terminal: Extract<RunToParent, { type: 'done' | 'failed' | 'stopped' }> | null;
+  /** The time its line was written (null without one). */
+  readonly terminalTime: number | null;
   /** The highest step a line of this call named. */
   readonly lastStep: number | null;
 }
@@ -76,6 +78,7 @@ export async function ingestFile(store: Store, runId: number, path: string, opts
   let points = 0;
   let torn = 0;
   let terminal: IngestResult['terminal'] = null;
+  let terminalTime: number | null = null;
   let lastStep: number | null = null;
   const handle = await (opts.source ?? localEventsSource).open(path);
   try {
@@ -120,10 +123,12 @@ export async function ingestFile(store: Store, runId: number, path: string, opts
             case 'failed':
               store.addLogKeyed(runId, line.time, 'error', `attempt ${key.replace(/\.jsonl$/, '')} failed (${m.kind}) at step ${m.step}: ${m.reason}`, seqKey);
               terminal = m;
+              terminalTime = line.time;
               break;
             case 'done':
             case 'stopped':
               terminal = m;
+              terminalTime = line.time;
               break;
             default:
               break;
@@ -144,7 +149,7 @@ export async function ingestFile(store: Store, runId: number, path: string, opts
   } finally {
     await handle.close();
   }
-  return { lines, points, torn, offset, terminal, lastStep };
+  return { lines, points, torn, offset, terminal, terminalTime, lastStep };
 }
 
 /** A `done` line's final metrics, stamped with the time the job wrote it (so every ingest writes the same rows). */
@@ -157,9 +162,13 @@ export function writeFinals(store: Store, runId: number, m: Extract<RunToParent,
 }
 
 /** Records every attempt of a run folder again from offset 0, oldest first (idempotent: changes nothing already recorded). */
-export async function reingestRun(store: Store, runId: number, eventsDir: string, source: EventsSource = localEventsSource): Promise<number> {
+export async function reingestRun(store: Store, runId: number, eventsDir: string, source: EventsSource = localEventsSource, onFile?: (path: string, r: IngestResult) => void): Promise<number> {
   let lines = 0;
-  for (const path of await listAttemptFiles(source, eventsDir)) lines += (await ingestFile(store, runId, path, { fromOffset: 0, final: false, source })).lines;
+  for (const path of await listAttemptFiles(source, eventsDir)) {
+    const r = await ingestFile(store, runId, path, { fromOffset: 0, final: false, source });
+    onFile?.(path, r);
+    lines += r.lines;
+  }
   return lines;
 }
 
