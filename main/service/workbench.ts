@@ -651,7 +651,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
 
   /** Decodes `sentence` with the run's latest checkpoint and returns every attention map (in the inference process). */
   async attention(runId: number, sentence: string): Promise<AttentionMaps> {
-    return this.inference.request({ kind: 'attention', checkpoint: this.latestCheckpointPath(runId), engine: this.trainedOn(runId), sentence });
+    return this.inference.request({ kind: 'attention', checkpoint: await this.latestCheckpointPath(runId), engine: this.trainedOn(runId), sentence });
   }
 
   /**
@@ -659,7 +659,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
    * length penalty default to the run's own decode settings. Empty lines stay empty.
    */
   async translate(runId: number, sentences: readonly string[], opts: { readonly beam?: number; readonly alpha?: number } = {}): Promise<readonly string[]> {
-    const checkpoint = this.latestCheckpointPath(runId);
+    const checkpoint = await this.latestCheckpointPath(runId);
     const decode = this.requireRun(runId).config.train.decode;
     return this.inference.request({ kind: 'translate', checkpoint, engine: this.trainedOn(runId), sentences, beam: opts.beam ?? decode.beam, alpha: opts.alpha ?? decode.alpha });
   }
@@ -675,10 +675,12 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     return run.backend === 'fused' || (run.backend === null && run.backendRequested === 'fused') ? 'fused' : 'tfjs';
   }
 
-  private latestCheckpointPath(runId: number): string {
+  /** The run's latest checkpoint as a file here (a cluster run over ssh: a verified copy, cached in the data folder). */
+  private async latestCheckpointPath(runId: number): Promise<string> {
     const run = this.requireRun(runId);
     const ckpt = this.store.latestCheckpoint(runId);
     if (!ckpt) throw new UserError(`run ${runId} has no checkpoint yet (state ${run.state}, step ${run.step})`);
+    if (this.slurm.overSsh(runId)) return this.slurm.localCheckpoint(runId, ckpt.path, join(resolve(this.opts.dataDir), 'cluster-checkpoints'));
     if (!existsSync(ckpt.path)) throw new UserError(`run ${runId}: checkpoint file is missing: ${ckpt.path}`);
     return ckpt.path;
   }

@@ -60,6 +60,16 @@ describe.each(sides)('ClusterFs on $name', ({ fs, root, local, where }) => {
     expect(existsSync(join(ssh.base, 'pwned'))).toBe(false);
   });
 
+  it('reads a file back byte for byte (binary, not UTF-8), and a missing one is one line', async () => {
+    const r = root();
+    const bytes = Buffer.concat([Buffer.from('ABLCKPT2'), Buffer.from([0, 0xff, 0xfe, 0x80, 0x0a, 0x00, 0xc3]), Buffer.alloc(70_000, 7)]);
+    writeFileSync(local(`${r}/step.ckpt`), bytes);
+    expect((await fs.readFile(`${r}/step.ckpt`)).equals(bytes)).toBe(true);
+    const err = (await fs.readFile(`${r}/none.ckpt`).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toMatch(new RegExp(`^cannot read ${r}/none.ckpt on ${where}: `));
+  });
+
   it('a folder that cannot be made is one line naming it, the side and the cause', async () => {
     const r = root();
     writeFileSync(local(`${r}/file`), 'x');

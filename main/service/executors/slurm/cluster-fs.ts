@@ -10,7 +10,7 @@
  * positional parameters, never inside the script, so no name is interpreted by the remote shell;
  * a file's text travels on stdin (ShellRunOptions.input), never on the command line.
  */
-import { accessSync, constants, existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
 import { UserError } from '../../../../contract/errors';
 import { localShell, type Shell } from './shell';
@@ -20,6 +20,8 @@ export interface ClusterFs {
   readonly where: string;
   /** `mkdir -p`: the folder and its parents; fine when it exists. */
   mkdirp(dir: string): Promise<void>;
+  /** The bytes of `path` (a checkpoint copied for the desktop's own use); a missing file is a ClusterFsError. */
+  readFile(path: string): Promise<Buffer>;
   /** Writes `text` to `path` whole: a reader sees the old file or the new one (written beside it, then renamed). */
   writeFile(path: string, text: string): Promise<void>;
   /** Whether `path` exists. */
@@ -68,6 +70,7 @@ export function localClusterFs(): ClusterFs {
       const r = await sh.run(['mkdir', '-p', '--', dir], { timeoutMs: 30_000 });
       if (r.code !== 0) throw failure('create the folder', dir, where, lastLine(r.stderr) || `mkdir exit status ${r.code}`);
     },
+    readFile: async (path) => attempt('read', path, () => readFileSync(path)),
     async writeFile(path, text) {
       const tmp = `${path}.tmp-${process.pid}`;
       attempt('write', path, () => {
@@ -102,6 +105,7 @@ export function localClusterFs(): ClusterFs {
 /** Each script reads its paths from "$1", "$2" (sh -c SCRIPT sh PATH…). */
 const SCRIPTS = {
   mkdirp: 'mkdir -p -- "$1"',
+  readFile: 'test -f "$1" && test -r "$1" || { echo "no readable file $1" >&2; exit 1; }; cat -- "$1"',
   // Beside the file, then renamed: a job starting now reads the old job.json or the new one, never half.
   writeFile: 'cat > "$1.tmp.$$" && mv -f -- "$1.tmp.$$" "$1" || { rm -f -- "$1.tmp.$$"; exit 1; }',
   exists: 'test -e "$1" || test -L "$1"',
@@ -128,6 +132,13 @@ export function shellClusterFs(shell: Shell): ClusterFs {
   return {
     where,
     mkdirp: async (dir) => void (await run('create the folder', 'mkdirp', [dir])),
+    async readFile(path) {
+      // Binary: stdout as the bytes received. Checkpoints are tens to hundreds of MB: 10 minutes.
+      const r = await shell.run(clusterFsArgv('readFile', path), { timeoutMs: 600_000 });
+      if (r.code !== 0) throw failure('read', path, where, lastLine(r.stderr) || `exit status ${r.code}`);
+      if (!r.stdoutBytes) throw new Error(`the shell for ${where} returns no stdout bytes: files cannot be copied through it`);
+      return r.stdoutBytes;
+    },
     writeFile: async (path, text) => void (await run('write', 'writeFile', [path], text)),
     exists: async (path) => (await run('', 'exists', [path])) === 0,
     writableDir: async (dir) => (await run('', 'writableDir', [dir])) === 0,

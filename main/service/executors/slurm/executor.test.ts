@@ -6,7 +6,8 @@
  * a job aged out of squeue without a result ends as accounting (sacct) says, or, on a cluster
  * without accounting, as a job without a result.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../../../db/store';
@@ -15,7 +16,7 @@ import type { RunJob, RunToParent } from '../../../../contract/run-protocol';
 import type { RunExit } from '../../run-host';
 import { Workbench } from '../../workbench';
 import { shellEventsSource } from './events-source';
-import { SlurmExecutor, checkJobHost, checkSlurmChoice, hostCommandFor } from './executor';
+import { SlurmExecutor, checkJobHost, checkSlurmChoice, checkpointCopyProblem, hostCommandFor } from './executor';
 import { JOB_SIGNALS, PROJECT_ROOT, nodeHostCommand } from './job-host';
 import { UserError } from '../../../../contract/errors';
 import { shellClusterFs } from './cluster-fs';
@@ -236,6 +237,7 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     const job = jobFile(probe, ssh.local(root), id);
     job.write({ type: 'ready', backend: 'cpu', device: 'fake', params: 2, data: {}, startStep: 0 });
     for (let s = 1; s <= 10; s++) job.write(metric(s));
+    job.write({ type: 'checkpoint', step: 10, path: `${root}/runs/${rx.runKey}/checkpoints/step-00000010.ckpt` });
     await until('10 points', () => probe.getMetrics({ runIds: [id] }).length === 10);
     // One round trip per poll: squeue and the events bytes in one ssh command, nothing else while the run trains.
     const before = ssh.calls().length;
@@ -262,6 +264,8 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     expect(new Set(targets)).toEqual(new Set(['ana@login.hpc']));
     expect(ssh.calls().some((c) => c.includes('exec "$@" --version') && c.includes('/main/service/executors/slurm/job-entry.ts'))).toBe(true);
     expect(ssh.calls().every((c) => c.includes('-- ana@login.hpc sh -c ') || c.includes('-- ana@login.hpc mkdir '))).toBe(true);
+    // Translation and attention need the checkpoint here: copied from the login node (this one was never written there).
+    await expect(wb.translate(id, ['a b'])).rejects.toThrow(new RegExp(`^cannot read ${root}/runs/${rx.runKey}/checkpoints/step-00000010\\.ckpt on ssh ana@login\\.hpc`));
     expect(existsSync(REMOTE_ROOT)).toBe(false); // nothing was read or written on this machine's "cluster" path
     await wb.close();
     probe.close();
@@ -305,6 +309,40 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
       expect(argv.find((a) => a.includes('/tsx/'))).toMatch(/^file:\/\/\/home\/ana\/ablate\/node_modules\/tsx\//);
       expect(hostCommandFor({})).toEqual(nodeHostCommand());
     });
+  });
+
+  it('copies a run’s checkpoint from the login node for the desktop’s own use once, kept only when its SHA-256 verifies', async () => {
+    const ssh = standInSsh('ablate-ckpt-copy-');
+    const root = ssh.remote(join(ssh.base, 'cluster'));
+    const store = openStore(join(tempDir('ablate-exec-'), 'x.sqlite'));
+    const exp = store.upsertExperiment('e', {}, null);
+    const [id, mounted] = store.insertRuns(exp.id, ['a', 'b'].map((v) => ({ variant: v, seed: 1, config: {}, configHash: v, backendRequested: 'cpu', totalSteps: 5 })));
+    store.setRunExecutor(id, 'slurm', { clusterRoot: root, ssh: 'ana@login.hpc' }, 'run-a');
+    store.setRunExecutor(mounted, 'slurm', { clusterRoot: '/mnt/cluster' }, 'run-b');
+    const executor = new SlurmExecutor({ store, sshShell: (t) => ssh.shell(parseSshTarget(t)), hostCommand: ['true'], requestCancel: () => undefined });
+    const body = Buffer.concat([Buffer.from('ABLCKPT2'), Buffer.alloc(5000, 3)]);
+    const ckpt = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+    const path = `${root}/runs/run-a/checkpoints/step-00000010.ckpt`;
+    mkdirSync(ssh.local(`${root}/runs/run-a/checkpoints`), { recursive: true });
+    writeFileSync(ssh.local(path), ckpt);
+    const cache = join(tempDir('ablate-exec-'), 'cache');
+    const local = await executor.localCheckpoint(id, path, cache);
+    expect(local.startsWith(`${cache}/`) && local.endsWith('-step-00000010.ckpt')).toBe(true);
+    expect(readFileSync(local).equals(ckpt)).toBe(true);
+    const calls = ssh.calls().length;
+    expect(await executor.localCheckpoint(id, path, cache)).toBe(local); // cached: no second copy
+    expect(ssh.calls().length).toBe(calls);
+    // A file changed on the way (here: on disk) is refused, and nothing is kept.
+    const bad = `${root}/runs/run-a/checkpoints/step-00000020.ckpt`;
+    writeFileSync(ssh.local(bad), Buffer.concat([ckpt.subarray(0, 100), Buffer.from([ckpt[100] ^ 1]), ckpt.subarray(101)]));
+    await expect(executor.localCheckpoint(id, bad, cache)).rejects.toThrow(`run ${id}: the copy of ${bad} from ana@login.hpc does not match its SHA-256 (${ckpt.length} bytes); nothing was kept`);
+    await expect(executor.localCheckpoint(id, `${root}/runs/run-a/checkpoints/none.ckpt`, cache)).rejects.toThrow(/^cannot read .*none\.ckpt on ssh ana@login\.hpc: no readable file/);
+    expect(readdirSync(cache)).toHaveLength(1);
+    // A run whose root is mounted here: its own path.
+    expect(await executor.localCheckpoint(mounted, '/mnt/cluster/runs/run-b/checkpoints/step-1.ckpt', cache)).toBe('/mnt/cluster/runs/run-b/checkpoints/step-1.ckpt');
+    expect(checkpointCopyProblem(ckpt.subarray(0, 30))).toBe('is truncated (30 bytes)');
+    expect(checkpointCopyProblem(Buffer.from('not a checkpoint'))).toBe('is not an ablate checkpoint (16 bytes)');
+    store.close();
   });
 
   describe('a job gone from squeue without a result, past the grace period', () => {

@@ -18,7 +18,9 @@
  * stay inside one facade: the job goes PENDING, a new attempt file appears, ingest goes on.
  * Runs without a run_executors row are handed to the local spawner.
  */
-import { posix } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import type { Store, RunExecutorRow } from '../../../../db/store';
 import { WORKBENCH_SBATCH_OPTIONS, type SlurmOptions } from '../../../../contract/rows';
 import type { MetricPoint, ParentToRun, RunJob, RunToParent } from '../../../../contract/run-protocol';
@@ -171,6 +173,16 @@ export async function checkSlurmChoice(o: SlurmOptions, access: { readonly shell
   if (hostElsewhere(o)) await checkJobHost(o, shell, hostCommand);
 }
 
+/** Why a copied checkpoint cannot be used (null: it verifies): the ABLCKPT2 format ends with the SHA-256 of what precedes it. */
+export function checkpointCopyProblem(bytes: Buffer): string | null {
+  const magic = bytes.subarray(0, 8).toString('latin1');
+  if (magic === 'ABLCKPT1') return null; // the first format has no checksum: the inference process checks its structure
+  if (magic !== 'ABLCKPT2') return `is not an ablate checkpoint (${bytes.length} bytes)`;
+  if (bytes.length < 12 + 32) return `is truncated (${bytes.length} bytes)`;
+  const sum = createHash('sha256').update(bytes.subarray(0, bytes.length - 32)).digest();
+  return sum.equals(bytes.subarray(bytes.length - 32)) ? null : `does not match its SHA-256 (${bytes.length} bytes)`;
+}
+
 /** Shared state of every cluster run of one workbench: how each cluster is reached, the one squeue per poll and cluster, detaching. */
 export class SlurmExecutor {
   readonly pollMs: number;
@@ -259,6 +271,29 @@ export class SlurmExecutor {
       }
     }
     return { removed, left };
+  }
+
+  /**
+   * A checkpoint of run `runId` as a file on this machine, for the desktop's own uses (attention
+   * maps, translation in the inference process): the path itself for a run whose root is mounted
+   * here; for a run over ssh, a copy in `cacheDir` made once through its ClusterFs and kept only
+   * when its SHA-256 trailer verifies (experiments/train/checkpoint.ts's format: the last 32 bytes
+   * are the SHA-256 of the rest), so a copy cut short or changed on the way is refused in one line.
+   */
+  async localCheckpoint(runId: number, clusterPath: string, cacheDir: string): Promise<string> {
+    const rx = this.store.getRunExecutor(runId);
+    if (rx?.executor !== 'slurm' || rx.options.ssh === undefined) return clusterPath;
+    const name = `${createHash('sha256').update(`${rx.options.ssh}\0${clusterPath}`).digest('hex').slice(0, 16)}-${posix.basename(clusterPath)}`;
+    const local = join(cacheDir, name);
+    if (existsSync(local)) return local;
+    const bytes = await this.access(rx.options).fs.readFile(clusterPath);
+    const problem = checkpointCopyProblem(bytes);
+    if (problem) throw new UserError(`run ${runId}: the copy of ${clusterPath} from ${rx.options.ssh} ${problem}; nothing was kept`);
+    mkdirSync(cacheDir, { recursive: true });
+    const tmp = `${local}.tmp-${process.pid}`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, local);
+    return local;
   }
 
   /** What the jobs of runs queued with `o` exec. */
