@@ -22,8 +22,8 @@ export interface ClusterFs {
   mkdirp(dir: string): Promise<void>;
   /** The bytes of `path` (a checkpoint copied for the desktop's own use); a missing file is a ClusterFsError. */
   readFile(path: string): Promise<Buffer>;
-  /** Writes `text` to `path` whole: a reader sees the old file or the new one (written beside it, then renamed). */
-  writeFile(path: string, text: string): Promise<void>;
+  /** Writes `data` to `path` whole: a reader sees the old file or the new one (written beside it, then renamed). */
+  writeFile(path: string, data: string | Buffer): Promise<void>;
   /** Whether `path` exists. */
   exists(path: string): Promise<boolean>;
   /** Whether `dir` is a folder this side can write into. */
@@ -124,7 +124,7 @@ export function clusterFsArgv(op: keyof typeof SCRIPTS, ...paths: string[]): str
 /** The cluster root behind `shell` (a login node over ssh, or this machine's shell on a login node). */
 export function shellClusterFs(shell: Shell): ClusterFs {
   const where = shell.where;
-  const run = async (what: string, op: keyof typeof SCRIPTS, paths: string[], input?: string): Promise<number> => {
+  const run = async (what: string, op: keyof typeof SCRIPTS, paths: string[], input?: string | Buffer): Promise<number> => {
     const r = await shell.run(clusterFsArgv(op, ...paths), { timeoutMs: 60_000, ...(input === undefined ? {} : { input }) });
     if (r.code !== 0 && what) throw failure(what, paths[0], where, lastLine(r.stderr) || `exit status ${r.code}`);
     return r.code;
@@ -139,7 +139,7 @@ export function shellClusterFs(shell: Shell): ClusterFs {
       if (!r.stdoutBytes) throw new Error(`the shell for ${where} returns no stdout bytes: files cannot be copied through it`);
       return r.stdoutBytes;
     },
-    writeFile: async (path, text) => void (await run('write', 'writeFile', [path], text)),
+    writeFile: async (path, data) => void (await run('write', 'writeFile', [path], data)),
     exists: async (path) => (await run('', 'exists', [path])) === 0,
     writableDir: async (dir) => (await run('', 'writableDir', [dir])) === 0,
     async list(dir) {

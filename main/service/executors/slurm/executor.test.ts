@@ -345,6 +345,32 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     store.close();
   });
 
+  it('a run over ssh names its corpus by the copies staged under the cluster root in job.json', async () => {
+    const ssh = standInSsh('ablate-exec-corpus-');
+    const root = ssh.remote(join(ssh.base, 'cluster'));
+    const here = tempDir('ablate-exec-');
+    writeFileSync(join(here, 'train.tsv'), 'a b\tx y\n');
+    writeFileSync(join(here, 'valid.tsv'), 'c\tz\n');
+    const store = openStore(join(here, 'x.sqlite'));
+    const exp = store.upsertExperiment('e', {}, null);
+    const [id] = store.insertRuns(exp.id, [{ variant: 'base', seed: 1, config: {}, configHash: 'h', backendRequested: 'cpu', totalSteps: 5 }]);
+    store.setRunExecutor(id, 'slurm', { clusterRoot: root, ssh: 'ana@login.hpc' }, 'run-a');
+    const slurm = fakeSlurmBehind(ssh, { host: 'login.hpc', user: 'ana' });
+    const executor = new SlurmExecutor({ store, sshShell: () => slurm, pollMs: 50, hostCommand: ['true'], requestCancel: () => undefined });
+    const job = { runId: id, config: { data: { corpus: { train: join(here, 'train.tsv'), valid: join(here, 'valid.tsv') } } }, backend: 'cpu', checkpointDir: `${root}/runs/run-a/checkpoints`, cacheDir: '/desktop/cache' } as unknown as RunJob;
+    const proc = executor.route(() => {
+      throw new Error('not a local run');
+    })(job);
+    proc.send({ type: 'start', job });
+    await until('submitted', () => store.getRunExecutor(id)?.jobId);
+    const written = JSON.parse(readFileSync(ssh.local(`${root}/runs/run-a/job.json`), 'utf8')) as RunJob;
+    const train = written.config.data.corpus!.train as string;
+    expect(train).toMatch(new RegExp(`^${root}/data/[0-9a-f]{32}/train\\.tsv$`));
+    expect(readFileSync(ssh.local(train), 'utf8')).toBe('a b\tx y\n');
+    proc.kill();
+    store.close();
+  });
+
   describe('a job gone from squeue without a result, past the grace period', () => {
     /** A cluster run that trained to step 10 (checkpoint), then vanished from squeue having ended `state`. */
     async function lost(accounting: boolean, state: string, exitCode = '0:0') {

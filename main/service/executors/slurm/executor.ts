@@ -34,6 +34,7 @@ import { JOB_HOST_VERSION, PROJECT_ROOT, nodeHostCommand, type JobHostVersion } 
 import { parseAttemptFileName, parseSubmissionComment, runPaths, sbatchRejection, submitArray } from './sbatch';
 import { sacctAttempts, type SacctAttempt } from './sacct';
 import { scancelArgv } from './scontrol';
+import { stageCorpus } from './staging';
 import type { Shell } from './shell';
 import { FINISHED_STATES, type SlurmJob } from './squeue';
 
@@ -503,9 +504,11 @@ export class SlurmRun implements RunProcess {
   private async submit(job: RunJob): Promise<void> {
     const o = this.rx!.options;
     const paths = runPaths(o.clusterRoot, this.runKey);
-    const onCluster: RunJob = { ...job, checkpointDir: paths.checkpoints, cacheDir: posix.join(o.clusterRoot, 'cache') };
     const fs = this.access.fs;
+    let onCluster: RunJob = { ...job, checkpointDir: paths.checkpoints, cacheDir: posix.join(o.clusterRoot, 'cache') };
     try {
+      // Over ssh the nodes cannot see this machine's corpus files: copies under the root, by content.
+      if (o.ssh !== undefined) onCluster = await stageCorpus(onCluster, o.clusterRoot, fs);
       await fs.mkdirp(paths.checkpoints);
       await fs.mkdirp(paths.events);
       await fs.writeFile(paths.job, `${JSON.stringify(onCluster, null, 1)}\n`);

@@ -101,8 +101,8 @@ describe('sbatch output', () => {
 });
 
 describe('submitArray', () => {
-  function fakeShell(answers: ShellResult[]): Shell & { calls: { argv: readonly string[]; input?: string }[] } {
-    const calls: { argv: readonly string[]; input?: string }[] = [];
+  function fakeShell(answers: ShellResult[]): Shell & { calls: { argv: readonly string[]; input?: string | Buffer }[] } {
+    const calls: { argv: readonly string[]; input?: string | Buffer }[] = [];
     return { where: 'fake', calls, run: async (argv, opts) => (calls.push({ argv, input: opts?.input }), answers.shift()!) };
   }
 

@@ -26,8 +26,8 @@ export interface ShellResult {
 }
 
 export interface ShellRunOptions {
-  /** Written to the command's stdin (sbatch reads its job script there). */
-  readonly input?: string;
+  /** Written to the command's stdin (sbatch reads its job script there; a file's bytes for ClusterFs.writeFile). */
+  readonly input?: string | Buffer;
   /** Kill the command after this long (default 30 s): Slurm clients block ~10 s while slurmctld is down. */
   readonly timeoutMs?: number;
 }
