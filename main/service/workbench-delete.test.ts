@@ -13,6 +13,7 @@ import { Workbench } from './workbench';
 import { PAUSED_SETTING } from './scheduler';
 import { UserError } from '../../contract/errors';
 import { parseSshTarget } from './executors/slurm/access';
+import { checkpointCopyName } from './executors/slurm/executor';
 import type { Shell } from './executors/slurm/shell';
 import { REMOTE_ROOT, standInSsh } from '../../test/support/stand-in-ssh';
 
@@ -199,8 +200,14 @@ describe('deleting cluster runs', () => {
     const log: string[] = [];
     const wb = await Workbench.open({ dbPath: t.dbPath, dataDir: t.dataDir, autoStart: false, log: (l) => log.push(l), slurm: { sshShell: t.sshShell } });
     opened.push(wb);
+    // A copy of its checkpoint made for translation (and one of the kept run's) in the data folder.
+    const copy = (id: number, key: string) => join(t.dataDir, 'cluster-checkpoints', checkpointCopyName('ana@login.hpc', `${t.root}/runs/${key}/checkpoints/step-00000010.ckpt`));
+    mkdirSync(join(t.dataDir, 'cluster-checkpoints'), { recursive: true });
+    for (const [id, key] of [[t.gone, 'run-1-k'], [t.kept, 'run-1-k2']] as const) writeFileSync(copy(id, key), 'weights');
     await wb.deleteRuns({ runIds: [t.gone] });
     expect(await wb.getRun(t.gone)).toBeNull();
+    expect(existsSync(copy(t.gone, 'run-1-k'))).toBe(false);
+    expect(existsSync(copy(t.kept, 'run-1-k2'))).toBe(true);
     for (const path of [`${t.root}/runs/run-1-k`, `${t.root}/runs/run-1-k.checkpoints-retry5`, `${t.root}/submissions/s${t.gone}`, `${t.root}/submissions/s9`]) expect(t.exists(path), path).toBe(false);
     for (const path of [`${t.root}/runs/run-1-k2/job.json`, `${t.root}/runs/run-1-k2/checkpoints/step-00000010.ckpt`, `${t.root}/submissions/s${t.kept}`]) expect(t.exists(path), path).toBe(true);
     expect(log.at(-1)).toMatch(/^deleted run\(s\) \d+: 1 metric points, 0 hypotheses, 0 checkpoint folder\(s\), 4 folder\(s\) under cluster roots$/);

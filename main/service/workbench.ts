@@ -52,7 +52,7 @@ import { removeCheckpointDirs } from './checkpoint-files';
 import { EventBatcher } from './event-batcher';
 import { InferenceHost } from './inference-host';
 import { checkBackendSupport, expandLoaded, parseSpecText, type LoadedSpec } from './spec-edge';
-import { SlurmExecutor, checkSlurmChoice, type SlurmExecutorOptions } from './executors/slurm/executor';
+import { SlurmExecutor, checkSlurmChoice, checkpointCopyName, type SlurmExecutorOptions } from './executors/slurm/executor';
 
 export interface WorkbenchOptions {
   readonly dbPath: string;
@@ -576,9 +576,12 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
         const rx = this.store.getRunExecutor(r.id);
         return rx?.executor === 'slurm' ? [rx] : [];
       });
+      // Local copies of a run-over-ssh's checkpoints (attention, translate) go with it.
+      const copies = onCluster.flatMap((rx) => (rx.options.ssh === undefined ? [] : this.store.listCheckpoints(rx.runId).map((c) => join(this.checkpointCopies, checkpointCopyName(rx.options.ssh!, c.path)))));
       const plan = this.store.deleteRuns(selection);
       const clusterRuns = onCluster.map((rx) => `${rx.options.clusterRoot.replace(/\/+$/, '')}/runs/`);
       const files = removeCheckpointDirs(plan.checkpointDirs.filter((d) => !clusterRuns.some((prefix) => d.startsWith(prefix))), [this.store.file, resolve(this.opts.dataDir)]);
+      removeCheckpointDirs(copies, [this.store.file]);
       const what = plan.experiment ? `experiment ${plan.experiment.name} and its ${plan.runs.length} run(s)` : `run(s) ${plan.runs.map((r) => r.id).join(', ')}`;
       this.events.runsRemoved(plan.runs.map((r) => r.id));
       if (plan.experiment) this.events.experimentsChanged();
@@ -675,12 +678,17 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
     return run.backend === 'fused' || (run.backend === null && run.backendRequested === 'fused') ? 'fused' : 'tfjs';
   }
 
+  /** Where verified copies of checkpoints of runs over ssh are kept (SlurmExecutor.localCheckpoint). */
+  private get checkpointCopies(): string {
+    return join(resolve(this.opts.dataDir), 'cluster-checkpoints');
+  }
+
   /** The run's latest checkpoint as a file here (a cluster run over ssh: a verified copy, cached in the data folder). */
   private async latestCheckpointPath(runId: number): Promise<string> {
     const run = this.requireRun(runId);
     const ckpt = this.store.latestCheckpoint(runId);
     if (!ckpt) throw new UserError(`run ${runId} has no checkpoint yet (state ${run.state}, step ${run.step})`);
-    if (this.slurm.overSsh(runId)) return this.slurm.localCheckpoint(runId, ckpt.path, join(resolve(this.opts.dataDir), 'cluster-checkpoints'));
+    if (this.slurm.overSsh(runId)) return this.slurm.localCheckpoint(runId, ckpt.path, this.checkpointCopies);
     if (!existsSync(ckpt.path)) throw new UserError(`run ${runId}: checkpoint file is missing: ${ckpt.path}`);
     return ckpt.path;
   }

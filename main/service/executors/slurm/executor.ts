@@ -174,6 +174,11 @@ export async function checkSlurmChoice(o: SlurmOptions, access: { readonly shell
   if (hostElsewhere(o)) await checkJobHost(o, shell, hostCommand);
 }
 
+/** The file name of the local copy of the checkpoint `clusterPath` on the login node `ssh`. */
+export function checkpointCopyName(ssh: string, clusterPath: string): string {
+  return `${createHash('sha256').update(`${ssh}\0${clusterPath}`).digest('hex').slice(0, 16)}-${posix.basename(clusterPath)}`;
+}
+
 /** Why a copied checkpoint cannot be used (null: it verifies): the ABLCKPT2 format ends with the SHA-256 of what precedes it. */
 export function checkpointCopyProblem(bytes: Buffer): string | null {
   const magic = bytes.subarray(0, 8).toString('latin1');
@@ -284,8 +289,7 @@ export class SlurmExecutor {
   async localCheckpoint(runId: number, clusterPath: string, cacheDir: string): Promise<string> {
     const rx = this.store.getRunExecutor(runId);
     if (rx?.executor !== 'slurm' || rx.options.ssh === undefined) return clusterPath;
-    const name = `${createHash('sha256').update(`${rx.options.ssh}\0${clusterPath}`).digest('hex').slice(0, 16)}-${posix.basename(clusterPath)}`;
-    const local = join(cacheDir, name);
+    const local = join(cacheDir, checkpointCopyName(rx.options.ssh, clusterPath));
     if (existsSync(local)) return local;
     const bytes = await this.access(rx.options).fs.readFile(clusterPath);
     const problem = checkpointCopyProblem(bytes);
