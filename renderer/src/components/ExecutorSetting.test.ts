@@ -52,7 +52,7 @@ describe('the Queue view’s executor setting', () => {
     expect(readExecutorForm(slurm({ time: '4h' })).issues).toEqual(['Time limit: expected minutes, HH:MM:SS or D-HH:MM:SS (e.g. 4:00:00), got "4h"']);
   });
 
-  it('names a login node to reach the cluster over ssh; a target ssh would read as an option is a one-line problem', async () => {
+  it('names a login node to reach the cluster over ssh, and node and the checkout there; a bad value is a one-line problem', async () => {
     const { w, form } = mountSetting(slurm());
     await w.find('[data-test=ssh]').setValue('-oProxyCommand=x');
     expect(w.findAll('[data-test=executor-issues] li').map((li) => li.text())).toEqual([
@@ -61,6 +61,11 @@ describe('the Queue view’s executor setting', () => {
     await w.find('[data-test=ssh]').setValue(' ana@login.hpc ');
     expect(w.find('[data-test=executor-issues]').exists()).toBe(false);
     expect(readExecutorForm(form.value).choice).toEqual({ name: 'slurm', clusterRoot: '/shared/ablate', ssh: 'ana@login.hpc' });
+    await w.find('[data-test=cluster-node]').setValue('node');
+    await w.find('[data-test=cluster-checkout]').setValue('/home/ana/ablate/');
+    expect(w.findAll('[data-test=executor-issues] li').map((li) => li.text())).toEqual(['node on the cluster: expected an absolute path on the cluster, got "node"']);
+    await w.find('[data-test=cluster-node]').setValue('/opt/node/bin/node');
+    expect(readExecutorForm(form.value).choice).toEqual({ name: 'slurm', clusterRoot: '/shared/ablate', ssh: 'ana@login.hpc', clusterNode: '/opt/node/bin/node', clusterCheckout: '/home/ana/ablate' });
     // A setting saved before the field existed loads with none.
     expect(loadExecutorForm({ getItem: () => JSON.stringify({ executor: 'slurm', clusterRoot: '/x' }) }).ssh).toBe('');
   });

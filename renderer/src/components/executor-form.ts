@@ -18,6 +18,10 @@ export interface ExecutorForm {
   readonly clusterRoot: string;
   /** The login node, host or user@host; empty: Slurm and the cluster root are on the workbench's machine. */
   readonly ssh: string;
+  /** node on the cluster; empty: this machine's path. */
+  readonly clusterNode: string;
+  /** The project's checkout on the cluster; empty: this machine's path. */
+  readonly clusterCheckout: string;
   readonly partition: string;
   readonly gres: string;
   readonly time: string;
@@ -25,12 +29,14 @@ export interface ExecutorForm {
   readonly sbatchArgs: string;
 }
 
-export const LOCAL_FORM: ExecutorForm = { executor: 'local', clusterRoot: '', ssh: '', partition: '', gres: '', time: '', sbatchArgs: '' };
+export const LOCAL_FORM: ExecutorForm = { executor: 'local', clusterRoot: '', ssh: '', clusterNode: '', clusterCheckout: '', partition: '', gres: '', time: '', sbatchArgs: '' };
 
 /** The labels the form shows, used to name a field in its messages. */
 export const FIELD_LABELS = {
   clusterRoot: 'Cluster root',
   ssh: 'Login node (ssh)',
+  clusterNode: 'node on the cluster',
+  clusterCheckout: 'Checkout on the cluster',
   partition: 'Partition',
   gres: 'GRES',
   time: 'Time limit',
@@ -58,6 +64,10 @@ export function readExecutorForm(f: ExecutorForm): { choice: ExecutorChoice; iss
   else if (!root.startsWith('/')) issues.push(`${FIELD_LABELS.clusterRoot}: expected an absolute path, got "${root}"`);
   else if (/[%\n\0]/.test(root)) issues.push(`${FIELD_LABELS.clusterRoot}: may not contain '%' or control characters`);
   const ssh = f.ssh.trim();
+  for (const field of ['clusterNode', 'clusterCheckout'] as const) {
+    const v = f[field].trim();
+    if (v && (!v.startsWith('/') || /[\n\0]/.test(v))) issues.push(`${FIELD_LABELS[field]}: expected an absolute path on the cluster, got "${v}"`);
+  }
   if (ssh && !SSH_TARGET.test(ssh)) issues.push(`${FIELD_LABELS.ssh}: expected host or user@host (letters, digits, '.', '_', '-'; a port or key goes in ~/.ssh/config), got "${ssh}"`);
   for (const field of ['partition', 'gres', 'time'] as const) {
     const v = f[field].trim();
@@ -75,6 +85,8 @@ export function readExecutorForm(f: ExecutorForm): { choice: ExecutorChoice; iss
     name: 'slurm',
     clusterRoot: root,
     ...(ssh ? { ssh } : {}),
+    ...(f.clusterNode.trim() ? { clusterNode: f.clusterNode.trim() } : {}),
+    ...(f.clusterCheckout.trim() ? { clusterCheckout: f.clusterCheckout.trim().replace(/(.)\/+$/, '$1') } : {}),
     ...(f.partition.trim() ? { partition: f.partition.trim() } : {}),
     ...(f.gres.trim() ? { gres: f.gres.trim() } : {}),
     ...(f.time.trim() ? { time: f.time.trim() } : {}),
