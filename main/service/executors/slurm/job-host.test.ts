@@ -131,7 +131,10 @@ describe('job-entry (the host a Slurm job execs), outside Slurm', () => {
     child.kill('SIGUSR1');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(out).toBe('up\n["SIGUSR1","SIGTERM"]');
+    // Both noted, in either order: two signals sent back to back reach a multi-threaded process's
+    // handlers in no promised order (TERM first was seen 3 times in a row on a loaded machine).
+    expect(out.startsWith('up\n')).toBe(true);
+    expect((JSON.parse(out.slice(3)) as string[]).sort()).toEqual(['SIGTERM', 'SIGUSR1']);
     expect(err).not.toMatch(/Debugger listening/);
   });
 
