@@ -90,7 +90,11 @@ export interface SlurmOptions {
   readonly gres?: string;
   /** Slurm time limit, e.g. 4:00:00 */
   readonly time?: string;
-  /** Cluster runs in flight at once (each holds one of the worker's slots while queued or running on the cluster). */
+  /**
+   * Cluster runs of this choice in flight at once (pending or running on the cluster): runs queued with
+   * the same choice share this many slots, apart from the local slots. Absent: the worker's
+   * `--max-parallel`, else its slots.
+   */
   readonly maxParallel?: number;
   /** More sbatch options, each one word starting with '-'. */
   readonly sbatchArgs?: readonly string[];

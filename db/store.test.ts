@@ -315,10 +315,12 @@ describe('runs and the queue', () => {
     s.moveRun(d, 0);
     expect(queuedOrder()).toEqual([d, runIds[1], runIds[2]]);
     expect(s.nextQueuedRun()!.id).toBe(d);
+    expect(s.queuedRunIds()).toEqual(queuedOrder());
     s.moveRun(d, 99);
     expect(queuedOrder()).toEqual([runIds[1], runIds[2], d]);
     s.moveRun(runIds[2], 0);
     expect(queuedOrder()).toEqual([runIds[2], runIds[1], d]);
+    expect(s.queuedRunIds()).toEqual([runIds[2], runIds[1], d]);
     expect(() => s.moveRun(runIds[0], 0)).toThrow(`run ${runIds[0]} is not queued`);
   });
 

@@ -90,6 +90,8 @@ export interface Store {
   listLinkedRuns(experimentId: number): RunRow[];
   /** The queued run to start next: lowest priority, then lowest id. */
   nextQueuedRun(): RunRow | undefined;
+  /** Ids of the queued runs in queue order (priority, then id): nextQueuedRun's order, all of them. */
+  queuedRunIds(): number[];
   /** Moves a queued run to `position` (0 = next) among the queued runs. */
   moveRun(id: number, position: number): void;
   updateRun(id: number, patch: Partial<RunPatch>): void;
@@ -586,6 +588,10 @@ class SqliteStore implements Store {
   nextQueuedRun(): RunRow | undefined {
     const r = this.stmt(`${RUN_SELECT} WHERE r.state = 'queued' ORDER BY r.priority, r.id LIMIT 1`).get() as RunDbRow | undefined;
     return r && this.withFinalMetrics([r])[0];
+  }
+
+  queuedRunIds(): number[] {
+    return (this.stmt(`SELECT id FROM runs WHERE state = 'queued' ORDER BY priority, id`).raw().all() as [number][]).map((r) => r[0]);
   }
 
   moveRun(id: number, position: number): void {

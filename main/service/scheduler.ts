@@ -54,6 +54,18 @@ export interface SchedulerOptions {
    * recorded checkpoint, which the job host checks on the cluster (and falls back from).
    */
   readonly remoteCheckpoints?: (runId: number) => boolean;
+  /**
+   * The slots a run takes: undefined for this machine's (`slots`); a pool of its own for a run that
+   * trains elsewhere (a cluster run: its choice's maxParallel), which takes no local slot and waits
+   * only for its own pool. Runs with the same key share the pool's limit.
+   */
+  readonly poolOf?: (runId: number) => SlotPool | undefined;
+}
+
+/** Slots apart from this machine's: at most `limit` runs of the same `key` active at once. */
+export interface SlotPool {
+  readonly key: string;
+  readonly limit: number;
 }
 
 export interface SchedulerListener extends RecorderListener {
@@ -68,6 +80,8 @@ interface ActiveRun {
   readonly label: string;
   readonly proc: RunProcess;
   readonly recorder: RunRecorder;
+  /** The pool whose slot it holds (SlotPool.key); null: a local slot. */
+  readonly pool: string | null;
   stopReason: StopReason | null;
   killTimer: NodeJS.Timeout | null;
   /** Last lines of stderr: the reason when the process dies without saying why. */
@@ -142,17 +156,29 @@ export class Scheduler {
     this.pump();
   }
 
-  /** Fills free slots. Cheap and idempotent: called after every change. */
+  /**
+   * Fills free slots. Cheap and idempotent: called after every change. A run whose slots are full
+   * (local, or its pool's) holds back only runs that take the same slots: the next run in queue
+   * order with room starts.
+   */
   pump(): void {
     if (!this.started || this.closing) return;
     this.guard(() => {
-      while (this.active.size < this.slots && !this.paused) {
-        const next = this.nextRun();
+      while (!this.paused) {
+        const next = this.nextRun((id) => this.hasRoom(id));
         if (!next) break;
         this.launch(next);
       }
     });
     this.checkIdle();
+  }
+
+  /** Whether run `id` could start now: a free slot of its pool, or a free local slot. */
+  private hasRoom(id: number): boolean {
+    const pool = this.opts.poolOf?.(id);
+    let used = 0;
+    for (const a of this.active.values()) if (a.pool === (pool?.key ?? null)) used++;
+    return used < (pool ? Math.max(1, Math.floor(pool.limit)) : this.slots);
   }
 
   /** Runs `fn`; a storage error goes to onStorageError (once), anything else is rethrown. */
@@ -182,10 +208,19 @@ export class Scheduler {
     this.parked.delete(runId);
   }
 
-  /** Interrupted runs resume before queued runs start: they already hold a slot's worth of work. */
-  private nextRun(): RunRow | undefined {
-    const interrupted = this.store.listRuns({ states: ['interrupted'] }).find((r) => !this.active.has(r.id) && !this.parked.has(r.id));
-    return interrupted ?? this.store.nextQueuedRun();
+  /**
+   * The next run to start, the first in this order that `fits`: interrupted runs (they already hold
+   * a slot's worth of work), then queued runs by priority.
+   */
+  private nextRun(fits: (id: number) => boolean = () => true): RunRow | undefined {
+    const interrupted = this.store.listRuns({ states: ['interrupted'] }).find((r) => !this.active.has(r.id) && !this.parked.has(r.id) && fits(r.id));
+    if (interrupted) return interrupted;
+    const head = this.store.nextQueuedRun();
+    if (!head || fits(head.id)) return head;
+    // Without pools every run takes a local slot: the head does not fit, so none does.
+    if (!this.opts.poolOf) return undefined;
+    const id = this.store.queuedRunIds().find((i) => i !== head.id && fits(i));
+    return id === undefined ? undefined : this.store.getRun(id);
   }
 
   /** Resolves when no run is active and none is waiting (or the queue is paused). */
@@ -320,6 +355,7 @@ export class Scheduler {
       label,
       proc,
       recorder: new RunRecorder(this.store, run.id, resumeFrom?.step ?? 0, run.totalSteps, this.opts.notify),
+      pool: this.opts.poolOf?.(run.id)?.key ?? null,
       stopReason: null,
       killTimer: null,
       stderrTail: [],

@@ -58,8 +58,14 @@ export interface WorkbenchOptions {
   readonly dbPath: string;
   /** Checkpoints and data caches (see defaultDataDir). */
   readonly dataDir: string;
-  /** Runs trained at the same time (default 1: one run already uses every core, or the GPU). */
+  /** Runs trained at the same time on this machine (default 1: one run already uses every core, or the GPU). */
   readonly slots?: number;
+  /**
+   * Cluster runs queued without maxParallel in their choice on a cluster at once (`ablate worker
+   * --max-parallel`; default: slots). Cluster runs take none of the local slots; a choice with
+   * maxParallel has a pool of its own (SlurmExecutor.slotPool).
+   */
+  readonly clusterSlots?: number;
   /** Backend for runs queued without one (CLI --backend); the spec's `backend` otherwise, else auto. */
   readonly backend?: BackendName;
   /** Start the scheduler (crash recovery + queue) on open. Default true; read-only commands pass false. */
@@ -134,6 +140,7 @@ export class Workbench implements Omit<WorkbenchApi, 'onEvent' | 'saveFile'> {
       notify: this.events,
       onStorageError: (err) => this.storageFailure(err),
       remoteCheckpoints: (id) => this.slurm.overSsh(id),
+      poolOf: (id) => this.slurm.slotPool(id, opts.clusterSlots ?? opts.slots ?? 1),
     });
     this.inbox = new CommandInbox(store, (cmd) => this.execute(cmd), () => this.scheduler.pump(), (err) => this.pollFailed(err));
   }

@@ -25,19 +25,21 @@ export function register(program: Command): void {
     .option('--backend <name>', BACKEND_HELP)
     .option('--json', 'print the runs and their final metrics as JSON (stdout holds nothing else)')
     .option('--force', 'queue runs even when the same config is already queued or done')
-    .option('--slots <n>', 'runs trained at the same time (default 1)')
+    .option('--slots <n>', 'runs trained on this machine at the same time (default 1; cluster runs take none)')
     .option('--corpus <dir>', 'train on DIR/{train,valid,test}.{en,de} instead of the spec\'s data')
     .action(async (specArg: string, opts: RunOptions) => {
       const backend = parseBackend(opts.backend);
       const executor = parseExecutorFlags(opts);
-      const slots = parseMaxParallel(opts) ?? parseSlots(opts.slots);
+      // --slots: runs on this machine; --max-parallel: cluster runs whose choice names none (default: --slots).
+      const slots = parseSlots(opts.slots);
+      const clusterSlots = parseMaxParallel(opts) ?? slots;
       // Validate before the database is touched: a bad spec changes nothing.
       const loaded = loadSpecArg(specArg, { corpus: opts.corpus });
       if (executor) await checkSlurmChoice(executor);
       const { dbPath, dataDir } = resolveDb(opts, false);
       // Lines logged while the workbench opens go straight to stderr; afterwards through the bars.
       const sink: { log: (line: string) => void } = { log: (line) => void process.stderr.write(`${line}\n`) };
-      const wb = await Workbench.open({ dbPath, dataDir, slots, backend, autoStart: false, log: (line) => sink.log(line) });
+      const wb = await Workbench.open({ dbPath, dataDir, slots, clusterSlots, backend, autoStart: false, log: (line) => sink.log(line) });
       const progress = showProgress(wb);
       sink.log = progress.log;
       const offSignal = stopOnSignal(wb, progress.log);

@@ -152,7 +152,7 @@ export function register(program: Command): void {
     .option('--allow-ssh-target <host>', 'let clients queue Slurm runs through this login node over ssh, host or user@host, exact (repeatable; none: clients name no ssh target)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--cluster-node <path>', "node (>= 20) on the cluster for clients' Slurm runs (default: this machine's path)")
     .option('--cluster-checkout <path>', "this project's checkout on the cluster for clients' Slurm runs (default: this machine's path)")
-    .option('--slots <n>', 'runs trained at the same time (default 1)')
+    .option('--slots <n>', 'runs trained on this machine at the same time (default 1; cluster runs take none)')
     .option('--backend <name>', `backend for runs queued without one (${BACKENDS.join(', ')})`)
     .option('--new', 'create the database named by --db when it does not exist')
     .action(async (opts: ServeOptions) => {

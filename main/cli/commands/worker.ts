@@ -17,15 +17,17 @@ interface WorkerOptions extends DbOptions, ExecutorFlags {
 
 export function register(program: Command): void {
   addExecutorOptions(addDbOptions(program.command('worker').description('train queued runs until the queue is empty, resuming interrupted runs first')))
-    .option('--slots <n>', 'runs trained at the same time (default 1)')
+    .option('--slots <n>', 'runs trained on this machine at the same time (default 1; cluster runs take none)')
     .action(async (opts: WorkerOptions) => {
       const executor = parseExecutorFlags(opts);
-      const slots = parseMaxParallel(opts) ?? parseSlots(opts.slots);
+      // --slots: runs on this machine; --max-parallel: cluster runs whose choice names none (default: --slots).
+      const slots = parseSlots(opts.slots);
+      const clusterSlots = parseMaxParallel(opts) ?? slots;
       if (executor) await checkSlurmChoice(executor);
       const { dbPath, dataDir } = resolveDb(opts, true);
       // Lines logged while the workbench opens go straight to stderr; afterwards through the bars.
       const sink: { log: (line: string) => void } = { log: (line) => void process.stderr.write(`${line}\n`) };
-      const wb = await Workbench.open({ dbPath, dataDir, slots, autoStart: false, log: (line) => sink.log(line) });
+      const wb = await Workbench.open({ dbPath, dataDir, slots, clusterSlots, autoStart: false, log: (line) => sink.log(line) });
       const progress = showProgress(wb);
       sink.log = progress.log;
       const offSignal = stopOnSignal(wb, progress.log);

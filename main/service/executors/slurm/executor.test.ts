@@ -15,6 +15,7 @@ import { encodeEventLine } from '../../../../contract/events-line';
 import type { RunJob, RunToParent } from '../../../../contract/run-protocol';
 import type { RunExit } from '../../run-host';
 import { Workbench } from '../../workbench';
+import { forkSpawner } from '../../run-host';
 import { shellEventsSource } from './events-source';
 import { SlurmExecutor, checkJobHost, checkSlurmChoice, checkpointCopyProblem, hostCommandFor } from './executor';
 import { JOB_SIGNALS, PROJECT_ROOT, nodeHostCommand } from './job-host';
@@ -25,7 +26,7 @@ import { localShell, type Shell } from './shell';
 import { fakeSlurm, fakeSlurmBehind } from '../../../../test/support/fake-slurm';
 import { REMOTE_ROOT, standInSsh } from '../../../../test/support/stand-in-ssh';
 import { countMetricWrites } from '../../../../test/support/metric-writes';
-import { tempDir, toySpec } from '../../../../test/support/workbench';
+import { TOY_ENTRY, tempDir, toySpec } from '../../../../test/support/workbench';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until<T>(what: string, f: () => T | undefined | false, ms = 20_000): Promise<T> {
@@ -137,6 +138,98 @@ describe('Slurm executor in a Workbench (fake Slurm clients)', () => {
     await wb.close();
     probe.close();
   }, 60_000);
+
+  describe('cluster runs have slots of their own (a choice\'s maxParallel), apart from the local slot', () => {
+    /** A Workbench with one local slot (the toy run process) and fake Slurm; cluster jobs finish when the test says. */
+    async function bench(opts: { clusterSlots?: number } = {}) {
+      const dir = tempDir('ablate-exec-pool-');
+      const root = join(dir, 'cluster');
+      const dbPath = join(dir, 'x.sqlite');
+      const shell = fakeSlurm();
+      // The most jobs alive on the cluster at once: counted as each one more is submitted.
+      let most = 0;
+      const counting: typeof shell = Object.assign(Object.create(shell) as typeof shell, {
+        run: async (argv: readonly string[], o?: Parameters<Shell['run']>[1]) => {
+          if (argv[0] === 'sbatch' && !argv.includes('--test-only')) most = Math.max(most, 1 + shell.jobs.filter((j) => j.state === 'RUNNING').length);
+          return shell.run(argv, o);
+        },
+      });
+      const open = () =>
+        Workbench.open({
+          dbPath,
+          dataDir: join(dir, 'data'),
+          ...(opts.clusterSlots ? { clusterSlots: opts.clusterSlots } : {}),
+          spawner: forkSpawner({ entry: TOY_ENTRY, env: { ...process.env, TOY_STEP_MS: '10' } }),
+          slurm: { shell: counting, pollMs: 50, hostCommand: ['true'] },
+        });
+      const probe = openStore(dbPath);
+      /** Runs submitted so far, each in order of its sbatch (two launched together may race: compare those as a set). */
+      const submitted = () => shell.calls.filter((c) => c[0] === 'sbatch' && !c.includes('--test-only')).map((c) => Number(/:run-(\d+)-/.exec(c.find((a) => a.startsWith('--comment='))!)![1]));
+      /** The cluster run `id` says done and its job completes; resolves once the workbench has seen it end. */
+      const finish = async (id: number) => {
+        const job = jobFile(probe, root, id);
+        job.write({ type: 'ready', backend: 'cpu', device: 'fake', params: 2, data: {}, startStep: 0 });
+        job.write({ type: 'done', step: 20, metrics: { valid_loss: 0.5 } as never });
+        shell.jobs.find((j) => `${j.id}_0` === probe.getRunExecutor(id)!.jobId)!.state = 'COMPLETED';
+        await until(`run ${id} done`, () => probe.getRun(id)!.state === 'done');
+      };
+      return { dir, root, shell, probe, open, submitted, finish, most: () => most };
+    }
+    const grid = toySpec({ name: 'grid', steps: 20, variants: ['{ name: h1, heads: 1 }', '{ name: h4, heads: 4 }', '{ name: h8, heads: 8 }'] });
+
+    it('a choice with maxParallel 2 keeps at most 2 of its 4 runs on the cluster, while a local run trains in the one local slot; cancel, restart and queue order as before', async () => {
+      const b = await bench();
+      let wb = await b.open();
+      const { queued: ids } = await wb.enqueueSpec(grid, { executor: { name: 'slurm', clusterRoot: b.root, maxParallel: 2 } });
+      const { queued: [local] } = await wb.enqueueSpec(toySpec({ name: 'local', steps: 400 }));
+      expect(ids).toHaveLength(4);
+      // Queued after the four cluster runs, the local run still starts: they take no local slot.
+      await until('two submitted and the local run training', () => b.submitted().length === 2 && b.probe.getRun(local)!.state === 'running');
+      await sleep(300); // a few polls and pumps: no third submission while two are in flight
+      expect(b.submitted().sort((x, y) => x - y)).toEqual([ids[0], ids[1]]);
+      expect([...(await wb.queueStatus()).running].sort((x, y) => x - y)).toEqual([ids[0], ids[1], local].sort((x, y) => x - y));
+      // A restart re-attaches the two in flight (no new sbatch) and submits no third.
+      await wb.close();
+      wb = await b.open();
+      await until('re-attached', () => ids.slice(0, 2).every((id) => b.probe.getLogs(id).some((l) => /attached to Slurm job .* again/.test(l.text))));
+      await sleep(300);
+      expect(b.submitted().sort((x, y) => x - y)).toEqual([ids[0], ids[1]]);
+      // Cancelling one in flight frees its slot: the next in queue order goes.
+      await wb.cancelRun(ids[1]);
+      await until('cancelled', () => b.probe.getRun(ids[1])!.state === 'cancelled');
+      await until('third submitted', () => b.submitted().length === 3);
+      expect(b.submitted()[2]).toBe(ids[2]);
+      await b.finish(ids[0]);
+      await until('fourth submitted', () => b.submitted().length === 4);
+      expect(b.submitted()[3]).toBe(ids[3]);
+      await b.finish(ids[2]);
+      await b.finish(ids[3]);
+      await until('local done', () => b.probe.getRun(local)!.state === 'done');
+      expect(b.most()).toBe(2);
+      expect(ids.map((id) => b.probe.getRun(id)!.state)).toEqual(['done', 'cancelled', 'done', 'done']);
+      await wb.close();
+      b.probe.close();
+    }, 90_000);
+
+    it('a choice without maxParallel is bounded as before: by the workbench\'s cluster slots (worker --max-parallel), else its slots (1)', async () => {
+      for (const clusterSlots of [undefined, 2]) {
+        const b = await bench({ clusterSlots });
+        const wb = await b.open();
+        const { queued: ids } = await wb.enqueueSpec(grid, { executor: { name: 'slurm', clusterRoot: b.root } });
+        const limit = clusterSlots ?? 1;
+        await until(`${limit} submitted`, () => b.submitted().length === limit);
+        await sleep(300);
+        expect(b.submitted().sort((x, y) => x - y)).toEqual(ids.slice(0, limit));
+        for (const id of ids) {
+          await until(`run ${id} submitted`, () => b.submitted().includes(id));
+          await b.finish(id);
+        }
+        expect(b.most()).toBe(limit);
+        await wb.close();
+        b.probe.close();
+      }
+    }, 90_000);
+  });
 
   it('reads the events files through the shell seam when given one (here the local shell, as on a login node)', async () => {
     const dir = tempDir('ablate-exec-');

@@ -306,6 +306,21 @@ export class SlurmExecutor {
     return this.opts.hostCommand ?? hostCommandFor(o);
   }
 
+  /**
+   * The slots cluster run `runId` takes instead of a local one (undefined: not a cluster run).
+   * With maxParallel in its choice: a pool of that many, shared by the runs queued with the same
+   * choice (equal options; a retry keeps its run's); without: one pool of `fallback` (the
+   * workbench's clusterSlots) for every such run, as the workbench's slots bounded them before.
+   */
+  slotPool(runId: number, fallback: number): { key: string; limit: number } | undefined {
+    const rx = this.store.getRunExecutor(runId);
+    if (rx?.executor !== 'slurm') return undefined;
+    const o = rx.options;
+    if (o.maxParallel === undefined) return { key: 'slurm', limit: fallback };
+    // Sorted keys: a choice from the API may name its fields in any order.
+    return { key: `slurm:${JSON.stringify(o, Object.keys(o).sort())}`, limit: o.maxParallel };
+  }
+
   /** Whether run `runId` is a cluster run reached over ssh (its folders are not on this machine). */
   overSsh(runId: number): boolean {
     const rx = this.store.getRunExecutor(runId);

@@ -34,7 +34,7 @@ export function addExecutorOptions(cmd: Command): Command {
     .option('--partition <name>', 'slurm: partition to submit to')
     .option('--gres <spec>', 'slurm: generic resources per run, e.g. gpu:1')
     .option('--time <limit>', 'slurm: time limit per job, e.g. 4:00:00 (the run checkpoints and requeues itself 120 s before)')
-    .option('--max-parallel <n>', 'slurm: cluster runs submitted at once (default: --slots, else 1)')
+    .option('--max-parallel <n>', 'slurm: cluster runs of this choice in flight at once (queued with it; for worker/run also the bound of runs queued without one; default: --slots, else 1)')
     .option('--sbatch-arg <option>', 'slurm: one more sbatch option, e.g. --sbatch-arg=--qos=high (repeatable)', (v: string, prev: string[] = []) => [...prev, v]);
 }
 
