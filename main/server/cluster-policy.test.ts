@@ -36,6 +36,17 @@ describe('what a client of ablate serve may ask of Slurm', () => {
     }
   });
 
+  it('bounds a client\'s maxParallel by the server\'s (ablate serve --max-parallel, default 1): the cluster runs a choice keeps in flight', () => {
+    expect(() => new ClusterPolicy({ clusterRoots: [root] }).check(slurm({ maxParallel: 1 }))).not.toThrow();
+    expect(() => new ClusterPolicy({ clusterRoots: [root] }).check(slurm({ maxParallel: 2 }))).toThrow(
+      /^executor\.maxParallel: at most 1 cluster run of a choice in flight on this server, got 2; the person running `ablate serve` can allow more with --max-parallel N$/,
+    );
+    const p = new ClusterPolicy({ clusterRoots: [root], maxParallel: 8 });
+    expect(() => p.check(slurm({ maxParallel: 8 }))).not.toThrow();
+    expect(() => p.check(slurm())).not.toThrow();
+    expect(() => p.check(slurm({ maxParallel: 9 }))).toThrow(/^executor\.maxParallel: at most 8 cluster runs of a choice/);
+  });
+
   it('refuses every sbatch option from clients unless the server allows it by its exact long name', () => {
     expect(() => new ClusterPolicy({ clusterRoots: [root] }).check(slurm({ sbatchArgs: ['--qos=high'] }))).toThrow(/^executor\.sbatchArgs\[0\]: --qos is not an sbatch option this server allows its clients \(allowed: none\)/);
     const p = new ClusterPolicy({ clusterRoots: [root], sbatchOptions: ['qos', '--exclusive'] });

@@ -21,6 +21,9 @@
  * - what the jobs exec (clusterNode, clusterCheckout) is never a client's choice: a client naming
  *   it is refused; the server's own (`ablate serve --cluster-node --cluster-checkout`) is added to
  *   every Slurm choice from a client (complete()).
+ * - a choice's maxParallel (cluster runs of that choice in flight at once, each a job the server's
+ *   user has on the cluster) is at most the server's (`ablate serve --max-parallel N`, default its
+ *   --slots, else 1): before cluster runs had slots of their own, the server's slots bounded them.
  * Partition, gres and time are single argv words (`--partition=<value>`) that cannot add an
  * option; their values are kept to the characters Slurm's own syntax uses.
  */
@@ -43,6 +46,8 @@ export interface ClusterPolicyOptions {
   /** node and the checkout on the cluster for clients' Slurm runs (`ablate serve --cluster-node --cluster-checkout`); default this machine's paths. */
   readonly clusterNode?: string;
   readonly clusterCheckout?: string;
+  /** The largest maxParallel a client's choice may name (`ablate serve --max-parallel N`); default 1. */
+  readonly maxParallel?: number;
 }
 
 /** A root as named, without `.` segments, doubled or trailing slashes. */
@@ -58,8 +63,10 @@ export class ClusterPolicy {
   private readonly named: readonly string[];
   private readonly targets: readonly string[];
   private readonly host: { clusterNode?: string; clusterCheckout?: string };
+  private readonly maxParallel: number;
 
   constructor(opts: ClusterPolicyOptions = {}) {
+    this.maxParallel = opts.maxParallel ?? 1;
     this.host = { ...(opts.clusterNode ? { clusterNode: opts.clusterNode } : {}), ...(opts.clusterCheckout ? { clusterCheckout: opts.clusterCheckout } : {}) };
     this.roots = [...new Set((opts.clusterRoots ?? []).map((r) => realPathSoFar(resolve(r))))];
     this.named = [...new Set((opts.clusterRoots ?? []).map(normalRoot))];
@@ -88,6 +95,10 @@ export class ClusterPolicy {
       if (!this.targets.includes(executor.ssh)) throw new UserError(`executor.ssh: ${JSON.stringify(executor.ssh)} is not an ssh target this server allows its clients (allowed: ${this.targets.join(', ')}); the person running \`ablate serve\` can allow another with --allow-ssh-target HOST`);
       if (executor.clusterRoot.split('/').includes('..') || !this.named.includes(normalRoot(executor.clusterRoot))) throw new UserError(`executor.clusterRoot: ${executor.clusterRoot} is not one of the server's cluster roots (${this.named.join(', ')}); over ssh it must be one of them exactly; the person running \`ablate serve\` can allow another with --cluster-root DIR`);
     } else if (!this.roots.includes(realPathSoFar(executor.clusterRoot))) throw new UserError(`executor.clusterRoot: ${executor.clusterRoot} is not one of the server's cluster roots (${this.roots.join(', ')}); the person running \`ablate serve\` can allow another with --cluster-root DIR`);
+    if (executor.maxParallel !== undefined && executor.maxParallel > this.maxParallel) {
+      const n = this.maxParallel;
+      throw new UserError(`executor.maxParallel: at most ${n} cluster run${n === 1 ? '' : 's'} of a choice in flight on this server, got ${executor.maxParallel}; the person running \`ablate serve\` can allow more with --max-parallel N`);
+    }
     for (const field of ['partition', 'gres', 'time'] as const) {
       const v = executor[field];
       if (v !== undefined && !PLAIN_VALUE.test(v)) throw new UserError(`executor.${field}: ${JSON.stringify(v)} has characters Slurm's ${field} never uses (expected letters, digits and _ . : , + @ % = [ ] -)`);

@@ -21,6 +21,7 @@ import { addDbOptions, DEFAULT_DB, parseBackend, parseSlots, resolveDb, type DbO
 import { UserError } from '../../../contract/errors';
 import { defaultRendererDir, isLoopbackHost, startServer } from '../../server/server';
 import { parseSshTarget } from '../../service/executors/slurm/access';
+import { parseMaxParallel } from '../../service/executors/slurm/options';
 import { Workbench } from '../../service/workbench';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -85,6 +86,7 @@ interface ServeOptions extends DbOptions {
   clusterNode?: string;
   clusterCheckout?: string;
   slots?: string;
+  maxParallel?: string;
   backend?: string;
   new?: boolean;
 }
@@ -153,12 +155,14 @@ export function register(program: Command): void {
     .option('--cluster-node <path>', "node (>= 20) on the cluster for clients' Slurm runs (default: this machine's path)")
     .option('--cluster-checkout <path>', "this project's checkout on the cluster for clients' Slurm runs (default: this machine's path)")
     .option('--slots <n>', 'runs trained on this machine at the same time (default 1; cluster runs take none)')
+    .option('--max-parallel <n>', "cluster runs of one Slurm choice in flight at once: the bound of runs queued without one, and the most a client's choice may name (default: --slots, else 1)")
     .option('--backend <name>', `backend for runs queued without one (${BACKENDS.join(', ')})`)
     .option('--new', 'create the database named by --db when it does not exist')
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected an integer 0–65535, got "${opts.port}"`);
       const slots = parseSlots(opts.slots);
+      const clusterSlots = parseMaxParallel({ maxParallel: opts.maxParallel }) ?? slots ?? 1;
       const backend = parseBackend(opts.backend);
       const token = resolveToken(opts);
       if (!isLoopbackHost(opts.host) && !token) throw new UserError(`--host ${opts.host}: refusing to listen beyond this machine without a token (anyone who reaches it could queue runs); set ABLATE_TOKEN or use --token-file FILE`);
@@ -166,12 +170,13 @@ export function register(program: Command): void {
       const { dbPath, dataDir } = resolveDb(opts, false);
       const dataRoots = resolveDataRoots(dbPath, opts.dataRoot);
       const cluster = resolveClusterPolicy(opts.clusterRoot, opts.allowSbatchOption, opts.allowSshTarget, { clusterNode: opts.clusterNode, clusterCheckout: opts.clusterCheckout });
+      const clusterPolicy = { ...cluster, maxParallel: clusterSlots };
 
       const log = (line: string) => process.stderr.write(`ablate serve: ${line}\n`);
       await ensureRendererBuilt(defaultRendererDir(), log);
       // attach: beside an `ablate worker` on the same database, watch it and send it commands (one scheduler).
-      const workbench = await Workbench.open({ dbPath, dataDir, slots, backend, autoStart: true, attach: true, log });
-      const server = await startServer(workbench, { host: opts.host, port, token, dataRoots, cluster, log });
+      const workbench = await Workbench.open({ dbPath, dataDir, slots, clusterSlots, backend, autoStart: true, attach: true, log });
+      const server = await startServer(workbench, { host: opts.host, port, token, dataRoots, cluster: clusterPolicy, log });
       process.stdout.write(`ablate serve: ${server.url}\n`);
 
       await new Promise<void>((done) => {
