@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { UserError } from './errors';
 import { BACKENDS } from './backends';
 import { EXPORT_FORMATS, REMOTE_METHOD_NAMES, type RemoteMethod, type WorkbenchApi } from './api';
-import { SSH_TARGET } from './rows';
+import { MAX_PARALLEL_LIMIT, SSH_TARGET } from './rows';
 
 const runId = z.number({ error: 'run id must be a positive integer' }).int('run id must be a positive integer').positive('run id must be a positive integer');
 const experimentId = z.number({ error: 'experiment id must be a positive integer' }).int('experiment id must be a positive integer').positive('experiment id must be a positive integer');
@@ -29,7 +29,7 @@ const executorChoice = z.discriminatedUnion('name', [
     partition: slurmWord.optional(),
     gres: slurmWord.optional(),
     time: slurmWord.optional(),
-    maxParallel: z.number().int().min(1).max(10_000).optional(),
+    maxParallel: z.number().int().min(1).max(MAX_PARALLEL_LIMIT).optional(),
     sbatchArgs: z.array(slurmWord.regex(/^-/, 'each sbatch argument is one option starting with -')).max(50).optional(),
   }),
 ], { error: 'executor must be {name: "local"} or {name: "slurm", clusterRoot, …}' });

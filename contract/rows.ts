@@ -100,6 +100,9 @@ export interface SlurmOptions {
   readonly sbatchArgs?: readonly string[];
 }
 
+/** The largest maxParallel a Slurm choice may name (the API's schema, the Queue view's field). */
+export const MAX_PARALLEL_LIMIT = 10_000;
+
 /** sbatch options the workbench sets on every job itself, so never accepted as extra options (`sbatchArgs`). */
 export const WORKBENCH_SBATCH_OPTIONS = /^--(array|parsable|comment|output|error|open-mode|signal|requeue|no-requeue|wrap)\b/;
 

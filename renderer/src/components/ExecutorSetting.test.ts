@@ -69,6 +69,21 @@ describe('the Queue view’s executor setting', () => {
     // A setting saved before the field existed loads with none.
     expect(loadExecutorForm({ getItem: () => JSON.stringify({ executor: 'slurm', clusterRoot: '/x' }) }).ssh).toBe('');
   });
+
+  it('bounds the cluster runs of the choice in flight with Max parallel; a bad value is a one-line problem naming the field', async () => {
+    const { w, form } = mountSetting(slurm());
+    for (const bad of ['0', '2.5', 'two', '10001', '-1']) {
+      await w.find('[data-test=max-parallel]').setValue(bad);
+      expect(w.findAll('[data-test=executor-issues] li').map((li) => li.text())).toEqual([`Max parallel: expected a whole number from 1 to 10000, got "${bad}"`]);
+    }
+    await w.find('[data-test=max-parallel]').setValue(' 3 ');
+    expect(w.find('[data-test=executor-issues]').exists()).toBe(false);
+    expect(readExecutorForm(form.value).choice).toEqual({ name: 'slurm', clusterRoot: '/shared/ablate', maxParallel: 3 });
+    await w.find('[data-test=max-parallel]').setValue('');
+    expect(readExecutorForm(form.value).choice).toEqual({ name: 'slurm', clusterRoot: '/shared/ablate' });
+    // A setting saved before the field existed loads with none.
+    expect(loadExecutorForm({ getItem: () => JSON.stringify({ executor: 'slurm', clusterRoot: '/x' }) }).maxParallel).toBe('');
+  });
 });
 
 describe('queueing with the setting', () => {

@@ -5,12 +5,13 @@
  * checks again (contract/api-schemas.ts, `ablate serve`'s allowed cluster roots and sbatch
  * options, `sbatch --test-only`); these checks only catch what is wrong before asking it.
  *
- * No "max parallel" field: a queued choice's maxParallel is stored with the runs but throttles
- * nothing (each run is an array of one); cluster runs in flight are bounded by the workbench's slots
- * (`ablate serve --slots`, `ablate worker --max-parallel`), so a field here would do nothing.
+ * "Max parallel" is the choice's maxParallel: the cluster runs queued with it that are pending or
+ * running on the cluster at once (they take none of the workbench's local slots); empty: the
+ * workbench's own bound (`ablate worker --max-parallel`, `ablate serve --max-parallel`, else its
+ * slots). `ablate serve` refuses more than its --max-parallel from its clients.
  */
 import type { EnqueueResult, WorkbenchApi } from '../../../contract/api';
-import { SSH_TARGET, WORKBENCH_SBATCH_OPTIONS, type ExecutorChoice } from '../../../contract/rows';
+import { MAX_PARALLEL_LIMIT, SSH_TARGET, WORKBENCH_SBATCH_OPTIONS, type ExecutorChoice } from '../../../contract/rows';
 import { UserError } from '../../../contract/errors';
 
 export interface ExecutorForm {
@@ -25,11 +26,13 @@ export interface ExecutorForm {
   readonly partition: string;
   readonly gres: string;
   readonly time: string;
+  /** Cluster runs of this choice in flight at once, a whole number; empty: the workbench's bound. */
+  readonly maxParallel: string;
   /** One sbatch option per line, e.g. --qos=high. */
   readonly sbatchArgs: string;
 }
 
-export const LOCAL_FORM: ExecutorForm = { executor: 'local', clusterRoot: '', ssh: '', clusterNode: '', clusterCheckout: '', partition: '', gres: '', time: '', sbatchArgs: '' };
+export const LOCAL_FORM: ExecutorForm = { executor: 'local', clusterRoot: '', ssh: '', clusterNode: '', clusterCheckout: '', partition: '', gres: '', time: '', maxParallel: '', sbatchArgs: '' };
 
 /** The labels the form shows, used to name a field in its messages. */
 export const FIELD_LABELS = {
@@ -40,6 +43,7 @@ export const FIELD_LABELS = {
   partition: 'Partition',
   gres: 'GRES',
   time: 'Time limit',
+  maxParallel: 'Max parallel',
   sbatchArgs: 'sbatch options',
 } as const;
 
@@ -74,6 +78,9 @@ export function readExecutorForm(f: ExecutorForm): { choice: ExecutorChoice; iss
     if (v && !ONE_WORD.test(v)) issues.push(`${FIELD_LABELS[field]}: expected one word without spaces, got "${v}"`);
     else if (field === 'time' && v && !SLURM_TIME.test(v)) issues.push(`${FIELD_LABELS.time}: expected minutes, HH:MM:SS or D-HH:MM:SS (e.g. 4:00:00), got "${v}"`);
   }
+  const maxParallel = f.maxParallel.trim();
+  if (maxParallel && !(/^\d+$/.test(maxParallel) && Number(maxParallel) >= 1 && Number(maxParallel) <= MAX_PARALLEL_LIMIT))
+    issues.push(`${FIELD_LABELS.maxParallel}: expected a whole number from 1 to ${MAX_PARALLEL_LIMIT}, got "${maxParallel}"`);
   const sbatchArgs = sbatchLines(f.sbatchArgs);
   sbatchArgs.forEach((a, i) => {
     const where = `${FIELD_LABELS.sbatchArgs}, line ${i + 1}`;
@@ -90,6 +97,7 @@ export function readExecutorForm(f: ExecutorForm): { choice: ExecutorChoice; iss
     ...(f.partition.trim() ? { partition: f.partition.trim() } : {}),
     ...(f.gres.trim() ? { gres: f.gres.trim() } : {}),
     ...(f.time.trim() ? { time: f.time.trim() } : {}),
+    ...(maxParallel ? { maxParallel: Number(maxParallel) } : {}),
     ...(sbatchArgs.length ? { sbatchArgs } : {}),
   };
   return { choice, issues };
