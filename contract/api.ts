@@ -167,6 +167,13 @@ export interface RowSignificance {
   /** Approximate randomization p-value (MultEval); `significant` is p < 0.05. */
   readonly pValue: number;
   readonly significant: boolean;
+  /**
+   * BLEU of the variant's and the base's replicates each pooled into one corpus: the difference the
+   * approximate randomization tests (MultEval), which can differ in sign from mean − baseMean when
+   * the seeds disagree (see result-notes.ts `markedSignificant`).
+   */
+  readonly pooled: number;
+  readonly basePooled: number;
   readonly pairs: readonly SeedPairBootstrap[];
   /** Resampling settings: MultEval's bootstrap and shuffles, sacreBLEU's paired-bootstrap resamples, one numpy seed. */
   readonly bootSamples: number;

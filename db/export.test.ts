@@ -263,6 +263,8 @@ describe('significance against base', () => {
     baseSSel: 0.125,
     pValue: variant[0].outputs.hypotheses[0] === 'same' ? 0.5 : 0.001,
     significant: variant[0].outputs.hypotheses[0] !== 'same',
+    pooled: variant.length,
+    basePooled: base.length,
     pairs: base.map((b) => ({ seed: b.seed, baseBleu: 1, bleu: 2, mean: 2, ci: 0.5, lower: 1.5, upper: 2.5, pValue: 0.002 })),
     bootSamples: 10000,
     shuffles: 10000,
@@ -310,17 +312,17 @@ describe('significance against base', () => {
     expect(md).toContain('\\* p < 0.05 against base on test BLEU: stratified approximate randomization');
     expect(md).not.toContain('| variant | split | seeds |');
     const stats = formatResultTable(t, 'md', { stats: true });
-    expect(stats).toContain('| variant | split | seeds | BLEU mean | s_dev | s_sel | p (AR) | paired bootstrap per seed: BLEU [95% CI] p |');
-    expect(stats).toContain('| (A) h=1 | test | 1 2 | 2.00 | 0.50 | 0.25 | 0.0010* | s1 2.00 [1.50, 2.50] p=0.0020*; s2 2.00 [1.50, 2.50] p=0.0020* |');
-    expect(stats).toContain('| base | test | 1 2 | 2.00 | – | 0.13 |  |  |');
+    expect(stats).toContain('| variant | split | seeds | BLEU mean | s_dev | s_sel | pooled BLEU | p (AR) | paired bootstrap per seed: BLEU [95% CI] p |');
+    expect(stats).toContain('| (A) h=1 | test | 1 2 | 2.00 | 0.50 | 0.25 | 2.00 | 0.0010* | s1 2.00 [1.50, 2.50] p=0.0020*; s2 2.00 [1.50, 2.50] p=0.0020* |');
+    expect(stats).toContain('| base | test | 1 2 | 2.00 | – | 0.13 | 2.00 |  |  |');
     const tex = formatResultTable(t, 'latex', { stats: true });
     expect(tex).toContain('{\\footnotesize $^{*}$ $p < 0.05$ against base on test BLEU');
     expect(tex.split('\n').find((l) => l.startsWith('(A) h=1'))).toContain('--$^{*}$');
-    expect(tex).toContain('\\begin{tabular}{lllrrrrl}');
+    expect(tex).toContain('\\begin{tabular}{lllrrrrrl}');
     const csv = parseCsv(formatResultTable(t, 'csv'));
     const col = (name: string) => csv[0].indexOf(name);
     const a = csv.find((r) => r[0] === '(A) h=1')!;
-    expect([a[col('sig_split')], a[col('sig_seeds')], a[col('sig_p_ar')], a[col('sig_p_lt_0_05')]]).toEqual(['test', '1 2', '0.001', 'true']);
+    expect([a[col('sig_split')], a[col('sig_seeds')], a[col('sig_pooled')], a[col('sig_base_pooled')], a[col('sig_p_ar')], a[col('sig_p_lt_0_05')]]).toEqual(['test', '1 2', '2', '2', '0.001', 'true']);
     expect(JSON.parse(a[col('paired_bs')])).toHaveLength(2);
     expect(csv.find((r) => r[0] === 'base')![col('sig_p_ar')]).toBe('');
   });

@@ -3,10 +3,10 @@
  * formatters (which render them). A ResultRow's `metrics` is keyed by `label`.
  */
 import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
-import { pairsText } from '../../contract/result-notes';
+import { markedSignificant, pairsText } from '../../contract/result-notes';
 
 // The notes' wording is shared with the renderer's table (contract/result-notes.ts).
-export { incompleteNote, isIncomplete, repeatNote, reusedNote, signatureNote, significanceColumn, significanceNote } from '../../contract/result-notes';
+export { directionNote, incompleteNote, isIncomplete, markedSignificant, repeatNote, reusedNote, signatureNote, significanceColumn, significanceNote } from '../../contract/result-notes';
 
 export interface MetricColumn {
   /** Column heading, and the key in ResultRow.metrics. */
@@ -75,19 +75,19 @@ export const EMPTY_CELL: ResultCell = { mean: null, std: null, n: 0, delta: null
 
 const f2 = (v: number | null) => (v === null ? '–' : v.toFixed(2));
 
-/** The `--stats` table as rows of text cells: variant, split, seeds, mean, s_dev, s_sel, p (AR), paired bootstrap. */
+/** The `--stats` table as rows of text cells: variant, split, seeds, mean, s_dev, s_sel, pooled BLEU (what the AR compares), p (AR), paired bootstrap. */
 export function statsRows(table: ResultTable): string[][] | null {
   const tested = table.rows.filter((r) => r.significance);
   if (!tested.length) return null;
   const base = table.rows.find((r) => r.isBase);
   const first = tested[0].significance!;
   const rows: string[][] = [];
-  if (base) rows.push([base.variant, first.split, first.seeds.join(' '), f2(first.baseMean), f2(first.baseSDev), f2(first.baseSSel), '', '']);
+  if (base) rows.push([base.variant, first.split, first.seeds.join(' '), f2(first.baseMean), f2(first.baseSDev), f2(first.baseSSel), f2(first.basePooled), '', '']);
   for (const r of tested) {
     const s = r.significance!;
-    rows.push([r.variant, s.split, s.seeds.join(' '), f2(s.mean), f2(s.sDev), f2(s.sSel), `${s.pValue.toFixed(4)}${s.significant ? '*' : ''}`, pairsText(s)]);
+    rows.push([r.variant, s.split, s.seeds.join(' '), f2(s.mean), f2(s.sDev), f2(s.sSel), f2(s.pooled), `${s.pValue.toFixed(4)}${markedSignificant(s) ? '*' : ''}`, pairsText(s)]);
   }
   return rows;
 }
 
-export const STATS_HEADER = ['variant', 'split', 'seeds', 'BLEU mean', 's_dev', 's_sel', 'p (AR)', 'paired bootstrap per seed: BLEU [95% CI] p'];
+export const STATS_HEADER = ['variant', 'split', 'seeds', 'BLEU mean', 's_dev', 's_sel', 'pooled BLEU', 'p (AR)', 'paired bootstrap per seed: BLEU [95% CI] p'];

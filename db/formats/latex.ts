@@ -4,7 +4,7 @@
  * with a note under the table. Needs \usepackage{booktabs} in the preamble.
  */
 import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
-import { cellNotes, incompleteNote, isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, splitColumns, STATS_HEADER, statsRows } from './columns';
+import { cellNotes, directionNote, incompleteNote, markedSignificant, isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, splitColumns, STATS_HEADER, statsRows } from './columns';
 
 const SPECIAL: Record<string, string> = {
   '\\': '\\textbackslash{}',
@@ -49,7 +49,7 @@ export function formatLatex(table: ResultTable, opts: { readonly stats?: boolean
     '\\midrule',
   ];
   for (const row of table.rows) {
-    const marked = row.significance?.significant ? significanceColumn(table) : null;
+    const marked = markedSignificant(row.significance) ? significanceColumn(table) : null;
     const cells = [variantName(row), String(row.seedsDone), ...params.map((p) => escapeLatex(row.params[p] ?? '')), ...metrics.map((m) => `${cell(m, row.metrics[m.label], row)}${m.label === marked ? '$^{*}$' : ''}`)];
     lines.push(`${cells.join(' & ')} \\\\`);
   }
@@ -60,9 +60,11 @@ export function formatLatex(table: ResultTable, opts: { readonly stats?: boolean
   if (reused) lines.push('', `{\\footnotesize $^\\ddagger$ ${escapeLatex(reused)}}`);
   const sigNote = significanceNote(table);
   if (sigNote) lines.push('', `{\\footnotesize $^{*}$ ${escapeLatex(sigNote).replace('p \\textless{} 0.05', '$p < 0.05$')}}`);
+  const direction = directionNote(table);
+  if (direction) lines.push('', `{\\footnotesize ${escapeLatex(direction)}}`);
   const stats = opts.stats ? statsRows(table) : null;
   if (stats) {
-    lines.push('', `\\begin{tabular}{lllrrrrl}`, '\\toprule', `${STATS_HEADER.map(escapeLatex).join(' & ')} \\\\`, '\\midrule');
+    lines.push('', `\\begin{tabular}{lllrrrrrl}`, '\\toprule', `${STATS_HEADER.map(escapeLatex).join(' & ')} \\\\`, '\\midrule');
     for (const r of stats) lines.push(`${r.map(escapeLatex).join(' & ')} \\\\`);
     lines.push('\\bottomrule', '\\end{tabular}');
   }

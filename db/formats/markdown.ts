@@ -3,7 +3,7 @@
  * show), the best value in **bold**, and incomplete seed groups marked † with a footnote.
  */
 import type { ResultCell, ResultRow, ResultTable } from '../../contract/api';
-import { cellNotes, incompleteNote, isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, splitColumns, STATS_HEADER, statsRows } from './columns';
+import { cellNotes, directionNote, incompleteNote, markedSignificant, isIncomplete, type MetricColumn, repeatNote, reusedNote, significanceColumn, significanceNote, signatureNote, splitColumns, STATS_HEADER, statsRows } from './columns';
 
 /** Pipes would split the cell; backslash-escape them (and backslashes themselves). */
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -25,7 +25,7 @@ export function formatMarkdown(table: ResultTable, opts: { readonly stats?: bool
   const numeric = (i: number) => i === 1 || i > params.length + 1;
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (numeric(i) ? ' ---: ' : ' --- ')).join('|')}|`];
   for (const row of table.rows) {
-    const marked = row.significance?.significant ? significanceColumn(table) : null;
+    const marked = markedSignificant(row.significance) ? significanceColumn(table) : null;
     const cells = [variantName(row), String(row.seedsDone), ...params.map((p) => esc(row.params[p] ?? '')), ...metrics.map((m) => `${cell(m, row.metrics[m.label], row)}${m.label === marked ? ' *' : ''}`)];
     lines.push(`| ${cells.join(' | ')} |`);
   }
@@ -35,6 +35,8 @@ export function formatMarkdown(table: ResultTable, opts: { readonly stats?: bool
   if (reused) lines.push('', `‡ ${esc(reused)}`);
   const sigNote = significanceNote(table);
   if (sigNote) lines.push('', `\\* ${sigNote}`);
+  const direction = directionNote(table);
+  if (direction) lines.push('', esc(direction));
   const stats = opts.stats ? statsRows(table) : null;
   if (stats) {
     lines.push('', `| ${STATS_HEADER.join(' | ')} |`, `|${STATS_HEADER.map(() => ' --- ').join('|')}|`);

@@ -57,6 +57,9 @@ export interface MultEvalResult {
   readonly system: ReplicateSummary;
   /** Stratified approximate randomization p-value (see stratifiedApproximateRandomization). */
   readonly pValue: number;
+  /** BLEU of each system's replicates pooled into one corpus: the difference the p-value tests. */
+  readonly pooledBaseline: number;
+  readonly pooledSystem: number;
   /** Every replicate has the same statistics in both systems (pValue is then 1). */
   readonly identical: boolean;
   readonly bootSamples: number;
@@ -112,6 +115,8 @@ export function multEval(baseRuns: readonly SegmentBleuStats[], sysRuns: readonl
     baseline: replicateSummary(baseRuns, opts),
     system: replicateSummary(sysRuns, opts),
     pValue: ar.pValue,
+    pooledBaseline: ar.pooledBaseline,
+    pooledSystem: ar.pooledSystem,
     identical: ar.identical,
     bootSamples: opts.bootSamples ?? MULTEVAL_BOOT_SAMPLES,
     shuffles: opts.shuffles ?? AR_SHUFFLES,

@@ -36,6 +36,9 @@ describe('compareReplicates: a variant against the base over seeds and sentences
     expect(r.baseSSel).toBeCloseTo(3.6205386977538225, 10);
     expect(r.pValue).toBe(9.999000099990002e-5);
     expect(r.significant).toBe(true);
+    // What the AR compares: each system's seeds pooled into one corpus (reference.py "arBaseVar", "arBaseClose").
+    expect(r.pooled).toBeCloseTo(70.39301809908788, 10);
+    expect(r.basePooled).toBeCloseTo(57.61435544245543, 10);
     // sacreBLEU 2.6.0 `sacrebleu ref.txt -i base.seed1.txt var.seed1.txt --paired-bs -f json` (paired-bootstrap.test.ts, command A).
     const [p1] = r.pairs;
     expect(p1.seed).toBe(1);

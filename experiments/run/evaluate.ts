@@ -141,6 +141,8 @@ export function compareReplicates(split: RowSignificance['split'], base: readonl
     baseSSel: me.baseline.sSel,
     pValue: me.pValue,
     significant: me.pValue < 0.05,
+    pooled: me.pooledSystem,
+    basePooled: me.pooledBaseline,
     pairs,
     bootSamples: me.bootSamples,
     shuffles: me.shuffles,

@@ -72,9 +72,10 @@ describe('paper number formats', () => {
 describe('the result table’s markers and notes, as the exports print them', () => {
   const SIGNATURE = 'nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0';
   const pair = (seed: number, bleu: number, mean: number, ci: number, pValue: number) => ({ seed, baseBleu: 51.32706879171798, bleu, mean, ci, lower: mean - ci, upper: mean + ci, pValue });
-  const sig = (mean: number, sDev: number, sSel: number, pValue: number, pairs: ReturnType<typeof pair>[]) => ({
+  // pooled: BLEU of the seeds' outputs pooled into one corpus (reference.py "arBaseVar", "arBaseClose"; base 57.614…).
+  const sig = (mean: number, sDev: number, sSel: number, pValue: number, pairs: ReturnType<typeof pair>[], pooled: number) => ({
     split: 'test' as const, seeds: [1, 2, 3], mean, sDev, sSel, baseMean: 57.557622099110894, baseSDev: 5.427762614918119, baseSSel: 3.6205386977538225,
-    pValue, significant: pValue < 0.05, pairs, bootSamples: 10000, shuffles: 10000, pairedSamples: 1000, seed: 12345,
+    pValue, significant: pValue < 0.05, pairs, pooled, basePooled: 57.61435544245543, bootSamples: 10000, shuffles: 10000, pairedSamples: 1000, seed: 12345,
   });
   const metrics = (bleu: number) => ({ 'BLEU (dev)': cell(bleu - 1, 1, 3, null), 'BLEU (test)': cell(bleu, 5, 3, null) });
   const table: ResultTable = {
@@ -84,8 +85,8 @@ describe('the result table’s markers and notes, as the exports print them', ()
     columns: ['heads', 'BLEU (dev)', 'BLEU (test)'],
     rows: [
       { variant: 'base', isBase: true, params: {}, metrics: metrics(57.56), seedsDone: 3, seedsExpected: 3, reusedFrom: ['wmt-base'], repeats: 2 },
-      { variant: 'var', isBase: false, params: { heads: '4' }, metrics: metrics(70.33), seedsDone: 3, seedsExpected: 3, significance: sig(70.32688303710454, 5.427084867021786, 3.8863189683299115, 9.999000099990002e-5, [pair(1, 67.07625237750726, 67.00296420977631, 7.8502691508362545, 0.000999000999000999)]) },
-      { variant: 'close', isBase: false, params: { heads: '16' }, metrics: metrics(56.42), seedsDone: 2, seedsExpected: 3, significance: sig(56.422190466715676, 2.9686550151697357, 3.800878866234566, 0.6821317868213179, [pair(1, 55.3607136104319, 55.00007353681978, 8.1247077396018, 0.16283716283716285)]) },
+      { variant: 'var', isBase: false, params: { heads: '4' }, metrics: metrics(70.33), seedsDone: 3, seedsExpected: 3, significance: sig(70.32688303710454, 5.427084867021786, 3.8863189683299115, 9.999000099990002e-5, [pair(1, 67.07625237750726, 67.00296420977631, 7.8502691508362545, 0.000999000999000999)], 70.39301809908788) },
+      { variant: 'close', isBase: false, params: { heads: '16' }, metrics: metrics(56.42), seedsDone: 2, seedsExpected: 3, significance: sig(56.422190466715676, 2.9686550151697357, 3.800878866234566, 0.6821317868213179, [pair(1, 55.3607136104319, 55.00007353681978, 8.1247077396018, 0.16283716283716285)], 56.453098951004094) },
     ],
   };
   const w = mount(ResultTableView, { props: { table } });
@@ -121,7 +122,7 @@ describe('the result table’s markers and notes, as the exports print them', ()
     expect(notes).toEqual([
       '† Incomplete seed group, averaged over the finished seeds only: close (2 of 3 seeds done).',
       '‡ Reused runs (same config, trained in another experiment): base from wmt-base.',
-      "* p < 0.05 against base on test BLEU: stratified approximate randomization over the seed pairs' sentences (10000 shuffles; Clark et al. 2011, MultEval's procedure); per seed pair, sacreBLEU's paired bootstrap (1000 resamples, seed 12345) in ablate export --stats and the CSV.",
+      "* p < 0.05 against base on test BLEU: stratified approximate randomization over the seed pairs' sentences (10000 shuffles; Clark et al. 2011, MultEval's procedure; it tests the difference of the seeds' outputs pooled into one corpus, marked only where that has the sign of the difference of means); per seed pair, sacreBLEU's paired bootstrap (1000 resamples, seed 12345) in ablate export --stats and the CSV.",
       `BLEU: sacreBLEU signature ${SIGNATURE} (detokenized; the paper's BLEU is tokenized, compound-split multi-bleu, about +0.7: compare directions and deltas). Scores from: mean of the last 5 checkpoints (last weights' scores stored as *_last).`,
     ]);
     expect(w.find('[data-test=note-signature] code').text()).toBe(SIGNATURE);
