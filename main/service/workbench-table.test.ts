@@ -92,6 +92,8 @@ describe('significance from stored hypotheses', () => {
     expect(sig.pairs[0].pValue).toBe(0.000999000999000999);
     expect(sig.pairs[0].ci).toBeCloseTo(7.8502691508362545, 10);
     const md = await w.exportTable(experimentId, 'md', { stats: true });
-    expect(md).toContain('| var | test | 1 2 3 | 70.33 | 5.43 | 3.89 | 0.0001* | s1 67.08 [');
+    // pooled 70.39: reference.py "arBaseVar" (the seeds' outputs as one corpus, what the AR compares).
+    expect(sig.pooled).toBeCloseTo(70.39301809908788, 10);
+    expect(md).toContain('| var | test | 1 2 3 | 70.33 | 5.43 | 3.89 | 70.39 | 0.0001* | s1 67.08 [');
   });
 });
