@@ -27,6 +27,11 @@ afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 const VOCAB = 12;
 const OFFSET = 4;
 const BEAMS = [1, 3, 4];
+// The reversal model's training, as experiments/fused/decode/reversal.test.ts trains it. Measured on
+// wasm over init seeds 3–5 and two summation orders of the clip norm: 38–48 of 48 exact reversals
+// after 400 steps; after 200 steps 19–42 (a 1-ulp change in the norm took seed 3 from 42 to 19).
+const REVERSAL_STEPS = 400;
+const REVERSAL_LEARNED = 32;
 const searches: TorchSearch[] = [{ search: 'greedy', max_len_offset: OFFSET }, ...BEAMS.map((beam) => ({ search: 'beam' as const, beam, alpha: 0.6, max_len_offset: OFFSET }))];
 
 const variants: [string, Partial<ModelConfig>][] = [
@@ -75,7 +80,7 @@ describe.skipIf(Boolean(missing))('PyTorch reference beam search vs the tfjs dec
     const model = createModel(config, vocab, vocab, 3);
     const trainer = new Trainer(model, { warmup: 60, lrFactor: 1, clipNorm: 1, labelSmoothing: 0, seed: 3 });
     try {
-      for (let step = 0; step < 200; step++) trainer.trainStep(toBatch(reversalPairs(24, 100 + step, vocab)));
+      for (let step = 0; step < REVERSAL_STEPS; step++) trainer.trainStep(toBatch(reversalPairs(24, 100 + step, vocab)));
       const path = join(dir, 'reversal.ckpt');
       await writeModelCheckpoint(path, model, vocab, trainer);
       const test = reversalPairs(48, 7, vocab).map((p) => p.src);
@@ -83,9 +88,9 @@ describe.skipIf(Boolean(missing))('PyTorch reference beam search vs the tfjs dec
       const greedy = await greedyDecode(model, test, opts);
       const beam = await beamSearch(model, test, { ...opts, beam: 4, alpha: 0.6 });
       const torch = torchDecode(path, test, [{ search: 'greedy', max_len_offset: 3 }, { search: 'beam', beam: 4, alpha: 0.6, max_len_offset: 3 }]).runs;
-      // Learned (the fused reversal test measured 42 of 48 exact after these 200 steps): the comparison is on peaked distributions.
+      // Learned (see REVERSAL_STEPS): the comparison is on peaked distributions.
       const correct = greedy.filter((h, i) => h.join() === Array.from(test[i]).reverse().join()).length;
-      expect(correct).toBeGreaterThanOrEqual(36);
+      expect(correct).toBeGreaterThanOrEqual(REVERSAL_LEARNED);
       expect(torch[0].hypotheses).toEqual(greedy);
       expect(torch[1].hypotheses).toEqual(beam);
     } finally {

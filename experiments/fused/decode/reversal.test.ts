@@ -1,6 +1,6 @@
 /**
  * A trained model decodes the same on the fused engine as on the tfjs decoder: a tiny Transformer is
- * taught sequence reversal by the tfjs engine (wasm, ~11 s), then its weights go to the fused
+ * taught sequence reversal by the tfjs engine (wasm, 400 steps, ~6–12 s), then its weights go to the fused
  * decoder; greedy and beam tokens must equal the tfjs decoder's (cache on and off), and the model
  * must have learned the task (so the comparison is on peaked, meaningful distributions).
  */
@@ -34,14 +34,16 @@ describe('fused decoder on a trained reversal model', () => {
     let decoder: FusedDecoder | null = null;
     try {
       const started = performance.now();
-      for (let step = 0; step < 200; step++) trainer.trainStep(toBatch(reversalPairs(24, 100 + step)));
+      for (let step = 0; step < 400; step++) trainer.trainStep(toBatch(reversalPairs(24, 100 + step)));
       const trainSeconds = (performance.now() - started) / 1000;
       const test = reversalPairs(48, 7).map((p) => p.src);
       const opts = { maxLenOffset: 3 };
       const greedyRef = await greedyDecode(model, test, opts);
       const correct = greedyRef.filter((h, i) => h.join() === Array.from(test[i]).reverse().join()).length;
-      // Learned: most sentences reversed exactly (measured: 42 of 48 after 200 steps, ~11 s on wasm), the rest wrong in places.
-      expect(correct, `exact reversals after ${trainSeconds.toFixed(1)} s of training`).toBeGreaterThanOrEqual(36);
+      // Learned: most sentences reversed exactly. Measured on wasm over init seeds 3–5 and two summation
+      // orders of the clip norm: 38–48 of 48 after 400 steps; after 200 steps 19–42 (a 1-ulp change in
+      // the norm took seed 3 from 42 to 19), too close to chaos for a fixed bound.
+      expect(correct, `exact reversals after ${trainSeconds.toFixed(1)} s of training`).toBeGreaterThanOrEqual(32);
       expect(await greedyDecode(model, test, { ...opts, useCache: false })).toEqual(greedyRef);
       decoder = new FusedDecoder(gpu, config, VOCAB, VOCAB, new Map(model.variables.map((v) => [v.name, v.dataSync() as Float32Array])), { maxRows: 64, maxSrcLen: 8, maxLenOffset: 3 });
       expect(await decoder.greedy(test, opts)).toEqual(greedyRef);
