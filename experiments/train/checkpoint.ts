@@ -20,11 +20,9 @@ import { basename, dirname, join } from 'node:path';
 import type { RunConfig } from '../../contract/spec';
 import { UserError } from '../../contract/errors';
 import type { Trainer } from './loop';
+import { CHECKPOINT_MAGIC, checkCheckpointFraming } from './checkpoint-framing';
 
-const MAGIC_V1 = 'ABLCKPT1';
-const MAGIC = 'ABLCKPT2';
 export const CHECKPOINT_FORMAT = 2;
-const CHECKSUM_BYTES = 32;
 
 /** A checkpoint file that cannot be used (bad magic, truncated, checksum mismatch …); one line naming the file. */
 export class CheckpointError extends UserError {
@@ -130,7 +128,7 @@ export async function saveCheckpoint(path: string, input: CheckpointInput): Prom
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(12);
-  prefix.write(MAGIC, 0, 'ascii');
+  prefix.write(CHECKPOINT_MAGIC, 0, 'ascii');
   prefix.writeUInt32LE(json.length, 8);
   const pad = Buffer.alloc((4 - ((12 + json.length) % 4)) % 4);
 
@@ -180,17 +178,11 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
   } catch (err) {
     throw new CheckpointError(path, `cannot read (${(err as Error).message})`);
   }
-  const magic = buf.length >= 12 ? buf.toString('ascii', 0, 8) : '';
-  if (magic !== MAGIC && magic !== MAGIC_V1) throw new CheckpointError(path, buf.length < 12 ? `truncated (${buf.length} bytes)` : 'not an ablate checkpoint (bad magic)');
-  const verified = magic === MAGIC;
-  let end = buf.length;
-  if (verified) {
-    if (buf.length < 12 + CHECKSUM_BYTES) throw new CheckpointError(path, `truncated (${buf.length} bytes)`);
-    end = buf.length - CHECKSUM_BYTES;
-    const want = buf.subarray(end);
-    const got = createHash('sha256').update(buf.subarray(0, end)).digest();
-    if (!got.equals(want)) throw new CheckpointError(path, 'checksum mismatch: the file is corrupt or truncated');
+  const framing = checkCheckpointFraming(buf);
+  if (!framing.ok) {
+    throw new CheckpointError(path, framing.problem === 'truncated' ? `truncated (${buf.length} bytes)` : framing.problem === 'magic' ? 'not an ablate checkpoint (bad magic)' : 'checksum mismatch: the file is corrupt or truncated');
   }
+  const { verified, end } = framing;
   const jsonLen = buf.readUInt32LE(8);
   if (12 + jsonLen > end) throw new CheckpointError(path, 'truncated header');
   let header: CheckpointHeader;

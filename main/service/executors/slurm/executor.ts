@@ -35,6 +35,7 @@ import { parseAttemptFileName, parseSubmissionComment, runPaths, sbatchRejection
 import { sacctAttempts, type SacctAttempt } from './sacct';
 import { scancelArgv } from './scontrol';
 import { stageCorpus } from './staging';
+import { checkCheckpointFraming } from '../../../../experiments/train/checkpoint-framing';
 import type { Shell } from './shell';
 import { FINISHED_STATES, type SlurmJob } from './squeue';
 
@@ -179,14 +180,15 @@ export function checkpointCopyName(ssh: string, clusterPath: string): string {
   return `${createHash('sha256').update(`${ssh}\0${clusterPath}`).digest('hex').slice(0, 16)}-${posix.basename(clusterPath)}`;
 }
 
-/** Why a copied checkpoint cannot be used (null: it verifies): the ABLCKPT2 format ends with the SHA-256 of what precedes it. */
+/**
+ * Why a copied checkpoint cannot be used (null: its framing holds; an ABLCKPT1 file has no checksum
+ * and the inference process checks its structure): experiments/train/checkpoint-framing.ts.
+ */
 export function checkpointCopyProblem(bytes: Buffer): string | null {
-  const magic = bytes.subarray(0, 8).toString('latin1');
-  if (magic === 'ABLCKPT1') return null; // the first format has no checksum: the inference process checks its structure
-  if (magic !== 'ABLCKPT2') return `is not an ablate checkpoint (${bytes.length} bytes)`;
-  if (bytes.length < 12 + 32) return `is truncated (${bytes.length} bytes)`;
-  const sum = createHash('sha256').update(bytes.subarray(0, bytes.length - 32)).digest();
-  return sum.equals(bytes.subarray(bytes.length - 32)) ? null : `does not match its SHA-256 (${bytes.length} bytes)`;
+  const framing = checkCheckpointFraming(bytes);
+  if (framing.ok) return null;
+  const what = { truncated: 'is truncated', magic: 'is not an ablate checkpoint', checksum: 'does not match its SHA-256' }[framing.problem];
+  return `${what} (${bytes.length} bytes)`;
 }
 
 /** Shared state of every cluster run of one workbench: how each cluster is reached, the one squeue per poll and cluster, detaching. */
