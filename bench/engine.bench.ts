@@ -19,7 +19,9 @@
  * same-run (experiments/fused/README.md "Measured" has the history): with the subgroup kernels
  * (2026-12-01, load 5–8) A 7.70× and 16.87× (e.g. fused 318 ms vs tfjs-webgpu 2449 ms), B 13.60× and
  * 5.42× (7.2 s vs 98.2 s), 162 / 238 dispatches, one submit, host 2.3–2.5 ms a step on A at load ~5
- * (~1.5 ms with the cores free), 20 MB / 268 MB planned vs 148 MB / 1.6 GB of tfjs tensors. Earlier:
+ * (~1.5 ms with the cores free), 20 MB / 268 MB of GPU buffers vs 148 MB / 1.6 GB of tfjs tensors
+ * and, same run (2026-12-02), PyTorch's tensor peak in a CUDA step's pattern 30.8 / 377.0 MB (0.66× /
+ * 0.71×; the memory goal is ≤ 1.2× on B; printed under the table). Earlier:
  * vec4/rows cpu shape A 2.45–10.3× (median ~4.8×) and B 2.35–3.12× at load 9–18; the gpu shape alone
  * (60aace5) 1.29× / 1.14×. On a software GPU B is arithmetic-bound (~46 GFLOP a step).
  *
@@ -141,7 +143,17 @@ async function benchTfjs(c: BenchConfig, steps: number, profile: boolean): Promi
   }
 }
 
-function runTorch(c: BenchConfig, threads: number, steps: number, device: string): { ms: number; device: string; rss: number; cudaMb?: number } | string {
+interface TorchResult {
+  readonly ms: number;
+  readonly device: string;
+  readonly rss: number;
+  /** torch.cuda.max_memory_allocated (CUDA runs). */
+  readonly cudaMb?: number;
+  /** CPU runs: the peak of live tensors in an eager CUDA step's allocation pattern (torch_step.py tensor_peak). */
+  readonly tensorPeakMb?: number;
+}
+
+function runTorch(c: BenchConfig, threads: number, steps: number, device: string): TorchResult | string {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'reference', 'torch_step.py');
   const python = torchPython();
   try {
@@ -151,8 +163,8 @@ function runTorch(c: BenchConfig, threads: number, steps: number, device: string
         '--batch', String(c.batch), '--src-len', String(c.srcLen), '--tgt-len', String(c.tgtLen), '--steps', String(steps), '--threads', String(threads), '--device', device],
       { env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 },
     );
-    const j = JSON.parse(out.trim().split('\n').pop()!) as { ms_per_step: number; device: string; max_rss_mb: number; cuda_peak_mb?: number };
-    return { ms: j.ms_per_step, device: j.device, rss: j.max_rss_mb, cudaMb: j.cuda_peak_mb };
+    const j = JSON.parse(out.trim().split('\n').pop()!) as { ms_per_step: number; device: string; max_rss_mb: number; cuda_peak_mb?: number; tensor_peak_mb?: number };
+    return { ms: j.ms_per_step, device: j.device, rss: j.max_rss_mb, cudaMb: j.cuda_peak_mb, tensorPeakMb: j.tensor_peak_mb };
   } catch (err) {
     return `PyTorch unavailable: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
   }
@@ -183,6 +195,7 @@ export async function run(args: string[]): Promise<void> {
   const rows: Row[] = [];
   const profiles: string[] = [];
   const fused: FusedMeasurement[] = [];
+  const torchMemory = new Map<string, TorchMemory>();
   const cuda = torchHasCuda();
 
   for (const c of configs) {
@@ -192,7 +205,13 @@ export async function run(args: string[]): Promise<void> {
         const steps = Number(stepsFlag ?? (c.name === 'A' ? 20 : 6));
         const r = runTorch(c, threads, steps, device);
         if (typeof r === 'string') rows.push({ config: c.name, engine: 'pytorch', device, msPerStep: NaN, tokensPerSecond: NaN, memory: '', note: r });
-        else rows.push({ config: c.name, engine: 'pytorch', device: r.device, msPerStep: r.ms, tokensPerSecond: (tokens / r.ms) * 1000, memory: r.cudaMb !== undefined ? `${r.cudaMb.toFixed(0)} MB (CUDA peak)` : `${r.rss.toFixed(0)} MB (RSS peak)` });
+        else {
+          const memory = r.cudaMb !== undefined ? `${r.cudaMb.toFixed(0)} MB (CUDA peak)`
+            : r.tensorPeakMb !== undefined ? `${r.tensorPeakMb.toFixed(0)} MB (tensor peak, CUDA pattern), RSS ${r.rss.toFixed(0)} MB` : `${r.rss.toFixed(0)} MB (RSS peak)`;
+          rows.push({ config: c.name, engine: 'pytorch', device: r.device, msPerStep: r.ms, tokensPerSecond: (tokens / r.ms) * 1000, memory });
+          if (r.cudaMb !== undefined) torchMemory.set(c.name, { mb: r.cudaMb, what: 'torch.cuda.max_memory_allocated' });
+          else if (r.tensorPeakMb !== undefined && !torchMemory.has(c.name)) torchMemory.set(c.name, { mb: r.tensorPeakMb, what: "PyTorch's live-tensor peak on the CPU in an eager CUDA step's allocation pattern (no cuBLAS workspace: a lower bound of max_memory_allocated)" });
+        }
       }
     }
     for (const name of backends) {
@@ -206,7 +225,7 @@ export async function run(args: string[]): Promise<void> {
         try {
           const m = await measureFused(c, steps);
           fused.push(m);
-          rows.push({ config: c.name, engine: 'fused', device: m.device, msPerStep: m.ms_per_step, tokensPerSecond: m.tokens_per_second, memory: `${m.peak_gpu_mb.toFixed(1)} MB (static plan); ${m.dispatches_per_step} dispatches, host ${m.host_ms_per_step.toFixed(2)} ms, GPU ${m.gpu_ms_per_step === null ? '—' : `${m.gpu_ms_per_step.toFixed(1)} ms`}` });
+          rows.push({ config: c.name, engine: 'fused', device: m.device, msPerStep: m.ms_per_step, tokensPerSecond: m.tokens_per_second, memory: `${m.peak_gpu_mb.toFixed(1)} MB (all GPU buffers); ${m.dispatches_per_step} dispatches, host ${m.host_ms_per_step.toFixed(2)} ms, GPU ${m.gpu_ms_per_step === null ? '—' : `${m.gpu_ms_per_step.toFixed(1)} ms`}` });
           profiles.push(formatFusedProfile(m));
           console.error(`[engine] ${c.name} fused: ${m.ms_per_step.toFixed(1)} ms/step, ${m.dispatches_per_step} dispatches, host ${m.host_ms_per_step.toFixed(2)} ms, GPU ${m.gpu_ms_per_step?.toFixed(1) ?? '—'} ms, ${m.peak_gpu_mb.toFixed(1)} MB`);
         } catch (err) {
@@ -233,7 +252,7 @@ export async function run(args: string[]): Promise<void> {
     }
   }
   printTable(rows);
-  printFusedGoals(rows, fused);
+  printFusedGoals(rows, fused, torchMemory);
   for (const p of profiles) console.log(p);
   console.log(`process peak RSS (whole bench): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 }
@@ -269,7 +288,13 @@ function formatProfile(title: string, kernels: Map<string, { ms: number; count: 
  * over tfjs-webgpu on the same device (≥ 5× on lavapipe), dispatches per step (≤ 200 on A, ≤ 260 on B),
  * host ms per step (≤ 2 ms on A).
  */
-function printFusedGoals(rows: readonly Row[], fused: readonly FusedMeasurement[]): void {
+/** PyTorch's peak memory for a config, and what the number is. */
+interface TorchMemory {
+  readonly mb: number;
+  readonly what: string;
+}
+
+function printFusedGoals(rows: readonly Row[], fused: readonly FusedMeasurement[], torchMemory: ReadonlyMap<string, TorchMemory>): void {
   if (!fused.length) return;
   console.log('\nfused engine vs tfjs-webgpu on the same device, this run (goals: ≥ 5× faster; dispatches ≤ 200 on A, ≤ 260 on B; host ≤ 2 ms on A):');
   for (const m of fused) {
@@ -280,4 +305,9 @@ function printFusedGoals(rows: readonly Row[], fused: readonly FusedMeasurement[
       `  ${m.config}: speed-up ${speedup}; ${m.dispatches_per_step} dispatches${dispatchGoal ? ` (goal ≤ ${dispatchGoal})` : ''}; host ${m.host_ms_per_step.toFixed(2)} ms wall / ${m.host_cpu_ms_per_step.toFixed(2)} ms CPU${m.config === 'A' ? ' (goal ≤ 2)' : ''}; GPU ${m.gpu_ms_per_step === null ? '— (no timestamp queries)' : `${m.gpu_ms_per_step.toFixed(1)} ms`}`,
     );
   }
+  const memoryLines = fused.flatMap((m) => {
+    const t = torchMemory.get(m.config);
+    return t ? [`  ${m.config}: fused ${m.peak_gpu_mb.toFixed(1)} MB vs PyTorch ${t.mb.toFixed(1)} MB = ${(m.peak_gpu_mb / t.mb).toFixed(2)}×${m.config === 'B' ? ' (goal ≤ 1.2)' : ''}; PyTorch's figure: ${t.what}`] : [];
+  });
+  if (memoryLines.length) console.log(`\npeak memory, fused engine (every GPU buffer it made) vs PyTorch eager, this run:\n${memoryLines.join('\n')}`);
 }

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
         // base model with the 64-tile matmul only (ABLATE_FUSED_MATMUL=tiled; kernels/matmul.ts gpuTile).
         const forced = [process.env.ABLATE_FUSED_KERNELS && `${process.env.ABLATE_FUSED_KERNELS}-shaped kernels`, process.env.ABLATE_FUSED_MATMUL && `matmul ${process.env.ABLATE_FUSED_MATMUL} only`].filter(Boolean);
         if (json) console.log(JSON.stringify({ kind: 'fused', ...m, batch, ...(forced.length ? { engine: `webgpu, ${forced.join(', ')}` } : {}) }));
-        else console.log(`${formatFusedProfile(m)}\n  ${m.tokens_per_second.toFixed(0)} target tokens/s, ${m.peak_gpu_mb.toFixed(1)} MB planned, ${m.device}`);
+        else console.log(`${formatFusedProfile(m)}\n  ${m.tokens_per_second.toFixed(0)} target tokens/s, ${m.peak_gpu_mb.toFixed(1)} MB of GPU buffers at peak, ${m.device}`);
         break;
       } catch (err) {
         const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];

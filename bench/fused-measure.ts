@@ -51,6 +51,7 @@ export interface FusedMeasurement {
   readonly host_ms_pipelined: number;
   /** First dispatch start to last dispatch end of one step, per-dispatch passes (null: no timestamp queries). */
   readonly gpu_ms_per_step: number | null;
+  /** Bytes of every GPU buffer the engine held at its most (plan, parameter slabs, uniforms, staging; Gpu.peakBytes). */
   readonly peak_gpu_mb: number;
   readonly params: number;
   /** GPU ms per kernel kind in one step, largest first (timestamps), else null. */
@@ -120,6 +121,8 @@ async function timestamps(gpu: Gpu, ds: readonly Dispatch[]): Promise<{ total: n
  */
 export async function measureFused(c: FusedBenchConfig, steps: number): Promise<FusedMeasurement> {
   const gpu = await acquireGpu();
+  gpu.resetPeakBytes();
+  const before = gpu.liveBytes; // the device's own 16-byte dummies, or a previous config's leftovers
   const config = modelConfig(c);
   const engine = new FusedTransformer(gpu, config, c.vocab, c.vocab, { batch: c.batch, srcLen: c.srcLen, tgtLen: c.tgtLen }, { labelSmoothing: 0.1, clipNorm: 0, seed: 1 });
   try {
@@ -158,6 +161,9 @@ export async function measureFused(c: FusedBenchConfig, steps: number): Promise<
       hostCpu.push(st.hostCpuMs);
       await st.loss;
     }
+    // Every buffer the engine made (plan, parameter slabs, kernel uniforms, read-back staging), at its
+    // most; read before the timestamp profile, whose buffers are the bench's, not the engine's.
+    const peakBytes = gpu.peakBytes - before;
     let gpuMs: number | null = null;
     let kernels: FusedMeasurement['kernels'] = null;
     if (gpu.features.timestampQuery) {
@@ -185,8 +191,7 @@ export async function measureFused(c: FusedBenchConfig, steps: number): Promise<
       host_cpu_ms_per_step: median(hostCpu),
       host_ms_pipelined: median(host),
       gpu_ms_per_step: gpuMs,
-      // The bucket's plan (activations, scratch, staging) + the parameter store's four slabs.
-      peak_gpu_mb: (engine.plan.totalBytes + 4 * engine.slab.floats * 4) / 2 ** 20,
+      peak_gpu_mb: peakBytes / 2 ** 20,
       params: engine.slab.floats,
       kernels,
     };

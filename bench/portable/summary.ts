@@ -55,8 +55,8 @@ export function stepRows(records: readonly Json[]): StepRow[] {
     if (r.kind === 'torch') {
       rows.push({
         config: String(r.config), engine: `pytorch ${r.mode}`, device: String(r.device ?? ''), ms: n(r.ms_per_step), tokensPerSecond: n(r.tokens_per_second),
-        tokens: n(r.target_tokens), launches: n(r.kernels_per_step), gpuMs: n(r.kernel_gpu_ms_per_step), memMb: n(r.cuda_peak_mb),
-        note: [r.skipped ? `skipped: ${r.skipped}` : '', r.batch_note ?? '', r.tf32 ? 'TF32' : ''].filter(Boolean).join('; '),
+        tokens: n(r.target_tokens), launches: n(r.kernels_per_step), gpuMs: n(r.kernel_gpu_ms_per_step), memMb: n(r.cuda_peak_mb) ?? n(r.tensor_peak_mb),
+        note: [r.skipped ? `skipped: ${r.skipped}` : '', r.batch_note ?? '', r.tf32 ? 'TF32' : '', n(r.cuda_peak_mb) === undefined && n(r.tensor_peak_mb) !== undefined ? 'peak MB: CPU tensor peak' : ''].filter(Boolean).join('; '),
       });
     } else if (r.kind === 'tfjs') {
       rows.push({ config: String(r.config), engine: `${r.engine}${r.variant ? ` (${r.variant})` : ''}`, device: String(r.device ?? ''), ms: n(r.ms_per_step), tokensPerSecond: n(r.tokens_per_second), note: String(r.note ?? '') });

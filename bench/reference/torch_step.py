@@ -147,14 +147,20 @@ _device_sinusoids.device = torch.device('cpu')
 ref.sinusoids = _device_sinusoids  # ref.embed looks the name up at call time
 
 
-def make_forward(cfg, device):
-    """ref.forward with dropout and device-resident masks: the same calls in the same order."""
+def make_forward(cfg, device, cuda_dropout=False):
+    """ref.forward with dropout and device-resident masks: the same calls in the same order.
+
+    cuda_dropout: dropout through torch.native_dropout, which keeps a 1-byte bool mask for the
+    backward as F.dropout does on CUDA (on the CPU F.dropout keeps a 4-byte float mask), so a CPU
+    step allocates what a CUDA step allocates (tensor_peak)."""
     _device_sinusoids.device = device
     p = cfg['dropout']
     look_ahead = {}
 
     def drop(x):
-        return F.dropout(x, p, training=True) if p > 0 else x
+        if p <= 0:
+            return x
+        return torch.native_dropout(x, p, True)[0] if cuda_dropout else F.dropout(x, p, training=True)
 
     def forward(w, src, tgt_in):
         shared = cfg['share_embeddings']
@@ -229,8 +235,19 @@ def self_check():
     g1 = torch.autograd.grad(l1, w['encoder/0/ffn/w1'])[0]
     g2 = torch.autograd.grad(l2, w['encoder/0/ffn/w1'])[0]
     ok = d_logits == 0.0 and abs(l1.item() - l2.item()) < 1e-5 and torch.allclose(g1, g2, atol=1e-6, rtol=1e-4)
-    print(json.dumps({'kind': 'torch-self-check', 'ok': ok, 'max_abs_logits_diff': d_logits,
-                      'loss': l1.item(), 'ref_loss': l2.item(), 'max_abs_grad_diff': (g1 - g2).abs().max().item()}))
+
+    def pattern():  # 4 MiB and 8 MiB live, 4 MiB freed, 4 MiB + 1 byte (rounded to 4 MiB + 512) made
+        a = torch.empty(2**20)
+        b = torch.empty(2**21)
+        del a
+        c = torch.empty(2**22 + 1, dtype=torch.uint8)
+        return b, c
+    peak = live_bytes_peak(pattern)
+    peak_ok = peak == 2**23 + 2**22 + CUDA_BLOCK
+    print(json.dumps({'kind': 'torch-self-check', 'ok': ok and peak_ok, 'max_abs_logits_diff': d_logits,
+                      'loss': l1.item(), 'ref_loss': l2.item(), 'max_abs_grad_diff': (g1 - g2).abs().max().item(),
+                      'tensor_peak_bytes': peak, 'tensor_peak_expected': 2**23 + 2**22 + CUDA_BLOCK}))
+    ok = ok and peak_ok
     return ok
 
 
@@ -241,13 +258,14 @@ def is_oom(err):
 class Step:
     """One configured training step in one mode; build() may raise (OOM, unsupported)."""
 
-    def __init__(self, c, cfg, mode, dev, threads):
+    def __init__(self, c, cfg, mode, dev, threads, cuda_pattern=False):
+        """cuda_pattern (CPU, eager): allocate as an eager CUDA step does (tensor_peak)."""
         self.c, self.cfg, self.mode, self.dev, self.threads = c, cfg, mode, dev, threads
         torch.manual_seed(0)
         self.w = init_weights(cfg, c['vocab'], dev)
         self.params = list(self.w.values())
         self.src, self.tgt_in, self.tgt_out = random_batch(c, dev)
-        forward = make_forward(cfg, dev)
+        forward = make_forward(cfg, dev, cuda_dropout=cuda_pattern)
         eps = cfg['label_smoothing']
         w = self.w
 
@@ -257,7 +275,8 @@ class Step:
         self.fwd_loss = fwd_loss
         kw = dict(lr=1e-4, betas=(0.9, 0.98), eps=1e-9)
         if mode == 'eager':
-            self.opt = torch.optim.Adam(self.params, **kw)
+            # Adam's default on CUDA is foreach (whole-list temporaries); on the CPU single-tensor.
+            self.opt = torch.optim.Adam(self.params, foreach=True, **kw) if cuda_pattern else torch.optim.Adam(self.params, **kw)
             self.run = self._eager
         elif mode == 'compile':
             self.opt = torch.optim.Adam(self.params, fused=True, **kw)
@@ -340,6 +359,41 @@ def count_kernels(step):
             'top_kernels': [{'name': k[:80], 'count': n, 'ms': t / 1000} for k, (n, t) in top]}
 
 
+CUDA_BLOCK = 512  # the CUDA caching allocator rounds every allocation up to 512 bytes, and counts it so
+
+
+def live_bytes_peak(fn):
+    """Peak bytes of live CPU tensors while fn() runs, from torch.profiler's allocation records, each
+    size rounded as the CUDA caching allocator rounds it: what torch.cuda.max_memory_allocated reports
+    for the same allocations (after reset_peak_memory_stats, with nothing allocated before)."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    records = [e for e in prof.profiler.kineto_results.events() if e.name() == '[memory]']
+    records.sort(key=lambda e: e.start_us())  # stable: records of one microsecond keep their order
+    live = peak = 0
+    for e in records:
+        n = e.nbytes()
+        live += (1 if n > 0 else -1) * (-(-abs(n) // CUDA_BLOCK) * CUDA_BLOCK)
+        peak = max(peak, live)
+    return peak
+
+
+def tensor_peak(c, cfg, threads, steps=2):
+    """CPU: the bytes an eager CUDA step would hold at its peak (max_memory_allocated), measured on the
+    CPU: weights built, `steps` steps (the first creates Adam's moments) with CUDA's dropout masks and
+    foreach Adam. Not counted: cuBLAS's workspace (allocated through the caching allocator on CUDA,
+    8-32 MB), so this is a lower bound of the CUDA figure."""
+    _sinusoid_cache.clear()  # made inside the measured region, as on a fresh CUDA device
+
+    def run():
+        step = Step(c, cfg, 'eager', torch.device('cpu'), threads, cuda_pattern=True)
+        for _ in range(steps):
+            step.run()
+        del step
+    return live_bytes_peak(run)
+
+
 def measure(c, cfg, mode, dev, steps, warmup, threads, want_kernels):
     step = Step(c, cfg, mode, dev, threads)
     t_build = time.perf_counter()
@@ -359,6 +413,11 @@ def measure(c, cfg, mode, dev, steps, warmup, threads, want_kernels):
            'steps': steps, 'warmup_steps': warmup, 'warmup_s': round(warm_s, 2), 'loss': loss,
            'tokens_per_second': c['batch'] * c['tgt_len'] / med,
            'params': sum(p.numel() for p in step.params)}
+    if dev.type == 'cpu' and mode == 'eager':
+        del step
+        gc.collect()
+        out['tensor_peak_mb'] = tensor_peak(c, cfg, threads) / 2**20
+        return out
     if dev.type == 'cuda':
         out['cuda_peak_mb'] = torch.cuda.max_memory_allocated() / 2**20
         if want_kernels:  # eager: the launches PyTorch makes; compile: what inductor fused them to

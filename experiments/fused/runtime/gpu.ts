@@ -95,6 +95,10 @@ export class Gpu {
   /** createBuffer calls made through this object (uniforms, plan buffers, staging, test buffers). */
   buffersCreated = 0;
   buffersDestroyed = 0;
+  /** Bytes of the buffers created through this object and not destroyed (sizes as allocated). */
+  liveBytes = 0;
+  /** The most `liveBytes` has been since the device was opened or `resetPeakBytes()`: the engine's peak GPU memory. */
+  peakBytes = 0;
   pipelinesCompiled = 0;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private recording: StepRecorder | null = null;
@@ -103,7 +107,7 @@ export class Gpu {
    * through a bind group (kernel uniforms) must not depend on how dawn.node ties wrapper lifetime to
    * the native object (a collected GPU instance did crash lavapipe, see `owners`).
    */
-  private readonly live = new Set<GPUBuffer>();
+  private readonly live = new Map<GPUBuffer, number>();
   /**
    * 16-byte storage buffers bound where a kernel variant does not use a binding (auto layouts need
    * one): `dummy` for read-only bindings, `dummyOut` for writable ones (WebGPU rejects a dispatch that
@@ -136,15 +140,24 @@ export class Gpu {
 
   createBuffer(label: string, bytes: number, usage: number = STORAGE | COPY_SRC | COPY_DST): GPUBuffer {
     this.buffersCreated++;
-    const buffer = this.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
-    this.live.add(buffer);
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const buffer = this.device.createBuffer({ label, size, usage });
+    this.live.set(buffer, size);
+    this.liveBytes += size;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
     return buffer;
   }
 
   destroyBuffer(buffer: GPUBuffer): void {
     this.buffersDestroyed++;
+    this.liveBytes -= this.live.get(buffer) ?? 0;
     this.live.delete(buffer);
     buffer.destroy();
+  }
+
+  /** Starts a new peak from the bytes live now (as torch.cuda.reset_peak_memory_stats does). */
+  resetPeakBytes(): void {
+    this.peakBytes = this.liveBytes;
   }
 
   /** A uniform buffer holding `data`, created once (a kernel instance's static parameters). */

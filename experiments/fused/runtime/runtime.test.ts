@@ -56,6 +56,25 @@ describe('fused runtime', () => {
     expect(() => plan.get('nope')).toThrow(/no buffer nope/);
   });
 
+  it('counts the bytes of live buffers and their peak, sizes rounded up to 16 bytes as allocated', async () => {
+    const gpu = await acquireGpu();
+    gpu.resetPeakBytes();
+    const base = gpu.liveBytes;
+    expect(gpu.peakBytes).toBe(base);
+    const a = gpu.createBuffer('peak/a', 1000); // 1000 bytes: allocated as 1008
+    const b = gpu.createBuffer('peak/b', 4096);
+    expect(gpu.liveBytes - base).toBe(1008 + 4096);
+    gpu.destroyBuffer(a);
+    const c = gpu.createBuffer('peak/c', 1); // the 16-byte minimum
+    expect(gpu.liveBytes - base).toBe(4096 + 16);
+    expect(gpu.peakBytes - base).toBe(1008 + 4096);
+    gpu.destroyBuffer(b);
+    gpu.destroyBuffer(c);
+    expect(gpu.liveBytes).toBe(base);
+    gpu.resetPeakBytes();
+    expect(gpu.peakBytes).toBe(base);
+  });
+
   it('brackets a timed step with timestamp queries where the adapter has them', async () => {
     const gpu = await acquireGpu();
     if (!gpu.timestamps) {
