@@ -506,6 +506,7 @@ export class FusedDecoder {
           await buf.mapAsync(GPUMapMode.READ, 0, bytes);
           const a = new Int32Array(buf.getMappedRange(0, bytes).slice(0));
           buf.unmap();
+          g.throwIfFailed();
           pacer.resolved(n, t0, !withEncoder);
           return a;
         };
@@ -564,6 +565,7 @@ export class FusedDecoder {
       this.counters.readBacks++;
       const raw = staging.getMappedRange(0, bytes).slice(0);
       staging.unmap();
+      this.gpu.throwIfFailed();
       const words = new Uint32Array(raw);
       const floats = new Float32Array(raw);
       const values = new Float32Array(B * take);

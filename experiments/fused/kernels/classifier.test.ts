@@ -43,6 +43,30 @@ describe.each([['gpu', 'classifier'], ['cpu', 'classifier_rows']] as const)('fus
     });
   }
 
+  it('logits in row chunks (row0) give the whole batch\'s per-token losses and gradient bit for bit', async () => {
+    const gpu = await acquireGpu();
+    const [N, V] = [7, 300];
+    const logits = randn(N * V, 1, 5);
+    const targets = gpu.upload('t', Int32Array.from([5, 299, 0, 1, 2, 0, 17]));
+    const stepParams = new StepParams(gpu);
+    stepParams.set({ step: 1, seed: 0, stepSize: 0, invBias2: 0, tokenScale: 0.2 });
+    const o = { vocab: V, labelSmoothing: 0.1, writeGrad: true, shape } as const;
+    const whole = gpu.upload('logits', logits);
+    const wholeLoss = gpu.createBuffer('rowloss', N * 2 * 4);
+    await gpu.run([fusedClassifier(gpu, 'cls', { ...o, N }, stepParams.buffer, { logits: whole, targets, rowLoss: wholeLoss })]);
+    // Rows 0–3 and 4–6, each chunk its own buffer; the targets and per-token losses stay whole.
+    const chunks = [gpu.upload('logits/0', logits.slice(0, 4 * V)), gpu.upload('logits/1', logits.slice(4 * V))];
+    const chunkLoss = gpu.createBuffer('rowloss/chunks', N * 2 * 4);
+    await gpu.run([
+      fusedClassifier(gpu, 'cls/0', { ...o, N: 4 }, stepParams.buffer, { logits: chunks[0], targets, rowLoss: chunkLoss }),
+      fusedClassifier(gpu, 'cls/1', { ...o, N: 3, row0: 4 }, stepParams.buffer, { logits: chunks[1], targets, rowLoss: chunkLoss }),
+    ]);
+    expect(Array.from(await gpu.read(chunkLoss))).toEqual(Array.from(await gpu.read(wholeLoss)));
+    const grad = await gpu.read(whole);
+    expect(Array.from((await gpu.read(chunks[0])).subarray(0, 4 * V))).toEqual(Array.from(grad.subarray(0, 4 * V)));
+    expect(Array.from((await gpu.read(chunks[1])).subarray(0, 3 * V))).toEqual(Array.from(grad.subarray(4 * V, N * V)));
+  });
+
   it('evaluation mode leaves the logits untouched', async () => {
     const gpu = await acquireGpu();
     const [N, V] = [3, 12];

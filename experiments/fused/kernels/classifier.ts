@@ -12,8 +12,11 @@
  *   dz_k = token_scale·(p_k − q(k)) for non-pad targets, 0 for PAD targets.
  * Also the unsmoothed NLL (lse − z_y) per token, for perplexity.
  *
- * Buffers: logits [N, V] (in: logits; out: gradient when `writeGrad`), targets [N] i32,
- * rowLoss [N, 2] = (smoothed loss, NLL), 0 at PAD targets. Sum rowLoss with columnSum (2 columns).
+ * Buffers: logits [N, V] (in: logits; out: gradient when `writeGrad`), targets [row0 + N] i32,
+ * rowLoss [row0 + N, 2] = (smoothed loss, NLL), 0 at PAD targets. Sum rowLoss with columnSum (2
+ * columns). `row0` lets the logits of a large batch come in row chunks, each its own buffer (one
+ * storage binding holds at most 2–4 GiB: the base model's 25k × 37k logits are 3.4 GiB), while the
+ * targets and per-token losses stay whole.
  */
 import { type Binding, type Dispatch, type Gpu, type KernelShape, kernelShape, packUniform } from '../runtime/gpu';
 import { groups1d, STEP_WGSL } from './common';
@@ -24,7 +27,7 @@ const WG = 256;
 // Uniforms and bindings of both shapes, the logits read as `T` (f32, or vec4<f32> in the cpu shape).
 const bindings = (T: string): string => /* wgsl */ `
 ${STEP_WGSL}
-struct U { N: u32, V: u32, eps: f32, K: f32, all_classes: u32, write_grad: u32 }
+struct U { N: u32, V: u32, eps: f32, K: f32, all_classes: u32, write_grad: u32, row0: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read_write> logits: array<${T}>;
@@ -34,8 +37,8 @@ struct U { N: u32, V: u32, eps: f32, K: f32, all_classes: u32, write_grad: u32 }
 fn write_row_loss(row: u32, lse: f32, zy: f32, sum_s: f32, valid: bool) {
   let nll = lse - zy;
   let loss = (1.0 - u.eps) * nll + (u.eps / u.K) * (u.K * lse - sum_s);
-  row_loss[2u * row] = select(0.0, loss, valid);
-  row_loss[2u * row + 1u] = select(0.0, nll, valid);
+  row_loss[2u * (u.row0 + row)] = select(0.0, loss, valid);
+  row_loss[2u * (u.row0 + row) + 1u] = select(0.0, nll, valid);
 }
 `;
 
@@ -60,7 +63,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (row >= u.N) { return; }
   let tid = lid.x;
   let base = row * u.V;
-  let y = targets[row];
+  let y = targets[u.row0 + row];
   let valid = y != 0;
   let zy = logits[base + u32(y)];
   var mx = -3.0e38;
@@ -109,7 +112,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (row >= u.N) { return; }
   let n4 = u.V / 4u;
   let base = row * n4;
-  let y = targets[row];
+  let y = targets[u.row0 + row];
   let valid = y != 0;
   let zy = logits[base + u32(y) / 4u][u32(y) % 4u];
   // PAD (class 0, lane x of the first vec4) is outside the support in the 'non-pad' convention.
@@ -148,6 +151,8 @@ export interface ClassifierOptions {
   readonly smoothing?: SmoothingSupport;
   /** Overwrite the logits with the gradient (training); false for evaluation. */
   readonly writeGrad: boolean;
+  /** Row of targets and rowLoss that the first logits row belongs to (a chunk of a larger batch); default 0. */
+  readonly row0?: number;
   /** Force a kernel shape (tests); default runtime/gpu.ts `kernelShape`. */
   readonly shape?: KernelShape;
 }
@@ -159,7 +164,7 @@ export function fusedClassifier(gpu: Gpu, label: string, o: ClassifierOptions, s
   const rows = (o.shape ?? kernelShape(gpu)) === 'cpu' && o.vocab % 4 === 0;
   const pipeline = rows ? gpu.pipeline('classifier_rows', ROWS_WGSL) : gpu.pipeline('classifier', WGSL);
   const uniform = gpu.uniform(`${label}/u`, packUniform([
-    ['u32', o.N], ['u32', o.vocab], ['f32', eps], ['f32', all ? o.vocab : o.vocab - 1], ['u32', all ? 1 : 0], ['u32', o.writeGrad ? 1 : 0],
+    ['u32', o.N], ['u32', o.vocab], ['f32', eps], ['f32', all ? o.vocab : o.vocab - 1], ['u32', all ? 1 : 0], ['u32', o.writeGrad ? 1 : 0], ['u32', o.row0 ?? 0],
   ]));
   const bindGroup = gpu.bindGroup(label, pipeline, [{ buffer: uniform }, { buffer: step }, buf.logits, buf.targets, buf.rowLoss]);
   if (rows) return { label, pipeline, bindGroup, groups: groups1d(o.N, ROWS_WG) };

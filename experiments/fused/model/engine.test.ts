@@ -13,7 +13,7 @@ import { Trainer } from '../../train/loop';
 import { createModel } from '../../model/transformer';
 import { int2d, randomBatch, tinyConfig, useBackend } from '../../../test/support/model';
 import { acquireGpu, type Gpu, type KernelShape, kernelShape } from '../runtime/gpu';
-import { chooseBucket, FusedTransformer, padToBucket, unsupportedReason, type FusedBatch } from './engine';
+import { chooseBucket, FusedTransformer, logitChunks, padToBucket, unsupportedReason, type FusedBatch } from './engine';
 
 const VOCAB = 23;
 const EPS_LS = 0.1;
@@ -33,7 +33,7 @@ function expectParity(actual: ArrayLike<number>, expected: ArrayLike<number>, re
   expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(rel);
 }
 
-const variants: [string, Partial<ModelConfig>, SmoothingSupport, { splitMinK?: number; shape?: KernelShape | 'other' }?][] = [
+const variants: [string, Partial<ModelConfig>, SmoothingSupport, { splitMinK?: number; shape?: KernelShape | 'other'; maxBindingBytes?: number }?][] = [
   ['post-norm, sinusoidal, tied embeddings', { norm: 'post', positional: 'sinusoidal' }, 'non-pad'],
   ['pre-norm, sinusoidal', { norm: 'pre', positional: 'sinusoidal' }, 'non-pad'],
   ['post-norm, learned positions', { norm: 'post', positional: 'learned' }, 'all'],
@@ -47,6 +47,10 @@ const variants: [string, Partial<ModelConfig>, SmoothingSupport, { splitMinK?: n
   // The other kernel shape of runtime/gpu.ts than this adapter's default (lavapipe: cpu → gpu here).
   ['post-norm, sinusoidal, tied embeddings, the other kernel shape', { norm: 'post', positional: 'sinusoidal' }, 'non-pad', { shape: 'other' }],
   ['pre-norm, learned positions, share_qk, the other kernel shape', { norm: 'pre', positional: 'learned', share_qk: true }, 'all', { shape: 'other' }],
+  // Logits larger than one storage binding (the base model's 3.4 GiB): rows in chunks of 7 (7, 7, 4 of
+  // 18), each chunk its own product, classifier and backward; tied and separate output projections.
+  ['logits in row chunks, tied embeddings', { norm: 'post', positional: 'sinusoidal' }, 'non-pad', { maxBindingBytes: 7 * VOCAB * 4 + 3 }],
+  ['logits in row chunks, separate embeddings, split-K weight gradients', { share_embeddings: false }, 'all', { maxBindingBytes: 7 * VOCAB * 4, splitMinK: 4 }],
 ];
 
 /** Builds with the kernel shape forced through ABLATE_FUSED_KERNELS ('other': not the adapter's default). */
@@ -84,8 +88,10 @@ describe('fused engine vs the tfjs engine (cpu backend)', () => {
         const batch = randomBatch([7, 4, 6], [5, 6, 2], VOCAB, 11); // padded sources and targets
         const s = batch.src[0].length;
         const t = batch.tgtIn[0].length;
-        const { value: engine, shape } = withKernelShape(gpu, extra?.shape, () => new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 3, srcLen: s, tgtLen: t }, { labelSmoothing: EPS_LS, smoothing, clipNorm: 0, seed: 1, splitMinK: extra?.splitMinK }));
+        const { value: engine, shape } = withKernelShape(gpu, extra?.shape, () => new FusedTransformer(gpu, config, VOCAB, VOCAB, { batch: 3, srcLen: s, tgtLen: t }, { labelSmoothing: EPS_LS, smoothing, clipNorm: 0, seed: 1, splitMinK: extra?.splitMinK, maxBindingBytes: extra?.maxBindingBytes }));
         expect(engine.trainDispatches.some((d) => CPU_SHAPED.test(d.pipeline.label)), `${shape}-shaped kernels`).toBe(shape === 'cpu');
+        // 3 sentences × 6 target positions = 18 rows: chunks at rows 0, 7 and 14 where the binding is limited.
+        expect(engine.trainDispatches.filter((d) => /(^|\/)logits$/.test(d.label)).map((d) => d.label)).toEqual(extra?.maxBindingBytes ? ['logits@0/logits', 'logits@7/logits', 'logits@14/logits'] : ['logits']);
         if (extra?.splitMinK) expect(engine.trainDispatches.some((d) => d.label.endsWith('/split'))).toBe(true);
         const byName = new Map(model.variables.map((v) => [v.name, v.dataSync() as Float32Array]));
         expect([...engine.params.keys()].sort()).toEqual([...byName.keys()].sort());
@@ -395,6 +401,14 @@ describe('fused engine limits', () => {
     await expect(e.evaluate({ ...ok, src: Int32Array.from([-1, 6]) })).rejects.toThrow(/token id -1 outside/);
     await expect(e.evaluate({ ...ok, src: Int32Array.from([5, 6, 7]) })).rejects.toThrow(/does not match the bucket/);
     e.plan.destroy();
+  });
+
+  it('splits logits over one storage binding into row chunks: the base model at 25k tokens in two under 2 GiB', () => {
+    // 24,960 rows × 37,000 classes × 4 bytes = 3.44 GiB; floor((2^31 − 4) / 148,000) = 14,510 rows a chunk.
+    expect(logitChunks(24_960, 37_000, 2 ** 31 - 4)).toEqual([{ row0: 0, rows: 14_510 }, { row0: 14_510, rows: 10_450 }]);
+    expect(logitChunks(1024, 8000, 2 ** 31 - 4)).toEqual([{ row0: 0, rows: 1024 }]);
+    expect(logitChunks(0, 8000, 2 ** 31 - 4)).toEqual([{ row0: 0, rows: 0 }]);
+    expect(() => logitChunks(10, 1000, 3999)).toThrow(/one row of logits \(vocab 1000: 4000 bytes\) exceeds/);
   });
 });
 

@@ -54,6 +54,26 @@ export interface FusedTrainOptions {
   readonly adam?: AdamOptions;
   /** Split weight-gradient products over K from this many rows (default SPLIT_K_MIN_K; tests lower it). */
   readonly splitMinK?: number;
+  /**
+   * Largest buffer the logits may take, in bytes (default: the device's maxStorageBufferBindingSize
+   * and maxBufferSize; tests lower it). Logits larger than that come in row chunks (`logitChunks`).
+   */
+  readonly maxBindingBytes?: number;
+}
+
+/**
+ * Rows of the logits [rows, vocab] that one buffer holds: all of them where they fit one storage
+ * binding, else chunks of `floor(limit / (vocab · 4))` rows. Why: the paper's base model at 25k target
+ * tokens × vocab 37,000 has 3.4 GiB of logits, and Dawn binds at most 2–4 GiB (WebGPU's limits are
+ * 32-bit; gpuweb#6338). Each chunk is its own buffer: its own logits product, classifier and backward
+ * products; the per-token losses, targets and the decoder output stay whole.
+ */
+export function logitChunks(rows: number, vocab: number, limitBytes: number): { row0: number; rows: number }[] {
+  const per = Math.floor(limitBytes / (4 * Math.max(vocab, 1)));
+  if (per < 1) throw new Error(`one row of logits (vocab ${vocab}: ${4 * vocab} bytes) exceeds this GPU's largest storage binding (${limitBytes} bytes)`);
+  const out: { row0: number; rows: number }[] = [];
+  for (let row0 = 0; row0 < rows || out.length === 0; row0 += per) out.push({ row0, rows: Math.min(per, rows - row0) });
+  return out;
 }
 
 /** One batch of the bucket's exact shape, row-major int32 ids (PAD = 0). */
@@ -160,6 +180,8 @@ export class FusedTransformer {
   readonly evalDispatches: Dispatch[] = [];
   private readonly rowsE: number;
   private readonly rowsD: number;
+  /** The logits' row chunks, in row order (one unless the logits exceed a storage binding). */
+  private readonly logitBuffers: { buffer: GPUBuffer; floats: number }[];
   private readonly host: { src: Int32Array; tgtIn: Int32Array; tgtOut: Int32Array; srcOff: Uint32Array; srcOrder: Uint32Array; tgtOff: Uint32Array; tgtOrder: Uint32Array };
   private readonly lossRing: { buffer: GPUBuffer; busy: Promise<void> | null }[] = [];
   /** When to map a loss read-back (sleeps on a CPU adapter instead of polling), and when the queued steps should be done. */
@@ -259,7 +281,11 @@ export class FusedTransformer {
     };
     const enc = act('encoder');
     const dec = act('decoder');
-    const logits = A('logits', rowsD * tgtVocab);
+    // [rowsD, tgtVocab] in row chunks of at most one storage binding each (one chunk, 'logits', unless huge).
+    const limits = gpu.device.limits;
+    const chunks = logitChunks(rowsD, tgtVocab, Math.min(options.maxBindingBytes ?? Infinity, limits.maxStorageBufferBindingSize, limits.maxBufferSize));
+    const logits = chunks.map((c, i) => ({ ...c, buffer: A(chunks.length === 1 ? 'logits' : `logits/${i}`, c.rows * tgtVocab) }));
+    this.logitBuffers = logits.map((c) => ({ buffer: c.buffer, floats: c.rows * tgtVocab }));
     const rowLoss = A('loss/rows', rowsD * 2);
     const lossSums = A('loss/sums', 2);
     // Read-back ring: [loss sum, NLL sum, pad, pad, t_begin (u64), t_end (u64)] per step.
@@ -348,11 +374,16 @@ export class FusedTransformer {
         });
       }
       const decOut = dec.per[dec.per.length - 1].y;
-      if (config.share_embeddings) mm(out, 'logits', { M: rowsD, N: tgtVocab, K: d, transB: true }, { a: decOut, b: P(names.out), c: logits });
-      else mm(out, 'logits', { M: rowsD, N: tgtVocab, K: d }, { a: decOut, b: P(names.out), c: logits });
+      // logits[row0 .. row0 + rows) = decOut[row0 .. row0 + rows) · Eᵀ (tied) or · W_out, per chunk.
+      for (const c of logits) {
+        const label = logits.length === 1 ? 'logits' : `logits@${c.row0}/logits`; // profiles group by the last part
+        mm(out, label, { M: c.rows, N: tgtVocab, K: d, transB: config.share_embeddings, aOffset: c.row0 * d }, { a: decOut, b: P(names.out), c: c.buffer });
+      }
     };
     const classifier = (writeGrad: boolean) => [
-      fusedClassifier(gpu, writeGrad ? 'loss' : 'loss/eval', { N: rowsD, vocab: tgtVocab, labelSmoothing: options.labelSmoothing, smoothing: options.smoothing, writeGrad }, step, { logits, targets: tgtOutIds, rowLoss }),
+      ...logits.map((c) => fusedClassifier(gpu, `${logits.length === 1 ? '' : `logits@${c.row0}/`}${writeGrad ? 'loss' : 'loss/eval'}`, {
+        N: c.rows, row0: c.row0, vocab: tgtVocab, labelSmoothing: options.labelSmoothing, smoothing: options.smoothing, writeGrad,
+      }, step, { logits: c.buffer, targets: tgtOutIds, rowLoss })),
       columnSum(gpu, 'loss/sum', { rows: rowsD, cols: 2 }, rowLoss, lossSums),
     ];
 
@@ -362,7 +393,7 @@ export class FusedTransformer {
     this.trainLossDispatches.push(...this.trainDispatches, ...classifier(false));
     this.trainDispatches.push(...classifier(true));
     if (config.dropout > 0) buildForward(this.evalDispatches, 0);
-    else this.evalDispatches.push(...this.trainDispatches.slice(0, this.trainDispatches.length - 2));
+    else this.evalDispatches.push(...this.trainDispatches.slice(0, this.trainDispatches.length - logits.length - 1));
     this.evalDispatches.push(...classifier(false));
 
     // ---- backward ----
@@ -375,14 +406,18 @@ export class FusedTransformer {
       if (splitKFactor(o.M, o.N, o.K, options.splitMinK) * o.M * o.N > SPLIT_SCRATCH) throw new Error(`${label}: split-K scratch too small`);
       out.push(...matmulAuto(gpu, label, { ...o, accumulate, splitMinK: options.splitMinK }, { a, b, c: G(name), scratch: splitScratch }));
     };
-    // logits = x·Eᵀ (tied) or x·W: dX into the decoder's first gradient buffer, dE / dW into the slab.
-    if (config.share_embeddings) {
-      mm(out, 'logits/dx', { M: rowsD, N: d, K: tgtVocab }, { a: logits, b: P(names.out), c: dec.g[0] });
-      dW('logits/dw', names.out, { M: tgtVocab, N: d, K: rowsD, transA: true }, logits, decOut, false);
-    } else {
-      mm(out, 'logits/dx', { M: rowsD, N: d, K: tgtVocab, transB: true }, { a: logits, b: P(names.out), c: dec.g[0] });
-      dW('logits/dw', names.out, { M: d, N: tgtVocab, K: rowsD, transA: true }, decOut, logits, false);
-    }
+    // logits = x·Eᵀ (tied) or x·W: dX into the decoder's first gradient buffer, dE / dW into the slab,
+    // chunk by chunk (dX rows are disjoint; dE / dW sums over the chunks' rows).
+    logits.forEach((c, i) => {
+      const at = logits.length === 1 ? 'logits' : `logits@${c.row0}`;
+      if (config.share_embeddings) {
+        mm(out, `${at}/dx`, { M: c.rows, N: d, K: tgtVocab, cOffset: c.row0 * d }, { a: c.buffer, b: P(names.out), c: dec.g[0] });
+        dW(`${at}/dw`, names.out, { M: tgtVocab, N: d, K: c.rows, transA: true, bOffset: c.row0 * d }, c.buffer, decOut, i > 0);
+      } else {
+        mm(out, `${at}/dx`, { M: c.rows, N: d, K: tgtVocab, transB: true, cOffset: c.row0 * d }, { a: c.buffer, b: P(names.out), c: dec.g[0] });
+        dW(`${at}/dw`, names.out, { M: d, N: tgtVocab, K: c.rows, transA: true, aOffset: c.row0 * d }, decOut, c.buffer, i > 0);
+      }
+    });
     for (const side of ['decoder', 'encoder'] as const) {
       const a = side === 'encoder' ? enc : dec;
       const sd = sides[side];
@@ -603,14 +638,17 @@ export class FusedTransformer {
       const bytes = slot.buffer.getMappedRange(0, 32).slice(0);
       slot.buffer.unmap();
       slot.busy = null;
+      this.gpu.throwIfFailed(); // a device error since the last read: this loss is not to be trusted
       const [sum] = new Float32Array(bytes, 0, 1);
       const [begin, end] = new BigUint64Array(bytes, 16, 2);
       return { loss: sum / tokens, gpuMs: ts ? Number(end - begin) / 1e6 : null };
     });
-    slot.busy = read.then(() => undefined);
+    // A failed read (a device error) rejects `loss` only: the slot and the GPU time settle quietly, so
+    // the one error surfaces once, where the step's loss is awaited, not as unhandled rejections.
+    slot.busy = read.then(() => undefined, () => undefined);
     return {
       dispatches: stats.dispatches, submits: stats.submits, hostMs: performance.now() - started, recordMs: stats.hostMs, hostCpuMs: cpuMs(process.cpuUsage(cpuStarted)),
-      loss: read.then((r) => r.loss), gpuMs: read.then((r) => r.gpuMs),
+      loss: read.then((r) => r.loss), gpuMs: read.then((r) => r.gpuMs, () => null),
     };
   }
 
@@ -622,7 +660,15 @@ export class FusedTransformer {
     this.upload(batch, this.store.t, 0, 0);
     await this.gpu.run(this.evalDispatches);
     const [sum, nll] = await this.gpu.read(this.plan.get('loss/sums'), 0, 8);
-    const logits = readLogits ? (await this.gpu.read(this.plan.get('logits'), 0, this.rowsD * this.store.tgtVocab * 4)).slice(0, this.rowsD * this.store.tgtVocab) : undefined;
+    let logits: Float32Array | undefined;
+    if (readLogits) {
+      logits = new Float32Array(this.rowsD * this.store.tgtVocab);
+      let at = 0;
+      for (const c of this.logitBuffers) {
+        logits.set((await this.gpu.read(c.buffer, 0, c.floats * 4)).subarray(0, c.floats), at);
+        at += c.floats;
+      }
+    }
     return { loss: sum / Math.max(this.tokens, 1), sumNll: nll, tokens: this.tokens, logits };
   }
 

@@ -2,8 +2,9 @@
  * What the fused engine can train, checked before a run exists: the spec edge refuses a `fused` run
  * with one line per problem when it is queued, and `auto` passes over the engine for such a config,
  * so neither fails mid-run. Limits: the fused attention kernel holds one query row's scores and a
- * head's vector in workgroup memory (MAX_ATTENTION_LEN keys, MAX_HEAD_DIM per head); every bucket
- * buffer must fit one storage binding (the logits, rows × vocab, are the largest).
+ * head's vector in workgroup memory (MAX_ATTENTION_LEN keys, MAX_HEAD_DIM per head). Logits larger
+ * than one storage binding are split into row chunks by the engine (model/engine.ts `logitChunks`), so
+ * batch_tokens × vocab has no limit here; the device's memory is checked when the engine allocates.
  *
  * Dev and test are evaluated on every sentence (no max_len filter), so their longest sentence must
  * fit the attention kernel too: word and char counts are exact, BPE is bounded by UTF-8 bytes (as
@@ -13,14 +14,6 @@ import type { RunConfig } from '../../../contract/spec';
 import { parseSplit, readSplitSource } from '../../data/readers';
 import { tokenBound } from '../../data/positions';
 import { MAX_ATTENTION_LEN, MAX_HEAD_DIM } from '../kernels/attention';
-import { bucketRows } from './buckets';
-
-/**
- * Largest storage binding assumed at queue time (the device is not known there): 2 GiB − 4, what
- * Vulkan, Metal and D3D12 desktop drivers report (WebGPU's guaranteed minimum is 128 MiB; the engine
- * asks the adapter for its maximum).
- */
-export const MAX_BINDING_BYTES = 2 ** 31 - 4;
 
 /** One-line problems of training `config` on the fused engine; empty when it is supported. */
 export function fusedProblems(config: RunConfig, opts: { readCorpus?: boolean } = {}): string[] {
@@ -32,11 +25,6 @@ export function fusedProblems(config: RunConfig, opts: { readCorpus?: boolean } 
   const longest = d.max_len + 1;
   if (longest > MAX_ATTENTION_LEN) problems.push(`${where} attends over at most ${MAX_ATTENTION_LEN} positions; data.max_len ${d.max_len} needs ${longest} (BOS + target)`);
   if (m.d_k > MAX_HEAD_DIM || m.d_v > MAX_HEAD_DIM) problems.push(`${where} supports d_k and d_v up to ${MAX_HEAD_DIM}; got d_k ${m.d_k}, d_v ${m.d_v}`);
-  // The largest bucket's logits: rows × length ≤ 1.5 × batch_tokens (bucketRows), × vocab floats.
-  const vocab = d.task ? Math.min(d.tokenizer.vocab, (d.vocab ?? d.tokenizer.vocab) + 4) : Math.max(d.tokenizer.vocab, d.tokenizer.kind === 'bpe' ? 260 : 0);
-  const L = Math.min(longest, MAX_ATTENTION_LEN);
-  const logitsBytes = bucketRows(config.train.batch_tokens, L) * L * Math.max(vocab, 1) * 4;
-  if (logitsBytes > MAX_BINDING_BYTES) problems.push(`${where}: a batch's logits (${(logitsBytes / 2 ** 30).toFixed(1)} GiB for batch_tokens ${config.train.batch_tokens} × vocab ${vocab}) exceed one WebGPU storage binding (2 GiB); lower train.batch_tokens`);
   if (opts.readCorpus !== false && d.corpus) {
     const kind = d.tokenizer.kind;
     const lower = d.tokenizer.lowercase;

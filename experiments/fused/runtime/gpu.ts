@@ -91,6 +91,8 @@ const MAP_READ = 0x0001;
 const QUERY_RESOLVE = 0x0200;
 export const BufferUsage = { STORAGE, COPY_SRC, COPY_DST, UNIFORM, MAP_READ, QUERY_RESOLVE } as const;
 
+const gib = (bytes: number): string => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+
 export class Gpu {
   /** createBuffer calls made through this object (uniforms, plan buffers, staging, test buffers). */
   buffersCreated = 0;
@@ -139,8 +141,14 @@ export class Gpu {
   }
 
   createBuffer(label: string, bytes: number, usage: number = STORAGE | COPY_SRC | COPY_DST): GPUBuffer {
-    this.buffersCreated++;
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    // Storage buffers are bound whole somewhere (the parameter slabs by Adam), so each must fit a binding.
+    const limit = Math.min(this.device.limits.maxBufferSize, usage & STORAGE ? this.device.limits.maxStorageBufferBindingSize : Infinity);
+    if (size > limit) {
+      const which = size > this.device.limits.maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize';
+      throw new Error(`GPU buffer ${label} needs ${gib(size)}; this device allows ${gib(limit)} per buffer (${which})`);
+    }
+    this.buffersCreated++;
     const buffer = this.device.createBuffer({ label, size, usage });
     this.live.set(buffer, size);
     this.liveBytes += size;
@@ -153,6 +161,24 @@ export class Gpu {
     this.liveBytes -= this.live.get(buffer) ?? 0;
     this.live.delete(buffer);
     buffer.destroy();
+  }
+
+  /**
+   * The first error the device reported (validation, out of memory, device lost), or null. Dawn reports
+   * such errors asynchronously and otherwise carries on: an invalid buffer reads as zeros, a rejected
+   * command buffer does nothing, so a run would record made-up losses. Every read-back calls
+   * `throwIfFailed` after its map: the step that follows an error fails, with the device's message.
+   */
+  failure: string | null = null;
+
+  fail(message: string): void {
+    const line = message.split('\n')[0].trim();
+    if (this.failure === null) console.error(`WebGPU error: ${line}`);
+    this.failure ??= line;
+  }
+
+  throwIfFailed(): void {
+    if (this.failure !== null) throw new Error(`WebGPU device error: ${this.failure}`);
   }
 
   /** Starts a new peak from the bytes live now (as torch.cuda.reset_peak_memory_stats does). */
@@ -227,6 +253,7 @@ export class Gpu {
     await staging.mapAsync(MAP_READ, 0, bytes);
     const out = staging.getMappedRange(0, bytes).slice(0);
     staging.unmap();
+    this.throwIfFailed();
     return out;
   }
 
@@ -362,9 +389,6 @@ export function acquireGpu(): Promise<Gpu> {
         maxBufferSize: l.maxBufferSize,
       },
     });
-    device.addEventListener('uncapturederror', (e) => {
-      console.error(`WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
-    });
     const info = adapter.info;
     const description = [info.description || info.device, info.vendor].filter(Boolean).join(', ');
     const features = {
@@ -373,7 +397,10 @@ export function acquireGpu(): Promise<Gpu> {
       timestampQuery: has('timestamp-query'),
       softwareAdapter: isSoftwareAdapter(info),
     };
-    return new Gpu(device, features, description, [gpu, adapter]);
+    const made = new Gpu(device, features, description, [gpu, adapter]);
+    device.addEventListener('uncapturederror', (e) => made.fail((e as GPUUncapturedErrorEvent).error.message));
+    void device.lost.then((l) => made.fail(`device lost (${l.reason}): ${l.message}`));
+    return made;
   })();
   return shared;
 }
