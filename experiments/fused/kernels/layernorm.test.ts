@@ -84,6 +84,22 @@ describe.each(['gpu', 'cpu'] as const)('fused residual + dropout + LayerNorm (%s
     });
   }
 
+  it('normalizes more rows than one dispatch dimension holds (65,535 workgroups), the last ones too', async () => {
+    // The gpu shape runs a workgroup per row: past 65,535 rows (a batch of ~65k tokens) its grid is 2-D.
+    const gpu = await acquireGpu();
+    const [rows, d] = [65_600, 4];
+    const x = randn(rows * d, 21, 2);
+    const gamma = Float32Array.from([1.5, 0.5, 1, 2]);
+    const beta = Float32Array.from([0.1, -0.2, 0, 0.3]);
+    const stepParams = new StepParams(gpu);
+    stepParams.set({ step: STEP, seed: SEED, stepSize: 0, invBias2: 0, tokenScale: 0 });
+    const yB = gpu.createBuffer('y', rows * d * 4);
+    const fwd = residualNormForward(gpu, 'fwd', { rows, d, shape }, stepParams.buffer, { x: gpu.upload('x', x), y: yB, stats: gpu.createBuffer('stats', rows * 8), gammaBeta: gpu.upload('g', Float32Array.from([...gamma, ...beta])) });
+    expect(Math.max(...fwd.groups)).toBeLessThanOrEqual(65_535);
+    await gpu.run([fwd]);
+    expectClose(await gpu.read(yB), cpuForward(x, null, gamma, beta, rows, d, 0).y, 2e-5, 1e-5, 'y');
+  });
+
   it('normalizes x alone (no f: the pre-norm first sub-layer) and its backward without dres', async () => {
     const gpu = await acquireGpu();
     const [rows, d] = [5, 16]; // whole vec4s: both shapes apply

@@ -22,7 +22,7 @@
  * The dropout mask is regenerated from (seed, step, site, element index), never stored.
  */
 import { type Binding, type Dispatch, type Gpu, type KernelShape, kernelShape, packUniform } from '../runtime/gpu';
-import { RNG_WGSL, STEP_WGSL, workgroupReduceWgsl, workgroupVectorSumWgsl } from './common';
+import { groups1d, RNG_WGSL, STEP_WGSL, workgroupReduceWgsl, workgroupVectorSumWgsl } from './common';
 import { columnSum } from './matmul';
 
 export const LAYER_NORM_EPS = 1e-6;
@@ -72,8 +72,10 @@ fn input(i: u32) -> f32 {
   return x[i];
 }
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row = wid.x;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  // One workgroup per row, over a 2-D grid past 65,535 rows (a dispatch dimension's limit).
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= u.rows) { return; }
   let tid = lid.x;
   let base = row * u.d;
   let key = site_key(step.seed, step.step, u.site);
@@ -266,7 +268,7 @@ export function residualNormForward(
   const bindGroup = gpu.bindGroup(label, pipeline, [
     { buffer: uniform }, { buffer: step }, buf.x, buf.f ?? gpu.dummy, buf.s ?? gpu.dummyOut, buf.y, buf.stats, buf.gammaBeta,
   ]);
-  return { label, pipeline, bindGroup, groups: rowwise ? [Math.ceil(o.rows / ROWS_WG), 1, 1] : [o.rows, 1, 1] };
+  return { label, pipeline, bindGroup, groups: rowwise ? [Math.ceil(o.rows / ROWS_WG), 1, 1] : groups1d(o.rows, 1) };
 }
 
 /** Rows per workgroup of the backward (and so the number of dγ/dβ partial rows: ceil(rows / this)). */
