@@ -11,16 +11,22 @@ const RTOL = 1e-5;
 // Both kernels on shapes each can take: the vec4 kernel needs N, K, leading dimensions and offsets in
 // multiples of 4 (and falls back to tiled otherwise, tested below); M stays ragged against the tiles (68 = 2·32 + 4 rows), and vec4's
 // N = 68 leaves the second half of the last 8-column block past the edge.
-const SHAPES: Record<MatmulKernel, { M: number; N: number; K: number; wide: { ld: number; aOff: number; ldc: number; cOff: number; N: number; K: number } }> = {
+type Case = MatmulKernel | 'tiled128 aligned';
+const SHAPES: Record<Case, { M: number; N: number; K: number; wide: { ld: number; aOff: number; ldc: number; cOff: number; N: number; K: number } }> = {
   tiled: { M: 70, N: 67, K: 19, wide: { ld: 12, aOff: 3, ldc: 10, cOff: 2, N: 6, K: 7 } },
   // 140 rows = 128 + 12 and 133 columns = 128 + 5: ragged 128-tiles; K = 19 ends inside a k step of 8.
+  // Rows of 19 and 133 floats are not whole vec4s: the scalar loads.
   tiled128: { M: 140, N: 133, K: 19, wide: { ld: 12, aOff: 3, ldc: 10, cOff: 2, N: 6, K: 7 } },
+  // The same kernel where rows and offsets are whole vec4s (vec4 loads): 140 × 136, K = 20 ends half
+  // way through a k step of 8; ragged 128-tiles in both directions.
+  'tiled128 aligned': { M: 140, N: 136, K: 20, wide: { ld: 16, aOff: 4, ldc: 20, cOff: 8, N: 12, K: 8 } },
   vec4: { M: 68, N: 68, K: 20, wide: { ld: 16, aOff: 4, ldc: 20, cOff: 8, N: 12, K: 8 } },
   // 68 rows = 2·32 + 4 and 36 columns = 32 + 4: a ragged last block in both directions (its
   // invocations still load and broadcast A, and must not store); 12 columns leave lanes 3..7 idle.
   subgroup: { M: 68, N: 36, K: 20, wide: { ld: 16, aOff: 4, ldc: 20, cOff: 8, N: 12, K: 8 } },
 };
-const PIPELINE: Record<MatmulKernel, RegExp> = { tiled: /^matmul$/, tiled128: /^matmul_tiled128$/, vec4: /^matmul_vec4$/, subgroup: /^matmul_subgroup_[nt][nt]$/ };
+const PIPELINE: Record<Case, RegExp> = { tiled: /^matmul$/, tiled128: /^matmul_tiled128$/, 'tiled128 aligned': /^matmul_tiled128_aligned$/, vec4: /^matmul_vec4$/, subgroup: /^matmul_subgroup_[nt][nt]$/ };
+const kernelOf = (c: Case): MatmulKernel => (c === 'tiled128 aligned' ? 'tiled128' : c);
 
 // The subgroup kernel needs an adapter with subgroups of ≥ 8 lanes (lavapipe, CI's adapter, has them):
 // without one this fails here rather than testing the fallback twice.
@@ -28,16 +34,17 @@ it('the test adapter has subgroups of at least 8 lanes (the subgroup kernel is t
   expect(subgroupKernelApplies(await acquireGpu())).toBe(true);
 });
 
-describe.each(['tiled', 'tiled128', 'vec4', 'subgroup'] as const)('matmul kernel (%s)', (kernel) => {
+describe.each(['tiled', 'tiled128', 'tiled128 aligned', 'vec4', 'subgroup'] as const)('matmul kernel (%s)', (name) => {
+  const kernel = kernelOf(name);
   for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
     it(`matches a float64 reference (transA ${transA}, transB ${transB}), ragged tiles`, async () => {
       const gpu = await acquireGpu();
-      const { M, N, K } = SHAPES[kernel];
+      const { M, N, K } = SHAPES[name];
       const a = randn(M * K, 1);
       const b = randn(K * N, 2);
       const c = gpu.createBuffer('c', M * N * 4);
       const d = matmul(gpu, 'mm', { M, N, K, transA, transB, kernel }, { a: gpu.upload('a', a), b: gpu.upload('b', b), c });
-      expect(d.pipeline.label.split('|')[0]).toMatch(PIPELINE[kernel]);
+      expect(d.pipeline.label.split('|')[0]).toMatch(PIPELINE[name]);
       await gpu.run([d]);
       expectClose(await gpu.read(c), cpuMatmul(a, b, M, N, K, transA, transB), ATOL, RTOL, 'C');
     });
@@ -46,7 +53,7 @@ describe.each(['tiled', 'tiled128', 'vec4', 'subgroup'] as const)('matmul kernel
   it('applies bias, accumulate, ReLU and gate epilogues, with offsets and leading dimensions', async () => {
     const gpu = await acquireGpu();
     const M = 5;
-    const { ld, aOff, ldc, cOff, N, K } = SHAPES[kernel].wide;
+    const { ld, aOff, ldc, cOff, N, K } = SHAPES[name].wide;
     // A sits in columns aOff..aOff+K of a [M, ld] matrix; C is written into columns cOff..cOff+N of a [M, ldc] one.
     const aWide = randn(M * ld, 3);
     const b = randn(K * N, 4);
@@ -56,7 +63,7 @@ describe.each(['tiled', 'tiled128', 'vec4', 'subgroup'] as const)('matmul kernel
     const cBuf = gpu.upload('c', c0);
     const d = matmul(gpu, 'mm', { M, N, K, lda: ld, aOffset: aOff, ldc, cOffset: cOff, accumulate: true, relu: true, kernel },
       { a: gpu.upload('a', aWide), b: gpu.upload('b', b), c: cBuf, bias: gpu.upload('bias', bias), gate: gpu.upload('g', gate) });
-    expect(d.pipeline.label.split('|')[0]).toMatch(PIPELINE[kernel]);
+    expect(d.pipeline.label.split('|')[0]).toMatch(PIPELINE[name]);
     await gpu.run([d]);
     const a = new Float64Array(M * K);
     for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) a[m * K + k] = aWide[m * ld + aOff + k];
@@ -98,6 +105,20 @@ describe('matmul kernel choice', () => {
     expect(label({ M: 7, N: 8, K: 8, bOffset: 2 })).toBe('matmul');
   });
 
+  it('the 128-tile kernel loads vec4s only where every stored row, offset and K range is whole vec4s', async () => {
+    const gpu = await acquireGpu();
+    const buf = { a: gpu.dummy, b: gpu.dummy, c: gpu.dummyOut };
+    const label = (o: Parameters<typeof matmul>[2]) => matmul(gpu, 'mm', { ...o, kernel: 'tiled128' }, buf).pipeline.label.split('|')[0];
+    expect(label({ M: 7, N: 8, K: 8 })).toBe('matmul_tiled128_aligned'); // A [M, K]: M is not a row length
+    expect(label({ M: 7, N: 8, K: 8, transA: true })).toBe('matmul_tiled128'); // Aᵀ stored [K, M]: rows of 7
+    expect(label({ M: 8, N: 6, K: 8 })).toBe('matmul_tiled128');
+    expect(label({ M: 8, N: 6, K: 8, transB: true })).toBe('matmul_tiled128_aligned'); // Bᵀ stored [N, K]
+    expect(label({ M: 8, N: 8, K: 6 })).toBe('matmul_tiled128');
+    expect(label({ M: 8, N: 8, K: 8, lda: 10 })).toBe('matmul_tiled128');
+    expect(label({ M: 8, N: 8, K: 8, bOffset: 2 })).toBe('matmul_tiled128');
+    expect(label({ M: 8, N: 8, K: 8, ldc: 10, cOffset: 3 })).toBe('matmul_tiled128_aligned'); // C is stored by scalars
+  });
+
   it('the gpu shape takes the 128-tile kernel only for products with enough 128-tiles to fill a GPU', () => {
     // the base model (25k-token batches): activations [25000 × 512] and the logits take it; a
     // weight gradient [512 × 512] split 4 ways over the tokens and config B's [1024 × 256] do not.
@@ -110,7 +131,9 @@ describe('matmul kernel choice', () => {
 
   // Each pair sums every output in one invocation in K order: bit-identical products. [130 × 136]
   // leaves both 128-tiles ragged; [100 × 72] the subgroup kernel's 32 × 32 blocks.
-  for (const [ref, other, [M, N, K], seed] of [['tiled', 'tiled128', [130, 136, 40], 41], ['vec4', 'subgroup', [100, 72, 48], 31]] as const) {
+  // [132 × 136 × 40] is whole vec4s everywhere (the 128-tile kernel's vec4 loads in all four
+  // transpose cases); [130 × 136] has them except for Aᵀ's rows of 130.
+  for (const [ref, other, [M, N, K], seed] of [['tiled', 'tiled128', [130, 136, 40], 41], ['tiled', 'tiled128', [132, 136, 40], 43], ['vec4', 'subgroup', [100, 72, 48], 31]] as const) {
     it(`the ${ref} and ${other} kernels sum each output in the same order: bit-identical products`, async () => {
       const gpu = await acquireGpu();
       for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
@@ -179,7 +202,8 @@ describe('matmul backward', () => {
   }
 });
 
-describe.each([['tiled', 30, 3], ['tiled128', 30, 3], ['vec4', 32, 4], ['subgroup', 32, 4]] as const)('split-K matmul (%s)', (kernel, ldb, bOffset) => {
+describe.each([['tiled', 30, 3], ['tiled128', 30, 3], ['tiled128 aligned', 32, 4], ['vec4', 32, 4], ['subgroup', 32, 4]] as const)('split-K matmul (%s)', (name, ldb, bOffset) => {
+  const kernel = kernelOf(name);
   it('weight-gradient shapes (few output tiles, long K) split over K and sum in fixed order, with accumulate and strided B', async () => {
     const gpu = await acquireGpu();
     const [M, N, K] = [20, 24, 5000]; // one output tile, K = 5000 rows (a large batch's tokens)
@@ -194,7 +218,7 @@ describe.each([['tiled', 30, 3], ['tiled128', 30, 3], ['vec4', 32, 4], ['subgrou
     const c = gpu.upload('c', c0);
     const ds = matmulAuto(gpu, 'dw', { M, N, K, transA: true, ldb, bOffset, accumulate: true, kernel }, { a: gpu.upload('a', a), b: gpu.upload('b', bWide), c, scratch: gpu.createBuffer('scratch', splitKFactor(M, N, K) * M * N * 4) });
     expect(ds.length).toBe(2);
-    expect(ds[0].pipeline.label.split('|')[0]).toMatch(PIPELINE[kernel]);
+    expect(ds[0].pipeline.label.split('|')[0]).toMatch(PIPELINE[name]);
     await gpu.run(ds);
     const b = new Float64Array(K * N);
     for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) b[k * N + n] = bWide[k * ldb + bOffset + n];

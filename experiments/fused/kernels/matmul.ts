@@ -19,7 +19,9 @@
  *            outputs per thread, K in steps of 16: the GPU shape (shared-memory reuse).
  *   `tiled128` the same with a 128×128 tile and 8×8 outputs per thread (K in steps of 8, vec4 reads
  *            of workgroup memory): twice the FMAs per shared-memory read, for products with enough
- *            128-tiles to fill a GPU (`gpuTile`); not measured on a GPU yet (see its comment).
+ *            128-tiles to fill a GPU (`gpuTile`); not measured on a GPU yet (see its comment). Where
+ *            the operands' rows and offsets are whole vec4s it stages them with 16-byte loads
+ *            (`matmul_tiled128_aligned`, `tiled128Vec4Applies`), else with bounds-checked scalars.
  *   `vec4`   no workgroup memory, no barriers: each invocation loads 4×4 blocks of A and B as vec4s
  *            and keeps a 4×8 block of C in registers. On a CPU adapter (lavapipe) a load costs about
  *            as much whether it is one float or four and a barrier makes every invocation a
@@ -41,21 +43,27 @@
  */
 import { type Binding, type Dispatch, type Gpu, hasSubgroupsOf, type KernelShape, kernelShape, packUniform } from '../runtime/gpu';
 
-// Uniform block, bindings and bounds-checked scalar loads of the tiled kernels (any leading dimension
-// and offset).
-const SCALAR_BINDINGS = /* wgsl */ `
-// Flags are uniform bits, not override constants: one pipeline serves every product (pipeline
-// compilation is seconds on lavapipe), and the branches are uniform so they cost nothing per element.
+/**
+ * Uniform block and bindings of every matmul kernel; A and B read as `ab` (f32 or vec4<f32>), C, bias
+ * and gate as `cbg`. Flags are uniform bits, not override constants: one pipeline serves every
+ * product (pipeline compilation is seconds on lavapipe), and the branches are uniform so they cost
+ * nothing per element. Split-K: workgroup z sums k in [z·k_chunk, (z+1)·k_chunk) and writes its
+ * partial product at c_off + z·split_stride (k_chunk = K and one z without split).
+ */
+const matmulHeader = (ab: string, cbg: string): string => /* wgsl */ `
 const F_TA = 1u; const F_TB = 2u; const F_BIAS = 4u; const F_RELU = 8u; const F_ACCUM = 16u; const F_GATE = 32u;
-// Split-K: workgroup z sums k in [z·k_chunk, (z+1)·k_chunk) and writes its partial product at
-// c_off + z·split_stride (k_chunk = K and one z without split).
 struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, a_off: u32, b_off: u32, c_off: u32, flags: u32, k_chunk: u32, split_stride: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read> gate: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<${ab}>;
+@group(0) @binding(2) var<storage, read> b: array<${ab}>;
+@group(0) @binding(3) var<storage, read_write> c: array<${cbg}>;
+@group(0) @binding(4) var<storage, read> bias: array<${cbg}>;
+@group(0) @binding(5) var<storage, read> gate: array<${cbg}>;
+`;
+
+// Bindings and bounds-checked scalar loads of the tiled kernels (any leading dimension and offset).
+const SCALAR_BINDINGS = /* wgsl */ `
+${matmulHeader('f32', 'f32')}
 
 fn load_a(m: u32, k: u32, kend: u32) -> f32 {
   if (m >= u.M || k >= kend) { return 0.0; }
@@ -130,6 +138,51 @@ const tiled128Step = (): string => [0, 1].flatMap((half) => ['x', 'y', 'z', 'w']
 const tiled128Store = (): string => Array.from({ length: 8 }, (_, r) => [0, 1].map((h) =>
   `store4(m0 + ${r < 4 ? `4u * lid.y + ${r}u` : `64u + 4u * lid.y + ${r - 4}u`}, n0 + ${64 * h}u + 4u * lid.x, wid.z, acc[${2 * r + h}]);`).join('\n  ')).join('\n  ');
 
+// Bindings of the 128-tile kernel's vec4-load variant: A and B read as vec4s (16-byte loads).
+const VEC_BINDINGS = matmulHeader('vec4<f32>', 'f32');
+
+// Staging of one k step (8 values of k) of the A and B blocks into workgroup memory, 4 values of each
+// per invocation, read along the stored rows. Scalar: any layout, each value bounds-checked. Vec4
+// (`tiled128Vec4Applies`: rows, offsets and the K range in whole vec4s): one 16-byte load per block per
+// invocation, checked once (a vec4 is wholly inside or wholly outside the matrix).
+const TILED128_STAGE_SCALAR = /* wgsl */ `
+    if (ta) {
+      // A stored [K, M]: 4 consecutive m of row k0 + t / 32.
+      let k = t / 32u; let m = m0 + 4u * (t % 32u);
+      As[t] = vec4<f32>(load_a(m, k0 + k, kend), load_a(m + 1u, k0 + k, kend), load_a(m + 2u, k0 + k, kend), load_a(m + 3u, k0 + k, kend));
+    } else {
+      // A stored [M, K]: 4 consecutive k of row m0 + t / 2.
+      let m = t / 2u; let k = 4u * (t % 2u);
+      for (var j = 0u; j < 4u; j++) { As[(k + j) * 32u + m / 4u][m % 4u] = load_a(m0 + m, k0 + k + j, kend); }
+    }
+    if (tb) {
+      // B stored [N, K]: 4 consecutive k of row n0 + t / 2.
+      let n = t / 2u; let k = 4u * (t % 2u);
+      for (var j = 0u; j < 4u; j++) { Bs[(k + j) * 32u + n / 4u][n % 4u] = load_b(k0 + k + j, n0 + n, kend); }
+    } else {
+      // B stored [K, N]: 4 consecutive n of row k0 + t / 32.
+      let k = t / 32u; let n = n0 + 4u * (t % 32u);
+      Bs[t] = vec4<f32>(load_b(k0 + k, n, kend), load_b(k0 + k, n + 1u, kend), load_b(k0 + k, n + 2u, kend), load_b(k0 + k, n + 3u, kend));
+    }`;
+const TILED128_STAGE_VEC4 = /* wgsl */ `
+    let zero = vec4<f32>(0.0);
+    if (ta) {
+      let k = t / 32u; let m = m0 + 4u * (t % 32u);
+      As[t] = select(zero, a[(u.a_off + (k0 + k) * u.lda + m) / 4u], k0 + k < kend && m < u.M);
+    } else {
+      let m = t / 2u; let k = 4u * (t % 2u);
+      let v = select(zero, a[(u.a_off + (m0 + m) * u.lda + k0 + k) / 4u], m0 + m < u.M && k0 + k < kend);
+      for (var j = 0u; j < 4u; j++) { As[(k + j) * 32u + m / 4u][m % 4u] = v[j]; }
+    }
+    if (tb) {
+      let n = t / 2u; let k = 4u * (t % 2u);
+      let v = select(zero, b[(u.b_off + (n0 + n) * u.ldb + k0 + k) / 4u], n0 + n < u.N && k0 + k < kend);
+      for (var j = 0u; j < 4u; j++) { Bs[(k + j) * 32u + n / 4u][n % 4u] = v[j]; }
+    } else {
+      let k = t / 32u; let n = n0 + 4u * (t % 32u);
+      Bs[t] = select(zero, b[(u.b_off + (k0 + k) * u.ldb + n) / 4u], k0 + k < kend && n < u.N);
+    }`;
+
 /**
  * `tiled128`: the `tiled` kernel with a 128×128 output tile and 8×8 outputs per thread (16×16
  * threads; K in steps of 8), the register blocking of fast CUDA SGEMMs (siboehm's "How to Optimize a
@@ -142,8 +195,8 @@ const tiled128Store = (): string => Array.from({ length: 8 }, (_, r) => [0, 1].m
  * compiler contracts the same way). Chosen only where the product has enough 128-tiles to fill a GPU
  * (TILED128_MIN_GROUPS): the base model's activations and logits, not config A/B's small products.
  */
-const MATMUL_TILED128_WGSL = /* wgsl */ `
-${SCALAR_BINDINGS}
+const tiled128Wgsl = (vec4Loads: boolean): string => /* wgsl */ `
+${vec4Loads ? VEC_BINDINGS : SCALAR_BINDINGS}
 var<workgroup> As: array<vec4<f32>, 256>; // [k 0..7][m4 0..31]: op(A)[m0 + 4·m4 .. +3, k0 + k]
 var<workgroup> Bs: array<vec4<f32>, 256>; // [k 0..7][n4 0..31]: op(B)[k0 + k, n0 + 4·n4 .. +3]
 
@@ -173,25 +226,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let ta = (u.flags & F_TA) != 0u;
   let tb = (u.flags & F_TB) != 0u;
   for (var k0 = kbeg; k0 < kend; k0 += 8u) {
-    // Each invocation stages 4 values of each block, reading along the stored rows.
-    if (ta) {
-      // A stored [K, M]: 4 consecutive m of row k0 + t / 32.
-      let k = t / 32u; let m = m0 + 4u * (t % 32u);
-      As[t] = vec4<f32>(load_a(m, k0 + k, kend), load_a(m + 1u, k0 + k, kend), load_a(m + 2u, k0 + k, kend), load_a(m + 3u, k0 + k, kend));
-    } else {
-      // A stored [M, K]: 4 consecutive k of row m0 + t / 2.
-      let m = t / 2u; let k = 4u * (t % 2u);
-      for (var j = 0u; j < 4u; j++) { As[(k + j) * 32u + m / 4u][m % 4u] = load_a(m0 + m, k0 + k + j, kend); }
-    }
-    if (tb) {
-      // B stored [N, K]: 4 consecutive k of row n0 + t / 2.
-      let n = t / 2u; let k = 4u * (t % 2u);
-      for (var j = 0u; j < 4u; j++) { Bs[(k + j) * 32u + n / 4u][n % 4u] = load_b(k0 + k + j, n0 + n, kend); }
-    } else {
-      // B stored [K, N]: 4 consecutive n of row k0 + t / 32.
-      let k = t / 32u; let n = n0 + 4u * (t % 32u);
-      Bs[t] = vec4<f32>(load_b(k0 + k, n, kend), load_b(k0 + k, n + 1u, kend), load_b(k0 + k, n + 2u, kend), load_b(k0 + k, n + 3u, kend));
-    }
+    ${vec4Loads ? TILED128_STAGE_VEC4 : TILED128_STAGE_SCALAR}
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
       let a0 = As[kk * 32u + lid.y];
@@ -254,16 +289,7 @@ const vec4Store = (c: number): string => /* wgsl */ `if (n0 + ${4 * c}u < u.N) {
 
 // Uniform block and bindings of the vec4 and subgroup kernels: the tiled kernel's, with every matrix
 // read as vec4s (offsets and leading dimensions are in floats and multiples of 4).
-const VEC4_BINDINGS = /* wgsl */ `
-const F_TA = 1u; const F_TB = 2u; const F_BIAS = 4u; const F_RELU = 8u; const F_ACCUM = 16u; const F_GATE = 32u;
-struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, a_off: u32, b_off: u32, c_off: u32, flags: u32, k_chunk: u32, split_stride: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> c: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> gate: array<vec4<f32>>;
-`;
+const VEC4_BINDINGS = matmulHeader('vec4<f32>', 'vec4<f32>');
 
 const MATMUL_VEC4_WGSL = /* wgsl */ `
 ${VEC4_BINDINGS}
@@ -415,6 +441,17 @@ function vec4Applies(o: MatmulOptions, lda: number, ldb: number, ldc: number, kC
   return [o.N, o.K, lda, ldb, ldc, o.aOffset ?? 0, o.bOffset ?? 0, o.cOffset ?? 0, kChunk].every((v) => v % 4 === 0) && Math.ceil(o.M / VEC4_ROWS) <= 65535;
 }
 
+/**
+ * The 128-tile kernel loads A and B as vec4s where every vec4 it reads lies inside one stored row
+ * and wholly inside or outside the matrix: leading dimensions, offsets, the K range of a split and
+ * the stored row length (K where the operand is [·, K], M or N where it is [K, ·]) in multiples of 4.
+ * Why: a 16-byte load per block and invocation instead of 4 bounds-checked scalar ones (the
+ * vectorised loads of siboehm's kernel 6); the sums and their order are unchanged (bit-identical).
+ */
+function tiled128Vec4Applies(o: MatmulOptions, lda: number, ldb: number, kChunk: number): boolean {
+  return [o.K, lda, ldb, o.aOffset ?? 0, o.bOffset ?? 0, kChunk, o.transA ? o.M : 0, o.transB ? 0 : o.N].every((v) => v % 4 === 0);
+}
+
 interface MatmulPipeline {
   readonly kernel: MatmulKernel;
   readonly pipeline: GPUComputePipeline;
@@ -439,7 +476,11 @@ function matmulPipeline(gpu: Gpu, o: MatmulOptions, lda: number, ldb: number, ld
   }
   // The gpu shape's default (preferred 'tiled', not forced) takes the 128-tile where the product fills the GPU.
   if (kernel === 'tiled128' || (o.kernel === undefined && kernel === 'tiled' && gpuTile(o.M, o.N, Math.ceil(o.K / kChunk)) === 'tiled128')) {
-    return { kernel: 'tiled128', pipeline: gpu.pipeline('matmul_tiled128', MATMUL_TILED128_WGSL), groups: (M, N, parts) => [Math.ceil(N / 128), Math.ceil(M / 128), parts] };
+    const vec = tiled128Vec4Applies(o, lda, ldb, kChunk);
+    return {
+      kernel: 'tiled128', pipeline: vec ? gpu.pipeline('matmul_tiled128_aligned', tiled128Wgsl(true)) : gpu.pipeline('matmul_tiled128', tiled128Wgsl(false)),
+      groups: (M, N, parts) => [Math.ceil(N / 128), Math.ceil(M / 128), parts],
+    };
   }
   return { kernel: 'tiled', pipeline: gpu.pipeline('matmul', MATMUL_WGSL), groups: (M, N, parts) => [Math.ceil(N / 64), Math.ceil(M / 64), parts] };
 }
