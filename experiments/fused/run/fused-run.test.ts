@@ -93,6 +93,10 @@ describe('buckets', () => {
     expect(fusedProblems(config())).toEqual([]);
     expect(fusedProblems(config({ maxLen: 300 }))).toEqual([expect.stringMatching(/^base: backend fused attends over at most 256 positions; data.max_len 300 needs 301/)]);
     expect(fusedProblems(config({ dk: 300 }))[0]).toMatch(/d_k and d_v up to 256; got d_k 300/);
+    // max_len 7 → bucket length 8 (BOS + target), rows = batch_tokens / 8 (bucketRows): tokens = batch_tokens.
+    // d_model 512, d_ff 1024, 2 heads of d_k = d_v = 256: 1024 floats a token; 2^31 bytes at 524,288 tokens.
+    expect(fusedProblems(config({ dModel: 512, batchTokens: 500_000 }))).toEqual([]);
+    expect(fusedProblems(config({ dModel: 512, batchTokens: 600_000 }))).toEqual([expect.stringMatching(/^base: backend fused: a batch's widest activation \(600000 tokens × 1024 = 2\.3 GiB for train\.batch_tokens 600000\) exceeds one WebGPU storage binding \(2 GiB\); lower train\.batch_tokens$/)]);
   });
 });
 

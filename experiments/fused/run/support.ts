@@ -2,9 +2,11 @@
  * What the fused engine can train, checked before a run exists: the spec edge refuses a `fused` run
  * with one line per problem when it is queued, and `auto` passes over the engine for such a config,
  * so neither fails mid-run. Limits: the fused attention kernel holds one query row's scores and a
- * head's vector in workgroup memory (MAX_ATTENTION_LEN keys, MAX_HEAD_DIM per head). Logits larger
- * than one storage binding are split into row chunks by the engine (model/engine.ts `logitChunks`), so
- * batch_tokens × vocab has no limit here; the device's memory is checked when the engine allocates.
+ * head's vector in workgroup memory (MAX_ATTENTION_LEN keys, MAX_HEAD_DIM per head); every other
+ * activation buffer of a bucket must fit one storage binding (the widest: rows × max(d_ff, h·d_k +
+ * h·d_v)). Logits larger than a binding are split into row chunks by the engine (model/engine.ts
+ * `logitChunks`), so batch_tokens × vocab has no limit here; the device's memory is checked when the
+ * engine allocates.
  *
  * Dev and test are evaluated on every sentence (no max_len filter), so their longest sentence must
  * fit the attention kernel too: word and char counts are exact, BPE is bounded by UTF-8 bytes (as
@@ -14,6 +16,14 @@ import type { RunConfig } from '../../../contract/spec';
 import { parseSplit, readSplitSource } from '../../data/readers';
 import { tokenBound } from '../../data/positions';
 import { MAX_ATTENTION_LEN, MAX_HEAD_DIM } from '../kernels/attention';
+import { bucketRows } from './buckets';
+
+/**
+ * Largest storage binding assumed at queue time (the device is not known there): 2 GiB − 4, what
+ * desktop Vulkan, Metal and D3D12 drivers give Dawn at least (WebGPU's guaranteed minimum is 128 MiB;
+ * the engine asks the adapter for its maximum and refuses a larger buffer in one line).
+ */
+export const MAX_BINDING_BYTES = 2 ** 31 - 4;
 
 /** One-line problems of training `config` on the fused engine; empty when it is supported. */
 export function fusedProblems(config: RunConfig, opts: { readCorpus?: boolean } = {}): string[] {
@@ -25,6 +35,13 @@ export function fusedProblems(config: RunConfig, opts: { readCorpus?: boolean } 
   const longest = d.max_len + 1;
   if (longest > MAX_ATTENTION_LEN) problems.push(`${where} attends over at most ${MAX_ATTENTION_LEN} positions; data.max_len ${d.max_len} needs ${longest} (BOS + target)`);
   if (m.d_k > MAX_HEAD_DIM || m.d_v > MAX_HEAD_DIM) problems.push(`${where} supports d_k and d_v up to ${MAX_HEAD_DIM}; got d_k ${m.d_k}, d_v ${m.d_v}`);
+  // The widest activation of the largest bucket (rows × length ≤ 1.5 × batch_tokens, bucketRows): the
+  // FFN's hidden layer or an attention sub-layer's keys and values.
+  const L = Math.min(longest, MAX_ATTENTION_LEN);
+  const tokens = bucketRows(config.train.batch_tokens, L) * L;
+  const width = Math.max(m.d_ff, m.heads * (m.d_k + m.d_v), m.d_model);
+  const bytes = tokens * width * 4;
+  if (bytes > MAX_BINDING_BYTES) problems.push(`${where}: a batch's widest activation (${tokens} tokens × ${width} = ${(bytes / 2 ** 30).toFixed(1)} GiB for train.batch_tokens ${config.train.batch_tokens}) exceeds one WebGPU storage binding (2 GiB); lower train.batch_tokens`);
   if (opts.readCorpus !== false && d.corpus) {
     const kind = d.tokenizer.kind;
     const lower = d.tokenizer.lowercase;
