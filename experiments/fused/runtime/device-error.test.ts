@@ -1,9 +1,9 @@
 /**
  * A device error never becomes a recorded number: a buffer over the device's limits is refused with a
  * one-line reason when it is made, and an error Dawn reports asynchronously (validation, out of
- * memory, device lost) fails the next read-back, so a training step's loss rejects instead of
- * arriving as whatever an invalid command buffer left behind. Its own file: the error is sticky for
- * the process's device, and vitest gives each file its own process.
+ * memory) fails the next read-back, once, so a training step's loss rejects instead of arriving as
+ * whatever an invalid command buffer left behind. Its own file: it leaves a validation error on the
+ * process's device, and vitest gives each file its own process.
  */
 import { describe, expect, it } from 'vitest';
 import { tinyConfig } from '../../../test/support/model';
@@ -20,7 +20,7 @@ describe('fused engine device errors', () => {
     expect(gpu.failure).toBeNull();
   });
 
-  it('an error the device reports asynchronously fails the next training step\'s loss, with the device\'s message', async () => {
+  it('an error the device reports asynchronously fails the next training step\'s loss, with the device\'s message, once', async () => {
     const gpu = await acquireGpu();
     const vocab = 11;
     const engine = new FusedTransformer(gpu, tinyConfig(), vocab, vocab, { batch: 2, srcLen: 3, tgtLen: 3 }, { labelSmoothing: 0.1, clipNorm: 0, seed: 1 });
@@ -31,7 +31,9 @@ describe('fused engine device errors', () => {
     // Straight to Dawn, past Gpu.createBuffer's check: a validation error, reported asynchronously.
     gpu.device.createBuffer({ size: 256, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
     await expect((await engine.trainStep(batch, 1e-3)).loss).rejects.toThrow(/^WebGPU device error: .*usage/i);
-    expect(gpu.failure).toMatch(/usage/i);
+    // Reported once: a process answering requests fails the one that met the error and serves the next.
+    expect(gpu.failure).toBeNull();
+    expect(Number.isFinite(await (await engine.trainStep(batch, 1e-3)).loss)).toBe(true);
     engine.destroy(true);
   });
 });

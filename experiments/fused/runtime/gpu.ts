@@ -164,21 +164,34 @@ export class Gpu {
   }
 
   /**
-   * The first error the device reported (validation, out of memory, device lost), or null. Dawn reports
-   * such errors asynchronously and otherwise carries on: an invalid buffer reads as zeros, a rejected
-   * command buffer does nothing, so a run would record made-up losses. Every read-back calls
-   * `throwIfFailed` after its map: the step that follows an error fails, with the device's message.
+   * Errors the device reported and no read-back has thrown yet (validation, out of memory), and a
+   * lost device. Dawn reports such errors asynchronously and otherwise carries on: an invalid buffer
+   * reads as zeros, a rejected command buffer does nothing, so a run would record made-up losses.
+   * Every read-back calls `throwIfFailed` after its map: the first read after an error fails with the
+   * device's message (a training step's loss, so the run fails there), once; a lost device fails
+   * every read after it. Once, so that a process answering requests (translate, attention maps) fails
+   * the request that met the error and serves the next.
    */
-  failure: string | null = null;
+  private unreported: string | null = null;
+  private lost: string | null = null;
 
-  fail(message: string): void {
+  /** What the next read-back will throw, or null. */
+  get failure(): string | null {
+    return this.lost ?? this.unreported;
+  }
+
+  fail(message: string, lost = false): void {
     const line = message.split('\n')[0].trim();
     if (this.failure === null) console.error(`WebGPU error: ${line}`);
-    this.failure ??= line;
+    if (lost) this.lost ??= line;
+    else this.unreported ??= line;
   }
 
   throwIfFailed(): void {
-    if (this.failure !== null) throw new Error(`WebGPU device error: ${this.failure}`);
+    const failure = this.failure;
+    if (failure === null) return;
+    this.unreported = null;
+    throw new Error(`WebGPU device error: ${failure}`);
   }
 
   /** Starts a new peak from the bytes live now (as torch.cuda.reset_peak_memory_stats does). */
@@ -399,7 +412,7 @@ export function acquireGpu(): Promise<Gpu> {
     };
     const made = new Gpu(device, features, description, [gpu, adapter]);
     device.addEventListener('uncapturederror', (e) => made.fail((e as GPUUncapturedErrorEvent).error.message));
-    void device.lost.then((l) => made.fail(`device lost (${l.reason}): ${l.message}`));
+    void device.lost.then((l) => made.fail(`device lost (${l.reason}): ${l.message}`, true));
     return made;
   })();
   return shared;
