@@ -12,26 +12,12 @@ import { Adam, clipByGlobalNorm } from '../../train/optimizer';
 import { Trainer } from '../../train/loop';
 import { createModel } from '../../model/transformer';
 import { int2d, randomBatch, tinyConfig, useBackend } from '../../../test/support/model';
+import { expectParity } from '../../../test/support/torch-reference';
 import { acquireGpu, type Gpu, type KernelShape, kernelShape } from '../runtime/gpu';
 import { chooseBucket, FusedTransformer, logitChunks, padToBucket, unsupportedReason, type FusedBatch } from './engine';
 
 const VOCAB = 23;
 const EPS_LS = 0.1;
-
-/** parity.test.ts's metric: every |a−b| ≤ rel·(|b| + rms(b)). */
-function expectParity(actual: ArrayLike<number>, expected: ArrayLike<number>, rel: number, what: string): void {
-  expect(actual.length, `${what}: length`).toBe(expected.length);
-  let sq = 0;
-  for (let i = 0; i < expected.length; i++) sq += expected[i] * expected[i];
-  const rms = Math.sqrt(sq / Math.max(1, expected.length));
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < expected.length; i++) {
-    const excess = Math.abs(actual[i] - expected[i]) / (Math.abs(expected[i]) + rms);
-    if (!(excess <= worst)) { worst = excess; at = i; }
-  }
-  expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(rel);
-}
 
 const variants: [string, Partial<ModelConfig>, SmoothingSupport, { splitMinK?: number; shape?: KernelShape | 'other'; maxBindingBytes?: number }?][] = [
   ['post-norm, sinusoidal, tied embeddings', { norm: 'post', positional: 'sinusoidal' }, 'non-pad'],
