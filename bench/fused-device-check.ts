@@ -49,7 +49,7 @@ async function main(): Promise<void> {
         break;
       } catch (err) {
         const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-        if (batch > 1 && /memory|allocat|exceeds|too large|limit/i.test(message)) continue;
+        if (batch > 1 && /memory|allocat|exceeds|too large|limit|allows/i.test(message)) continue; // Dawn's out-of-memory, Gpu.createBuffer's limits
         console.log(JSON.stringify({ kind: 'fused', config: name, batch, error: message }));
         break;
       }
