@@ -165,22 +165,29 @@ const TILED128_STAGE_SCALAR = /* wgsl */ `
       Bs[t] = vec4<f32>(load_b(k0 + k, n, kend), load_b(k0 + k, n + 1u, kend), load_b(k0 + k, n + 2u, kend), load_b(k0 + k, n + 3u, kend));
     }`;
 const TILED128_STAGE_VEC4 = /* wgsl */ `
-    let zero = vec4<f32>(0.0);
+    // Loads behind an if, not select(): select reads both sides, and past the matrix's edge that
+    // would be an out-of-range read, harmless only while Dawn's robustness clamps it.
     if (ta) {
       let k = t / 32u; let m = m0 + 4u * (t % 32u);
-      As[t] = select(zero, a[(u.a_off + (k0 + k) * u.lda + m) / 4u], k0 + k < kend && m < u.M);
+      var v = vec4<f32>(0.0);
+      if (k0 + k < kend && m < u.M) { v = a[(u.a_off + (k0 + k) * u.lda + m) / 4u]; }
+      As[t] = v;
     } else {
       let m = t / 2u; let k = 4u * (t % 2u);
-      let v = select(zero, a[(u.a_off + (m0 + m) * u.lda + k0 + k) / 4u], m0 + m < u.M && k0 + k < kend);
+      var v = vec4<f32>(0.0);
+      if (m0 + m < u.M && k0 + k < kend) { v = a[(u.a_off + (m0 + m) * u.lda + k0 + k) / 4u]; }
       for (var j = 0u; j < 4u; j++) { As[(k + j) * 32u + m / 4u][m % 4u] = v[j]; }
     }
     if (tb) {
       let n = t / 2u; let k = 4u * (t % 2u);
-      let v = select(zero, b[(u.b_off + (n0 + n) * u.ldb + k0 + k) / 4u], n0 + n < u.N && k0 + k < kend);
+      var v = vec4<f32>(0.0);
+      if (n0 + n < u.N && k0 + k < kend) { v = b[(u.b_off + (n0 + n) * u.ldb + k0 + k) / 4u]; }
       for (var j = 0u; j < 4u; j++) { Bs[(k + j) * 32u + n / 4u][n % 4u] = v[j]; }
     } else {
       let k = t / 32u; let n = n0 + 4u * (t % 32u);
-      Bs[t] = select(zero, b[(u.b_off + (k0 + k) * u.ldb + n) / 4u], k0 + k < kend && n < u.N);
+      var v = vec4<f32>(0.0);
+      if (k0 + k < kend && n < u.N) { v = b[(u.b_off + (k0 + k) * u.ldb + n) / 4u]; }
+      Bs[t] = v;
     }`;
 
 /**
