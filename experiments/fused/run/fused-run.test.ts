@@ -97,6 +97,9 @@ describe('buckets', () => {
     // d_model 512, d_ff 1024, 2 heads of d_k = d_v = 256: 1024 floats a token; 2^31 bytes at 524,288 tokens.
     expect(fusedProblems(config({ dModel: 512, batchTokens: 500_000 }))).toEqual([]);
     expect(fusedProblems(config({ dModel: 512, batchTokens: 600_000 }))).toEqual([expect.stringMatching(/^base: backend fused: a batch's widest activation \(600000 tokens × 1024 = 2\.3 GiB for train\.batch_tokens 600000\) exceeds one WebGPU storage binding \(2 GiB\); lower train\.batch_tokens$/)]);
+    // max_len 63 → buckets up to 64; the 48 bucket pads most: floor(400,000 / 33) = 12,121 rows × 48 =
+    // 581,808 tokens (2.2 GiB), where the 64 bucket has 8,163 × 64 = 522,432 (under 2 GiB).
+    expect(fusedProblems(config({ dModel: 512, maxLen: 63, batchTokens: 400_000 }))).toEqual([expect.stringMatching(/widest activation \(581808 tokens × 1024 = 2\.2 GiB/)]);
   });
 });
 

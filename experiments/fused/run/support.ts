@@ -16,7 +16,7 @@ import type { RunConfig } from '../../../contract/spec';
 import { parseSplit, readSplitSource } from '../../data/readers';
 import { tokenBound } from '../../data/positions';
 import { MAX_ATTENTION_LEN, MAX_HEAD_DIM } from '../kernels/attention';
-import { bucketRows } from './buckets';
+import { BUCKET_LENGTHS, bucketLength, bucketRows } from './buckets';
 
 /**
  * Largest storage binding assumed at queue time (the device is not known there): 2 GiB − 4, what
@@ -35,10 +35,11 @@ export function fusedProblems(config: RunConfig, opts: { readCorpus?: boolean } 
   const longest = d.max_len + 1;
   if (longest > MAX_ATTENTION_LEN) problems.push(`${where} attends over at most ${MAX_ATTENTION_LEN} positions; data.max_len ${d.max_len} needs ${longest} (BOS + target)`);
   if (m.d_k > MAX_HEAD_DIM || m.d_v > MAX_HEAD_DIM) problems.push(`${where} supports d_k and d_v up to ${MAX_HEAD_DIM}; got d_k ${m.d_k}, d_v ${m.d_v}`);
-  // The widest activation of the largest bucket (rows × length ≤ 1.5 × batch_tokens, bucketRows): the
-  // FFN's hidden layer or an attention sub-layer's keys and values.
-  const L = Math.min(longest, MAX_ATTENTION_LEN);
-  const tokens = bucketRows(config.train.batch_tokens, L) * L;
+  // The widest activation (the FFN's hidden layer or an attention sub-layer's keys and values) of the
+  // bucket with the most padded tokens: rows × length ≤ 1.5 × batch_tokens (bucketRows), largest for
+  // a length just past a ladder step, which need not be the longest bucket (48 pads more than 64).
+  const top = bucketLength(Math.min(longest, MAX_ATTENTION_LEN));
+  const tokens = Math.max(...BUCKET_LENGTHS.filter((l) => l <= top).map((l) => bucketRows(config.train.batch_tokens, l) * l));
   const width = Math.max(m.d_ff, m.heads * (m.d_k + m.d_v), m.d_model);
   const bytes = tokens * width * 4;
   if (bytes > MAX_BINDING_BYTES) problems.push(`${where}: a batch's widest activation (${tokens} tokens × ${width} = ${(bytes / 2 ** 30).toFixed(1)} GiB for train.batch_tokens ${config.train.batch_tokens}) exceeds one WebGPU storage binding (2 GiB); lower train.batch_tokens`);
